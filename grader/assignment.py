@@ -1,0 +1,174 @@
+"""An assignment folder: ``assignment.toml`` (the manifest) and ``checks.toml`` (the checks as data).
+
+Manifest keys::
+
+    id = "a2_convolution"
+    title = "Convolution and pooling in numpy"
+    title_ru = "Свёртка и пулинг на numpy"
+    points = 40                       # optional: must equal the sum of the checks' points
+    due = "2026-12-07T23:59:00+03:00" # optional, ISO 8601 with offset
+    [late]   grace_minutes = 15, penalty_per_day = 0.1, max_penalty = 0.5
+    [imports] forbidden = ["torch", "scipy"]; allow_torch = false
+    [limits]  wall_s, probe_timeout_s, cpu_s, memory_mb, pids, ...   (grader.sandbox.Limits fields)
+    [submission] preferred_names = ["convolution.ipynb"]
+
+``checks.toml`` holds ``[[check]]`` tables: ``name``, ``kind``, ``points``, ``visibility``
+(visible / hidden / after_due_date), ``target`` and kind-specific keys.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checks import CheckDefinitionError, CheckSpec, kind_of
+from .checks.base import VISIBILITIES
+
+ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
+
+
+class AssignmentError(ValueError):
+    pass
+
+
+@dataclass
+class LatePolicy:
+    grace_minutes: float = 0.0
+    penalty_per_day: float = 0.0
+    max_penalty: float = 1.0
+
+    def penalty(self, submitted: dt.datetime | None, due: dt.datetime | None) -> tuple[float, float]:
+        """(days late, fraction of the score taken off) for a submission time."""
+        if submitted is None or due is None:
+            return 0.0, 0.0
+        late_s = (submitted - due).total_seconds()
+        if late_s <= self.grace_minutes * 60:
+            return 0.0, 0.0
+        days = late_s / 86400.0
+
+        return days, min(self.max_penalty, self.penalty_per_day * math.ceil(days))
+
+
+@dataclass
+class Assignment:
+    id: str
+    title: str
+    title_ru: str
+    path: Path
+    checks: list[CheckSpec]
+    manifest: dict
+    version: str
+    due: dt.datetime | None = None
+    late: LatePolicy = field(default_factory=LatePolicy)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.points for c in self.checks), 6)
+
+    @property
+    def forbidden_imports(self) -> list[str]:
+        return list(self.manifest.get("imports", {}).get("forbidden", []))
+
+    @property
+    def allow_torch(self) -> bool:
+        return bool(self.manifest.get("imports", {}).get("allow_torch", False))
+
+    @property
+    def limits(self) -> dict:
+        return dict(self.manifest.get("limits", {}))
+
+    @property
+    def preferred_names(self) -> tuple[str, ...]:
+        return tuple(self.manifest.get("submission", {}).get("preferred_names", ()))
+
+    def select(self, visibility: str = "all") -> list[CheckSpec]:
+        if visibility == "visible":
+            return [c for c in self.checks if c.visible]
+        return list(self.checks)
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path)
+    if (p / "assignment.toml").is_file():
+        return p
+    q = ASSIGNMENTS_DIR / str(name_or_path)
+    if (q / "assignment.toml").is_file():
+        return q
+    raise AssignmentError(f"no assignment {str(name_or_path)!r}: give a folder with assignment.toml "
+                          f"or one of: {', '.join(available()) or '(none)'}")
+
+
+def available() -> list[str]:
+    if not ASSIGNMENTS_DIR.is_dir():
+        return []
+    return sorted(p.name for p in ASSIGNMENTS_DIR.iterdir() if (p / "assignment.toml").is_file())
+
+
+def _parse_time(value, what: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        t = value
+    else:
+        try:
+            t = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            raise AssignmentError(f"{what}: not an ISO 8601 time: {value!r}") from None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def load(name_or_path: str | Path, validate: bool = True) -> Assignment:
+    path = resolve(name_or_path)
+    manifest_bytes = (path / "assignment.toml").read_bytes()
+    checks_path = path / "checks.toml"
+    checks_bytes = checks_path.read_bytes() if checks_path.is_file() else b""
+    try:
+        manifest = tomllib.loads(manifest_bytes.decode())
+        checks_doc = tomllib.loads(checks_bytes.decode()) if checks_bytes else {}
+    except tomllib.TOMLDecodeError as exc:
+        raise AssignmentError(f"{path}: invalid TOML: {exc}") from None
+    for key in ("id", "title"):
+        if key not in manifest:
+            raise AssignmentError(f"{path / 'assignment.toml'}: missing {key!r}")
+    checks = []
+    seen = set()
+    for i, raw in enumerate(checks_doc.get("check", []), 1):
+        raw = dict(raw)
+        try:
+            name = raw.pop("name")
+            kind = raw.pop("kind")
+        except KeyError as exc:
+            raise AssignmentError(f"{checks_path}: check #{i} lacks {exc.args[0]!r}") from None
+        if name in seen:
+            raise AssignmentError(f"{checks_path}: duplicate check name {name!r}")
+        seen.add(name)
+        vis = raw.pop("visibility", "hidden")
+        if vis not in VISIBILITIES:
+            raise AssignmentError(f"{checks_path}: check {name!r}: visibility must be one of {VISIBILITIES}")
+        spec = CheckSpec(name=name, kind=kind, points=float(raw.pop("points", 1.0)), visibility=vis,
+                         target=raw.pop("target", ""), number=str(i), tags=list(raw.pop("tags", [])),
+                         params=raw)
+        checks.append(spec)
+    if validate:
+        for spec in checks:
+            try:
+                kind_of(spec).validate(spec)
+            except CheckDefinitionError as exc:
+                raise AssignmentError(f"{checks_path}: {exc}") from None
+    late = manifest.get("late", {})
+    a = Assignment(
+        id=str(manifest["id"]), title=str(manifest["title"]),
+        title_ru=str(manifest.get("title_ru", manifest["title"])), path=path, checks=checks,
+        manifest=manifest,
+        version=hashlib.sha256(manifest_bytes + b"\0" + checks_bytes).hexdigest()[:16],
+        due=_parse_time(manifest.get("due"), "due"),
+        late=LatePolicy(float(late.get("grace_minutes", 0)), float(late.get("penalty_per_day", 0)),
+                        float(late.get("max_penalty", 1.0))),
+    )
+    if "points" in manifest and abs(float(manifest["points"]) - a.max_score) > 1e-6:
+        raise AssignmentError(f"{path / 'assignment.toml'}: points = {manifest['points']} but the checks "
+                              f"add up to {a.max_score}")
+    return a

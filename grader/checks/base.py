@@ -1,0 +1,144 @@
+"""What a check is, and the registry of check kinds.
+
+A check is data (one ``[[check]]`` table of an assignment's ``checks.toml``): a name, a kind,
+points, a visibility, a target in the student's module and kind-specific parameters. A check
+kind turns that data into a *plan* — the probe the sandbox worker must run (steps, returned
+names, input arrays) plus a trusted context that stays in the grader — and later judges the
+worker's answer into one or more *parts*, each a row of Gradescope's ``tests``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+VISIBILITIES = ("visible", "hidden", "after_due_date")
+
+
+class CheckDefinitionError(ValueError):
+    """A check in an assignment is malformed (an instructor's error, reported at load time)."""
+
+
+@dataclass
+class CheckSpec:
+    name: str
+    kind: str
+    points: float
+    visibility: str = "hidden"
+    target: str = ""
+    params: dict = field(default_factory=dict)
+    number: str = ""
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def visible(self) -> bool:
+        return self.visibility == "visible"
+
+    def get(self, key: str, default=None):
+        return self.params.get(key, default)
+
+
+@dataclass
+class Plan:
+    """A probe for the worker plus the trusted context needed to judge its answer."""
+    steps: list[dict]
+    returns: dict[str, str]
+    arrays: list[np.ndarray] = field(default_factory=list)
+    timeout: float | None = None
+    context: dict = field(default_factory=dict)   # never sent to the worker
+
+    def array(self, value: np.ndarray) -> dict:
+        """Attach an input array to the probe and return its JSON reference."""
+        self.arrays.append(np.ascontiguousarray(value))
+        return {"$array": len(self.arrays) - 1}
+
+
+@dataclass
+class Part:
+    """One scored row of the results (a check may have several: output, dx, dW, db)."""
+    name: str
+    max_score: float
+    score: float
+    output: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= self.max_score - 1e-12 and not self.extra.get("failed")
+
+
+class CheckKind:
+    """Base class of check kinds; subclasses set ``kind`` and implement ``plan``/``judge``."""
+    kind: str = ""
+
+    def validate(self, spec: CheckSpec) -> None:
+        """Raise CheckDefinitionError for a malformed spec (called when the assignment loads)."""
+
+    def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
+        raise NotImplementedError
+
+    def judge(self, spec: CheckSpec, plan: Plan, result) -> list[Part]:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, CheckKind] = {}
+
+
+def register(cls: type[CheckKind]) -> type[CheckKind]:
+    REGISTRY[cls.kind] = cls()
+    return cls
+
+
+def kind_of(spec: CheckSpec) -> CheckKind:
+    try:
+        return REGISTRY[spec.kind]
+    except KeyError:
+        raise CheckDefinitionError(
+            f"check {spec.name!r}: unknown kind {spec.kind!r} (known: {', '.join(sorted(REGISTRY))})"
+        ) from None
+
+
+def split_points(total: float, weights: dict[str, float]) -> dict[str, float]:
+    """Split ``total`` points over parts proportionally to ``weights`` (exactly, summing back)."""
+    s = float(sum(weights.values()))
+    names = list(weights)
+    out = {n: round(total * weights[n] / s, 6) for n in names}
+    out[names[-1]] = round(total - sum(out[n] for n in names[:-1]), 6)
+    return out
+
+
+def literal(value: Any) -> Any:
+    """Python value -> protocol value (tuples become ``$tuple``; dicts ``$dict``)."""
+    if isinstance(value, tuple):
+        return {"$tuple": [literal(v) for v in value]}
+    if isinstance(value, list):
+        return [literal(v) for v in value]
+    if isinstance(value, dict):
+        return {"$dict": {k: literal(v) for k, v in value.items()}}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def worker_error_text(result, where: Callable[[int], str] | None = None) -> str:
+    """A student-facing sentence for a probe that did not return normally."""
+    status = result.status
+    err = result.error or {}
+    if status == "error":
+        loc = err.get("where") or ""
+        if where and isinstance(err.get("line"), int):
+            loc = where(err["line"])
+        msg = str(err.get("message", ""))[:300]
+        return f"your code raised `{err.get('type', 'Exception')}: {msg}`" + (f" ({loc})" if loc else "")
+    if status == "timeout":
+        return "your code did not finish within the time limit (infinite loop, or far too slow)"
+    if status == "crashed":
+        return f"the worker running your code died ({err.get('message', 'crashed')})"
+    if status == "output_flood":
+        return "your code printed too much output and was stopped"
+    if status == "not_started":
+        return "not run: your code crashed or timed out too many times in earlier checks"
+    if status == "protocol_error":
+        return f"your code's process answered with malformed data ({err.get('message', '')})"
+    return f"check could not run ({status})"

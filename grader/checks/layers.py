@@ -1,0 +1,303 @@
+"""Check kinds for a student's layer class: ``forward``, ``backward``, ``gradient_consistency``,
+``shape`` and ``api``.
+
+All expected values are computed here, in the grader, with ``reference.nn``; the worker only
+receives constructor arguments, parameters and inputs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..diagnose import explain, heatmap
+from ..judge import as_array, compare, fmt_shape
+from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, split_points, \
+    worker_error_text
+from .cases import LayerCase, call_repr, init_kwargs, make_case, module_steps, reference_class
+
+PART_LABEL = {"output": "output", "input": "input gradient (dx)"}
+
+
+def part_label(part: str) -> str:
+    return PART_LABEL.get(part, f"grads[{part!r}]")
+
+
+def case_line(spec: CheckSpec, case: LayerCase) -> str:
+    return f"Case: {case.describe()}."
+
+
+def _fail_text(spec, case, what: str, comparison, diagnoses, result=None) -> str:
+    lines = [case_line(spec, case), f"Your {what}: {comparison.message}."]
+    if comparison.problem == "value" and spec.visible and comparison.worst_index:
+        lines.append(f"Largest error at index {comparison.worst_index}.")
+    for d in diagnoses:
+        lines.append(f"**Likely mistake:** {d.message}")
+    return "\n\n".join(lines)
+
+
+def _judge_part(spec, case, part, actual, expected, points, result, name, extra_note="") -> Part:
+    comparison = compare(actual, expected[part], what=part_label(part), dtype=case.dtype)
+    if comparison.ok:
+        return Part(name, points, points, f"{case_line(spec, case)} Correct (max relative error "
+                    f"{comparison.rel_error:.1e}).", {"kind": spec.kind})
+    if actual is None and result.status != "ok":
+        text = f"{case_line(spec, case)}\n\nNo {part_label(part)}: {worker_error_text(result)}."
+        return Part(name, points, 0.0, text, {"kind": spec.kind, "failed": True, "diagnoses": []})
+    diagnoses = explain(case, part, actual, expected, comparison)
+    text = _fail_text(spec, case, part_label(part), comparison, diagnoses)
+    if extra_note:
+        text += "\n\n" + extra_note
+    extra = {"kind": spec.kind, "failed": True, "diagnoses": [d.as_dict() for d in diagnoses]}
+    if comparison.problem == "value":
+        hm = heatmap(comparison.error_map)
+        if hm:
+            extra["heatmap"] = hm
+    if spec.visible:
+        extra["case"] = case.describe()
+    return Part(name, points, 0.0, text, extra)
+
+
+class _LayerKind(CheckKind):
+    def validate(self, spec: CheckSpec) -> None:
+        if not spec.target:
+            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's class name)")
+        make_case(spec, np.random.default_rng(0))   # builds the reference case: raises if malformed
+
+
+@register
+class ForwardCheck(_LayerKind):
+    """The layer's output equals the reference's for the same parameters and input."""
+    kind = "forward"
+
+    def plan(self, spec, rng):
+        case = make_case(spec, rng)
+        plan = Plan([], {"y": "y"}, context={"case": case})
+        plan.steps = module_steps(plan, case) + [{"let": "y", "call": "m.forward", "args": [plan.array(case.x)]}]
+        return plan
+
+    def judge(self, spec, plan, result):
+        case = plan.context["case"]
+        _, y = case.reference_forward()
+        return [_judge_part(spec, case, "output", result.values.get("y"), {"output": y},
+                            spec.points, result, spec.name)]
+
+
+@register
+class BackwardCheck(_LayerKind):
+    """Input and parameter gradients under a random upstream gradient, each scored separately."""
+    kind = "backward"
+
+    def plan(self, spec, rng):
+        case = make_case(spec, rng)
+        plan = Plan([], {"y": "y", "dx": "dx"}, context={"case": case})
+        plan.steps = module_steps(plan, case) + [
+            {"let": "y", "call": "m.forward", "args": [plan.array(case.x)]},
+            {"let": "dx", "call": "m.backward", "args": [plan.array(case.grad_out)]},
+        ]
+        for p in case.param_names():
+            plan.returns[f"grad:{p}"] = f"m.grads.{p}"
+        return plan
+
+    def judge(self, spec, plan, result):
+        case = plan.context["case"]
+        layer = case.build_reference()
+        y = np.asarray(layer.forward(case.x))
+        dx = np.asarray(layer.backward(case.grad_out))
+        expected = {"output": y, "input": dx}
+        for p in case.param_names():
+            expected[p] = np.asarray(layer.grads[p])
+        parts = ["input"] + case.param_names()
+        weights = spec.get("parts") or {p: 1.0 for p in parts}
+        points = split_points(spec.points, {p: float(weights.get(p, 1.0)) for p in parts})
+        fwd_ok = compare(result.values.get("y"), y, dtype=case.dtype).ok
+        note = "" if fwd_ok else ("Note: your forward output is also wrong for this case; gradients are "
+                                  "judged against the correct forward, so fix forward first.")
+        out = []
+        for p in parts:
+            actual = result.values.get("dx" if p == "input" else f"grad:{p}")
+            out.append(_judge_part(spec, case, p, actual, expected, points[p], result,
+                                   f"{spec.name} — {part_label(p)}", note))
+        return out
+
+
+@register
+class GradientConsistencyCheck(_LayerKind):
+    """The student's backward against central differences of the student's *own* forward.
+
+    Separates "your backward is wrong" from "your forward is wrong": a correct backward of a wrong
+    forward passes this check. Directional derivatives along random directions v:
+    ``<g, (f(x + h v) - f(x - h v)) / 2h>`` must equal ``<dx, v>`` (and likewise per parameter).
+    """
+    kind = "gradient_consistency"
+
+    def plan(self, spec, rng):
+        case = make_case(spec, rng)
+        if case.dtype != "float64":
+            raise CheckDefinitionError(f"check {spec.name!r}: gradient_consistency needs float64")
+        n_dir = int(spec.get("directions", 2))
+        h = float(spec.get("step", 1e-5))
+        plan = Plan([], {"dx": "dx"}, context={"case": case, "h": h, "dirs": [], "pdirs": []})
+        x_ref = plan.array(case.x)
+        steps = module_steps(plan, case)
+        steps += [{"let": "y0", "call": "m.forward", "args": [x_ref]},
+                  {"let": "dx", "call": "m.backward", "args": [plan.array(case.grad_out)]}]
+        for p in case.param_names():
+            plan.returns[f"grad:{p}"] = f"m.grads.{p}"
+        for j in range(n_dir):
+            v = rng.standard_normal(case.x.shape)
+            plan.context["dirs"].append(v)
+            for sign, tag in ((1, "p"), (-1, "m")):
+                steps.append({"let": f"y{tag}{j}", "call": "m.forward", "args": [plan.array(case.x + sign * h * v)]})
+                plan.returns[f"y{tag}{j}"] = f"y{tag}{j}"
+        for p in case.param_names():
+            v = {k: (rng.standard_normal(val.shape) if k == p else np.zeros_like(val))
+                 for k, val in case.state.items() if np.issubdtype(val.dtype, np.floating)}
+            plan.context["pdirs"].append((p, v[p]))
+            for sign, tag in ((1, "p"), (-1, "m")):
+                shifted = {k: case.state[k] + sign * h * v[k] if k in v else case.state[k] for k in case.state}
+                steps.append({"let": "_", "call": "m.load_state_dict",
+                              "args": [{"$dict": {k: plan.array(a) for k, a in shifted.items()}}]})
+                steps.append({"let": f"w{tag}_{p}", "call": "m.forward", "args": [x_ref]})
+                plan.returns[f"w{tag}_{p}"] = f"w{tag}_{p}"
+        plan.steps = steps
+        return plan
+
+    def judge(self, spec, plan, result):
+        case, h = plan.context["case"], plan.context["h"]
+        g = case.grad_out.astype(np.float64)
+        vals = result.values
+        problems, worst = [], 0.0
+
+        def directional(tag_p, tag_m):
+            yp, ym = as_array(vals.get(tag_p)), as_array(vals.get(tag_m))
+            if yp is None or ym is None or yp.shape != g.shape or ym.shape != g.shape:
+                return None
+            return float(np.sum(g * (yp - ym)) / (2 * h))
+
+        def agree(label, fd, an):
+            nonlocal worst
+            if fd is None or an is None or not np.isfinite(an) or not np.isfinite(fd):
+                problems.append(f"{label}: could not be evaluated")
+                return
+            err = abs(fd - an) / max(abs(fd), abs(an), 1e-8)
+            worst = max(worst, err)
+            if err > 1e-4:
+                problems.append(f"{label}: your backward gives {an:.6g}, finite differences of your "
+                                f"forward give {fd:.6g}")
+
+        dx = as_array(vals.get("dx"))
+        for j, v in enumerate(plan.context["dirs"]):
+            an = float(np.sum(dx * v)) if dx is not None and dx.shape == v.shape else None
+            agree(f"dx along direction {j + 1}", directional(f"yp{j}", f"ym{j}"), an)
+        for p, v in plan.context["pdirs"]:
+            gp = as_array(vals.get(f"grad:{p}"))
+            an = float(np.sum(gp * v)) if gp is not None and gp.shape == v.shape else None
+            agree(f"grads[{p!r}]", directional(f"wp_{p}", f"wm_{p}"), an)
+        line = case_line(spec, case)
+        if result.status != "ok" and not vals:
+            return [Part(spec.name, spec.points, 0.0, f"{line}\n\n{worker_error_text(result)}.",
+                         {"kind": self.kind, "failed": True})]
+        if not problems:
+            return [Part(spec.name, spec.points, spec.points,
+                         f"{line} Your backward agrees with finite differences of your own forward "
+                         f"(worst relative disagreement {worst:.1e}).", {"kind": self.kind})]
+        text = (f"{line}\n\nYour backward does not match your own forward, so the bug is in backward "
+                "(whatever forward computes):\n\n" + "\n".join(f"- {p}" for p in problems))
+        diag = [{"code": "backward_inconsistent", "message": "backward is not the derivative of your forward"}]
+        return [Part(spec.name, spec.points, 0.0, text, {"kind": self.kind, "failed": True, "diagnoses": diag})]
+
+
+@register
+class ShapeCheck(_LayerKind):
+    """Output shapes for several inputs (the student's own parameters: no state is loaded)."""
+    kind = "shape"
+
+    def validate(self, spec):
+        if not spec.get("inputs"):
+            raise CheckDefinitionError(f"check {spec.name!r}: shape checks need inputs = [[...], ...]")
+        spec.params.setdefault("input", {"shape": spec.get("inputs")[0]})
+        super().validate(spec)
+
+    def plan(self, spec, rng):
+        spec.params.setdefault("input", {"shape": spec.get("inputs")[0]})
+        case = make_case(spec, rng)
+        plan = Plan([], {}, context={"case": case, "shapes": []})
+        plan.steps = module_steps(plan, case, load_state=False)
+        for i, shape in enumerate(spec.get("inputs")):
+            x = rng.standard_normal(tuple(shape)).astype(case.dtype)
+            plan.context["shapes"].append(tuple(shape))
+            plan.steps.append({"let": f"y{i}", "call": "m.forward", "args": [plan.array(x)]})
+            plan.returns[f"y{i}"] = f"y{i}"
+        return plan
+
+    def judge(self, spec, plan, result):
+        case = plan.context["case"]
+        shapes = plan.context["shapes"]
+        per = split_points(spec.points, {str(i): 1.0 for i in range(len(shapes))})
+        score, lines = 0.0, []
+        for i, shape in enumerate(shapes):
+            layer = case.build_reference()
+            want = np.asarray(layer.forward(np.zeros(shape, dtype=case.dtype))).shape
+            got = as_array(result.values.get(f"y{i}"))
+            if got is not None and got.shape == want:
+                score += per[str(i)]
+                lines.append(f"- input {fmt_shape(shape)} → {fmt_shape(want)}: correct")
+            else:
+                have = fmt_shape(got.shape) if got is not None else worker_error_text(result)
+                lines.append(f"- input {fmt_shape(shape)}: expected output shape {fmt_shape(want)}, got {have}")
+        text = f"`{call_repr(spec)}` output shapes:\n\n" + "\n".join(lines)
+        failed = score < spec.points - 1e-9
+        extra = {"kind": self.kind, "failed": failed}
+        if failed:
+            text += "\n\nOutput size per dimension: floor((W + 2P - D·(F-1) - 1) / S) + 1."
+        return [Part(spec.name, spec.points, round(score, 6), text, extra)]
+
+
+@register
+class ApiCheck(CheckKind):
+    """The class can be constructed with torch's arguments and has the expected attributes,
+    and its parameters have torch's names and shapes."""
+    kind = "api"
+
+    def validate(self, spec):
+        if not spec.target:
+            raise CheckDefinitionError(f"check {spec.name!r}: needs a target")
+        reference_class(spec)(**init_kwargs(spec))
+
+    def plan(self, spec, rng):
+        layer = reference_class(spec)(**init_kwargs(spec))
+        attrs = list(spec.get("attributes", ["forward", "backward", "load_state_dict", "grads"]))
+        params = {k: tuple(v.shape) for k, v in layer.state_dict().items()}
+        plan = Plan([{"let": "m", "call": spec.target, "kwargs": literal(init_kwargs(spec))}], {},
+                    context={"attrs": attrs, "params": params})
+        for a in attrs:
+            plan.steps.append({"let": f"has_{a}", "hasattr": f"m.{a}"})
+            plan.returns[f"has_{a}"] = f"has_{a}"
+        for k in params:
+            plan.returns[f"param:{k}"] = f"m.{k}"
+        return plan
+
+    def judge(self, spec, plan, result):
+        attrs, params = plan.context["attrs"], plan.context["params"]
+        items = [f"attr:{a}" for a in attrs] + [f"param:{k}" for k in params]
+        per = split_points(spec.points, {i: 1.0 for i in items})
+        if result.status != "ok" and not result.values:
+            return [Part(spec.name, spec.points, 0.0, f"`{call_repr(spec)}` could not be constructed: "
+                         f"{worker_error_text(result)}.", {"kind": self.kind, "failed": True})]
+        score, lines = 0.0, []
+        for a in attrs:
+            if result.values.get(f"has_{a}") is True:
+                score += per[f"attr:{a}"]
+            else:
+                lines.append(f"- missing attribute `{a}`")
+        for k, shape in params.items():
+            got = as_array(result.values.get(f"param:{k}"))
+            if got is not None and got.shape == shape:
+                score += per[f"param:{k}"]
+            else:
+                have = fmt_shape(got.shape) if got is not None else "missing"
+                lines.append(f"- `{k}` should be an array of shape {fmt_shape(shape)} (torch's layout), got {have}")
+        if not lines:
+            return [Part(spec.name, spec.points, spec.points, f"`{call_repr(spec)}`: constructor, attributes "
+                         "and parameter shapes are right.", {"kind": self.kind})]
+        return [Part(spec.name, spec.points, round(score, 6), f"`{call_repr(spec)}`:\n\n" + "\n".join(lines),
+                     {"kind": self.kind, "failed": True})]

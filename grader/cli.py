@@ -1,0 +1,171 @@
+"""The ``convgrade`` command line.
+
+Exit codes scripts can rely on: 0 success (for ``check``: every visible check passed),
+1 checks failed / something was not graded, 2 usage error (click), 3 bad assignment or input.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 3
+
+
+def _load_assignment(name):
+    from .assignment import AssignmentError, load
+
+    try:
+        return load(name)
+    except AssignmentError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+class _BadInput(click.ClickException):
+    exit_code = EXIT_BAD_INPUT
+
+
+def _table(results: dict, color: bool = True) -> str:
+    rows = []
+    width = min(max((len(t["name"]) for t in results["tests"]), default=10), 70)
+    for t in results["tests"]:
+        ok = t["status"] == "passed"
+        mark = click.style("PASS", fg="green") if ok else click.style("FAIL", fg="red")
+        if not color:
+            mark = "PASS" if ok else "FAIL"
+        name = t["name"] if len(t["name"]) <= width else t["name"][: width - 1] + "…"
+        rows.append(f"  {mark}  {name:<{width}}  {t['score']:g}/{t['max_score']:g}")
+    return "\n".join(rows)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="convgrade")
+def main():
+    """convgrade: grade CNN homework and exams safely.
+
+    \b
+    Students:     convgrade check a2_convolution my_solution.ipynb
+    TAs:          convgrade grade a2_convolution alice.ipynb --student alice -o results.json
+    Instructors:  convgrade selfcheck
+    """
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write Gradescope's results.json here.")
+@click.option("--student", default="anonymous", show_default=True, help="Student id: seeds the hidden inputs.")
+@click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True,
+              help="Sandbox: auto picks the strongest available.")
+@click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of a table.")
+def grade(assignment, submission, output, student, isolation, as_json):
+    """Grade SUBMISSION (.py, .ipynb or .zip) with every check of ASSIGNMENT.
+
+    ASSIGNMENT is a folder with assignment.toml or an id under assignments/.
+
+    \b
+    Example:
+        convgrade grade a2_convolution alice.ipynb --student alice -o alice.json
+    """
+    from .grade import grade_submission
+    from .results import write_json_atomic
+
+    a = _load_assignment(assignment)
+    if not submission.exists():
+        raise _BadInput(f"no such file: {submission}")
+    results = grade_submission(a, submission, student=student, isolation=isolation)
+    if output:
+        write_json_atomic(output, results)
+    if as_json:
+        click.echo(json.dumps(results, indent=2, ensure_ascii=False))
+    else:
+        cg = results["convgrade"]
+        click.echo(f"{a.id} · {student} · {submission.name}")
+        if cg.get("load_error"):
+            click.echo(click.style(cg["load_error"], fg="red"))
+        click.echo(_table(results))
+        click.echo(f"Score: {results['score']:g} / {results['max_score']:g}   "
+                   f"({results['execution_time']:.2f} s, isolation: {cg['isolation']['level']})")
+    sys.exit(0 if results["score"] >= results["max_score"] - 1e-9 else EXIT_FAILED)
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-v", "--verbose", is_flag=True, help="Show the feedback of passing checks too.")
+def check(assignment, submission, verbose):
+    """Run the visible checks of ASSIGNMENT on your SUBMISSION, on your own machine.
+
+    Exit code 0 only when every visible check passes.
+
+    \b
+    Example:
+        convgrade check a2_convolution convolution.ipynb
+    """
+    from .grade import grade_submission
+
+    a = _load_assignment(assignment)
+    if not submission.exists():
+        raise _BadInput(f"no such file: {submission}")
+    results = grade_submission(a, submission, student="public", visibility="visible")
+    cg = results["convgrade"]
+    if cg.get("load_error"):
+        click.echo(click.style(cg["load_error"], fg="red"))
+    for note in cg.get("notes", []):
+        click.echo(f"note: {note}")
+    for finding in cg.get("static_findings", []):
+        click.echo(click.style(f"flagged: your code {finding}", fg="yellow"))
+    for t in results["tests"]:
+        ok = t["status"] == "passed"
+        mark = click.style("PASS", fg="green") if ok else click.style("FAIL", fg="red")
+        click.echo(f"{mark} {t['name']}  ({t['score']:g}/{t['max_score']:g})")
+        if not ok or verbose:
+            for line in t["output"].splitlines():
+                click.echo(f"     {line}")
+    passed = sum(t["status"] == "passed" for t in results["tests"])
+    click.echo(f"\n{passed}/{len(results['tests'])} visible checks pass. "
+               f"Hidden checks run when your TA grades; they use other inputs.")
+    sys.exit(0 if passed == len(results["tests"]) and not cg.get("load_error") else EXIT_FAILED)
+
+
+@main.command()
+@click.option("--assignment", "assignment_id", default="a2_convolution", show_default=True)
+def demo(assignment_id):
+    """Grade the example submissions bundled with an assignment and print their scores."""
+    from .grade import grade_submission
+
+    a = _load_assignment(assignment_id)
+    examples = sorted((a.path / "examples").glob("*.*"))
+    if not examples:
+        raise click.ClickException(f"{a.id} has no examples/ folder")
+    secret = b"demo-secret"  # the demo never touches the real course secret
+    click.echo(f"Grading {len(examples)} example submissions of {a.id} ({a.title})\n")
+    for ex in examples:
+        r = grade_submission(a, ex, student=ex.stem, secret=secret)
+        cg = r["convgrade"]
+        failed = [t for t in r["tests"] if t["status"] != "passed"]
+        diag = sorted({d["code"] for t in failed for d in t.get("extra_data", {}).get("diagnoses", [])})
+        reason = cg.get("load_error") or (f"diagnoses: {', '.join(diag)}" if diag else "")
+        click.echo(f"  {ex.name:<34} {r['score']:>6g} / {r['max_score']:<4g} {r['execution_time']:5.2f} s  "
+                   f"{cg['isolation']['level']:<13} {reason[:90]}")
+
+
+@main.command()
+@click.option("--cases", default=5, show_default=True, help="Random cases per layer.")
+def selfcheck(cases):
+    """Compare every reference layer with torch: max relative error and time per layer."""
+    from reference.selfcheck import run_selfcheck
+
+    ok = run_selfcheck(cases=cases, echo=click.echo)
+    sys.exit(0 if ok else EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Grade one submission: load it, run every check's probe in one sandbox session, judge, score.
+
+The flow of DESIGN.md: the source goes to a fresh worker; each check's plan sends inputs only;
+the worker's answers come back as plain data; the judge (this process) compares with the
+reference. Whatever happens — a broken upload, an import error, a crash, a hang — the result has
+a row for every check and a clear reason.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .assignment import Assignment
+from .checks import Part, kind_of
+from .checks.base import CheckSpec, worker_error_text
+from .results import build_results
+from .seeds import check_seed, course_secret
+from .static import scan_imports
+from .submission import Submission, SubmissionError, load_submission
+
+
+def sandbox_config(assignment: Assignment, isolation: str = "auto", gpu: bool = False):
+    from .sandbox import Limits, SandboxConfig
+
+    fields = {f.name for f in dataclasses.fields(Limits)}
+    unknown = set(assignment.limits) - fields
+    if unknown:
+        raise ValueError(f"{assignment.id}: unknown [limits] keys {sorted(unknown)}")
+    return SandboxConfig(limits=Limits(**assignment.limits), forbidden_imports=assignment.forbidden_imports,
+                         allow_torch=assignment.allow_torch, isolation=isolation, gpu=gpu)
+
+
+def _failed_parts(spec: CheckSpec, reason: str) -> list[Part]:
+    return [Part(spec.name, spec.points, 0.0, reason, {"kind": spec.kind, "failed": True})]
+
+
+def grade_submission(assignment: Assignment, path: str | Path, *, student: str = "anonymous",
+                     visibility: str = "all", secret: bytes | None = None, isolation: str = "auto",
+                     submitted_at: dt.datetime | None = None, name: str | None = None,
+                     progress=None) -> dict:
+    """Grade ``path`` and return a Gradescope ``results.json`` dict (with a ``convgrade`` block)."""
+    t0 = time.monotonic()
+    specs = assignment.select(visibility)
+    if secret is None and any(not s.visible for s in specs):
+        secret = course_secret()
+    meta = {"assignment": assignment.id, "version": assignment.version, "student": student,
+            "name": name, "grader_version": __version__, "notes": [], "static_findings": []}
+    try:
+        sub = load_submission(path, preferred_names=assignment.preferred_names)
+    except SubmissionError as exc:
+        meta["load_error"] = exc.reason
+        meta["submission_sha256"] = _sha_or_none(path)
+        parts = [(s, _failed_parts(s, f"Not graded: {exc.reason}")) for s in specs]
+        return build_results(assignment, parts, meta, time.monotonic() - t0, submitted_at)
+    meta["submission_sha256"] = sub.sha256
+    meta["filename"] = sub.filename
+    meta["notes"] = list(sub.notes)
+    findings = scan_imports(sub.source, assignment.forbidden_imports + ([] if assignment.allow_torch else ["torch"]))
+    meta["static_findings"] = [f.message(sub.locate) for f in findings]
+    parts = run_checks(assignment, sub, specs, student, secret, isolation, meta, progress)
+    return build_results(assignment, parts, meta, time.monotonic() - t0, submitted_at)
+
+
+def _sha_or_none(path) -> str | None:
+    import hashlib
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], student: str,
+               secret: bytes | None, isolation: str, meta: dict, progress=None) -> list[tuple[CheckSpec, list[Part]]]:
+    from .sandbox import WorkerSession
+
+    config = sandbox_config(assignment, isolation)
+    meta["limits"] = dataclasses.asdict(config.limits)
+    out: list[tuple[CheckSpec, list[Part]]] = []
+    with WorkerSession(sub.source, config, filename=Path(sub.filename).with_suffix(".py").name) as session:
+        started = session.start()
+        meta["isolation"] = dataclasses.asdict(session.isolation)
+        if started.status != "ok":
+            reason = _import_failure(started, sub)
+            meta["load_error"] = reason
+            return [(s, _failed_parts(s, reason)) for s in specs]
+        for spec in specs:
+            kind = kind_of(spec)
+            seed = check_seed(assignment.id, spec.name, student, spec.visible, secret)
+            result = None
+            try:
+                plan = kind.plan(spec, np.random.default_rng(seed))
+                result = session.probe(plan.steps, plan.returns, plan.arrays, timeout=plan.timeout)
+                parts = kind.judge(spec, plan, result)
+            except Exception:   # a grader bug must not take the student's other checks down
+                meta.setdefault("internal_errors", []).append(f"{spec.name}: {traceback.format_exc(limit=5)}")
+                parts = _failed_parts(spec, "The grader failed on this check (internal error); your TA "
+                                            "has been told. This is not your fault.")
+            if result is not None:
+                for p in parts:
+                    p.extra.setdefault("worker_status", result.status)
+            out.append((spec, parts))
+            if progress:
+                progress(spec, parts)
+        meta["stdout_tail"] = session.stdout_tail[-4000:]
+    return out
+
+
+def _import_failure(result, sub: Submission) -> str:
+    err = result.error or {}
+    if result.status == "error":
+        line = err.get("line")
+        where = sub.locate(line) if isinstance(line, int) else err.get("where", "")
+        return (f"Your module failed to import: `{err.get('type', 'Exception')}: "
+                f"{str(err.get('message', ''))[:300]}`" + (f" ({where})" if where else "") +
+                ". Nothing was graded; code at the top level of a notebook runs on import — move demos "
+                "into cells starting with `# convgrade: skip`.")
+    return f"Your module could not be loaded: {worker_error_text(result)}."

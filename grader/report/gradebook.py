@@ -1,0 +1,291 @@
+"""Class-level outputs of a batch: gradebook CSV (Canvas, Moodle, plain) and the summary page.
+
+``collect(OUT)`` reads ``OUT/<student>/results.json`` (docs/ARCHITECTURE.md) into flat rows, one
+per student folder; a folder whose results.json is missing or unreadable still gets a row with
+``status == "unreadable"`` and the reason, so nothing is lost.
+
+Row keys: ``student``, ``name``, ``assignment``, ``status`` (``ok`` | ``load_error`` |
+``unreadable``), ``reason``, ``score``, ``max_score``, ``late`` (the ``convgrade.late`` dict or
+None), ``execution_time``, ``isolation`` (level string), ``tests`` (list of ``{name, status,
+score, max_score, visibility}``), ``diagnoses`` (list of ``{check, code, message}``).
+"""
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from grader.report._html import esc, fmt_num, page, svg_histogram
+from grader.report.feedback import (assignment_title, load_error_text, max_score, test_status,
+                                    tests_of, total_score)
+from grader.report.i18n import tr
+
+FORMATS = ("canvas", "moodle", "plain")
+
+
+def _row_from_results(student: str, res: dict) -> dict:
+    cg = res.get("convgrade") if isinstance(res.get("convgrade"), dict) else {}
+    iso = cg.get("isolation")
+    level = iso.get("level") if isinstance(iso, dict) else iso
+    err = load_error_text(res)
+    tests, diags = [], []
+    for t in tests_of(res):
+        tests.append({"name": str(t.get("name", "?")), "status": test_status(t),
+                      "score": float(t.get("score", 0) or 0), "max_score": float(t.get("max_score", 0) or 0),
+                      "visibility": t.get("visibility", "visible")})
+        extra = t.get("extra_data") if isinstance(t.get("extra_data"), dict) else {}
+        for d in extra.get("diagnoses") or []:
+            if isinstance(d, dict) and d.get("code"):
+                diags.append({"check": str(t.get("name", "?")), "code": str(d["code"]),
+                              "message": str(d.get("message", ""))})
+    try:
+        exec_time = float(res["execution_time"]) if res.get("execution_time") is not None else None
+    except (TypeError, ValueError):
+        exec_time = None
+    return {"student": student, "name": cg.get("name") or "",
+            "assignment": assignment_title(res), "status": "load_error" if err else "ok",
+            "reason": err, "score": total_score(res), "max_score": max_score(res),
+            "late": cg.get("late") if isinstance(cg.get("late"), dict) else None,
+            "execution_time": exec_time, "isolation": str(level) if level else "",
+            "tests": tests, "diagnoses": diags}
+
+
+def _unreadable(student: str, reason: str) -> dict:
+    return {"student": student, "name": "", "assignment": "", "status": "unreadable", "reason": reason,
+            "score": None, "max_score": None, "late": None, "execution_time": None, "isolation": "",
+            "tests": [], "diagnoses": []}
+
+
+def collect(out_dir) -> list[dict]:
+    """One row per student folder of ``out_dir`` (sorted by folder name); see the module docstring.
+
+    Folders whose name starts with ``.`` or ``_`` are skipped (scratch space of the batch runner).
+    """
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise ValueError(f"out_dir: {str(out)!r} is not a directory")
+    rows = []
+    for d in sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        f = d / "results.json"
+        if not f.is_file():
+            rows.append(_unreadable(d.name, "no results.json"))
+            continue
+        try:
+            res = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            rows.append(_unreadable(d.name, f"results.json unreadable: {type(e).__name__}: {e}"))
+            continue
+        if not isinstance(res, dict):
+            rows.append(_unreadable(d.name, "results.json is not a JSON object"))
+            continue
+        try:
+            rows.append(_row_from_results(d.name, res))
+        except (TypeError, ValueError, AttributeError) as e:
+            rows.append(_unreadable(d.name, f"results.json malformed: {type(e).__name__}: {e}"))
+    return rows
+
+
+def read_roster(path) -> dict[str, dict]:
+    """A roster CSV -> ``{student: {column: value}}``. The ``student`` column (the folder name in
+    OUT) is required; optional columns used by ``write_csv``: ``name``, ``email``, ``id_number``,
+    ``sis_id``, ``login_id``, ``canvas_id``, ``section``."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        if not reader.fieldnames or "student" not in reader.fieldnames:
+            raise ValueError(f"path: roster {str(path)!r} needs a 'student' column")
+        return {r["student"].strip(): {k: (v or "").strip() for k, v in r.items() if k}
+                for r in reader if r.get("student")}
+
+
+def _points_possible(rows: list[dict]) -> float:
+    """The assignment's maximum: the most common positive ``max_score`` of the rows."""
+    maxes = Counter(r["max_score"] for r in rows if r.get("max_score"))
+    return maxes.most_common(1)[0][0] if maxes else 0.0
+
+
+def _score_cell(row: dict) -> str:
+    return "" if row.get("score") is None else fmt_num(row["score"])
+
+
+def write_csv(rows: list[dict], path, fmt: str = "canvas", *, roster: dict | None = None,
+              title: str | None = None, canvas_assignment_id: str | int | None = None) -> Path:
+    """Write a gradebook CSV (UTF-8) for import into an LMS and return its path.
+
+    ``fmt="canvas"`` (Canvas Gradebook → Import): header ``Student, ID, SIS User ID, SIS Login ID,
+    Section, <title> (<canvas_assignment_id>)``, then a ``Points Possible`` row carrying the
+    maximum, then one row per student. Canvas matches a student by ``ID`` (Canvas user id),
+    ``SIS User ID`` or ``SIS Login ID``: they come from the roster (``canvas_id``, ``sis_id`` —
+    default: the student folder name —, ``login_id``); ``Student`` is the display name. Without
+    ``canvas_assignment_id`` the column is just ``<title>`` and Canvas creates a new assignment.
+    No other column is written: Canvas would turn any unknown column into a new assignment, so
+    the late penalty (already applied to the score) is not repeated here.
+
+    ``fmt="moodle"`` (Grades → Import → CSV file): ``ID number, Email address, Full name, <title>,
+    Late penalty (%), Feedback``. In Moodle map ``ID number`` to "ID number" (or ``Email address``
+    to "Email address") under *Identify user by*, the ``<title>`` column to the grade item and,
+    optionally, ``Feedback`` to its feedback; leave the others on *Ignore*. ``ID number`` is the
+    roster's ``id_number`` (default: the folder name), ``Email address`` its ``email``.
+
+    ``fmt="plain"``: ``student, name, score, max_score, days_late, penalty_fraction, raw_score,
+    status, reason`` — everything, for spreadsheets and scripts.
+
+    Rows whose results.json was unreadable get an empty score (an LMS import then leaves the
+    grade untouched) and, in Moodle/plain, the reason.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt: expected one of {FORMATS}, got {fmt!r}")
+    roster = roster or {}
+    title = title or next((r["assignment"] for r in rows if r.get("assignment")), "") or "Assignment"
+    points = _points_possible(rows)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        if fmt == "canvas":
+            col = f"{title} ({canvas_assignment_id})" if canvas_assignment_id not in (None, "") else title
+            w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", col])
+            w.writerow(["Points Possible", "", "", "", "", fmt_num(points)])
+            for r in rows:
+                info = roster.get(r["student"], {})
+                w.writerow([info.get("name") or r.get("name") or r["student"], info.get("canvas_id", ""),
+                            info.get("sis_id") or r["student"], info.get("login_id", ""),
+                            info.get("section", ""), _score_cell(r)])
+        elif fmt == "moodle":
+            w.writerow(["ID number", "Email address", "Full name", title, "Late penalty (%)", "Feedback"])
+            for r in rows:
+                info = roster.get(r["student"], {})
+                late = r.get("late") or {}
+                pct = fmt_num(100 * float(late.get("penalty_fraction", 0) or 0), 1) if late else ""
+                fb = (f"late {fmt_num(late.get('days_late'))} day(s), -{pct}% "
+                      f"(raw {fmt_num(late.get('raw_score'))})" if late else "")
+                if r["status"] != "ok":
+                    fb = "; ".join(x for x in (fb, r.get("reason", "")) if x)
+                w.writerow([info.get("id_number") or r["student"], info.get("email", ""),
+                            info.get("name") or r.get("name") or r["student"], _score_cell(r), pct, fb])
+        else:
+            w.writerow(["student", "name", "score", "max_score", "days_late", "penalty_fraction",
+                        "raw_score", "status", "reason"])
+            for r in rows:
+                info = roster.get(r["student"], {})
+                late = r.get("late") or {}
+                w.writerow([r["student"], info.get("name") or r.get("name", ""), _score_cell(r),
+                            "" if r.get("max_score") is None else fmt_num(r["max_score"]),
+                            late.get("days_late", ""), late.get("penalty_fraction", ""),
+                            late.get("raw_score", ""), r["status"], r.get("reason", "")])
+    return path
+
+
+# ----------------------------------------------------------------------------------------------
+# Summary page
+# ----------------------------------------------------------------------------------------------
+def pass_rates(rows: list[dict]) -> list[tuple[str, int, int, float]]:
+    """``[(check, n_passed, n_graded, rate)]`` over rows that loaded, worst rate first."""
+    passed, total = Counter(), Counter()
+    for r in rows:
+        if r["status"] != "ok":
+            continue
+        for t in r["tests"]:
+            total[t["name"]] += 1
+            passed[t["name"]] += t["status"] == "passed"
+    return sorted(((n, passed[n], total[n], passed[n] / total[n]) for n in total),
+                  key=lambda x: (x[3], x[0]))
+
+
+def frequent_diagnoses(rows: list[dict], top: int = 15) -> list[tuple[str, str, int]]:
+    """``[(code, most common message, count)]``, most frequent code first."""
+    counts, messages = Counter(), defaultdict(Counter)
+    for r in rows:
+        for d in r["diagnoses"]:
+            counts[d["code"]] += 1
+            messages[d["code"]][d["message"]] += 1
+    return [(code, messages[code].most_common(1)[0][0], n) for code, n in counts.most_common(top)]
+
+
+def score_histogram(rows: list[dict], bins: int = 10) -> np.ndarray:
+    """Counts of score / max in ``bins`` equal bins over [0, 100] %, ``(bins,)``; rows without a
+    positive maximum are left out."""
+    pct = np.array([100.0 * r["score"] / r["max_score"] for r in rows
+                    if r.get("score") is not None and r.get("max_score")], dtype=np.float64)
+    counts, _ = np.histogram(np.clip(pct, 0, 100), bins=bins, range=(0.0, 100.0))
+    return counts
+
+
+def _pair_fields(p) -> tuple[str, str, float, list]:
+    if isinstance(p, dict):
+        return str(p["a"]), str(p["b"]), float(p["score"]), list(p.get("regions") or [])
+    return str(p.a), str(p.b), float(p.score), list(p.regions or [])
+
+
+def _table(head: list[str], body: list[list[str]], num_cols=()) -> str:
+    th = "".join(f"<th>{esc(h)}</th>" for h in head)
+    trs = "".join("<tr>" + "".join(f'<td class="num">{c}</td>' if i in num_cols else f"<td>{c}</td>"
+                                   for i, c in enumerate(row)) + "</tr>" for row in body)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+def render_summary_html(rows: list[dict], similarity_pairs=None, lang: str = "en") -> str:
+    """The class summary as one self-contained HTML page: score histogram (SVG), pass rate per
+    check (worst first), most frequent diagnoses, slowest submissions, crashed or unreadable ones
+    with their reason, isolation levels used and, when given, the similar pairs
+    (``similarity.Pair`` objects or dicts with ``a``, ``b``, ``score``, ``regions``)."""
+    s = tr(lang)
+    assignment = Counter(r["assignment"] for r in rows if r.get("assignment")).most_common(1)
+    heading = s["summary_title"].format(assignment=assignment[0][0] if assignment else "")
+    b = [f"<h1>{esc(heading)}</h1>"]
+    graded = [r for r in rows if r.get("score") is not None and r.get("max_score")]
+    pct = np.array([100.0 * r["score"] / r["max_score"] for r in graded])
+    stats = f"{s['submissions']}: {len(rows)} · {s['graded']}: {len(graded)}"
+    if pct.size:
+        stats += f" · {s['mean']}: {fmt_num(pct.mean(), 1)}% · {s['median']}: {fmt_num(np.median(pct), 1)}%"
+    b.append(f'<p class="score">{esc(stats)}</p>')
+    labels = [f"{int(e)}" for e in np.linspace(0, 100, 11)]
+    b.append(svg_histogram(score_histogram(rows), labels, s["histogram"], width=640, height=220))
+
+    b.append(f"<h2>{esc(s['pass_rates'])}</h2>")
+    rates = pass_rates(rows)
+    if rates:
+        body = [[esc(n), f'<span class="bar" style="width:{int(round(120 * rate))}px"></span> '
+                 f"{esc(fmt_num(100 * rate, 1))}%", esc(f"{p} / {t}")] for n, p, t, rate in rates]
+        b.append(_table([s["check"], s["pass_rate"], s["attempts"]], body, num_cols=(2,)))
+    else:
+        b.append(f"<p>{esc(s['none'])}</p>")
+
+    b.append(f"<h2>{esc(s['frequent_diagnoses'])}</h2>")
+    diags = frequent_diagnoses(rows)
+    b.append(_table([s["code"], s["message"], s["count"]],
+                    [[f"<code>{esc(c)}</code>", esc(m), str(n)] for c, m, n in diags], num_cols=(2,))
+             if diags else f"<p>{esc(s['none'])}</p>")
+
+    b.append(f"<h2>{esc(s['slowest'])}</h2>")
+    timed = sorted((r for r in rows if r.get("execution_time") is not None),
+                   key=lambda r: -r["execution_time"])[:10]
+    b.append(_table([s["student"], s["exec_time"]],
+                    [[esc(r["student"]), esc(fmt_num(r["execution_time"], 1))] for r in timed], num_cols=(1,))
+             if timed else f"<p>{esc(s['none'])}</p>")
+
+    b.append(f"<h2>{esc(s['broken'])}</h2>")
+    broken = [r for r in rows if r["status"] != "ok"]
+    b.append(_table([s["student"], s["status"], s["reason"]],
+                    [[esc(r["student"]), esc(r["status"]), f"<code>{esc(r['reason'])}</code>"] for r in broken])
+             if broken else f"<p>{esc(s['none'])}</p>")
+
+    b.append(f"<h2>{esc(s['isolation_levels'])}</h2>")
+    levels = Counter(r["isolation"] or "?" for r in rows if r["status"] != "unreadable")
+    b.append(_table([s["level"], s["count"]], [[esc(k), str(v)] for k, v in levels.most_common()], num_cols=(1,))
+             if levels else f"<p>{esc(s['none'])}</p>")
+
+    if similarity_pairs is not None:
+        b.append(f"<h2>{esc(s['similarity'])}</h2>")
+        body = []
+        for p in similarity_pairs:
+            a, bb, score, regions = _pair_fields(p)
+            reg = "; ".join(f"{ra[0]}–{ra[1]} ↔ {rb[0]}–{rb[1]}" for ra, rb in regions[:6])
+            if len(regions) > 6:
+                reg += f"; … (+{len(regions) - 6})"
+            body.append([esc(a), esc(bb), esc(fmt_num(100 * score, 1)) + "%", esc(reg)])
+        b.append(_table(["A", "B", s["similarity_score"], s["regions"]], body, num_cols=(2,))
+                 if body else f"<p>{esc(s['none'])}</p>")
+    return page(heading, "\n".join(b), lang)

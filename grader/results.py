@@ -1,0 +1,88 @@
+"""Gradescope's ``results.json``: score, execution_time, output, tests[] — plus a ``convgrade``
+block with the assignment version, the submission hash, the isolation level and the limits."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from pathlib import Path
+
+GRADESCOPE_VISIBILITY = {"visible": "visible", "hidden": "hidden", "after_due_date": "after_due_date"}
+
+
+def build_results(assignment, checks_parts, meta: dict, seconds: float,
+                  submitted_at: dt.datetime | None = None) -> dict:
+    tests = []
+    raw = 0.0
+    for spec, parts in checks_parts:
+        for k, part in enumerate(parts):
+            raw += part.score
+            extra = dict(part.extra)
+            failed = bool(extra.pop("failed", False)) or part.score < part.max_score - 1e-9
+            tests.append({
+                "name": part.name,
+                "number": spec.number if len(parts) == 1 else f"{spec.number}.{k + 1}",
+                "score": round(part.score, 6),
+                "max_score": round(part.max_score, 6),
+                "status": "failed" if failed else "passed",
+                "visibility": GRADESCOPE_VISIBILITY[spec.visibility],
+                "output": part.output,
+                "output_format": "md",
+                "tags": list(spec.tags) + [spec.kind],
+                "extra_data": extra,
+            })
+    max_score = round(sum(t["max_score"] for t in tests), 6)
+    days, fraction = assignment.late.penalty(submitted_at, assignment.due)
+    score = raw * (1.0 - fraction)
+    meta = dict(meta)
+    if submitted_at is not None:
+        meta["submitted_at"] = submitted_at.isoformat()
+    if fraction > 0:
+        meta["late"] = {"days_late": round(days, 3), "penalty_fraction": fraction, "raw_score": round(raw, 6)}
+    meta.setdefault("isolation", {"level": "none", "details": ["the submission was not run"]})
+    return {
+        "score": round(score, 6),
+        "max_score": max_score,
+        "execution_time": round(seconds, 3),
+        "output": summary_text(assignment, raw, score, max_score, meta),
+        "output_format": "md",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "convgrade": meta,
+    }
+
+
+def summary_text(assignment, raw: float, score: float, max_score: float, meta: dict) -> str:
+    lines = [f"**{assignment.title}** — {score:g} / {max_score:g}"]
+    if meta.get("late"):
+        late = meta["late"]
+        lines.append(f"Submitted {late['days_late']:.2f} days late: {late['penalty_fraction']:.0%} off "
+                     f"(before the penalty: {raw:g}).")
+    if meta.get("load_error"):
+        lines.append(meta["load_error"])
+    for note in meta.get("notes", []):
+        lines.append(f"Note: {note}")
+    for finding in meta.get("static_findings", []):
+        lines.append(f"Flagged: your code {finding}.")
+    return "\n\n".join(lines)
+
+
+def write_json_atomic(path: str | Path, data: dict) -> None:
+    """Write JSON so that readers see the old file or the complete new one, never a torn one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, ensure_ascii=False, allow_nan=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
