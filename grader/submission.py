@@ -274,28 +274,31 @@ def _ipython_kind(node: ast.stmt) -> str:
     return "call"
 
 
-def _drop_get_ipython(lines: list[str], tree: ast.Module):
-    """Replace every simple statement that calls ``get_ipython()`` by ``pass``.
-
-    Line count and the other statements' positions are kept (the extra lines of a multi-line
-    statement become blank). Returns the new lines and ``[(line, kind), ...]`` sorted by line,
-    kind one of ``magic``, ``shell``, ``help``, ``call``.
-    """
-    targets = [node for node in ast.walk(tree)
-               if isinstance(node, ast.stmt) and not hasattr(node, "body")
-               and _calls_get_ipython(node)]
-    targets.sort(key=lambda n: (n.lineno, n.col_offset), reverse=True)
+def _replace_with_pass(lines: list[str], nodes: list[ast.stmt]) -> list[str]:
+    """Replace each statement's text by ``pass``, keeping every other position: the extra
+    lines of a multi-line statement become blank, ``a = 1; <stmt>`` becomes ``a = 1; pass``."""
     encoded = [line.encode("utf-8") for line in lines]      # ast offsets are UTF-8 bytes
-    dropped = []
-    for node in targets:
+    for node in sorted(nodes, key=lambda n: (n.lineno, n.col_offset), reverse=True):
         first, last = node.lineno - 1, node.end_lineno - 1
         head = encoded[first][:node.col_offset]
         tail = encoded[last][node.end_col_offset:]
         encoded[first] = head + b"pass" + tail
         for i in range(first + 1, last + 1):
             encoded[i] = b""
-        dropped.append((node.lineno, _ipython_kind(node)))
-    return [line.decode("utf-8") for line in encoded], sorted(dropped)
+    return [line.decode("utf-8") for line in encoded]
+
+
+def _drop_get_ipython(lines: list[str], tree: ast.Module):
+    """Replace every simple statement that calls ``get_ipython()`` by ``pass``.
+
+    Returns the new lines and ``[(line, kind), ...]`` sorted by line, kind one of ``magic``,
+    ``shell``, ``help``, ``call``.
+    """
+    targets = [node for node in ast.walk(tree)
+               if isinstance(node, ast.stmt) and not hasattr(node, "body")
+               and _calls_get_ipython(node)]
+    dropped = sorted((node.lineno, _ipython_kind(node)) for node in targets)
+    return _replace_with_pass(lines, targets), dropped
 
 
 def _ipython_transform(lines: list[str]) -> list[str]:
@@ -391,7 +394,7 @@ def _load_ipynb(data: bytes, name: str):
 
     parts: list[str] = []
     spans: list[tuple[int, int, int]] = []
-    skipped, cell_magic = [], []
+    skipped, cell_magic, future = [], [], []
     dropped: dict[str, list[int]] = {}
     line = 0
     for number, cell in enumerate(cells, start=1):
@@ -416,7 +419,9 @@ def _load_ipynb(data: bytes, name: str):
         if first.startswith("%%"):
             cell_magic.append((number, first.split()[0]))
             continue
-        code, kinds = _cell_code(lines, name, number)
+        code, kinds, future_names = _cell_code(lines, name, number)
+        if future_names:
+            future.append((number, future_names))
         for kind in kinds:
             dropped.setdefault(kind, []).append(number)
         parts.append(f"# %% cell {number}")
@@ -440,6 +445,11 @@ def _load_ipynb(data: bytes, name: str):
                          f"({_cells(sorted(set(dropped[kind])))}).")
     if not spans:
         raise SubmissionError(f"{name} has no code to grade (no non-empty code cells).")
+    if future:
+        names = list(dict.fromkeys(n for _, cell_names in future for n in cell_names))
+        parts[0] = f"from __future__ import {', '.join(names)}  {parts[0]}"
+        notes.append(f"moved 'from __future__ import {', '.join(names)}' "
+                     f"({_cells([number for number, _ in future])}) to the top of the module.")
     source = "\n".join(parts)
     sub = Submission("", "", name, "", cells=spans)
     notes += _compile(source, name, sub.locate)
@@ -464,8 +474,15 @@ def _cell_code(lines: list[str], name: str, number: int):
         code = lines[:lead] + _naive_transform(lines[lead:])
         tree = _parse("\n".join(code), name, where)
     new, dropped = _drop_get_ipython(code, tree)
-    _parse("\n".join(new), name, where)
-    return new, [kind for _, kind in dropped]
+    tree = _parse("\n".join(new), name, where)
+    # Jupyter compiles each cell alone, so 'from __future__ import ...' may open any cell; in
+    # one module it must come first: the caller moves it to the first line.
+    future = [node for node in tree.body
+              if isinstance(node, ast.ImportFrom) and node.module == "__future__"]
+    names = [alias.name for node in future for alias in node.names]
+    if future:
+        new = _replace_with_pass(new, future)
+    return new, [kind for _, kind in dropped], names
 
 
 # --------------------------------------------------------------------------------------------

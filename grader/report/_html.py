@@ -55,7 +55,8 @@ def _inline(text: str) -> str:
     """Inline Markdown of an already-escaped line: `code` spans, then **bold** outside them."""
     parts = text.split("`")
     if len(parts) % 2 == 0:           # an unmatched backtick stays literal
-        parts[-2] = parts[-2] + "`" + parts.pop()
+        last = parts.pop()
+        parts[-1] += "`" + last
     out = []
     for i, part in enumerate(parts):
         if i % 2 == 1:
@@ -234,7 +235,7 @@ def svg_heatmap(grid, title: str, legend_max_label: str, uid: str, vmax: float |
     stops = "".join(f'<stop offset="{i / (len(_STOPS) - 1):.3f}" stop-color="{rgb_hex(s)}"/>'
                     for i, s in enumerate(_STOPS[::-1]))
     lx = gw + 8
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+    return (f'<svg width="{width}" height="{height}" '
             f'role="img" aria-label="{esc(title)}">'
             f'<defs><linearGradient id="{grad_id}" x1="0" y1="0" x2="0" y2="1">{stops}</linearGradient></defs>'
             f'<text x="0" y="12" font-size="11" fill="#1f2328">{esc(title)}</text>'
@@ -279,7 +280,7 @@ def svg_line_chart(x, y, title: str, color: str = "#4c78a8", width: int = 300, h
                     for s in segments)
     bad = "".join(f'<text x="{a:.1f}" y="{top + 4}" font-size="10" fill="#cf222e" text-anchor="middle">×</text>'
                   for ok, a in zip(fin, px) if not ok)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+    return (f'<svg width="{width}" height="{height}" role="img" '
             f'aria-label="{esc(title)}">'
             f'<text x="{left}" y="13" font-size="11" fill="#1f2328">{esc(title)}</text>'
             f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#ffffff" stroke="#8c959f" stroke-width="1"/>'
@@ -296,7 +297,7 @@ def svg_histogram(counts, edges_labels, title: str, width: int = 520, height: in
     counts = np.asarray(counts, dtype=np.int64)
     if counts.ndim != 1 or counts.size == 0 or len(edges_labels) != counts.size + 1:
         raise ValueError("counts, edges_labels: expected B counts and B + 1 labels")
-    left, right, top, bottom = 34, 10, 20, 24
+    left, right, top, bottom = 34, 10, 32, 24
     pw, ph = width - left - right, height - top - bottom
     cmax = max(int(counts.max()), 1)
     bw = pw / counts.size
@@ -310,7 +311,7 @@ def svg_histogram(counts, edges_labels, title: str, width: int = 520, height: in
                         f'text-anchor="middle" fill="#1f2328">{int(c)}</text>')
     ticks = "".join(f'<text x="{left + i * bw:.1f}" y="{height - 8}" font-size="10" text-anchor="middle" '
                     f'fill="#57606a">{esc(lab)}</text>' for i, lab in enumerate(edges_labels))
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+    return (f'<svg width="{width}" height="{height}" role="img" '
             f'aria-label="{esc(title)}">'
             f'<text x="{left}" y="13" font-size="11" fill="#1f2328">{esc(title)}</text>'
             f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#57606a"/>'

@@ -173,8 +173,9 @@ def write_csv(rows: list[dict], path, fmt: str = "canvas", *, roster: dict | Non
                 late = r.get("late") or {}
                 w.writerow([r["student"], info.get("name") or r.get("name", ""), _score_cell(r),
                             "" if r.get("max_score") is None else fmt_num(r["max_score"]),
-                            late.get("days_late", ""), late.get("penalty_fraction", ""),
-                            late.get("raw_score", ""), r["status"], r.get("reason", "")])
+                            *(fmt_num(late[key], 4) if late.get(key) is not None else ""
+                              for key in ("days_late", "penalty_fraction", "raw_score")),
+                            r["status"], r.get("reason", "")])
     return path
 
 
