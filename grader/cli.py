@@ -167,5 +167,9 @@ def selfcheck(cases):
     sys.exit(0 if ok else EXIT_FAILED)
 
 
+from .commands import register_all  # noqa: E402  (command families in grader/commands/)
+
+register_all(main)
+
 if __name__ == "__main__":
     main()
