@@ -37,7 +37,12 @@ def sandbox_config(assignment: Assignment, isolation: str = "auto", gpu: bool = 
 
 
 def _failed_parts(spec: CheckSpec, reason: str) -> list[Part]:
-    return [Part(spec.name, spec.points, 0.0, reason, {"kind": spec.kind, "failed": True})]
+    """Every row the check would have produced, each failed with ``reason``."""
+    try:
+        rows = kind_of(spec).parts(spec)
+    except Exception:
+        rows = [(spec.name, spec.points)]
+    return [Part(name, points, 0.0, reason, {"kind": spec.kind, "failed": True}) for name, points in rows]
 
 
 def grade_submission(assignment: Assignment, path: str | Path, *, student: str = "anonymous",

@@ -75,6 +75,11 @@ class CheckKind:
     def validate(self, spec: CheckSpec) -> None:
         """Raise CheckDefinitionError for a malformed spec (called when the assignment loads)."""
 
+    def parts(self, spec: CheckSpec) -> list[tuple[str, float]]:
+        """(row name, points) of every row ``judge`` produces: a check that cannot run still gets
+        the same rows, all failed, so pass rates stay comparable across submissions."""
+        return [(spec.name, spec.points)]
+
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
         raise NotImplementedError
 

@@ -26,7 +26,10 @@ def case_line(spec: CheckSpec, case: LayerCase) -> str:
 
 
 def _fail_text(spec, case, what: str, comparison, diagnoses, result=None) -> str:
-    lines = [case_line(spec, case), f"Your {what}: {comparison.message}."]
+    message = comparison.message
+    if not message.startswith("grads"):
+        message = message[0].upper() + message[1:]
+    lines = [case_line(spec, case), f"{message}."]
     if comparison.problem == "value" and spec.visible and comparison.worst_index:
         lines.append(f"Largest error at index {comparison.worst_index}.")
     for d in diagnoses:
@@ -97,6 +100,16 @@ class BackwardCheck(_LayerKind):
             plan.returns[f"grad:{p}"] = f"m.grads.{p}"
         return plan
 
+    @staticmethod
+    def _points(spec, names: list[str]) -> dict[str, float]:
+        parts = ["input"] + names
+        weights = spec.get("parts") or {p: 1.0 for p in parts}
+        return split_points(spec.points, {p: float(weights.get(p, 1.0)) for p in parts})
+
+    def parts(self, spec):
+        names = [n for n, _ in reference_class(spec)(**init_kwargs(spec)).named_parameters()]
+        return [(f"{spec.name} — {part_label(p)}", pts) for p, pts in self._points(spec, names).items()]
+
     def judge(self, spec, plan, result):
         case = plan.context["case"]
         layer = case.build_reference()
@@ -106,8 +119,7 @@ class BackwardCheck(_LayerKind):
         for p in case.param_names():
             expected[p] = np.asarray(layer.grads[p])
         parts = ["input"] + case.param_names()
-        weights = spec.get("parts") or {p: 1.0 for p in parts}
-        points = split_points(spec.points, {p: float(weights.get(p, 1.0)) for p in parts})
+        points = self._points(spec, case.param_names())
         fwd_ok = compare(result.values.get("y"), y, dtype=case.dtype).ok
         note = "" if fwd_ok else ("Note: your forward output is also wrong for this case; gradients are "
                                   "judged against the correct forward, so fix forward first.")

@@ -1,0 +1,181 @@
+"""What isolation is available (bubblewrap, cgroups) and the bubblewrap command line.
+
+Inside bubblewrap the worker sees: read-only /usr (and the /bin, /lib* links or binds), the
+few /etc files the dynamic loader and Python need, the Python installation (``sys.base_prefix``)
+and the virtual environment (``sys.prefix``) read-only at their own paths, the worker script at
+``/sandbox/worker.py``, a fresh /proc and a minimal /dev, small tmpfs /tmp, home and /dev/shm,
+and nothing else: not the repository (``grader``, ``reference``, ``assignments``), not /root,
+not /work. All namespaces are unshared (no network but a down loopback), the user is 65534
+with no capabilities, the environment is cleared.
+"""
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from . import cgroups
+from .config import IsolationReport, SandboxConfig
+
+SANDBOX_DIR = "/sandbox"
+HOME = "/home/student"
+SANDBOX_UID = 65534
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+             "/etc/nsswitch.conf", "/etc/hosts")
+BASE_FLAGS = ["--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+              "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def base_env(home: str) -> dict[str, str]:
+    """The whole environment of a worker (everything else is cleared)."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": "/tmp" if home == HOME else home,
+            "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+            "OMP_WAIT_POLICY": "PASSIVE"}
+
+
+@functools.lru_cache(maxsize=4)
+def bwrap_status(path: str | None = None) -> tuple[bool, str]:
+    """(usable, description): runs ``bwrap`` once with the real namespace flags."""
+    exe = path or shutil.which("bwrap")
+    if not exe:
+        return False, "bubblewrap: not installed"
+    try:
+        version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+        probe = subprocess.run([exe, *BASE_FLAGS, "--ro-bind", "/", "/", "true"], capture_output=True,
+                               text=True, timeout=10, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, f"bubblewrap: cannot run {exe} ({exc})"
+    if probe.returncode != 0:
+        return False, f"bubblewrap: {exe} does not work here ({probe.stderr.strip()[:200] or probe.returncode})"
+    return True, exe if not version else f"{exe} ({version})"
+
+
+def bwrap_exe() -> str | None:
+    return shutil.which("bwrap")
+
+
+def detect_isolation(config: SandboxConfig) -> IsolationReport:
+    """The isolation a session with ``config`` gets (cheap: the probes behind it are cached)."""
+    details: list[str] = []
+    use_bwrap = False
+    if config.isolation == "process":
+        details.append("bubblewrap: not used (isolation='process')")
+    else:
+        ok, desc = bwrap_status()
+        use_bwrap = ok
+        details.append(f"bubblewrap: {desc}" if ok else desc)
+    if use_bwrap:
+        lim = config.limits
+        details.append(f"namespaces: user, mount, pid, network (no network), ipc, uts; uid {SANDBOX_UID}, "
+                       f"no capabilities; read-only /usr and Python; tmpfs /tmp and home ({lim.tmpfs_mb} MB)")
+    else:
+        details.append("WEAKER: no filesystem or network isolation — the submission can read every file the "
+                       "grader's user can read and can open network connections")
+    cg_ok = False
+    if not config.use_cgroups:
+        details.append("cgroups: not used (use_cgroups=False)")
+    else:
+        cg_ok, desc = cgroups.status()
+        details.append(desc)
+    details.extend(rlimit_details(config, cg_ok))
+    level = ("bwrap" if use_bwrap else "process") + ("+cgroup" if cg_ok else "")
+    return IsolationReport(level, details)
+
+
+def rlimit_details(config: SandboxConfig, cgroup: bool) -> list[str]:
+    lim = config.limits
+    parts = [f"cpu {lim.cpu_s} s", f"fsize {lim.fsize_mb} MB", f"nofile {lim.nofile}", "core 0"]
+    out = []
+    as_mb = address_space_mb(config, cgroup)
+    if as_mb:
+        parts.append(f"address space {as_mb} MB")
+    elif not cgroup:
+        out.append("memory: NOT limited (GPU mode needs a large address space and no cgroup is available)")
+    if not cgroup:
+        if os.geteuid() == 0:
+            out.append("process count: NOT limited (running as root ignores RLIMIT_NPROC and no cgroup is available)")
+        else:
+            parts.append(f"nproc {lim.pids} (+ the user's processes)")
+    return [f"rlimits: {', '.join(parts)}"] + out
+
+
+def address_space_mb(config: SandboxConfig, cgroup: bool) -> int | None:
+    """RLIMIT_AS in MB when memory has no cgroup limit (None with a cgroup or in GPU mode)."""
+    if cgroup or config.gpu:
+        return None
+    headroom = 4096 if config.allow_torch else 1024   # numpy/openblas and torch map far more than they use
+    return config.limits.memory_mb + headroom
+
+
+def _secret_dirs() -> list[str]:
+    """Host directories that must never be visible inside the sandbox."""
+    dirs = {str(PROJECT_ROOT / name) for name in ("grader", "reference", "assignments")}
+    for mod in ("grader", "reference"):
+        m = sys.modules.get(mod)
+        for p in getattr(m, "__path__", []) or []:
+            dirs.add(os.path.realpath(p))
+    return sorted(dirs)
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def python_roots() -> list[str]:
+    """Directories holding the Python installation and the environment (bound read-only)."""
+    roots = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), os.path.realpath(sys.exec_prefix),
+             os.path.realpath(sys.base_exec_prefix), os.path.abspath(sys.prefix)}
+    exe = os.path.realpath(sys.executable)
+    roots.add(os.path.dirname(os.path.dirname(exe)))
+    roots = {r for r in roots if r and not _under(r, "/usr")}
+    # keep only the outermost of nested roots
+    return sorted(r for r in roots if not any(r != o and _under(r, o) for o in roots))
+
+
+def bwrap_argv(exe: str, config: SandboxConfig, worker_host_path: str) -> list[str]:
+    """The bubblewrap command line up to and including ``--`` (the worker command follows)."""
+    lim = config.limits
+    argv = [exe, *BASE_FLAGS, "--clearenv"]
+    for k, v in base_env(HOME).items():
+        argv += ["--setenv", k, v]
+    argv += ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        p = "/" + name
+        if os.path.islink(p):
+            argv += ["--symlink", os.readlink(p), p]
+        elif os.path.isdir(p):
+            argv += ["--ro-bind", p, p]
+    for p in ETC_FILES:
+        if os.path.exists(p):
+            argv += ["--ro-bind", p, p]
+    binds = [(r, r) for r in python_roots()]   # (host path, sandbox path)
+    for host, inside in binds:
+        argv += ["--ro-bind", host, inside]
+    argv += ["--proc", "/proc", "--dev", "/dev"]
+    if config.gpu:
+        for dev in sorted(glob.glob("/dev/nvidia*")):
+            argv += ["--dev-bind", dev, dev]
+        if os.path.isdir("/sys"):
+            argv += ["--ro-bind", "/sys", "/sys"]
+    size = str(int(lim.tmpfs_mb) << 20)
+    argv += ["--size", str(1 << 20), "--tmpfs", "/dev/shm",
+             "--size", size, "--tmpfs", "/tmp",
+             "--size", size, "--tmpfs", HOME]
+    for host, inside in config.extra_ro_binds:
+        argv += ["--ro-bind", host, inside]
+        binds.append((os.path.realpath(host), inside))
+    # A package directory of the project inside a bound tree is masked by an empty tmpfs.
+    for secret in _secret_dirs():
+        for host, inside in binds:
+            if secret != host and _under(secret, host) and os.path.isdir(secret):
+                masked = inside.rstrip("/") + secret[len(host.rstrip("/")):]
+                argv += ["--size", "4096", "--tmpfs", masked, "--remount-ro", masked]
+    argv += ["--ro-bind", worker_host_path, f"{SANDBOX_DIR}/worker.py",
+             "--remount-ro", "/", "--remount-ro", "/dev", "--chdir", HOME, "--"]
+    return argv

@@ -1,0 +1,635 @@
+"""WorkerSession: one student module in a sandboxed worker process, probed many times.
+
+The grader side of docs/ARCHITECTURE.md "Sandbox worker protocol". Every worker gets fresh
+pipes (request, reply, stdout, stderr), a fresh cgroup when cgroups are writable, rlimits set in
+a minimal ``preexec_fn`` (so they cover bubblewrap and everything below it), a new session, and
+bubblewrap namespaces when available. One thread does all the I/O with ``poll``: it writes the
+request, drains stdout/stderr into a bounded tail (killing the worker past
+``output_kill_bytes``) and parses the reply incrementally, refusing oversized frames, replies
+carrying another request's id, and array frames that fail ``protocol.decode_npy``.
+
+After a crash, timeout, flood or protocol error the worker is killed; the next probe starts a new
+one (re-running init) until ``max_restarts`` is used up, then probes answer ``not_started``.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import cgroups, isolation
+from .config import IsolationReport, Limits, ProbeResult, SandboxConfig
+from .protocol import HEADER, ProtocolError, decode_json, decode_npy, decode_value, encode_message
+
+WORKER_PATH = str(Path(__file__).with_name("worker.py"))
+PROBE_STDOUT_CAP = 4000
+MAX_ARRAYS_PER_REPLY = 10_000
+
+
+class SandboxUnavailable(RuntimeError):
+    """The requested isolation (``isolation="bwrap"``) cannot be provided on this machine."""
+
+
+class _Failure(Exception):
+    """A probe that did not get a valid reply: status + message; the worker must be killed."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _ReplyParser:
+    """Incremental parser of one reply message (JSON frame + n_arrays .npy frames)."""
+
+    def __init__(self, limits: Limits, expect_id):
+        self.limits = limits
+        self.expect_id = expect_id   # None: the init reply (no id, has "ok")
+        self.buf = bytearray()
+        self.total = 0
+        self.header: dict | None = None
+        self.arrays: list[np.ndarray] = []
+        self.n_arrays = 0
+
+    def feed(self, data: bytes) -> bytes | None:
+        """Add bytes; returns the bytes past the end of the message once it is complete, else None."""
+        self.buf += data
+        while True:
+            if len(self.buf) < HEADER.size:
+                return None
+            (n,) = HEADER.unpack_from(self.buf)
+            if self.total + HEADER.size + n > self.limits.result_bytes:
+                raise ProtocolError(f"reply larger than the limit of {self.limits.result_bytes} bytes")
+            if len(self.buf) < HEADER.size + n:
+                return None
+            body = bytes(self.buf[HEADER.size:HEADER.size + n])
+            del self.buf[:HEADER.size + n]
+            self.total += HEADER.size + n
+            if self.header is None:
+                self._take_header(decode_json(body))
+            else:
+                self.arrays.append(decode_npy(body, self.limits.max_elements))
+            if len(self.arrays) == self.n_arrays:
+                rest = bytes(self.buf)
+                self.buf = bytearray()
+                return rest
+
+    def _take_header(self, header: dict) -> None:
+        if self.expect_id is None:
+            if "ok" not in header or "id" in header:
+                raise ProtocolError("expected the reply to init")
+        elif header.get("id") != self.expect_id or type(header.get("id")) is not int:
+            raise ProtocolError(f"reply for request {header.get('id')!r} while waiting for {self.expect_id} "
+                                "(a stray or late message)")
+        n = header.get("n_arrays", 0)
+        if type(n) is not int or not 0 <= n <= MAX_ARRAYS_PER_REPLY:
+            raise ProtocolError(f"bad n_arrays {n!r}")
+        self.header, self.n_arrays = header, n
+
+
+class _Worker:
+    """One running worker process with its pipes and cgroup (killed, never reused, on failure)."""
+
+    def __init__(self, source: str, filename: str, config: SandboxConfig, use_bwrap: bool,
+                 use_cgroup: bool, tag: str):
+        self.config = config
+        self.limits = config.limits
+        self.proc: subprocess.Popen | None = None
+        self.cgroup: cgroups.Cgroup | None = None
+        self.tmp_home: str | None = None
+        self.notes: list[str] = []
+        self.fds: dict[str, int] = {}
+        self.leftover = b""
+        self.output_total = 0
+        self.probe_output = bytearray()
+        self.tail = bytearray()
+        self.source, self.filename = source, filename
+        self.use_bwrap = use_bwrap
+        self.tag = tag
+        if use_cgroup:
+            try:
+                self.cgroup = cgroups.Cgroup.create(self.limits.memory_mb, self.limits.pids)
+            except OSError as exc:
+                self.notes.append(f"cgroup: could not create one for this worker ({exc})")
+
+    # ---- launching
+
+    def _rlimits(self) -> list[tuple[int, tuple[int, int]]]:
+        lim = self.limits
+        out = [(resource.RLIMIT_CPU, (int(lim.cpu_s), int(lim.cpu_s) + 1)),
+               (resource.RLIMIT_FSIZE, (int(lim.fsize_mb) << 20, int(lim.fsize_mb) << 20)),
+               (resource.RLIMIT_NOFILE, (int(lim.nofile), int(lim.nofile))),
+               (resource.RLIMIT_CORE, (0, 0))]
+        as_mb = isolation.address_space_mb(self.config, self.cgroup is not None)
+        if as_mb:
+            out.append((resource.RLIMIT_AS, (as_mb << 20, as_mb << 20)))
+        if self.cgroup is None and os.geteuid() != 0:
+            n = int(lim.pids) + _count_user_processes()
+            out.append((resource.RLIMIT_NPROC, (n, n)))
+        return out
+
+    def spawn(self) -> None:
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        python = sys.executable
+        worker_args = [str(req_r), str(rep_w), self.tag]
+        if self.use_bwrap:
+            exe = isolation.bwrap_exe()
+            cmd = isolation.bwrap_argv(exe, self.config, WORKER_PATH) + \
+                [python, "-I", f"{isolation.SANDBOX_DIR}/worker.py", *worker_args]
+            env = {"PATH": "/usr/bin:/bin"}
+            cwd = None
+        else:
+            self.tmp_home = tempfile.mkdtemp(prefix="convgrade-home-")
+            cmd = [python, "-I", WORKER_PATH, *worker_args]
+            env = isolation.base_env(self.tmp_home)
+            cwd = self.tmp_home
+        procs_files = self.cgroup.procs_files if self.cgroup else []
+        preexec = _make_preexec(procs_files, self._rlimits())
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, pass_fds=(req_r, rep_w), env=env, cwd=cwd,
+                                         start_new_session=True, preexec_fn=preexec)
+        finally:
+            os.close(req_r)
+            os.close(rep_w)
+        self.fds = {"req": req_w, "rep": rep_r, "out": self.proc.stdout.fileno(), "err": self.proc.stderr.fileno()}
+        for fd in self.fds.values():
+            os.set_blocking(fd, False)
+
+    # ---- I/O
+
+    def _output(self, data: bytes) -> None:
+        self.output_total += len(data)
+        if len(self.probe_output) < PROBE_STDOUT_CAP:
+            self.probe_output += data[:PROBE_STDOUT_CAP - len(self.probe_output)]
+        self.tail += data
+        if len(self.tail) > self.limits.output_bytes:
+            del self.tail[:len(self.tail) - self.limits.output_bytes]
+        if self.output_total > self.limits.output_kill_bytes:
+            raise _Failure("output_flood", f"more than {self.limits.output_kill_bytes} bytes of output")
+
+    def drain_output(self) -> None:
+        """Read whatever stdout/stderr holds now, without waiting."""
+        for key in ("out", "err"):
+            fd = self.fds.get(key)
+            while fd is not None:
+                try:
+                    data = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    break
+                except OSError:
+                    data = b""
+                if not data:
+                    self._close_fd(key)
+                    break
+                self._output(data)
+
+    def _close_fd(self, key: str) -> None:
+        fd = self.fds.pop(key, None)
+        if fd is None:
+            return
+        if key == "out":
+            self.proc.stdout.close()
+        elif key == "err":
+            self.proc.stderr.close()
+        else:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def exchange(self, request: bytes, expect_id, deadline: float) -> tuple[dict, list[np.ndarray]]:
+        """Send ``request`` and wait until ``deadline`` for its reply; raises _Failure/ProtocolError."""
+        self.probe_output = bytearray()
+        parser = _ReplyParser(self.limits, expect_id)
+        pending = memoryview(request)
+        poller = select.poll()
+        by_fd = {}
+        for key in ("req", "rep", "out", "err"):
+            if key in self.fds and (key != "req" or pending):
+                fd = self.fds[key]
+                poller.register(fd, select.POLLOUT if key == "req" else select.POLLIN)
+                by_fd[fd] = key
+        if self.leftover:   # bytes that followed the previous reply: a stray message
+            data, self.leftover = self.leftover, b""
+            rest = parser.feed(data)
+            if rest is not None:
+                return self._finish(parser, rest)
+        while True:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                raise _Failure("timeout", "")
+            if "rep" not in self.fds:
+                raise _Failure("crashed", self.death_reason())
+            for fd, ev in poller.poll(max(1, int(timeout * 1000))):
+                key = by_fd.get(fd)
+                if key == "req":
+                    try:
+                        n = os.write(fd, pending[:1 << 20])
+                        pending = pending[n:]
+                    except BlockingIOError:
+                        continue
+                    except OSError:   # broken pipe: the worker is gone
+                        raise _Failure("crashed", self.death_reason()) from None
+                    if not pending:
+                        poller.unregister(fd)
+                    continue
+                if key is None:
+                    continue
+                try:
+                    data = os.read(fd, 1 << 20)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    poller.unregister(fd)
+                    del by_fd[fd]
+                    self._close_fd(key)
+                    if key == "rep":
+                        self.drain_output()
+                        raise _Failure("crashed", self.death_reason())
+                    continue
+                if key == "rep":
+                    rest = parser.feed(data)
+                    if rest is not None:
+                        return self._finish(parser, rest)
+                else:
+                    self._output(data)
+
+    def _finish(self, parser: _ReplyParser, rest: bytes):
+        self.leftover = rest
+        self.drain_output()   # the worker flushed its output before replying
+        return parser.header, parser.arrays
+
+    def death_reason(self) -> str:
+        """Why the worker died, in words (waits briefly for it to exit, then kills what is left)."""
+        rc = None
+        if self.proc is not None and self.proc.returncode is None:
+            end = time.monotonic() + 2.0
+            while time.monotonic() < end:   # peek at the exit without reaping: the pgid stays ours
+                try:
+                    if os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
+                        break
+                except ChildProcessError:
+                    break
+                time.sleep(0.005)
+            exited = True
+            try:
+                exited = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None
+            except ChildProcessError:
+                pass
+            self._kill_tree()
+            rc = self.proc.wait()
+            if not exited:
+                return "the worker closed its reply pipe"
+        elif self.proc is not None:
+            rc = self.proc.returncode
+        if self.cgroup is not None and self.cgroup.oom_kills() > 0:
+            return f"killed: memory limit of {self.limits.memory_mb} MB exceeded"
+        if rc is None:
+            return "the worker could not be started"
+        sig = -rc if rc < 0 else (rc - 128 if self.use_bwrap and rc > 128 else None)
+        if sig:
+            if sig == signal.SIGXCPU:
+                return f"killed: CPU time limit of {self.limits.cpu_s} s exceeded"
+            try:
+                name = signal.Signals(sig).name
+            except ValueError:
+                name = f"signal {sig}"
+            hint = {signal.SIGSEGV: " (segmentation fault: e.g. runaway recursion)",
+                    signal.SIGKILL: " (possibly the memory limit)"}.get(sig, "")
+            return f"killed by {name}{hint}"
+        return f"the worker exited with code {rc}"
+
+    # ---- teardown
+
+    def _kill_tree(self) -> None:
+        """SIGKILL the worker's process group (and, without a cgroup, its descendants).
+
+        Only while the worker is not reaped (``returncode is None``): until then its pid, which is
+        also its process group id, cannot be reused by an unrelated process.
+        """
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return
+        victims = [] if self.cgroup is not None else _descendants(proc.pid)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
+        else:
+            _wait_gone(victims, 2.0)
+
+    def kill(self) -> None:
+        """Kill the whole process tree, remove the cgroup and temporary home, close every fd."""
+        proc = self.proc
+        self._kill_tree()
+        if proc is not None:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+        for key in list(self.fds):
+            self._close_fd(key)
+        for stream in (proc.stdout, proc.stderr) if proc is not None else ():
+            if stream is not None:
+                stream.close()
+        if self.tmp_home:
+            shutil.rmtree(self.tmp_home, ignore_errors=True)
+            self.tmp_home = None
+
+
+def _make_preexec(procs_files: list[bytes], rlimits: list[tuple[int, tuple[int, int]]]):
+    """Runs in the child between fork and exec: join the cgroup, then set the rlimits. Minimal."""
+    def preexec() -> None:
+        pid = b"%d" % os.getpid()
+        for path in procs_files:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.write(fd, pid)
+            finally:
+                os.close(fd)
+        for res, lim in rlimits:
+            resource.setrlimit(res, lim)
+    return preexec
+
+
+def _proc_table() -> dict[int, int]:
+    """pid -> ppid of every process (from /proc)."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    stat = fh.read()
+                table[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    return table
+
+
+def _descendants(pid: int) -> list[int]:
+    table = _proc_table()
+    out, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        kids = [p for p, pp in table.items() if pp == parent]
+        out += kids
+        frontier += kids
+    return out
+
+
+def _wait_gone(pids: list[int], timeout: float) -> None:
+    """Wait until every pid has exited (gone, or a zombie waiting for its parent)."""
+    end = time.monotonic() + timeout
+    pending = list(pids)
+    while pending and time.monotonic() < end:
+        still = []
+        for pid in pending:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as fh:
+                    stat = fh.read()
+                if stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3] != b"Z":
+                    still.append(pid)
+            except (OSError, ValueError):
+                pass
+        pending = still
+        if pending:
+            time.sleep(0.005)
+
+
+def _count_user_processes() -> int:
+    uid, n = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    n += 1
+            except OSError:
+                pass
+    return n
+
+
+def detect_isolation(config: SandboxConfig) -> IsolationReport:
+    """The isolation a session with ``config`` would get here (cached probes; cheap)."""
+    return isolation.detect_isolation(config)
+
+
+class WorkerSession:
+    """A sandboxed worker running one submission; a context manager.
+
+    ``start()`` launches the worker and imports the module; ``probe()`` runs steps and returns
+    decoded values; ``close()`` kills everything (idempotent, called by ``__exit__``).
+    """
+
+    def __init__(self, source: str, config: SandboxConfig | None = None, filename: str = "submission.py",
+                 max_restarts: int = 3):
+        if not isinstance(source, str):
+            raise ValueError("source: must be a str")
+        if not filename or "/" in filename or filename.startswith("<"):
+            raise ValueError(f"filename: must be a plain file name, got {filename!r}")
+        self.source = source
+        self.config = config or SandboxConfig()
+        self.filename = filename
+        self.max_restarts = max_restarts
+        self.restarts = 0
+        report = isolation.detect_isolation(self.config)
+        self._use_bwrap = report.level.startswith("bwrap")
+        self._use_cgroup = report.level.endswith("+cgroup")
+        if self.config.isolation == "bwrap" and not self._use_bwrap:
+            raise SandboxUnavailable(f"isolation='bwrap' requested but {isolation.bwrap_status()[1]}")
+        self._report = report
+        self._worker: _Worker | None = None
+        self._started: ProbeResult | None = None
+        self._next_id = 1
+        self._n_workers = 0
+        self._t0: float | None = None
+        self._tail = bytearray()
+        self._closed = False
+        self._dead_reason: str | None = None   # set when no further worker may be started
+
+    # ---- public API
+
+    @property
+    def isolation(self) -> IsolationReport:
+        return self._report
+
+    @property
+    def stdout_tail(self) -> str:
+        data = bytes(self._tail) + (bytes(self._worker.tail) if self._worker else b"")
+        return data[-self.config.limits.output_bytes:].decode("utf-8", "replace")
+
+    def start(self) -> ProbeResult:
+        """Launch the worker and import the submission: ``ok``, or the import error / failure."""
+        if self._started is not None:
+            return self._started
+        if self._closed:
+            return ProbeResult("not_started", error={"type": "Closed", "message": "the session is closed"})
+        self._t0 = time.monotonic()
+        t = time.monotonic()
+        result = self._launch()
+        result.seconds = time.monotonic() - t
+        self._started = result
+        if result.status != "ok":
+            self._dead_reason = "your module could not be loaded"
+        return result
+
+    def probe(self, steps: list[dict], returns: dict[str, str], arrays=(), timeout: float | None = None) -> ProbeResult:
+        """Run ``steps`` in the worker and return the values named in ``returns``."""
+        t = time.monotonic()
+        result = self._probe(steps, returns, list(arrays), timeout)
+        result.seconds = time.monotonic() - t
+        return result
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._retire()
+        self._closed = True
+
+    def __enter__(self) -> "WorkerSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- internals
+
+    def _deadline(self, timeout: float) -> tuple[float, bool]:
+        """(deadline, is_wall): the probe deadline capped by the session's wall clock."""
+        end = self._t0 + self.config.limits.wall_s
+        mine = time.monotonic() + timeout
+        return (mine, False) if mine <= end else (end, True)
+
+    def _retire(self) -> None:
+        w, self._worker = self._worker, None
+        w.kill()
+        self._tail += w.tail
+        del self._tail[:-self.config.limits.output_bytes]
+
+    def _launch(self) -> ProbeResult:
+        """Start a worker and run init; on failure the worker is retired and the reason returned."""
+        self._n_workers += 1
+        tag = f"convgrade-{os.getpid()}-{id(self):x}-{self._n_workers}"
+        w = _Worker(self.source, self.filename, self.config, self._use_bwrap, self._use_cgroup, tag)
+        self._worker = w
+        if w.notes:
+            self._report = IsolationReport(self._report.level.replace("+cgroup", ""), self._report.details + w.notes)
+        try:
+            w.spawn()
+        except (OSError, subprocess.SubprocessError) as exc:
+            self._retire()
+            return ProbeResult("not_started", error={"type": "LaunchError", "message": f"could not start the worker: {exc}"})
+        lim = self.config.limits
+        init = {"op": "init", "source": self.source, "filename": self.filename, "module": "submission",
+                "forbidden": self.config.forbidden, "max_elements": int(lim.max_elements),
+                "max_bytes": int(lim.result_bytes) // 2}
+        deadline, is_wall = self._deadline(lim.probe_timeout_s)
+        try:
+            header, _ = w.exchange(encode_message(init), None, deadline)
+        except (_Failure, ProtocolError) as exc:
+            result = self._failure(exc, w, is_wall, lim.probe_timeout_s, what="importing your module")
+            self._retire()
+            return result
+        stdout = _text(header.get("stdout"))
+        if header.get("ok") is True:
+            return ProbeResult("ok", stdout=stdout)
+        self._retire()
+        return ProbeResult("error", error=_clean_error(header.get("error")), stdout=stdout)
+
+    def _failure(self, exc: Exception, w: _Worker, is_wall: bool, timeout: float, what: str) -> ProbeResult:
+        stdout = bytes(w.probe_output).decode("utf-8", "replace")
+        if isinstance(exc, ProtocolError):
+            return ProbeResult("protocol_error", error={"type": "ProtocolError", "message": str(exc)}, stdout=stdout)
+        status, message = exc.status, exc.message
+        if status == "timeout":
+            if is_wall:
+                message = f"the session's time limit of {self.config.limits.wall_s:g} s was reached while {what}"
+                self._dead_reason = "the session's time limit was used up"
+            else:
+                message = f"no answer within {timeout:g} s while {what}"
+        return ProbeResult(status, error={"type": status, "message": message}, stdout=stdout)
+
+    def _probe(self, steps, returns, arrays, timeout) -> ProbeResult:
+        if self._closed:
+            return ProbeResult("not_started", error={"type": "Closed", "message": "the session is closed"})
+        if self._started is None:
+            self.start()
+        if self._dead_reason is not None:
+            return ProbeResult("not_started", error={"type": "NotStarted", "message": self._dead_reason})
+        if self._worker is None:   # the previous worker failed: restart (re-running init)
+            if self.restarts >= self.max_restarts:
+                self._dead_reason = f"the worker failed {self.restarts + 1} times; no more restarts"
+                return ProbeResult("not_started", error={"type": "NotStarted", "message": self._dead_reason})
+            self.restarts += 1
+            started = self._launch()
+            if started.status != "ok":
+                if self._dead_reason is None and started.status == "error":
+                    self._dead_reason = "your module failed to import on restart"
+                msg = (started.error or {}).get("message", "")
+                return ProbeResult("not_started", error={"type": "NotStarted",
+                                   "message": f"restarting the worker failed ({started.status}: {msg})"},
+                                   stdout=started.stdout)
+        timeout = self.config.limits.probe_timeout_s if timeout is None else float(timeout)
+        if not timeout > 0:
+            raise ValueError(f"timeout: must be positive, got {timeout!r}")
+        probe_id = self._next_id
+        self._next_id += 1
+        request = encode_message({"op": "probe", "id": probe_id, "steps": steps, "return": dict(returns)}, arrays)
+        w = self._worker
+        deadline, is_wall = self._deadline(timeout)
+        try:
+            header, frames = w.exchange(request, probe_id, deadline)
+            values = header.get("values", {})
+            if not isinstance(values, dict):
+                raise ProtocolError("values is not an object")
+            values = {str(k): v for k, v in decode_value(values, frames).items() if str(k) in returns}
+        except (_Failure, ProtocolError) as exc:
+            result = self._failure(exc, w, is_wall, timeout, what="running this check")
+            self._retire()
+            return result
+        except RecursionError:
+            self._retire()
+            return ProbeResult("protocol_error", error={"type": "ProtocolError", "message": "reply nests too deeply"})
+        error = header.get("error")
+        stdout = _text(header.get("stdout"))
+        if error is None:
+            return ProbeResult("ok", values=values, stdout=stdout)
+        return ProbeResult("error", values=values, error=_clean_error(error), stdout=stdout)
+
+
+def _text(value, cap: int = PROBE_STDOUT_CAP) -> str:
+    return value[:cap] if isinstance(value, str) else ""
+
+
+def _clean_error(err) -> dict:
+    """The worker's error dict, reduced to known keys of known types (it is untrusted)."""
+    if not isinstance(err, dict):
+        return {"type": "Exception", "message": "", "where": "", "line": None, "step": None}
+    line = err.get("line")
+    step = err.get("step")
+    return {"type": _text(err.get("type"), 200) or "Exception", "message": _text(err.get("message"), 2000),
+            "where": _text(err.get("where"), 200),
+            "line": line if type(line) is int and line > 0 else None,
+            "step": step if type(step) is int and step >= 0 else None}

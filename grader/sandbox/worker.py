@@ -1,0 +1,426 @@
+"""convgrade sandbox worker: runs one student module and answers the grader's probes.
+
+STANDALONE SCRIPT. It runs inside the sandbox, next to hostile student code, and imports only
+the standard library and numpy — never ``grader``, ``reference`` or ``assignments`` (those are
+not even present inside the sandbox). It holds nothing secret: it only ever receives the
+student's source and probe inputs, never expected outputs.
+
+    python -I worker.py REQUEST_FD REPLY_FD [TAG]
+
+Protocol (docs/ARCHITECTURE.md, "Sandbox worker protocol"): frames are an 8-byte big-endian
+length then the bytes; a message is a JSON frame followed by ``n_arrays`` ``.npy`` frames. The
+first request is ``init`` (install the import blocker, execute the source as module
+``submission``), then ``probe`` requests, each answered by exactly one reply carrying its id.
+The import blocker is a policy aid for honest students (a clear message for a forbidden
+import); the security boundary is the sandbox around this process.
+"""
+import io
+import json
+import linecache
+import math
+import os
+import struct
+import sys
+import traceback
+import types
+
+import numpy as np
+
+# The framing helpers below duplicate the few lines of grader/sandbox/protocol.py on purpose:
+# this script must not import anything from the grader.
+HEADER = struct.Struct(">Q")
+MAX_REQUEST_BYTES = 1 << 31
+MAX_STR = 10_000          # characters of one returned string / error message
+MAX_ITEMS = 100_000       # items of one returned list or dict
+MAX_DEPTH = 32            # nesting of returned containers
+STDOUT_CAP = 4_000        # characters of output echoed in one reply
+ALWAYS_BLOCKED = ("grader", "reference", "assignments")
+
+
+def read_exact(fd, n):
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd):
+    (n,) = HEADER.unpack(read_exact(fd, HEADER.size))
+    if n > MAX_REQUEST_BYTES:
+        raise ValueError(f"request frame of {n} bytes")
+    return read_exact(fd, n)
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def read_message(fd):
+    header = json.loads(read_frame(fd).decode("utf-8"))
+    arrays = []
+    for _ in range(int(header.get("n_arrays", 0))):
+        arrays.append(np.load(io.BytesIO(read_frame(fd)), allow_pickle=False))
+    return header, arrays
+
+
+def write_message(fd, obj, arrays=()):
+    obj = dict(obj, n_arrays=len(arrays))
+    parts = [json.dumps(obj, allow_nan=False, separators=(",", ":")).encode("utf-8")]
+    for a in arrays:
+        buf = io.BytesIO()
+        np.lib.format.write_array(buf, np.ascontiguousarray(a), allow_pickle=False)
+        parts.append(buf.getvalue())
+    write_all(fd, b"".join(HEADER.pack(len(p)) + p for p in parts))
+
+
+# ---------------------------------------------------------------------------------------------
+# Output capture: everything printed still goes to fd 1/2 (pipes drained and capped by the
+# grader, which also detects floods); the first STDOUT_CAP characters of each request are echoed.
+
+class Capture:
+    def __init__(self):
+        self.parts, self.n = [], 0
+
+    def add(self, s):
+        if self.n < STDOUT_CAP:
+            piece = s[:STDOUT_CAP - self.n]
+            self.parts.append(piece)
+            self.n += len(piece)
+
+    def take(self):
+        text = clean("".join(self.parts), STDOUT_CAP)
+        self.parts, self.n = [], 0
+        return text
+
+
+class Tee(io.TextIOBase):
+    def __init__(self, stream, capture):
+        self._stream, self._capture = stream, capture
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        self._capture.add(s)
+        self._stream.write(s)
+        return len(s)
+
+    def flush(self):
+        self._stream.flush()
+
+    def writable(self):
+        return True
+
+    def fileno(self):
+        return self._stream.fileno()
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    @property
+    def buffer(self):
+        return self._stream.buffer
+
+
+CAPTURE = Capture()
+
+
+def flush_output():
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Import blocker
+
+class ImportBlocker:
+    """A meta path finder that refuses ``names`` and their submodules with a clear ImportError."""
+
+    def __init__(self, names):
+        self.names = tuple(sorted(set(names)))
+
+    def blocks(self, fullname):
+        return any(fullname == n or fullname.startswith(n + ".") for n in self.names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if self.blocks(fullname):
+            raise ImportError(f"import of {fullname} is not allowed in this assignment", name=fullname)
+        return None
+
+    def find_module(self, fullname, path=None):   # legacy API, same answer
+        return self.find_spec(fullname, path)
+
+
+def install_blocker(names):
+    blocker = ImportBlocker(list(ALWAYS_BLOCKED) + [str(n) for n in names if n])
+    sys.meta_path.insert(0, blocker)
+    for name in list(sys.modules):   # already imported ones must go through the finder again
+        if blocker.blocks(name):
+            del sys.modules[name]
+    return blocker
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+def clean(s, cap=MAX_STR):
+    """A plain, valid UTF-8 str of at most ``cap`` characters (student strings may be anything)."""
+    s = str.__getitem__(s, slice(0, cap)) if isinstance(s, str) else ""
+    return s.encode("utf-8", "replace").decode("utf-8")
+
+
+def safe_str(obj):
+    try:
+        return clean(str(obj))
+    except BaseException:
+        return "<unprintable>"
+
+
+def error_info(exc, filename):
+    """``{"type", "message", "where", "line"}`` with the line in the student's file, if any."""
+    line = func = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == filename:
+            line, func = lineno, frame.f_code.co_name
+    message = safe_str(exc)
+    if isinstance(exc, SyntaxError):
+        message = safe_str(exc.msg)
+        if exc.filename == filename and isinstance(exc.lineno, int):
+            line, func = exc.lineno, None
+    if line is None:
+        where = ""
+    elif func in (None, "<module>"):
+        where = f"line {line}"
+    else:
+        where = f"line {line} in {clean(func, 200)}"
+    return {"type": clean(type(exc).__name__, 200), "message": message, "where": where, "line": line}
+
+
+# ---------------------------------------------------------------------------------------------
+# Probe steps
+
+class Session:
+    def __init__(self, filename, max_elements, max_bytes):
+        self.filename = filename
+        self.module = None
+        self.max_elements = max_elements
+        self.max_bytes = max_bytes
+
+    def load(self, source, module_name):
+        module = types.ModuleType(module_name)
+        module.__file__ = self.filename
+        sys.modules[module_name] = module
+        self.module = module
+        linecache.cache[self.filename] = (len(source), None, source.splitlines(True), self.filename)
+        code = compile(source, self.filename, "exec", dont_inherit=True)
+        exec(code, module.__dict__)
+
+    # paths: "m", "m.forward", "m.grads.weight" (dict key), "m.layers.0" (sequence index)
+    def lookup(self, name, ns):
+        if name in ns:
+            return ns[name]
+        if self.module is not None and name in self.module.__dict__:
+            return self.module.__dict__[name]
+        raise NameError(f"name '{name}' is not defined in your module")
+
+    @staticmethod
+    def child(obj, part):
+        if isinstance(obj, dict):
+            if part in obj:
+                return obj[part]
+            raise KeyError(part)
+        if isinstance(obj, (list, tuple)) and part.isdigit():
+            return obj[int(part)]
+        return getattr(obj, part)
+
+    def resolve(self, path, ns):
+        if not isinstance(path, str) or not path:
+            raise ValueError(f"bad path {path!r}")
+        first, *rest = path.split(".")
+        obj = self.lookup(first, ns)
+        for part in rest:
+            obj = self.child(obj, part)
+        return obj
+
+    def assign(self, path, value, ns):
+        if not isinstance(path, str) or not path:
+            raise ValueError(f"bad path {path!r}")
+        head, _, last = path.rpartition(".")
+        if not head:
+            ns[last] = value
+            return
+        parent = self.resolve(head, ns)
+        if isinstance(parent, dict):
+            parent[last] = value
+        elif isinstance(parent, list) and last.isdigit():
+            parent[int(last)] = value
+        else:
+            setattr(parent, last, value)
+
+    def decode(self, value, ns, arrays):
+        if isinstance(value, list):
+            return [self.decode(v, ns, arrays) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, inner), = value.items()
+            if key == "$array":
+                return np.array(arrays[inner], copy=True)
+            if key == "$ref":
+                return self.resolve(inner, ns)
+            if key == "$tuple":
+                return tuple(self.decode(v, ns, arrays) for v in inner)
+            if key == "$rng":
+                return np.random.default_rng(inner)
+            if key == "$dict":
+                return {k: self.decode(v, ns, arrays) for k, v in inner.items()}
+            if key == "$float":
+                return float(inner)
+            if key.startswith("$"):
+                raise ValueError(f"unknown value marker {key}")
+        return {k: self.decode(v, ns, arrays) for k, v in value.items()}
+
+    def run_step(self, step, ns, arrays):
+        if "call" in step:
+            fn = self.resolve(step["call"], ns)
+            args = self.decode(step.get("args", []), ns, arrays)
+            kwargs = self.decode(step.get("kwargs", {}), ns, arrays)
+            result = fn(*args, **kwargs)
+        elif "get" in step:
+            result = self.resolve(step["get"], ns)
+        elif "hasattr" in step:
+            try:
+                self.resolve(step["hasattr"], ns)
+                result = True
+            except BaseException:
+                result = False
+        elif "set" in step:
+            self.assign(step["set"], self.decode(step.get("value"), ns, arrays), ns)
+            return
+        else:
+            raise ValueError(f"unknown step {sorted(step)}")
+        if step.get("let"):
+            ns[step["let"]] = result
+
+    # ---- encoding of returned values
+
+    def encode(self, value, out, depth=0):
+        if depth > MAX_DEPTH:
+            return {"$unencodable": "nesting too deep"}
+        if value is None or isinstance(value, (bool, np.bool_)):
+            return None if value is None else bool(value)
+        if isinstance(value, (int, np.integer)):
+            i = int(value)
+            return i if i.bit_length() <= 63 else {"$unencodable": "int (too large)"}
+        if isinstance(value, (float, np.floating)):
+            f = float(value)
+            if math.isfinite(f):
+                return f
+            return {"$float": "nan" if math.isnan(f) else ("inf" if f > 0 else "-inf")}
+        if isinstance(value, str):
+            return clean(value)
+        if isinstance(value, np.ndarray):
+            return self.encode_array(value, out)
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(value, getattr(torch, "Tensor", ())):
+            return self.encode_array(value.detach().cpu().numpy(), out)
+        if isinstance(value, (list, tuple)):
+            if len(value) > MAX_ITEMS:
+                return {"$unencodable": f"{type(value).__name__} of length {len(value)}"}
+            return [self.encode(v, out, depth + 1) for v in value]
+        if isinstance(value, dict):
+            if len(value) > MAX_ITEMS or not all(type(k) is str and not k.startswith("$") for k in value):
+                return {"$unencodable": type(value).__name__}
+            return {k: self.encode(v, out, depth + 1) for k, v in value.items()}
+        if hasattr(type(value), "__array__") or hasattr(type(value), "__array_interface__"):
+            return self.encode_array(np.asarray(value), out)
+        return {"$unencodable": clean(type(value).__name__, 200)}
+
+    def encode_array(self, arr, out):
+        arr = np.asarray(arr)
+        if arr.dtype.kind not in "biuf" or arr.dtype.fields is not None or arr.dtype.subdtype is not None:
+            return {"$unencodable": f"ndarray of dtype {arr.dtype}"}
+        if arr.size > self.max_elements:
+            return {"$unencodable": f"ndarray with {arr.size} elements (limit {self.max_elements})"}
+        used = sum(a.nbytes for a in out)
+        if used + arr.nbytes > self.max_bytes:
+            return {"$unencodable": f"ndarray of {arr.nbytes} bytes (reply limit reached)"}
+        out.append(np.array(arr, copy=True))   # a copy the student's code can no longer change
+        return {"$array": len(out) - 1}
+
+    def probe(self, msg, arrays):
+        ns, values, out, error = {}, {}, [], None
+        for i, step in enumerate(msg.get("steps", [])):
+            try:
+                self.run_step(step, ns, arrays)
+            except BaseException as exc:
+                error = dict(error_info(exc, self.filename), step=i)
+                break
+        for key, path in msg.get("return", {}).items():
+            try:
+                value = self.resolve(path, ns)
+            except BaseException:
+                continue   # not evaluable: left out of values
+            try:
+                values[key] = self.encode(value, out)
+            except BaseException as exc:
+                values[key] = {"$unencodable": f"{safe_str(type(value).__name__)} ({type(exc).__name__})"}
+        return {"id": msg.get("id"), "values": values, "error": error}, out
+
+
+def main(argv):
+    req_fd, rep_fd = int(argv[1]), int(argv[2])
+    sys.argv = ["submission.py"]
+    np.set_printoptions(threshold=200, linewidth=100, precision=6)
+    out = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    err = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    sys.stdout, sys.stderr = Tee(out, CAPTURE), Tee(err, CAPTURE)
+
+    try:
+        init, _ = read_message(req_fd)
+    except EOFError:
+        os._exit(0)
+    session = Session(str(init.get("filename", "submission.py")), int(init.get("max_elements", 10**7)),
+                      int(init.get("max_bytes", 64 << 20)))
+    install_blocker(init.get("forbidden", []))
+    try:
+        session.load(init["source"], init.get("module", "submission"))
+        reply = {"ok": True}
+    except BaseException as exc:   # SystemExit and KeyboardInterrupt included: report, don't exit
+        reply = {"ok": False, "error": error_info(exc, session.filename)}
+    flush_output()
+    reply["stdout"] = CAPTURE.take()
+    write_message(rep_fd, reply)
+
+    while True:
+        try:
+            msg, arrays = read_message(req_fd)
+        except EOFError:
+            os._exit(0)   # no atexit handlers, no late writes
+        if msg.get("op") != "probe":
+            flush_output()
+            os._exit(0)
+        try:
+            reply, out_arrays = session.probe(msg, arrays)
+            flush_output()
+            reply["stdout"] = CAPTURE.take()
+            body = json.dumps(reply, allow_nan=False)   # fail here, not halfway through a write
+            del body
+        except BaseException as exc:
+            reply = {"id": msg.get("id"), "values": {}, "stdout": CAPTURE.take(),
+                     "error": dict(error_info(exc, session.filename), step=None, type="WorkerError")}
+            out_arrays = []
+        write_message(rep_fd, reply, out_arrays)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,9 @@
+# expect: max_score=0
+# A fork bomb at import time.
+import os
+
+while True:
+    try:
+        os.fork()
+    except OSError:
+        pass
