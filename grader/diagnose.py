@@ -79,65 +79,67 @@ CONV = ("Conv1d", "Conv2d", "Conv3d")
 CONVT = ("ConvTranspose1d", "ConvTranspose2d")
 POOL = ("MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d")
 
+@dataclass
+class Variant:
+    """A mistaken layer that is the reference with other constructor arguments or transformed
+    parameters. It explains the output *and* every gradient: a student whose forward pads with
+    zeros gets the same diagnosis on dx and dW, not a bare "values differ"."""
+    code: str
+    message: str                                # "{What} matches ..."; {mode} {flag} {verb} filled in
+    layers: tuple[str, ...]
+    applies: Callable[[object], bool]
+    overrides: Callable[[object], dict] = lambda c: {}
+    state_fn: Callable[[dict], dict] | None = None
+
+    def value(self, case, part: str) -> np.ndarray:
+        if part == "output":
+            return _forward_with(case, self.state_fn, **self.overrides(case))
+        return _backward_with(case, part, self.state_fn, **self.overrides(case))
+
+
+VARIANTS: list[Variant] = [
+    Variant("flipped_kernel",
+            "{What} matches a *convolution* with the kernel flipped. This layer computes cross-correlation "
+            "(as torch does): slide the kernel without flipping it.",
+            CONV + CONVT, lambda c: True, state_fn=lambda st: _flip_weight(st)),
+    Variant("zero_padding_instead",
+            "{What} is right in the interior but matches *zero* padding at the border; this case uses "
+            "`padding_mode={mode!r}`.",
+            CONV, lambda c: _kw(c, "padding_mode", "zeros") != "zeros" and _nontrivial(_kw(c, "padding", 0), 0),
+            lambda c: {"padding_mode": "zeros"}),
+    Variant("padding_ignored",
+            "{What} matches the layer *without padding*: pad the input by `padding` on each side before "
+            "sliding the window.",
+            CONV + POOL, lambda c: isinstance(_kw(c, "padding", 0), (int, tuple)) and _nontrivial(_kw(c, "padding", 0), 0),
+            lambda c: {"padding": 0}),
+    Variant("stride_ignored",
+            "{What} matches stride 1: the window must move by `stride` positions "
+            "(output size floor((W - F + 2P) / S) + 1).",
+            CONV + CONVT, lambda c: _nontrivial(_kw(c, "stride", 1), 1),
+            lambda c: {"stride": 1, **({"output_padding": 0} if "output_padding" in c.kwargs else {})}),
+    Variant("stride_ignored",
+            "{What} matches stride 1: pooling windows move by `stride` (default: the kernel size).",
+            POOL, lambda c: _kw(c, "stride", None) != 1, lambda c: {"stride": 1}),
+    Variant("dilation_ignored",
+            "{What} matches dilation 1: with dilation d the kernel taps are d pixels apart "
+            "(effective kernel size d·(F-1)+1).",
+            CONV + CONVT + ("MaxPool1d", "MaxPool2d"), lambda c: _nontrivial(_kw(c, "dilation", 1), 1),
+            lambda c: {"dilation": 1}),
+    Variant("bias_missing",
+            "{What} matches the layer without its bias: add `bias[c]` to every position of output channel c.",
+            CONV + CONVT + ("Linear",), lambda c: "bias" in c.state, state_fn=lambda st: _zero_bias(st)),
+    Variant("count_include_pad_swapped",
+            "{What}: the averages at the border divide by the wrong count; with `count_include_pad={flag}` "
+            "the padded zeros {verb} counted.",
+            ("AvgPool1d", "AvgPool2d"), lambda c: _nontrivial(_kw(c, "padding", 0), 0),
+            lambda c: {"count_include_pad": not _kw(c, "count_include_pad", True)}),
+    Variant("output_padding_ignored",
+            "{What} is missing the extra `output_padding` rows/columns at the bottom/right.",
+            CONVT, lambda c: _nontrivial(_kw(c, "output_padding", 0), 0), lambda c: {"output_padding": 0}),
+]
+
 ALTERNATIVES: list[Alternative] = [
-    Alternative(
-        "flipped_kernel", "output",
-        "Your output matches a *convolution* with the kernel flipped. This layer computes "
-        "cross-correlation (as torch does): slide the kernel without flipping it.",
-        CONV + CONVT, lambda c: True, lambda c, e: _forward_with(c, _flip_weight)),
-    Alternative(
-        "zero_padding_instead", "output",
-        "Your output is right in the interior but matches *zero* padding at the border; this case "
-        "uses `padding_mode={mode!r}`.",
-        CONV, lambda c: _kw(c, "padding_mode", "zeros") != "zeros" and _nontrivial(_kw(c, "padding", 0), 0),
-        lambda c, e: _forward_with(c, padding_mode="zeros")),
-    Alternative(
-        "padding_ignored", "output",
-        "Your output has the shape (and values) of the layer *without padding*: pad the input by "
-        "`padding` on each side before sliding the window.",
-        CONV + POOL, lambda c: isinstance(_kw(c, "padding", 0), (int, tuple)) and _nontrivial(_kw(c, "padding", 0), 0),
-        lambda c, e: _forward_with(c, padding=0)),
-    Alternative(
-        "stride_ignored", "output",
-        "Your output matches stride 1: the window must move by `stride` positions "
-        "(output size (W - F + 2P) / S + 1).",
-        CONV + CONVT, lambda c: _nontrivial(_kw(c, "stride", 1), 1),
-        lambda c, e: _forward_with(c, stride=1, **({"output_padding": 0} if "output_padding" in c.kwargs else {}))),
-    Alternative(
-        "stride_ignored", "output",
-        "Your output matches stride 1: pooling windows move by `stride` (default: the kernel size).",
-        POOL, lambda c: _kw(c, "stride", None) != 1,
-        lambda c, e: _forward_with(c, stride=1)),
-    Alternative(
-        "dilation_ignored", "output",
-        "Your output matches dilation 1: with dilation d the kernel taps are d pixels apart "
-        "(effective kernel size d·(F-1)+1).",
-        CONV + CONVT + ("MaxPool1d", "MaxPool2d"), lambda c: _nontrivial(_kw(c, "dilation", 1), 1),
-        lambda c, e: _forward_with(c, dilation=1)),
-    Alternative(
-        "bias_missing", "output",
-        "Your output matches the layer without its bias: add `bias[c]` to every position of "
-        "output channel c.",
-        CONV + CONVT + ("Linear",), lambda c: "bias" in c.state,
-        lambda c, e: _forward_with(c, _zero_bias)),
-    Alternative(
-        "count_include_pad_swapped", "output",
-        "Your averages at the border divide by the wrong count: with `count_include_pad={flag}` "
-        "the padded zeros {verb} counted.",
-        ("AvgPool1d", "AvgPool2d"), lambda c: _nontrivial(_kw(c, "padding", 0), 0),
-        lambda c, e: _forward_with(c, count_include_pad=not _kw(c, "count_include_pad", True))),
-    Alternative(
-        "output_padding_ignored", "output",
-        "Your output is missing the extra `output_padding` rows/columns at the bottom/right.",
-        CONVT, lambda c: _nontrivial(_kw(c, "output_padding", 0), 0),
-        lambda c, e: _forward_with(c, output_padding=0)),
     # ---- backward ---------------------------------------------------------------------
-    Alternative(
-        "flipped_kernel", "input",
-        "Your input gradient matches a layer whose kernel is flipped: if your forward flips the "
-        "kernel, fix that first; the input gradient is the full correlation of the upstream "
-        "gradient with the kernel rotated by 180°.",
-        CONV, lambda c: True, lambda c, e: _backward_with(c, "input", _flip_weight)),
     Alternative(
         "flipped_kernel", "weight",
         "Your weight gradient is flipped in space: dW[o, i, u, v] = Σ grad_out[n, o, y, x] · "
@@ -166,10 +168,15 @@ def _max_to_all(case) -> np.ndarray:
     return np.asarray(avg.backward(case.grad_out)) * area
 
 
-def _format(alt: Alternative, case) -> str:
+def _what(part: str) -> str:
+    return "your output" if part == "output" else ("your input gradient" if part == "input"
+                                                   else f"your grads[{part!r}]")
+
+
+def _format(alt, case, what: str) -> str:
     flag = _kw(case, "count_include_pad", True)
     return alt.message.format(mode=_kw(case, "padding_mode", "zeros"), flag=flag,
-                              verb="are" if flag else "are not")
+                              verb="are" if flag else "are not", what=what, What=what[0].upper() + what[1:])
 
 
 def explain(case, part: str, actual, expected: dict, comparison: Comparison) -> list[Diagnosis]:
@@ -180,18 +187,20 @@ def explain(case, part: str, actual, expected: dict, comparison: Comparison) -> 
     exp = np.asarray(expected[part], dtype=np.float64)
     if arr is None:
         return found
-    for alt in ALTERNATIVES:
-        if alt.part != part or name not in alt.layers:
+    candidates = [(v, lambda v=v: v.value(case, part)) for v in VARIANTS]
+    candidates += [(a, lambda a=a: a.compute(case, expected)) for a in ALTERNATIVES if a.part == part]
+    for alt, compute in candidates:
+        if name not in alt.layers:
             continue
         try:
             if not alt.applies(case):
                 continue
-            value = np.asarray(alt.compute(case, expected), dtype=np.float64)
+            value = np.asarray(compute(), dtype=np.float64)
         except Exception:   # an alternative that cannot be built for this case does not apply
             continue
-        if value.shape == arr.shape and not np.allclose(value, exp, rtol=1e-6, atol=1e-9) \
+        if value.shape == arr.shape and (value.shape != exp.shape or not np.allclose(value, exp, rtol=1e-6, atol=1e-9)) \
                 and close(arr, value, dtype=case.dtype, rtol=1e-4):
-            found.append(Diagnosis(alt.code, _format(alt, case)))
+            found.append(Diagnosis(alt.code, _format(alt, case, _what(part))))
             return found
     found.extend(_generic(case, part, arr, exp, comparison))
     return found
@@ -200,19 +209,19 @@ def explain(case, part: str, actual, expected: dict, comparison: Comparison) -> 
 def _generic(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
     out: list[Diagnosis] = []
     n = int(case.x.shape[0]) if case.x.ndim else 1
-    what = "the output" if part == "output" else ("the input gradient" if part == "input" else f"grads[{part!r}]")
+    what = _what(part)
     if arr.shape == exp.shape and n > 1 and part != "output":
         if close(arr, exp / n, dtype=case.dtype, rtol=1e-4):
-            out.append(Diagnosis("divided_by_batch", f"{what} is the right one divided by the batch size "
+            out.append(Diagnosis("divided_by_batch", f"{what.capitalize()} is the right one divided by the batch size "
                                  f"N={n}: a layer's backward sums over the batch; only the loss averages."))
         elif close(arr, exp * n, dtype=case.dtype, rtol=1e-4):
-            out.append(Diagnosis("multiplied_by_batch", f"{what} is the right one multiplied by the batch "
+            out.append(Diagnosis("multiplied_by_batch", f"{what.capitalize()} is the right one multiplied by the batch "
                                  f"size N={n}."))
     if arr.shape != exp.shape:
         out.extend(_shape_mismatch(case, part, arr, exp))
     elif comparison.error_map is not None and arr.ndim >= 3 and part in ("output", "input"):
         if _only_border(comparison, arr.ndim):
-            out.append(Diagnosis("border_only", f"{what} is correct in the interior and wrong only near the "
+            out.append(Diagnosis("border_only", f"{what.capitalize()} is correct in the interior and wrong only near the "
                                  "border: check how you pad (amount and mode) and the windows that touch it."))
     return out
 
@@ -270,3 +279,201 @@ def heatmap(error_map: np.ndarray | None, max_side: int = 16, max_channels: int 
         pooled = padded.reshape(ph // fh, fh, pw // fw, fw).max(axis=(1, 3))
         channels.append([[round(float(v), 6) for v in row] for row in pooled])
     return {"title": "absolute error of sample 0, channel by channel", "channels": channels}
+
+
+# ---- normalization, dropout, losses, upsampling (appended) -------------------------------------
+# Known-wrong variants that are not a constructor argument live in reference/mistakes.py.
+BATCHNORM = ("BatchNorm1d", "BatchNorm2d")
+DROPOUT = ("Dropout", "Dropout2d")
+
+
+def _bn_forward_in_mode(case, training: bool) -> np.ndarray:
+    """The case's reference layer (after any training forwards of the case) run in the other mode."""
+    layer = case.build_reference()
+    layer.train(training)
+    return np.asarray(layer.forward(case.x))
+
+
+def _bn_buffer(case, buffer: str, layer) -> np.ndarray:
+    return np.asarray(getattr(case.advance(layer), buffer))
+
+
+def _bn_running_biased(case) -> np.ndarray:
+    from reference import mistakes
+    return mistakes.batchnorm_running_biased(case.start_reference(), case.extra_inputs["xs"])["running_var"]
+
+
+def _dropout_p(case) -> float:
+    return float(case.kwargs.get("p", 0.5))
+
+
+def _replayed(case) -> bool:
+    return "keep" in case.extra_inputs and 0 < _dropout_p(case) < 1
+
+
+def _loss_with(case, part: str, **overrides) -> np.ndarray:
+    value, grad = case.reference_loss(**overrides)
+    return value if part == "output" else grad
+
+
+def _dice_variant(case, part: str, name: str) -> np.ndarray:
+    from reference import mistakes
+    value, grad = getattr(mistakes, name)(case.x, case.target, float(case.kwargs.get("eps", 1.0)))
+    return np.asarray(value) if part == "output" else grad
+
+
+def _upsample_overwrite(case) -> np.ndarray:
+    from reference import mistakes
+    layer = case.build_reference()
+    _, scales = layer._output_size(case.x.shape[2:])
+    return mistakes.upsample_nearest_backward_overwrite(case.grad_out, case.x.shape[2:], scales)
+
+
+def _window_area(case) -> int:
+    k = _kw(case, "kernel_size", 1)
+    return int(np.prod(k)) if isinstance(k, tuple) else int(k) ** (case.x.ndim - 2)
+
+
+ALTERNATIVES += [
+    # batch normalization
+    Alternative(
+        "bn_running_stats_in_training", "output",
+        "In training mode batch norm normalizes with the statistics of the *current batch*; your output "
+        "matches normalizing with `running_mean`/`running_var` (that is eval mode).",
+        BATCHNORM, lambda c: c.training, lambda c, e: _bn_forward_in_mode(c, False)),
+    Alternative(
+        "bn_batch_stats_in_eval", "output",
+        "In eval mode batch norm normalizes with `running_mean`/`running_var`; your output matches "
+        "normalizing with the statistics of the current batch (training mode). Check `self.training`.",
+        BATCHNORM, lambda c: not c.training, lambda c, e: _bn_forward_in_mode(c, True)),
+    Alternative(
+        "bn_unbiased_variance", "output",
+        "Your output is normalized with the *unbiased* batch variance (divided by M-1). Normalization uses "
+        "the biased variance (divided by M = N·H·W); only the running variance is updated with the unbiased one.",
+        BATCHNORM, lambda c: c.training, lambda c, e: _mistake_bn_unbiased(c)),
+    Alternative(
+        "bn_backward_constant_stats", "input",
+        "Your input gradient treats the batch mean and variance as constants (dx = γ·g/σ). In training "
+        "they depend on x: dx = γ/(M·σ) · (M·g − Σg − x̂·Σ(g·x̂)).",
+        BATCHNORM, lambda c: c.training, lambda c, e: _mistake_bn_constant_stats(c)),
+    Alternative(
+        "bn_running_var_biased", "running_var",
+        "Your running variance is updated with the *biased* batch variance; torch updates it with the "
+        "unbiased one (var · M/(M−1)) while normalizing with the biased one.",
+        BATCHNORM, lambda c: hasattr(c, "start_reference"), lambda c, e: _bn_running_biased(c)),
+    Alternative(
+        "bn_running_not_updated", "running_mean",
+        "Your running statistics did not change during training forwards: update `self.running_mean` and "
+        "`self.running_var` (assign to the attributes, not to local variables) in every training forward.",
+        BATCHNORM, lambda c: hasattr(c, "start_reference"),
+        lambda c, e: np.asarray(c.start_reference().running_mean)),
+    *[Alternative(
+        "bn_momentum_swapped", buffer,
+        "Your running statistics use the momentum the other way round: torch computes "
+        "running = (1 − momentum)·running + momentum·batch (momentum is the weight of the *new* batch).",
+        BATCHNORM, lambda c: hasattr(c, "start_reference") and _kw(c, "momentum", 0.1) not in (None, 0.5),
+        lambda c, e, b=buffer: _bn_buffer(c, b, c.start_reference(momentum=1 - _kw(c, "momentum", 0.1))))
+      for buffer in ("running_mean", "running_var")],
+    *[Alternative(
+        "bn_momentum_none_ignored", buffer,
+        "With `momentum=None` the running statistics are a cumulative average: the factor is "
+        "1/num_batches_tracked (after incrementing it), not a fixed momentum of 0.1.",
+        BATCHNORM, lambda c: hasattr(c, "start_reference") and "momentum" in c.kwargs and c.kwargs["momentum"] is None,
+        lambda c, e, b=buffer: _bn_buffer(c, b, c.start_reference(momentum=0.1)))
+      for buffer in ("running_mean", "running_var")],
+    # dropout (the case replays the student's own mask: see grader/checks/stochastic.py)
+    Alternative(
+        "dropout_not_rescaled", "output",
+        "Your output is x·mask without rescaling: inverted dropout divides the kept elements by the keep "
+        "probability 1−p during training, so that eval mode needs no change.",
+        DROPOUT, _replayed, lambda c, e: _forward_with(c) * (1 - _dropout_p(c))),
+    Alternative(
+        "dropout_scaled_by_p", "output",
+        "Your kept elements are divided by p; divide by the keep probability 1−p.",
+        DROPOUT, _replayed, lambda c, e: _forward_with(c) * (1 - _dropout_p(c)) / _dropout_p(c)),
+    Alternative(
+        "dropout_multiplied_by_keep_prob", "output",
+        "Your kept elements are multiplied by 1−p (the old, non-inverted test-time scaling); in training "
+        "inverted dropout divides them by 1−p.",
+        DROPOUT, _replayed, lambda c, e: _forward_with(c) * (1 - _dropout_p(c)) ** 2),
+    Alternative(
+        "dropout_not_rescaled", "input",
+        "Your input gradient is grad_out·mask without the 1/(1−p) factor: backward multiplies by exactly "
+        "what forward multiplied x by.",
+        DROPOUT, _replayed, lambda c, e: _backward_with(c, "input") * (1 - _dropout_p(c))),
+    # losses
+    *[Alternative(
+        "dice_global", part,
+        "Your Dice loss is one ratio over the whole batch; compute Dice per (sample, channel) — sums over "
+        "the spatial axes only — and average 1 − Dice over samples and channels.",
+        ("DiceLoss",), lambda c: True, lambda c, e, p=part: _dice_variant(c, p, "dice_loss_global"))
+      for part in ("output", "input")],
+    *[Alternative(
+        "dice_per_sample", part,
+        "Your Dice loss sums over the channels too (one ratio per sample); compute it per (sample, channel).",
+        ("DiceLoss",), lambda c: True, lambda c, e, p=part: _dice_variant(c, p, "dice_loss_per_sample"))
+      for part in ("output", "input")],
+    *[Alternative(
+        "dice_eps_missing", part,
+        "Your Dice loss leaves out the smoothing term `eps` (add it to both the numerator 2·Σpt and the "
+        "denominator Σp + Σt).",
+        ("DiceLoss",), lambda c: float(c.kwargs.get("eps", 1.0)) != 0,
+        lambda c, e, p=part: _loss_with(c, p, eps=0.0))
+      for part in ("output", "input")],
+    *[Alternative(
+        "loss_sum_instead_of_mean", part,
+        "Your loss is summed over the elements; `reduction='mean'` divides by their number.",
+        ("MSELoss", "CrossEntropyLoss"), lambda c: c.kwargs.get("reduction", "mean") == "mean",
+        lambda c, e, p=part: _loss_with(c, p, reduction="sum"))
+      for part in ("output", "input")],
+    Alternative(
+        "mse_grad_missing_factor_2", "input",
+        "Your MSE gradient is missing the factor 2: d/dx (x − t)² = 2(x − t).",
+        ("MSELoss",), lambda c: True, lambda c, e: e["input"] / 2),
+    Alternative(
+        "loss_grad_sign", "input",
+        "Your loss gradient has the wrong sign.",
+        ("MSELoss", "CrossEntropyLoss", "DiceLoss"), lambda c: True, lambda c, e: -e["input"]),
+    # upsampling, pooling, transposed convolution
+    *[Alternative(
+        "align_corners_swapped", part,
+        "Your bilinear interpolation matches the other `align_corners` convention. With "
+        "align_corners=False (the default) pixel centres are at i + 0.5: src = (dst + 0.5)/scale − 0.5; "
+        "with True the corner pixels align: src = dst·(in − 1)/(out − 1).",
+        ("Upsample",), lambda c: _kw(c, "mode", "nearest") == "bilinear",
+        (lambda c, e: _forward_with(c, align_corners=not bool(_kw(c, "align_corners", False)))) if part == "output"
+        else (lambda c, e: _backward_with(c, "input", align_corners=not bool(_kw(c, "align_corners", False)))))
+      for part in ("output", "input")],
+    Alternative(
+        "upsample_grad_not_accumulated", "input",
+        "Your upsampling gradient keeps only one of the output gradients that come from each input pixel "
+        "(an indexed assignment `dx[..., i, j] = g` overwrites repeated indices). Every output copied "
+        "from a pixel contributes: accumulate with `np.add.at` or sum over the copies.",
+        ("Upsample",), lambda c: _kw(c, "mode", "nearest") == "nearest", lambda c, e: _upsample_overwrite(c)),
+    Alternative(
+        "avg_grad_not_divided", "input",
+        "Your average-pool gradient is not divided by the window size: each input of a window receives "
+        "grad_out / (kernel area).",
+        ("AvgPool1d", "AvgPool2d"), lambda c: not _nontrivial(_kw(c, "padding", 0), 0),
+        lambda c, e: e["input"] * _window_area(c)),
+    Alternative(
+        "ceil_mode_ignored", "output",
+        "Your output matches `ceil_mode=False`: with ceil_mode=True the output size rounds up, and a last "
+        "partial window that starts inside the input is kept.",
+        POOL, lambda c: bool(_kw(c, "ceil_mode", False)), lambda c, e: _forward_with(c, ceil_mode=False)),
+    Alternative(
+        "padding_ignored", "output",
+        "Your output matches `padding=0`: in a transposed convolution `padding` crops `padding` "
+        "rows/columns from each side of the full output: H_out = (H − 1)·S − 2P + D·(K − 1) + output_padding + 1.",
+        CONVT, lambda c: _nontrivial(_kw(c, "padding", 0), 0), lambda c, e: _forward_with(c, padding=0)),
+]
+
+
+def _mistake_bn_unbiased(case) -> np.ndarray:
+    from reference import mistakes
+    return mistakes.batchnorm_forward_unbiased(case.build_reference(), case.x)
+
+
+def _mistake_bn_constant_stats(case) -> np.ndarray:
+    from reference import mistakes
+    return mistakes.batchnorm_backward_constant_stats(case.build_reference(), case.x, case.grad_out)

@@ -87,8 +87,10 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
     config = sandbox_config(assignment, isolation)
     meta["limits"] = dataclasses.asdict(config.limits)
     out: list[tuple[CheckSpec, list[Part]]] = []
+    t0 = time.monotonic()
     with WorkerSession(sub.source, config, filename=Path(sub.filename).with_suffix(".py").name) as session:
         started = session.start()
+        meta["timing"] = {"sandbox_start_s": round(time.monotonic() - t0, 4)}
         meta["isolation"] = dataclasses.asdict(session.isolation)
         if started.status != "ok":
             reason = _import_failure(started, sub)
@@ -113,6 +115,7 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
             if progress:
                 progress(spec, parts)
         meta["stdout_tail"] = session.stdout_tail[-4000:]
+    meta["timing"]["total_sandbox_s"] = round(time.monotonic() - t0, 4)
     return out
 
 

@@ -1,0 +1,111 @@
+"""The command line as students and TAs use it: exit codes, results.json, readable output."""
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+REDTEAM = ROOT / "tests" / "redteam" / "assignment"
+EXAMPLES = ROOT / "assignments" / "a2_convolution" / "examples"
+SOLUTION = (EXAMPLES / "correct.py").read_text()
+
+
+@pytest.fixture
+def runner(monkeypatch):
+    monkeypatch.setenv("CONVGRADE_SECRET", "cli-test-secret")
+    return CliRunner()
+
+
+def test_grade_writes_gradescope_results_and_exits_zero_on_full_marks(runner, tmp_path):
+    sub = tmp_path / "alice.py"
+    sub.write_text(SOLUTION)
+    out = tmp_path / "results.json"
+    r = runner.invoke(main, ["grade", str(REDTEAM), str(sub), "--student", "alice", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    res = json.loads(out.read_text())
+    assert res["score"] == res["max_score"] == 6
+    assert {"score", "execution_time", "output", "tests"} <= set(res)
+    for t in res["tests"]:
+        assert {"name", "number", "score", "max_score", "status", "visibility", "output", "tags"} <= set(t)
+        assert t["visibility"] in ("visible", "hidden", "after_due_date")
+    cg = res["convgrade"]
+    assert cg["student"] == "alice" and cg["isolation"]["level"] and cg["limits"]["wall_s"] == 20
+    assert "Score: 6 / 6" in r.output
+
+
+def test_grade_exits_one_when_points_are_lost_and_names_the_mistake(runner, tmp_path):
+    sub = tmp_path / "bob.py"
+    sub.write_text((EXAMPLES / "always_zero_padding.py").read_text())
+    r = runner.invoke(main, ["grade", str(REDTEAM), str(sub), "--json"])
+    assert r.exit_code == 1
+    res = json.loads(r.output)
+    failed = [t for t in res["tests"] if t["status"] == "failed"]
+    assert failed and any("zero" in t["output"] for t in failed)
+
+
+def test_check_runs_only_visible_checks_and_uses_exit_codes(runner, tmp_path):
+    good = tmp_path / "good.py"
+    good.write_text(SOLUTION)
+    r = runner.invoke(main, ["check", str(REDTEAM), str(good)])
+    assert r.exit_code == 0, r.output
+    assert "Conv2d forward" in r.output and "hidden" not in r.output.lower().split("visible checks pass")[0]
+    bad = tmp_path / "bad.py"
+    bad.write_text(SOLUTION.replace("out = out + self.bias[None, :, None, None]", "pass"))
+    r = runner.invoke(main, ["check", str(REDTEAM), str(bad)])
+    assert r.exit_code == 1
+    assert "FAIL" in r.output and "bias" in r.output
+
+
+def test_broken_submission_gets_a_reason_not_a_traceback(runner, tmp_path):
+    sub = tmp_path / "broken.ipynb"
+    sub.write_text("{not json")
+    r = runner.invoke(main, ["grade", str(REDTEAM), str(sub), "--json"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    res = json.loads(r.output)
+    assert res["score"] == 0 and "not a valid notebook" in res["convgrade"]["load_error"]
+    assert len(res["tests"]) == 5 and all(t["status"] == "failed" for t in res["tests"])
+
+
+def test_usage_and_input_errors_have_distinct_exit_codes(runner, tmp_path):
+    assert runner.invoke(main, ["grade"]).exit_code == 2
+    r = runner.invoke(main, ["grade", "no_such_assignment", str(tmp_path / "x.py")])
+    assert r.exit_code != 0 and "no assignment" in r.output
+    r = runner.invoke(main, ["grade", str(REDTEAM), str(tmp_path / "missing.py")])
+    assert r.exit_code == 3 and "no such file" in r.output
+
+
+def test_help_shows_an_example(runner):
+    for cmd in ("grade", "check"):
+        r = runner.invoke(main, [cmd, "--help"])
+        assert r.exit_code == 0 and "Example" in r.output
+
+
+def test_fallback_isolation_still_grades_and_says_so(runner, tmp_path):
+    sub = tmp_path / "alice.py"
+    sub.write_text(SOLUTION)
+    r = runner.invoke(main, ["grade", str(REDTEAM), str(sub), "--isolation", "process", "--json"])
+    res = json.loads(r.output)
+    assert res["score"] == 6
+    iso = res["convgrade"]["isolation"]
+    assert iso["level"].startswith("process")
+    assert any("network" in d or "filesystem" in d for d in iso["details"])
+
+
+def test_regrade_is_bit_identical_and_students_get_different_hidden_inputs(tmp_path, monkeypatch):
+    from grader.assignment import load
+    from grader.grade import grade_submission
+
+    a = load(REDTEAM)
+    sub = tmp_path / "s.py"
+    sub.write_text((EXAMPLES / "always_zero_padding.py").read_text())
+
+    def outputs(student):
+        r = grade_submission(a, sub, student=student, secret=b"k")
+        return [(t["name"], t["score"], t["output"]) for t in r["tests"]]
+
+    assert outputs("alice") == outputs("alice")
+    assert outputs("alice") != outputs("bob")   # hidden errors differ in value: other inputs
