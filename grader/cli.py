@@ -173,3 +173,95 @@ register_all(main)
 
 if __name__ == "__main__":
     main()
+
+
+# ----------------------------------------------------------------------------- instructors: new, validate, release
+
+@main.command("new")
+@click.argument("assignment_id")
+@click.option("-d", "--dir", "dest", type=click.Path(file_okay=False, path_type=Path),
+              help="Create the folder here (default: assignments/ASSIGNMENT_ID).")
+@click.option("--title", default=None, help="Title (default: from the id).")
+def new_assignment(assignment_id, dest, title):
+    """Scaffold a problem set ASSIGNMENT_ID that validates and releases as it is.
+
+    Writes assignment.toml, checks.toml (visible and hidden checks), master.ipynb (otter assign
+    format) and mutants.toml for a small numpy ReLU layer: replace it with your problem.
+
+    \b
+    Example:
+        convgrade new a5_activations && convgrade validate a5_activations
+    """
+    from .assignment import ASSIGNMENTS_DIR
+    from .authoring.scaffold import ScaffoldError, scaffold
+
+    target = dest or (ASSIGNMENTS_DIR / assignment_id)
+    try:
+        written = scaffold(assignment_id, target, title=title)
+    except ScaffoldError as exc:
+        raise _BadInput(str(exc)) from None
+    click.echo(f"Created {target}:")
+    for p in written:
+        click.echo(f"  {p.name}")
+    click.echo(f"\nNext: edit master.ipynb, checks.toml and mutants.toml, then\n"
+               f"  convgrade validate {target}\n  convgrade release {target} -o release/{assignment_id}")
+
+
+@main.command("validate")
+@click.argument("assignment")
+@click.option("--workers", default=2, show_default=True, help="Submissions graded in parallel.")
+@click.option("--thorough", is_flag=True, help="Grade every mutant under every validation student id.")
+@click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True)
+def validate_assignment(assignment, workers, thorough, isolation):
+    """Prove ASSIGNMENT's checks right and strong: the master solution scores full marks, every
+    mutant loses points on the checks it targets, the starter fails the visible checks cleanly.
+
+    Prints the mutation table; exit code 1 when anything fails.
+
+    \b
+    Example:
+        convgrade validate a2_convolution
+    """
+    from .authoring.validate import format_table, validate
+
+    a = _load_assignment(assignment)
+    report = validate(a, isolation=isolation, workers=workers, thorough=thorough)
+    scores = ", ".join(f"{s}: {v:g}" for s, v in report.master_scores.items())
+    click.echo(f"{a.id}: master solution {scores or '(not graded)'} / {report.max_score:g}")
+    if report.rows:
+        click.echo(format_table(report, style=click.style))
+    caught = sum(r.ok for r in report.rows)
+    click.echo(f"\n{caught}/{len(report.rows)} mutants caught on target; starter: "
+               f"{len(report.starter_passing)} visible check(s) pass on it ({report.seconds:.1f} s)")
+    for p in report.problems:
+        click.echo(click.style(f"problem: {p}", fg="red"))
+    if report.ok:
+        click.echo(click.style("valid", fg="green"))
+    sys.exit(0 if report.ok else EXIT_FAILED)
+
+
+@main.command("release")
+@click.argument("assignment")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the student release (must not exist or be empty).")
+@click.option("--no-verify", is_flag=True, help="Skip grading the master solution on the visible checks.")
+def release_assignment(assignment, out_dir, no_verify):
+    """Write the student version of ASSIGNMENT to a folder: the notebook without solutions (otter
+    assign), its public tests (runnable with grader.check in the notebook), README.md and README.ru.md.
+
+    Nothing hidden goes out: no solution, hidden check, reference code or mutant.
+
+    \b
+    Example:
+        convgrade release a2_convolution -o release/a2
+    """
+    from .authoring.release import ReleaseError, release
+
+    a = _load_assignment(assignment)
+    try:
+        files = release(a, out_dir, verify=not no_verify)
+    except ReleaseError as exc:
+        raise _BadInput(str(exc)) from None
+    click.echo(f"Released {a.id} to {out_dir}:")
+    for p in files:
+        click.echo(f"  {p.relative_to(out_dir)}")

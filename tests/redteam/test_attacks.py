@@ -22,13 +22,14 @@ from pathlib import Path
 import pytest
 
 from grader.assignment import load
+from grader.authoring import master_source
 from grader.grade import grade_submission
 from grader.sandbox import SandboxConfig, detect_isolation
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 ATTACKS = sorted((HERE / "attacks").glob("*.py"))
-SOLUTION = (ROOT / "assignments" / "a2_convolution" / "solution.py").read_text()
+SOLUTION = master_source("a2_convolution")
 SECRET = b"redteam-course-secret-7f3a9c"
 
 ISOLATION = detect_isolation(SandboxConfig())

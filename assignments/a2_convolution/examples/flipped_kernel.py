@@ -1,9 +1,4 @@
 # Example submission: flips the kernel (true convolution instead of cross-correlation).
-# A2 — Convolution and pooling in numpy: the master solution.
-#
-# The starter gives students `Module` (below) and the class skeletons; they write the math.
-# Contract: constructor arguments, parameter names and shapes are torch.nn's; forward(x) caches
-# what backward needs; backward(grad_out) returns dL/dx and fills self.grads.
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -45,11 +40,10 @@ class Module:
 
 
 def _pair(v):
+    """2 -> (2, 2); (2, 3) -> (2, 3)."""
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
-
 _NP_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-
 
 def _pad_matrix(n, before, after, mode):
     """(n + before + after, n) 0/1 matrix P with padded = P @ x along one axis (any mode)."""
@@ -86,6 +80,7 @@ class Conv2d(Module):
         self.register_parameter("bias", np.random.uniform(-bound, bound, out_channels) if bias else None)
 
     def forward(self, x):
+        """(N, C_in, H, W) -> (N, C_out, H_out, W_out); caches what backward needs."""
         N, C, H, W = x.shape
         (pt, pb), (pl, pr) = self.pads
         Ph = _pad_matrix(H, pt, pb, self.padding_mode).astype(x.dtype)
@@ -107,6 +102,7 @@ class Conv2d(Module):
         return out.astype(x.dtype)
 
     def backward(self, grad_out):
+        """(N, C_out, H_out, W_out) -> dL/dx (N, C_in, H, W); fills self.grads["weight"], ["bias"]."""
         xshape, xpshape, win, Ph, Pw = self.cache
         N, C, H, W = xshape
         G = self.groups
@@ -126,7 +122,6 @@ class Conv2d(Module):
                 dxp[:, :, :, i * dh: i * dh + sh * (Ho - 1) + 1: sh, j * dw: j * dw + sw * (Wo - 1) + 1: sw] += contrib
         dxp = dxp.reshape(N, C, *xpshape[2:])
         return np.einsum("ph,ncpq,qw->nchw", Ph, dxp, Pw)
-
 
 def _pool_windows(x, k, s, p, d, ceil_mode, fill):
     """Windows (N, C, Ho, Wo, kh, kw) of x padded with `fill`, and the (Ho, Wo) sizes."""
@@ -168,6 +163,7 @@ class MaxPool2d(Module):
         self.padding, self.dilation, self.ceil_mode = _pair(padding), _pair(dilation), ceil_mode
 
     def forward(self, x):
+        """(N, C, H, W) -> (N, C, H_out, W_out)."""
         win, xpshape, _ = _pool_windows(x, self.kernel_size, self.stride, self.padding, self.dilation,
                                         self.ceil_mode, -np.inf)
         flat = win.reshape(win.shape[:4] + (-1,))
@@ -175,6 +171,7 @@ class MaxPool2d(Module):
         return flat.max(axis=-1)
 
     def backward(self, grad_out):
+        """(N, C, H_out, W_out) -> dL/dx (N, C, H, W): each window's gradient goes to its maximum."""
         xshape, xpshape, arg, wshape = self.cache
         onehot = (np.arange(wshape[4] * wshape[5]) == arg[..., None]) * grad_out[..., None]
         return _scatter_windows(onehot.reshape(wshape), xpshape, self.kernel_size, self.stride,
@@ -202,6 +199,7 @@ class AvgPool2d(Module):
         return sliding_window_view(mask, (kh, kw))[::sh, ::sw].sum(axis=(-2, -1))
 
     def forward(self, x):
+        """(N, C, H, W) -> (N, C, H_out, W_out)."""
         win, xpshape, _ = _pool_windows(x, self.kernel_size, self.stride, self.padding, (1, 1),
                                         self.ceil_mode, 0.0)
         div = self._divisor(x.shape, xpshape)[: win.shape[2], : win.shape[3]]
@@ -209,6 +207,75 @@ class AvgPool2d(Module):
         return (win.sum(axis=(-2, -1)) / div).astype(x.dtype)
 
     def backward(self, grad_out):
+        """(N, C, H_out, W_out) -> dL/dx (N, C, H, W): spread evenly over each window."""
         xshape, xpshape, wshape, div = self.cache
         gwin = np.broadcast_to((grad_out / div)[..., None, None], wshape)
         return _scatter_windows(gwin, xpshape, self.kernel_size, self.stride, (1, 1), self.padding, xshape)
+
+class Conv1d(Module):
+    """(N, C_in, L) -> (N, C_out, L_out), cross-correlation as torch.nn.Conv1d.
+
+    weight: (C_out, C_in / groups, kernel_size); bias: (C_out,). Hint: a 1-d signal is an image of
+    height 1, and your Conv2d already handles every argument.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros"):
+        super().__init__()
+        one = lambda v: v[0] if isinstance(v, (tuple, list)) else v
+        pad = padding if isinstance(padding, str) else (0, one(padding))
+        self.conv = Conv2d(in_channels, out_channels, (1, one(kernel_size)), stride=(1, one(stride)),
+                           padding=pad, dilation=(1, one(dilation)),
+                           groups=groups, bias=bias, padding_mode=padding_mode)
+        self.register_parameter("weight", self.conv.weight[:, :, 0, :].copy())
+        self.register_parameter("bias", None if self.conv.bias is None else self.conv.bias.copy())
+
+    def forward(self, x):
+        """(N, C_in, L) -> (N, C_out, L_out); caches what backward needs."""
+        self.conv.weight = self.weight[:, :, None, :]     # the parameters loaded into this layer
+        self.conv.bias = self.bias
+        return self.conv.forward(x[:, :, None, :])[:, :, 0, :]
+
+    def backward(self, grad_out):
+        """(N, C_out, L_out) -> dL/dx (N, C_in, L); fills self.grads["weight"], ["bias"]."""
+        dx = self.conv.backward(grad_out[:, :, None, :])[:, :, 0, :]
+        self.grads = {"weight": self.conv.grads["weight"][:, :, 0, :]}
+        if self.bias is not None:
+            self.grads["bias"] = self.conv.grads["bias"]
+        return dx
+
+def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
+    """Output length of a convolution along one axis, as torch computes it (an int)."""
+    effective = dilation * (kernel_size - 1) + 1
+    return (size + 2 * padding - effective) // stride + 1
+
+
+def receptive_field(layers):
+    """How many input pixels one output unit sees (one axis).
+
+    layers: list of (kernel_size, stride) pairs, first layer first; pooling counts like a
+    convolution with its window. [(3, 1), (3, 1)] -> 5.
+    """
+    size, jump = 1, 1
+    for kernel_size, stride in layers:
+        size = size + (kernel_size - 1) * jump
+        jump = jump * stride
+    return size
+
+
+# Q: AlexNet's first layer: 227x227 input, 11x11 kernel, stride 4, no padding. Output width?
+ANSWER_ALEXNET_CONV1 = 55
+# Q: receptive field of VGG's block: two 3x3 convolutions (stride 1) then 2x2 max pooling (stride 2)?
+ANSWER_RF_VGG_BLOCK = 6
+
+def sigmoid_chain_gradient(depth, z=0.0):
+    """Factor by which a gradient shrinks through `depth` sigmoid units in a chain whose
+    pre-activations all equal z (weights 1): the product of the sigmoid derivatives (a float)."""
+    s = 1.0 / (1.0 + np.exp(-z))
+    return float((s * (1.0 - s)) ** depth)
+
+
+# Q: the largest value the derivative of the sigmoid takes (at which z?)
+ANSWER_SIGMOID_DERIVATIVE_MAX = 0.25
+# Q: at best, by what factor does the gradient shrink through 10 sigmoid layers?
+ANSWER_GRADIENT_DEPTH_10 = 0.25 ** 10

@@ -1,0 +1,96 @@
+"""Mutants: known student mistakes, written as edits of the master solution.
+
+``mutants.toml``::
+
+    [[mutant]]
+    name = "flipped_kernel"
+    description = "Conv2d convolves with the flipped kernel (true convolution, not torch's cross-correlation)"
+    targets = ["Conv2d forward", "diagnosis:flipped_kernel"]
+    replace = [["Wg = self.weight.reshape(G, -1, C // G, kh, kw)", "Wg = self.weight.reshape(G, -1, C // G, kh, kw)[..., ::-1, ::-1]"]]
+
+``targets``: check-name substrings (case-insensitive) the mutant must fail, or
+``diagnosis:<code>`` a diagnosis it must trigger; at least one must be hit. Each ``old`` text of
+``replace`` must occur exactly once in the master solution at the moment it is applied (edits
+apply in order).
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MUTANTS = "mutants.toml"
+
+
+class MutantError(ValueError):
+    """A mutant is malformed or cannot be applied to the master solution."""
+
+
+@dataclass
+class Mutant:
+    name: str
+    description: str
+    targets: list[str]
+    replace: list[tuple[str, str]] = field(default_factory=list)
+
+    def apply(self, source: str) -> str:
+        """The master solution with this mutant's edits (each ``old`` must occur exactly once)."""
+        for i, (old, new) in enumerate(self.replace, 1):
+            n = source.count(old)
+            if n != 1:
+                where = "not found" if n == 0 else f"found {n} times"
+                raise MutantError(f"mutant {self.name!r}: replacement #{i}: text {old[:80]!r} {where} in the "
+                                  f"master solution (it must occur exactly once)")
+            source = source.replace(old, new)
+        return source
+
+
+def load_mutants(path: str | Path) -> list[Mutant]:
+    """Mutants of an assignment folder (or a ``mutants.toml`` path); [] when there is no file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MUTANTS
+    if not path.is_file():
+        return []
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise MutantError(f"{path}: invalid TOML: {exc}") from None
+    out, seen = [], set()
+    for i, raw in enumerate(doc.get("mutant", []), 1):
+        name = raw.get("name")
+        if not name or not isinstance(name, str):
+            raise MutantError(f"{path}: mutant #{i} needs a name")
+        if name in seen:
+            raise MutantError(f"{path}: duplicate mutant name {name!r}")
+        seen.add(name)
+        desc = raw.get("description", "")
+        if not isinstance(desc, str) or not desc.strip() or "\n" in desc.strip():
+            raise MutantError(f"{path}: mutant {name!r}: description must be one line (the student's mistake)")
+        targets = raw.get("targets")
+        if not isinstance(targets, list) or not targets or not all(isinstance(t, str) and t for t in targets):
+            raise MutantError(f"{path}: mutant {name!r}: targets must be a non-empty list of check-name "
+                              f"substrings or \"diagnosis:<code>\"")
+        replace = raw.get("replace")
+        if (not isinstance(replace, list) or not replace
+                or not all(isinstance(r, list) and len(r) == 2 and all(isinstance(s, str) for s in r) for r in replace)):
+            raise MutantError(f"{path}: mutant {name!r}: replace must be a list of [\"old\", \"new\"] pairs")
+        if any(old == new or not old for old, new in replace):
+            raise MutantError(f"{path}: mutant {name!r}: each replacement must change a non-empty text")
+        unknown = set(raw) - {"name", "description", "targets", "replace"}
+        if unknown:
+            raise MutantError(f"{path}: mutant {name!r}: unknown keys {sorted(unknown)}")
+        out.append(Mutant(name, desc.strip(), list(targets), [(o, n) for o, n in replace]))
+    return out
+
+
+def hits_target(mutant: Mutant, failed: list[dict]) -> bool:
+    """Whether a graded mutant failed a check its targets name (``failed``: results.json tests)."""
+    for target in mutant.targets:
+        if target.startswith("diagnosis:"):
+            code = target.split(":", 1)[1]
+            if any(d.get("code") == code for t in failed for d in t.get("extra_data", {}).get("diagnoses", [])):
+                return True
+        elif any(target.lower() in t["name"].lower() for t in failed):
+            return True
+    return False
