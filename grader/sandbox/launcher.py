@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +136,7 @@ class _Worker:
         if self.cgroup is None and os.geteuid() != 0:
             n = int(lim.pids) + _count_user_processes()
             out.append((resource.RLIMIT_NPROC, (n, n)))
-        return out
+        return [(res, _clamp(res, soft, hard)) for res, (soft, hard) in out]
 
     def spawn(self) -> None:
         req_r, req_w = os.pipe()
@@ -276,19 +277,7 @@ class _Worker:
         """Why the worker died, in words (waits briefly for it to exit, then kills what is left)."""
         rc = None
         if self.proc is not None and self.proc.returncode is None:
-            end = time.monotonic() + 2.0
-            while time.monotonic() < end:   # peek at the exit without reaping: the pgid stays ours
-                try:
-                    if os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
-                        break
-                except ChildProcessError:
-                    break
-                time.sleep(0.005)
-            exited = True
-            try:
-                exited = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None
-            except ChildProcessError:
-                pass
+            exited = _exited_within(self.proc, 2.0)
             self._kill_tree()
             rc = self.proc.wait()
             if not exited:
@@ -361,6 +350,14 @@ class _Worker:
             self.tmp_home = None
 
 
+def _clamp(res: int, soft: int, hard: int) -> tuple[int, int]:
+    """Never ask for more than the current hard limit (that would fail; the current one is stricter)."""
+    _, cur_hard = resource.getrlimit(res)
+    if cur_hard != resource.RLIM_INFINITY:
+        soft, hard = min(soft, cur_hard), min(hard, cur_hard)
+    return soft, hard
+
+
 def _make_preexec(procs_files: list[bytes], rlimits: list[tuple[int, tuple[int, int]]]):
     """Runs in the child between fork and exec: join the cgroup, then set the rlimits. Minimal."""
     def preexec() -> None:
@@ -372,30 +369,61 @@ def _make_preexec(procs_files: list[bytes], rlimits: list[tuple[int, tuple[int, 
             finally:
                 os.close(fd)
         for res, lim in rlimits:
-            resource.setrlimit(res, lim)
+            try:
+                resource.setrlimit(res, lim)
+            except (ValueError, OSError):   # e.g. RLIMIT_AS on macOS; nothing to report from here
+                pass
     return preexec
+
+
+def _exited_within(proc: subprocess.Popen, timeout: float) -> bool:
+    """Whether ``proc`` exits within ``timeout``, peeking without reaping it where the OS allows
+    (``waitid(WNOWAIT)``: its pid, which is also its process group id, stays reserved)."""
+    if not hasattr(os, "waitid"):
+        try:
+            proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
+                return True
+        except ChildProcessError:
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.005)
+
+
+def _pids() -> list[str]:
+    try:
+        return [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:   # no /proc (macOS): descendants are then reached through the process group only
+        return []
 
 
 def _proc_table() -> dict[int, int]:
     """pid -> ppid of every process (from /proc)."""
     table = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as fh:
-                    stat = fh.read()
-                table[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
-            except (OSError, ValueError, IndexError):
-                pass
+    for entry in _pids():
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+            table[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
     return table
 
 
 def _descendants(pid: int) -> list[int]:
-    table = _proc_table()
+    children: dict[int, list[int]] = {}
+    for p, pp in _proc_table().items():
+        children.setdefault(pp, []).append(p)
     out, frontier = [], [pid]
     while frontier:
-        parent = frontier.pop()
-        kids = [p for p, pp in table.items() if pp == parent]
+        kids = children.get(frontier.pop(), [])
         out += kids
         frontier += kids
     return out
@@ -422,13 +450,12 @@ def _wait_gone(pids: list[int], timeout: float) -> None:
 
 def _count_user_processes() -> int:
     uid, n = os.getuid(), 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    n += 1
-            except OSError:
-                pass
+    for entry in _pids():
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                n += 1
+        except OSError:
+            pass
     return n
 
 
@@ -469,6 +496,7 @@ class WorkerSession:
         self._tail = bytearray()
         self._closed = False
         self._dead_reason: str | None = None   # set when no further worker may be started
+        self._finalizer: weakref.finalize | None = None
 
     # ---- public API
 
@@ -524,6 +552,7 @@ class WorkerSession:
 
     def _retire(self) -> None:
         w, self._worker = self._worker, None
+        self._finalizer.detach()
         w.kill()
         self._tail += w.tail
         del self._tail[:-self.config.limits.output_bytes]
@@ -534,6 +563,7 @@ class WorkerSession:
         tag = f"convgrade-{os.getpid()}-{id(self):x}-{self._n_workers}"
         w = _Worker(self.source, self.filename, self.config, self._use_bwrap, self._use_cgroup, tag)
         self._worker = w
+        self._finalizer = weakref.finalize(self, w.kill)   # a session dropped without close()
         if w.notes:
             self._report = IsolationReport(self._report.level.replace("+cgroup", ""), self._report.details + w.notes)
         try:

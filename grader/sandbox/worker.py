@@ -12,7 +12,9 @@ length then the bytes; a message is a JSON frame followed by ``n_arrays`` ``.npy
 first request is ``init`` (install the import blocker, execute the source as module
 ``submission``), then ``probe`` requests, each answered by exactly one reply carrying its id.
 The import blocker is a policy aid for honest students (a clear message for a forbidden
-import); the security boundary is the sandbox around this process.
+import); the security boundary is the sandbox around this process. (A submodule that numpy
+already imported stays reachable as an attribute, e.g. ``np.fft`` when ``numpy.fft`` is
+forbidden; the grader's static import scan reports such uses.)
 """
 import io
 import json
@@ -381,8 +383,9 @@ def main(argv):
     req_fd, rep_fd = int(argv[1]), int(argv[2])
     sys.argv = ["submission.py"]
     np.set_printoptions(threshold=200, linewidth=100, precision=6)
-    out = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-    err = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    # line-buffered, so what was printed before a hang or a crash still reaches the grader
+    out = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
+    err = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
     sys.stdout, sys.stderr = Tee(out, CAPTURE), Tee(err, CAPTURE)
 
     try:
