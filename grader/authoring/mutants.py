@@ -85,12 +85,12 @@ def load_mutants(path: str | Path) -> list[Mutant]:
 
 
 def hits_target(mutant: Mutant, failed: list[dict]) -> bool:
-    """Whether a graded mutant failed a check its targets name (``failed``: results.json tests)."""
-    for target in mutant.targets:
-        if target.startswith("diagnosis:"):
-            code = target.split(":", 1)[1]
-            if any(d.get("code") == code for t in failed for d in t.get("extra_data", {}).get("diagnoses", [])):
-                return True
-        elif any(target.lower() in t["name"].lower() for t in failed):
-            return True
-    return False
+    """Whether a graded mutant failed where its targets say (``failed``: results.json tests).
+
+    Check-name targets are alternatives (any one failing is enough); ``diagnosis:<code>`` targets
+    are all required: a mutant written to trigger a diagnosis proves the feedback names it."""
+    fired = {d.get("code") for t in failed for d in t.get("extra_data", {}).get("diagnoses", [])}
+    names = [t for t in mutant.targets if not t.startswith("diagnosis:")]
+    codes = [t.split(":", 1)[1] for t in mutant.targets if t.startswith("diagnosis:")]
+    name_hit = not names or any(n.lower() in t["name"].lower() for n in names for t in failed)
+    return name_hit and all(c in fired for c in codes)
