@@ -28,9 +28,12 @@ def _matches(name: str, forbidden) -> bool:
 
 
 def scan_imports(source: str, forbidden) -> list[Finding]:
+    from .submission import PARSE_LOCK
+
     forbidden = tuple(forbidden) + ALWAYS_FORBIDDEN
     try:
-        tree = ast.parse(source)
+        with PARSE_LOCK:
+            tree = ast.parse(source)
     except SyntaxError:
         return []
     found: list[Finding] = []

@@ -40,6 +40,7 @@ import io
 import json
 import re
 import stat
+import threading
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -58,6 +59,10 @@ RESERVED_NAMES = frozenset({"sitecustomize.py", "usercustomize.py", "conftest.py
 IGNORED_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__"})
 SKIP_MARK = re.compile(r"#\s*convgrade\s*:\s*skip\b", re.IGNORECASE)
 MAX_NOTES_LISTED = 8
+# Parsing is serialized: CPython 3.11's ast module keeps recursion-depth state that is not
+# thread-safe ("AST constructor recursion depth mismatch" under parallel grading), and
+# warnings.catch_warnings() swaps process-wide state. Loading takes milliseconds.
+PARSE_LOCK = threading.RLock()
 
 
 class SubmissionError(Exception):
@@ -128,6 +133,12 @@ def load_bytes(data: bytes, filename: str, *, max_bytes: int = 5 << 20, allowed=
     if len(data) > max_bytes:
         raise SubmissionError(_too_big(name, len(data), max_bytes))
     digest = hashlib.sha256(data).hexdigest()
+    with PARSE_LOCK:
+        return _load_locked(data, name, ext, digest, allowed, preferred_names, max_bytes)
+
+
+def _load_locked(data: bytes, name: str, ext: str, digest: str, allowed, preferred_names,
+                 max_bytes: int) -> Submission:
     try:
         if ext == ".zip":
             member, content, notes = _open_zip(data, allowed, preferred_names, max_bytes)

@@ -65,6 +65,7 @@ def _cases():
         same("Conv3d", 2, 4, 3, padding=1, shape=(2, 2, 6, 6, 6)),
         same("ConvTranspose1d", 3, 4, 3, stride=2, padding=1, output_padding=1, shape=(4, 3, 9)),
         same("ConvTranspose2d", 4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, shape=(4, 4, 7, 7)),
+        same("ConvTranspose3d", 2, 4, 3, stride=2, padding=1, shape=(2, 2, 4, 4, 4)),
         same("MaxPool1d", 3, stride=2, padding=1, shape=(4, 3, 17)),
         same("MaxPool2d", 3, stride=2, padding=1, shape=(4, 3, 15, 15)),
         same("AvgPool1d", 3, stride=2, padding=1, shape=(4, 3, 17)),

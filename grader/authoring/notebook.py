@@ -29,6 +29,9 @@ from pathlib import Path
 import nbformat
 import yaml
 
+
+from ..submission import PARSE_LOCK
+
 MASTER = "master.ipynb"
 SKIP_MARK = re.compile(r"^\s*#\s*convgrade\s*:\s*skip\b", re.IGNORECASE)
 _BLOCK = re.compile(r"^\s*#\s*(BEGIN|END)\s+(QUESTION|SOLUTION|TESTS|PROMPT)\b", re.IGNORECASE)
@@ -52,7 +55,8 @@ class Question:
         names = set()
         for src in self.cells:
             try:
-                tree = ast.parse(src)
+                with PARSE_LOCK:
+                    tree = ast.parse(src)
             except SyntaxError:
                 continue
             for node in tree.body:

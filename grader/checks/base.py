@@ -50,7 +50,7 @@ class Plan:
 
     def array(self, value: np.ndarray) -> dict:
         """Attach an input array to the probe and return its JSON reference."""
-        self.arrays.append(np.ascontiguousarray(value))
+        self.arrays.append(np.ascontiguousarray(value).reshape(np.shape(value)))  # keep 0-d arrays 0-d
         return {"$array": len(self.arrays) - 1}
 
 

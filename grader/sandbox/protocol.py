@@ -38,7 +38,7 @@ def encode_npy(array: np.ndarray) -> bytes:
     if array.dtype.kind not in ALLOWED_KINDS or array.dtype.fields is not None:
         raise ValueError(f"array: dtype {array.dtype} cannot be sent (allowed kinds: b, i, u, f)")
     buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.ascontiguousarray(array), allow_pickle=False)
+    np.lib.format.write_array(buf, np.ascontiguousarray(array).reshape(np.shape(array)), allow_pickle=False)
     return buf.getvalue()
 
 

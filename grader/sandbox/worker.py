@@ -76,7 +76,7 @@ def write_message(fd, obj, arrays=()):
     parts = [json.dumps(obj, allow_nan=False, separators=(",", ":")).encode("utf-8")]
     for a in arrays:
         buf = io.BytesIO()
-        np.lib.format.write_array(buf, np.ascontiguousarray(a), allow_pickle=False)
+        np.lib.format.write_array(buf, np.ascontiguousarray(a).reshape(np.shape(a)), allow_pickle=False)  # 0-d stays 0-d
         parts.append(buf.getvalue())
     write_all(fd, b"".join(HEADER.pack(len(p)) + p for p in parts))
 

@@ -1,5 +1,5 @@
-"""Shape-changing layers: ``Flatten``, ``Upsample``, ``ZeroPad2d``, ``ReflectionPad2d``,
-``ReplicationPad2d`` (torch.nn semantics; the math is in :mod:`reference.functional`)."""
+"""Shape-changing layers: ``Upsample``, ``ZeroPad2d``, ``ReflectionPad2d``, ``ReplicationPad2d``
+(torch.nn semantics; the math is in :mod:`reference.functional`). ``Flatten`` is in flatten.py."""
 from __future__ import annotations
 
 import math
@@ -11,12 +11,6 @@ from reference.nn._utils import check_input, ntuple
 from reference.nn.module import Module
 
 __all__ = ["Upsample", "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d"]
-
-
-# ---------------------------------------------------------------------------------------------
-# Flatten
-# ---------------------------------------------------------------------------------------------
-# (Flatten is written separately and goes in this section; add "Flatten" to __all__.)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,7 +135,8 @@ class _Pad2d(Module):
 
 
 class ZeroPad2d(_Pad2d):
-    """torch.nn.ZeroPad2d(padding): pad with zeros; ``padding`` int or (left, right, top, bottom)."""
+    """torch.nn.ZeroPad2d(padding): pad with zeros; ``padding`` int or (left, right, top,
+    bottom)."""
     _mode = "zeros"
 
 

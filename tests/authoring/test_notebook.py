@@ -69,11 +69,17 @@ def test_malformed_mutants_are_refused(tmp_path, body, message):
         load_mutants(tmp_path)
 
 
-def test_hits_target_by_name_or_diagnosis():
-    m = Mutant("m", "d", ["conv2d forward", "diagnosis:flipped_kernel"], [("a", "b")])
-    assert hits_target(m, [{"name": "Conv2d forward: 3x3", "extra_data": {}}])
-    assert hits_target(m, [{"name": "x", "extra_data": {"diagnoses": [{"code": "flipped_kernel"}]}}])
-    assert not hits_target(m, [{"name": "Conv2d backward", "extra_data": {"diagnoses": [{"code": "other"}]}}])
+def test_hits_target_needs_one_named_check_and_every_diagnosis():
+    m = Mutant("m", "d", ["conv2d forward", "conv2d backward", "diagnosis:flipped_kernel"], [("a", "b")])
+    flipped = {"diagnoses": [{"code": "flipped_kernel"}]}
+    assert hits_target(m, [{"name": "Conv2d forward: 3x3", "extra_data": flipped}])
+    assert hits_target(m, [{"name": "Conv2d backward: 3x3", "extra_data": flipped}])
+    assert not hits_target(m, [{"name": "Conv2d forward: 3x3", "extra_data": {}}])      # diagnosis missing
+    assert not hits_target(m, [{"name": "x", "extra_data": flipped}])                    # wrong check
+    names_only = Mutant("n", "d", ["conv2d forward"], [("a", "b")])
+    assert hits_target(names_only, [{"name": "Conv2d forward: 3x3", "extra_data": {}}])
+    codes_only = Mutant("c", "d", ["diagnosis:flipped_kernel"], [("a", "b")])
+    assert hits_target(codes_only, [{"name": "anything", "extra_data": flipped}])
 
 
 def test_scaffold_refuses_bad_ids_and_non_empty_folders(tmp_path):
