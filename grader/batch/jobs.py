@@ -1,0 +1,167 @@
+"""One grading job: the unit the executors run (a local worker process or a Dask task).
+
+``grade_job(job) -> payload`` is a top-level function so Dask can ship it. It loads the
+assignment (cached per process and checked against the expected version), grades the
+submission with the sandbox *on the machine that runs the job*, and renders the feedback of
+every member of the submission there too (rendering is per student: the name and the id are in
+it). The secret stays in the grading process; the sandbox never sees it.
+
+Payload: ``{"key", "sha256", "source" (str or None), "members": {student: {"results",
+"feedback_md", "feedback_html"}}}``.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import io
+import os
+import tarfile
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BUNDLE_MAX_BYTES = 32 << 20
+
+_ASSIGNMENTS: dict[tuple[str, str], object] = {}
+
+
+@dataclass
+class Job:
+    """Everything a worker needs to grade one entry (picklable; no open files)."""
+    key: str
+    assignment: str                    # assignment folder (absolute path)
+    version: str                       # expected assignment version
+    path: str                          # submission file
+    members: list[tuple[str, str]]     # (student, name) pairs; the first seeds the hidden inputs
+    sha256: str | None
+    submitted_at: str | None = None    # ISO 8601
+    isolation: str = "auto"
+    lang: str = "en"
+    secret: bytes | None = None
+    notes: list[str] = field(default_factory=list)
+    data: bytes | None = None          # the submission's bytes (Dask: the worker may not see `path`)
+    bundle: bytes | None = None        # the assignment folder as a tar (Dask), used when `assignment` is absent
+
+
+def assignment_bundle(folder: Path) -> bytes:
+    """The assignment folder as an uncompressed tar without ``examples/`` (for remote workers)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for p in sorted(folder.rglob("*")):
+            rel = p.relative_to(folder)
+            if p.is_file() and not p.is_symlink() and rel.parts[0] not in ("examples", "__pycache__"):
+                tar.add(p, arcname=str(rel), recursive=False)
+    data = buf.getvalue()
+    if len(data) > BUNDLE_MAX_BYTES:
+        raise ValueError(f"assignment: {folder} is larger than {BUNDLE_MAX_BYTES >> 20} MiB without examples/")
+    return data
+
+
+def _assignment(job: Job):
+    from grader.assignment import load
+
+    cached = _ASSIGNMENTS.get((job.assignment, job.version))
+    if cached is not None:
+        return cached
+    a = None
+    if Path(job.assignment, "assignment.toml").is_file():
+        a = load(job.assignment)
+    if (a is None or a.version != job.version) and job.bundle is not None:
+        dest = Path(tempfile.gettempdir()) / f"convgrade-assignment-{job.version}-{os.getuid()}"
+        if not (dest / "assignment.toml").is_file():
+            tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest.parent))
+            with tarfile.open(fileobj=io.BytesIO(job.bundle)) as tar:
+                tar.extractall(tmp, filter="data")
+            try:
+                tmp.rename(dest)
+            except OSError:          # another task unpacked it first
+                pass
+        a = load(dest)
+    if a is None or a.version != job.version:
+        raise RuntimeError(f"assignment {job.assignment} on this machine is version "
+                           f"{getattr(a, 'version', 'missing')}, the batch grades version {job.version}")
+    _ASSIGNMENTS[(job.assignment, job.version)] = a
+    return a
+
+
+def _time(job: Job) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(job.submitted_at) if job.submitted_at else None
+
+
+def failure_results(assignment, job: Job, reason: str, kind: str, seconds: float = 0.0) -> dict:
+    """A results dict for a submission the grader itself could not finish: every check 0 with
+    ``reason``; ``convgrade.batch_error`` = ``kind`` ("internal_error" | "timeout") so a resume
+    tries it again."""
+    from grader.checks import Part
+    from grader.results import build_results
+
+    student, name = job.members[0]
+    text = f"Not graded: {reason}. This is not your fault; your TA has been told."
+    parts = [(s, [Part(s.name, s.points, 0.0, text, {"kind": s.kind, "failed": True})])
+             for s in assignment.select("all")]
+    meta = {"assignment": assignment.id, "version": assignment.version, "student": student,
+            "name": name or None, "notes": list(job.notes), "static_findings": [],
+            "submission_sha256": job.sha256, "load_error": text, "batch_error": kind}
+    return build_results(assignment, parts, meta, seconds, _time(job))
+
+
+def render_members(results: dict, job: Job, source: str | None) -> dict:
+    """Per-member copies of ``results`` (student and name set) with their feedback rendered."""
+    from grader.report.feedback import render_html, render_markdown
+
+    members = {}
+    for student, name in job.members:
+        r = copy.deepcopy(results)
+        r["convgrade"]["student"] = student
+        r["convgrade"]["name"] = name or None
+        if len(job.members) > 1:
+            r["convgrade"]["group"] = [s for s, _ in job.members]
+        members[student] = {"results": r, "feedback_md": render_markdown(r, job.lang),
+                            "feedback_html": render_html(r, job.lang)}
+    return {"key": job.key, "sha256": job.sha256, "source": source, "members": members}
+
+
+def grade_job(job: Job) -> dict:
+    """Grade one job and render its feedback; never raises for a bad submission or a grader bug
+    (those become results with their reason)."""
+    from grader.grade import grade_submission
+    from grader.submission import SubmissionError, load_submission
+
+    t0 = time.monotonic()
+    a = _assignment(job)
+    with tempfile.TemporaryDirectory(prefix="convgrade-job-") as tmp:
+        path = Path(job.path)
+        if job.data is not None:
+            path = Path(tmp) / Path(job.path).name
+            path.write_bytes(job.data)
+        source = None
+        try:
+            source = load_submission(path, preferred_names=a.preferred_names).source
+        except SubmissionError:
+            pass
+        except Exception:
+            source = None
+        try:
+            results = grade_submission(a, path, student=job.members[0][0], secret=job.secret,
+                                       isolation=job.isolation, submitted_at=_time(job),
+                                       name=job.members[0][1] or None)
+            results["convgrade"]["notes"] = list(job.notes) + list(results["convgrade"].get("notes", []))
+        except Exception as exc:    # a bug in the grader: still a result, the batch goes on
+            tb = traceback.format_exc(limit=6)
+            results = failure_results(a, job, f"internal error ({type(exc).__name__}: {str(exc)[:200]})",
+                                      "internal_error", time.monotonic() - t0)
+            results["convgrade"]["internal_errors"] = [tb]
+            source = None
+    if job.sha256 is None and results["convgrade"].get("submission_sha256"):
+        job.sha256 = results["convgrade"]["submission_sha256"]
+    return render_members(results, job, source)
+
+
+def file_sha256(path) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None

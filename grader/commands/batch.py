@@ -1,0 +1,204 @@
+"""Class-level commands: ``grade-batch``, ``gradebook``, ``similarity``.
+
+Exit codes: 0 everything graded and loaded, 1 some submissions did not load, crashed the grader
+or timed out (they still have a result with the reason), 3 bad input, 130 interrupted (run the
+same command again to resume).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 3
+EXIT_INTERRUPTED = 130
+
+
+class _BadInput(click.ClickException):
+    exit_code = EXIT_BAD_INPUT
+
+
+def _out_dir(out: Path) -> Path:
+    if not out.is_dir():
+        raise _BadInput(f"{out} is not a folder (give the -o folder of grade-batch)")
+    return out
+
+
+def _load_assignment(name):
+    from grader.assignment import AssignmentError, load
+
+    try:
+        return load(name)
+    except AssignmentError as exc:
+        raise _BadInput(str(exc)) from None
+
+
+@click.command("grade-batch")
+@click.argument("assignment")
+@click.argument("submissions", type=click.Path(exists=False, path_type=Path))
+@click.option("-o", "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: OUT/<student>/results.json + feedback; re-running resumes.")
+@click.option("-j", "--jobs", "jobs", type=click.IntRange(1, 512), default=None,
+              help="Submissions graded at the same time (default: the number of cores).")
+@click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="CSV with a 'student' column; 'name', 'email', 'submitted_at' are used.")
+@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
+              help="Language of the feedback pages.")
+@click.option("--executor", type=click.Choice(["local", "threads", "dask"]), default="local", show_default=True,
+              help="local: worker processes on this machine; dask: a Dask distributed cluster.")
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://head:8786.")
+@click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=1), default=None,
+              help="Hard limit per submission in seconds (default: 1.5 x the assignment's wall_s + 30).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+def grade_batch(assignment, submissions, out, jobs, roster, lang, executor, scheduler, isolation, timeout, progress):
+    """Grade every submission in SUBMISSIONS with ASSIGNMENT into OUT.
+
+    SUBMISSIONS is a folder with one file (.py/.ipynb/.zip) or subfolder per student, or a
+    Gradescope export (a folder or zip with submission_metadata.yml; its submission times drive
+    the late policy). Each result is written atomically as it finishes; interrupted and run
+    again, the batch grades only what is missing or changed.
+
+    \b
+    Examples:
+        convgrade grade-batch a2_convolution submissions/ -o out/ -j 8 --roster roster.csv
+        convgrade grade-batch a2_convolution gradescope_export.zip -o out/ --lang ru
+        convgrade grade-batch a2_convolution subs/ -o out/ --executor dask --scheduler tcp://head:8786
+        convgrade gradebook out/ --format canvas
+    """
+    from grader.batch import DiscoveryError, discover, read_roster, run_batch
+    from grader.batch.progress import fmt_duration
+    from grader.seeds import course_secret
+
+    a = _load_assignment(assignment)
+    if executor == "dask" and not scheduler:
+        raise _BadInput("--executor dask needs --scheduler ADDRESS")
+    if not submissions.exists():
+        raise _BadInput(f"no such folder or file: {submissions}")
+    try:
+        entries = discover(submissions, out / "_staging", read_roster(roster) if roster else None)
+    except DiscoveryError as exc:
+        raise _BadInput(str(exc)) from None
+    if not entries:
+        raise _BadInput(f"{submissions} holds no submissions")
+    secret = course_secret() if any(not c.visible for c in a.checks) else None
+    report = run_batch(a, entries, out, executor=executor, workers=jobs, scheduler=scheduler, isolation=isolation,
+                       lang=lang, secret=secret, timeout=timeout, progress=progress)
+    broken = report.broken
+    click.echo(f"{a.id}: {report.total} submission(s), {report.graded} graded now, {report.skipped} unchanged "
+               f"(skipped) in {fmt_duration(report.seconds)}"
+               + (f", {report.rate_per_min():.1f}/min with {report.workers} {report.executor} worker(s)"
+                  if report.graded else "") + f". Results in {out}/", err=True)
+    if broken:
+        counts = {}
+        for s in broken:
+            counts[report.statuses[s]] = counts.get(report.statuses[s], 0) + 1
+        click.echo("Not fully graded: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()))
+                   + f" ({', '.join(broken[:10])}{' ...' if len(broken) > 10 else ''}); see their feedback.md.",
+                   err=True)
+    if report.interrupted:
+        click.echo(f"Interrupted. Finished results are saved; run the same command again to resume "
+                   f"(only the {report.total - report.skipped - report.graded} missing submission(s) will be graded).",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_FAILED if broken else 0)
+
+
+def _similarity_pairs(out: Path):
+    f = out / "similarity.json"
+    if not f.is_file():
+        return None
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))["pairs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@click.command("gradebook")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["canvas", "moodle", "plain"]), default="canvas", show_default=True)
+@click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="CSV with a 'student' column and LMS ids (name, email, id_number, sis_id, login_id, canvas_id, section).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV path (default: OUT/gradebook-<format>.csv).")
+@click.option("--title", help="Assignment column title (default: the assignment's id).")
+@click.option("--canvas-assignment-id", help="Canvas assignment id, to update an existing Canvas column.")
+@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True)
+def gradebook(out, fmt, roster, output, title, canvas_assignment_id, lang):
+    """Write the gradebook CSV of a graded batch OUT and its summary page OUT/summary.html.
+
+    The summary has the score histogram, pass rate per check, the most frequent diagnoses, the
+    slowest and the broken submissions, the isolation levels and, after `convgrade similarity`,
+    the similar pairs.
+
+    \b
+    Examples:
+        convgrade gradebook out/ --format canvas --roster roster.csv
+        convgrade gradebook out/ --format moodle -o moodle.csv
+    """
+    from grader.batch.outputs import write_text_atomic
+    from grader.report.gradebook import collect, read_roster, render_summary_html, write_csv
+
+    out = _out_dir(out)
+    rows = collect(out)
+    if not rows:
+        raise _BadInput(f"{out} holds no graded students")
+    try:
+        ros = read_roster(roster) if roster else None
+    except ValueError as exc:
+        raise _BadInput(str(exc)) from None
+    path = write_csv(rows, output or out / f"gradebook-{fmt}.csv", fmt, roster=ros, title=title,
+                     canvas_assignment_id=canvas_assignment_id)
+    write_text_atomic(out / "summary.html", render_summary_html(rows, _similarity_pairs(out), lang))
+    bad = [r for r in rows if r["status"] != "ok"]
+    click.echo(f"{len(rows)} student(s) -> {path}; summary -> {out / 'summary.html'}"
+               + (f"; {len(bad)} without a full grade: {', '.join(r['student'] for r in bad[:10])}" if bad else ""))
+    sys.exit(EXIT_FAILED if any(r["status"] == "unreadable" for r in rows) else 0)
+
+
+@click.command("similarity")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--starter", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The starter code given to students (.py or .ipynb): its code never counts.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Report pairs sharing at least this fraction of the smaller submission's fingerprints.")
+def similarity(out, starter, threshold):
+    """Find pairs of submissions in OUT whose code is suspiciously alike.
+
+    Writes OUT/similarity.html (matching regions side by side) and OUT/similarity.json, which
+    `convgrade gradebook` adds to the summary page.
+
+    \b
+    Example:
+        convgrade similarity out/ --starter assignments/a2_convolution/starter.py --threshold 0.6
+    """
+    from grader.batch.outputs import write_text_atomic
+    from grader.report.similarity import compare, load_sources, render_pairs_html
+    from grader.results import write_json_atomic
+    from grader.submission import SubmissionError, load_submission
+
+    out = _out_dir(out)
+    sources = load_sources(out)
+    starter_src = ""
+    if starter:
+        try:
+            starter_src = load_submission(starter).source
+        except SubmissionError as exc:
+            raise _BadInput(f"--starter: {exc.reason}") from None
+    pairs = compare(sources, starter=starter_src, threshold=threshold)
+    write_text_atomic(out / "similarity.html", render_pairs_html(pairs, sources))
+    write_json_atomic(out / "similarity.json", {"threshold": threshold, "submissions": len(sources),
+                                                "pairs": [dataclasses.asdict(p) for p in pairs]})
+    click.echo(f"{len(sources)} source(s) compared, {len(pairs)} similar pair(s) -> {out / 'similarity.html'}")
+    for p in pairs[:20]:
+        click.echo(f"  {100 * p.score:5.1f}%  {p.a} <-> {p.b}")
+
+
+def register(main) -> None:
+    main.add_command(grade_batch)
+    main.add_command(gradebook)
+    main.add_command(similarity)
