@@ -40,7 +40,6 @@ import io
 import json
 import re
 import stat
-import threading
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -62,7 +61,7 @@ MAX_NOTES_LISTED = 8
 # Parsing is serialized: CPython 3.11's ast module keeps recursion-depth state that is not
 # thread-safe ("AST constructor recursion depth mismatch" under parallel grading), and
 # warnings.catch_warnings() swaps process-wide state. Loading takes milliseconds.
-PARSE_LOCK = threading.RLock()
+from ._threadsafe_ast import AST_LOCK as PARSE_LOCK  # noqa: E402
 
 
 class SubmissionError(Exception):

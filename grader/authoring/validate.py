@@ -62,6 +62,8 @@ class ValidationReport:
         return not self.problems
 
 
+ANSWER_KINDS = ("value", "quiz")
+
 def _grade(assignment, source: str, folder: Path, tag: str, student: str, isolation: str,
            visibility: str = "all") -> dict:
     from ..grade import grade_submission
@@ -86,8 +88,9 @@ def _crash_text(results: dict) -> str:
 
 
 def coverage(assignment: Assignment, mutants: list[Mutant]) -> dict[str, int]:
-    """Mutants aimed at each graded class or function (targets of checks other than ``value``)."""
-    counts = {c.target.split(".")[0]: 0 for c in assignment.checks if c.kind != "value" and c.target}
+    """Mutants aimed at each graded class or function (targets of checks other than the answer
+    kinds ``value`` and ``quiz``, whose targets are single answers, not code)."""
+    counts = {c.target.split(".")[0]: 0 for c in assignment.checks if c.kind not in ANSWER_KINDS and c.target}
     for m in mutants:
         subs = [t.lower() for t in m.targets if not t.startswith("diagnosis:")]
         hit = {c.target.split(".")[0] for c in assignment.checks

@@ -1,0 +1,77 @@
+"""Check kind ``quiz``: a homework question from the exam question bank.
+
+::
+
+    [[check]]
+    name = "Quiz: parameters of a layer"
+    kind = "quiz"
+    question = "layer_params"     # a generator of grader.exam.questions.BANK
+    seed = 7                      # fixed: the notebook prints this very variant (render_quiz)
+    target = "QUIZ.q1"            # the student's answer: a variable (dict keys by dots) ...
+    call = false                  # ... or, with call = true, a function called without arguments
+    points = 1
+
+The worker returns the student's value as plain data (lists, ints, strings: ``"18/25"`` for a
+fraction); the verdict uses the exam's normal forms and partial credit
+(:mod:`grader.exam.answers`). :func:`render_quiz` gives the question text for the notebook.
+"""
+from __future__ import annotations
+
+from .base import CheckDefinitionError, CheckKind, Part, Plan, register, worker_error_text
+
+
+def _question(spec):
+    from ..exam.questions import BANK, generate
+
+    kind = spec.get("question")
+    if kind not in BANK:
+        raise CheckDefinitionError(f"check {spec.name!r}: question must be one of {sorted(BANK)}, got {kind!r}")
+    seed = spec.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise CheckDefinitionError(f"check {spec.name!r}: seed must be a non-negative int (the variant the "
+                                   f"notebook prints)")
+    return generate(kind, seed, spec.get("lang", "en"), qid=spec.target, points=spec.points)
+
+
+def render_quiz(kind: str, seed: int, lang: str = "en") -> str:
+    """The Markdown of a quiz question, to paste into the assignment's notebook."""
+    from ..exam.questions import generate
+
+    q = generate(kind, seed, lang)
+    text = q.text(lang)
+    if q.choices:
+        text += "\n\n" + "\n".join(f"- {c}" for c in q.choice_lines(lang))
+    return text
+
+
+@register
+class QuizCheck(CheckKind):
+    kind = "quiz"
+
+    def validate(self, spec):
+        if not spec.target:
+            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's answer variable)")
+        _question(spec)
+
+    def plan(self, spec, rng):
+        q = _question(spec)
+        step = {"let": "a", "call": spec.target} if spec.get("call", False) else {"let": "a", "get": spec.target}
+        return Plan([step], {"a": "a"}, context={"question": q})
+
+    def judge(self, spec, plan, result):
+        from ..exam.answers import score_answer
+
+        q = plan.context["question"]
+        if "a" not in result.values:
+            return [Part(spec.name, spec.points, 0.0, f"No answer in `{spec.target}`: {worker_error_text(result)}.",
+                         {"kind": self.kind, "failed": True})]
+        frac, verdict = score_answer(q.answer_type, q.answer, result.values["a"],
+                                     partial=q.partial_rule == "per_component", n_choices=len(q.choices))
+        score = round(spec.points * frac, 6)
+        text = f"`{spec.target}` ({q.title_en}): {verdict}."
+        extra = {"kind": self.kind}
+        if frac < 1.0:
+            extra["failed"] = True
+            if spec.visibility != "visible" or frac > 0:
+                text += f"\n\nThe formula: {q.explanation}."
+        return [Part(spec.name, spec.points, score, text, extra)]

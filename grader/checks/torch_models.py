@@ -1,0 +1,423 @@
+"""Check kinds for a student's torch architecture (assignment a5): ``model_params``,
+``model_shapes``, ``model_trace`` and ``model_forward``.
+
+The worker only ever returns plain data: lists of parameter shapes, output shapes, a shape trace
+(``[[name, type, shape], ...]``) and one output array. It gets them by calling four small helpers
+that the course ships in the starter notebook (students are told not to change them)::
+
+    param_shapes(model)                      -> [[name, [d0, d1, ...]], ...] in registration order
+    output_shape(model, input_shape)         -> [N, C, H, W]  (forward on the meta device)
+    shape_trace(model, input_shape)          -> [[name, type, shape], ...] of every leaf module, in
+                                                call order (forward hooks, meta device)
+    load_weights_by_shape(model, params, buffers) copies arrays into the parameters (then the
+                                                floating-point buffers) in order, shapes must match
+    run(model, x, train=False)               -> model(x) in float64, as a numpy array
+
+A student who edits a helper can only lie about what it reports: every verdict is computed here
+from the reference model (``reference.models``), and ``model_forward`` — the output for weights
+the grader draws — cannot be faked without computing the right function. ``param_shapes`` is
+also returned by the forward check, so a shape mismatch is reported from trusted comparison
+(first mismatching parameter, expected vs actual shape), whatever the helper raised.
+
+Spec keys: ``target`` (the student's class), ``reference`` (a builder name of
+:data:`REFERENCES`, default: the target), ``init`` (constructor kwargs, the same for both),
+``inputs`` (list of input shapes; ``model_forward`` uses the first), ``train`` (forward in
+training mode, default false: eval mode with drawn running statistics).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..judge import compare, fmt_shape
+from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, split_points, \
+    worker_error_text
+
+TRACE_TYPES = ("Conv2d", "ConvTranspose2d", "Linear", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
+
+
+def _lenet5(num_classes: int = 10, in_channels: int = 1):
+    from reference.models import LeNet5
+    return LeNet5(num_classes=num_classes, in_channels=in_channels)
+
+
+def _vgg_stack(config, in_channels: int = 3, batch_norm: bool = False):
+    from reference.models import make_vgg_layers
+    return make_vgg_layers(list(config), in_channels=in_channels, batch_norm=batch_norm)
+
+
+def _projection(in_channels: int, out_channels: int, stride: int):
+    import torch.nn as nn
+    from reference.models.resnet import conv1x1
+    if stride == 1 and in_channels == out_channels:
+        return None
+    return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+
+
+def _basic_block(in_channels: int, out_channels: int, stride: int = 1):
+    from reference.models import BasicBlock
+    return BasicBlock(in_channels, out_channels, stride, _projection(in_channels, out_channels, stride))
+
+
+def _bottleneck(in_channels: int, planes: int, stride: int = 1):
+    from reference.models import Bottleneck
+    return Bottleneck(in_channels, planes, stride, _projection(in_channels, 4 * planes, stride))
+
+
+def _depthwise_separable(in_channels: int, out_channels: int, stride: int = 1):
+    from reference.models import DepthwiseSeparableConv
+    return DepthwiseSeparableConv(in_channels, out_channels, stride)
+
+
+def _inception(in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
+    from reference.models import Inception
+    return Inception(in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj)
+
+
+def _unet(in_channels: int = 1, num_classes: int = 2, base_channels: int = 64, depth: int = 4, padding: int = 0):
+    from reference.models import UNet
+    return UNet(in_channels, num_classes, base_channels, depth, padding)
+
+
+# builder name -> function(**init) -> torch module with the student's constructor signature
+REFERENCES: dict[str, Callable] = {
+    "LeNet5": _lenet5,
+    "VGGStack": _vgg_stack,
+    "BasicBlock": _basic_block,
+    "Bottleneck": _bottleneck,
+    "DepthwiseSeparable": _depthwise_separable,
+    "InceptionModule": _inception,
+    "UNet": _unet,
+}
+
+
+def _build(spec: CheckSpec, device: str | None = None):
+    import torch
+
+    name = spec.get("reference", spec.target)
+    if name not in REFERENCES:
+        raise CheckDefinitionError(f"check {spec.name!r}: reference must be one of {sorted(REFERENCES)}, got {name!r}")
+    try:
+        if device:
+            with torch.device(device):
+                return REFERENCES[name](**spec.get("init", {}))
+        return REFERENCES[name](**spec.get("init", {}))
+    except (TypeError, ValueError) as exc:
+        raise CheckDefinitionError(f"check {spec.name!r}: reference {name}: {exc}") from None
+
+
+def _call(spec: CheckSpec) -> str:
+    args = ", ".join(f"{k}={v!r}" for k, v in spec.get("init", {}).items())
+    return f"{spec.target}({args})"
+
+
+def reference_param_shapes(model) -> list[tuple[str, tuple[int, ...]]]:
+    return [(n, tuple(int(d) for d in p.shape)) for n, p in model.named_parameters()]
+
+
+def reference_trace(model, input_shape) -> list[tuple[str, str, tuple[int, ...]]]:
+    """The shape trace of a (meta) reference model: leaf modules in call order."""
+    import torch
+
+    trace, hooks = [], []
+    for name, mod in model.named_modules():
+        if not list(mod.children()):
+            hooks.append(mod.register_forward_hook(
+                lambda m, i, o, name=name: trace.append((name, type(m).__name__, tuple(int(d) for d in o.shape)))))
+    try:
+        with torch.no_grad():
+            model.to("meta")(torch.empty(tuple(input_shape), device="meta"))
+    finally:
+        for h in hooks:
+            h.remove()
+    return trace
+
+
+def parse_shapes(value) -> list[tuple[str, tuple[int, ...]]] | None:
+    """The worker's ``param_shapes`` answer as ``[(name, shape), ...]``; None when malformed."""
+    if not isinstance(value, list):
+        return None
+    out = []
+    for item in value:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+                and isinstance(item[1], list) and all(isinstance(d, int) and not isinstance(d, bool) for d in item[1])):
+            return None
+        out.append((item[0], tuple(item[1])))
+    return out
+
+
+def first_mismatch(want: list[tuple[str, tuple]], got: list[tuple[str, tuple]]) -> str:
+    """A sentence naming the first parameter whose shape differs (or the count difference)."""
+    for i, ((wn, ws), (gn, gs)) in enumerate(zip(want, got)):
+        if ws != gs:
+            return (f"parameter #{i + 1} in registration order: the reference's `{wn}` has shape {fmt_shape(ws)}, "
+                    f"your `{gn}` has {fmt_shape(gs)}")
+    if len(got) < len(want):
+        wn, ws = want[len(got)]
+        return (f"your model has {len(got)} parameter tensors, the reference {len(want)}: the first missing one "
+                f"is the reference's `{wn}` of shape {fmt_shape(ws)}")
+    if len(got) > len(want):
+        gn, gs = got[len(want)]
+        return (f"your model has {len(got)} parameter tensors, the reference {len(want)}: the first extra one "
+                f"is your `{gn}` of shape {fmt_shape(gs)}")
+    return ""
+
+
+def _count(shapes) -> int:
+    return int(sum(int(np.prod(s)) for _, s in shapes))
+
+
+def _top_counts(shapes) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name, s in shapes:
+        out[name.split(".")[0]] = out.get(name.split(".")[0], 0) + int(np.prod(s))
+    return out
+
+
+def _no_answer(spec, result, what) -> list[Part]:
+    return [Part(spec.name, spec.points, 0.0, f"`{_call(spec)}`: no {what}: {worker_error_text(result)}.",
+                 {"kind": spec.kind, "failed": True})]
+
+
+class _ModelKind(CheckKind):
+    needs_inputs = False
+
+    def validate(self, spec):
+        if not spec.target:
+            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's class)")
+        if not isinstance(spec.get("init", {}), dict):
+            raise CheckDefinitionError(f"check {spec.name!r}: init must be a table of constructor kwargs")
+        if self.needs_inputs:
+            inputs = spec.get("inputs")
+            if not inputs or not all(isinstance(s, list) and all(isinstance(d, int) for d in s) for s in inputs):
+                raise CheckDefinitionError(f"check {spec.name!r}: needs inputs = [[N, C, H, W], ...]")
+        model = _build(spec, "meta")
+        for shape in spec.get("inputs", []):
+            try:
+                reference_trace(model, shape)
+            except RuntimeError as exc:
+                raise CheckDefinitionError(f"check {spec.name!r}: the reference fails on {shape}: {exc}") from None
+
+    def _construct(self, spec) -> list[dict]:
+        return [{"let": "m", "call": spec.target, "kwargs": literal(spec.get("init", {}))}]
+
+
+@register
+class ModelParamsCheck(_ModelKind):
+    """Total parameter count (exact) and the parameter shapes in registration order."""
+    kind = "model_params"
+
+    def plan(self, spec, rng):
+        plan = Plan(self._construct(spec) + [{"let": "ps", "call": "param_shapes", "args": [{"$ref": "m"}]}],
+                    {"ps": "ps"})
+        plan.context["want"] = reference_param_shapes(_build(spec, "meta"))
+        return plan
+
+    def judge(self, spec, plan, result):
+        want = plan.context["want"]
+        got = parse_shapes(result.values.get("ps"))
+        if got is None:
+            return _no_answer(spec, result, "parameter shapes (param_shapes(model) must return [[name, shape], ...])")
+        pts = split_points(spec.points, {"total": 1.0, "shapes": 1.0})
+        total_w, total_g = _count(want), _count(got)
+        score, lines = 0.0, []
+        if total_g == total_w:
+            score += pts["total"]
+            lines.append(f"- total: {total_w:,} parameters, correct")
+        else:
+            lines.append(f"- total: your model has {total_g:,} parameters, the architecture has {total_w:,} "
+                         f"({total_g - total_w:+,})")
+        problem = first_mismatch(want, got)
+        if not problem:
+            score += pts["shapes"]
+            lines.append(f"- all {len(want)} parameter tensors have the right shapes, in order")
+        else:
+            lines.append(f"- {problem}")
+            ref_top = ", ".join(f"{k}: {v:,}" for k, v in _top_counts(want).items())
+            your_top = ", ".join(f"{k}: {v:,}" for k, v in _top_counts(got).items())
+            lines.append(f"- per module, reference: {ref_top}")
+            lines.append(f"- per module, yours: {your_top or 'none'}")
+        failed = score < spec.points - 1e-9
+        return [Part(spec.name, spec.points, round(score, 6), f"`{_call(spec)}` parameters:\n\n" + "\n".join(lines),
+                     {"kind": self.kind, "failed": failed})]
+
+
+@register
+class ModelShapesCheck(_ModelKind):
+    """Output shapes for several inputs (computed on the meta device, so large inputs are free)."""
+    kind = "model_shapes"
+    needs_inputs = True
+
+    def plan(self, spec, rng):
+        plan = Plan(self._construct(spec), {})
+        want = []
+        for i, shape in enumerate(spec.get("inputs")):
+            plan.steps.append({"let": f"s{i}", "call": "output_shape", "args": [{"$ref": "m"}, list(shape)]})
+            plan.returns[f"s{i}"] = f"s{i}"
+            want.append(tuple(int(d) for d in _meta_output(spec, shape)))
+        plan.context["want"] = want
+        return plan
+
+    def judge(self, spec, plan, result):
+        shapes = spec.get("inputs")
+        per = split_points(spec.points, {str(i): 1.0 for i in range(len(shapes))})
+        score, lines = 0.0, []
+        for i, (shape, want) in enumerate(zip(shapes, plan.context["want"])):
+            got = result.values.get(f"s{i}")
+            ok = isinstance(got, list) and all(isinstance(d, int) for d in got) and tuple(got) == want
+            if ok:
+                score += per[str(i)]
+                lines.append(f"- input {fmt_shape(shape)} → {fmt_shape(want)}: correct")
+            else:
+                have = fmt_shape(got) if isinstance(got, list) else worker_error_text(result)
+                lines.append(f"- input {fmt_shape(shape)}: expected {fmt_shape(want)}, got {have}")
+        failed = score < spec.points - 1e-9
+        return [Part(spec.name, spec.points, round(score, 6), f"`{_call(spec)}` output shapes:\n\n" + "\n".join(lines),
+                     {"kind": self.kind, "failed": failed})]
+
+
+def _meta_output(spec, shape) -> tuple[int, ...]:
+    import torch
+
+    model = _build(spec, "meta")
+    with torch.no_grad():
+        return tuple(model(torch.empty(tuple(shape), device="meta")).shape)
+
+
+@register
+class ModelTraceCheck(_ModelKind):
+    """Per-layer output shapes of the shape-changing layers (conv, transposed conv, linear,
+    pooling), in call order, against the reference's; credit per matching row."""
+    kind = "model_trace"
+    needs_inputs = True
+
+    def plan(self, spec, rng):
+        shape = spec.get("inputs")[0]
+        plan = Plan(self._construct(spec) + [{"let": "t", "call": "shape_trace", "args": [{"$ref": "m"}, list(shape)]}],
+                    {"t": "t"})
+        plan.context["want"] = [r for r in reference_trace(_build(spec, "meta"), shape) if r[1] in TRACE_TYPES]
+        return plan
+
+    def judge(self, spec, plan, result):
+        want = plan.context["want"]
+        raw = result.values.get("t")
+        rows = []
+        if isinstance(raw, list):
+            for r in raw:
+                if (isinstance(r, list) and len(r) == 3 and isinstance(r[1], str) and isinstance(r[2], list)
+                        and all(isinstance(d, int) for d in r[2])):
+                    rows.append((str(r[0]), r[1], tuple(r[2])))
+                else:
+                    rows = None
+                    break
+        else:
+            rows = None
+        if rows is None:
+            return _no_answer(spec, result, "shape trace (shape_trace(model, shape) must return [[name, type, shape], ...])")
+        got = [r for r in rows if r[1] in TRACE_TYPES]
+        right = sum(1 for w, g in zip(want, got) if w[1:] == g[1:])
+        frac = right / len(want) if len(got) == len(want) else min(right, len(got)) / max(len(want), len(got))
+        score = round(spec.points * frac, 6)
+        shape = spec.get("inputs")[0]
+        text = f"`{_call(spec)}` on input {fmt_shape(shape)}: {right} of {len(want)} layers (conv, linear, pooling) right."
+        first = next((i for i, (w, g) in enumerate(zip(want, got)) if w[1:] != g[1:]), None)
+        if first is not None:
+            w, g = want[first], got[first]
+            text += (f"\n\nFirst difference at layer #{first + 1}: expected a `{w[1]}` with output {fmt_shape(w[2])}, "
+                     f"your `{g[0]}` is a `{g[1]}` with output {fmt_shape(g[2])} — check its stride, padding and "
+                     f"channels.")
+        elif len(got) != len(want):
+            text += f"\n\nYour trace has {len(got)} such layers, the architecture has {len(want)}."
+        failed = score < spec.points - 1e-9
+        return [Part(spec.name, spec.points, score, text, {"kind": self.kind, "failed": failed})]
+
+
+def draw_weights(model, rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Seeded values for every parameter and floating-point buffer, float32-representable:
+    weights ~ N(0, 1/fan_in), 1-d weights (batch-norm γ) in [0.5, 1.5], biases N(0, 0.2²),
+    running means N(0, 0.2²), running variances in [0.5, 1.5]."""
+    params = []
+    for name, p in model.named_parameters():
+        shape = tuple(p.shape)
+        if len(shape) >= 2:
+            v = rng.standard_normal(shape) / np.sqrt(max(int(np.prod(shape[1:])), 1))
+        elif name.endswith("weight"):
+            v = rng.uniform(0.5, 1.5, size=shape)
+        else:
+            v = rng.standard_normal(shape) * 0.2
+        params.append(v.astype(np.float32).astype(np.float64))
+    buffers = []
+    for name, b in model.named_buffers():
+        if not b.is_floating_point():
+            continue
+        shape = tuple(b.shape)
+        v = rng.uniform(0.5, 1.5, size=shape) if name.endswith("running_var") else rng.standard_normal(shape) * 0.2
+        buffers.append(v.astype(np.float32).astype(np.float64))
+    return params, buffers
+
+
+def reference_forward(spec, params, buffers, x, train: bool) -> np.ndarray:
+    import torch
+
+    model = _build(spec).double()
+    with torch.no_grad():
+        for p, v in zip(model.parameters(), params):
+            p.copy_(torch.from_numpy(v))
+        for b, v in zip([b for b in model.buffers() if b.is_floating_point()], buffers):
+            b.copy_(torch.from_numpy(v))
+        model.train(train)
+        return model(torch.from_numpy(x)).numpy()
+
+
+@register
+class ModelForwardCheck(_ModelKind):
+    """Forward equivalence: the grader's seeded weights loaded into the student's model (by
+    parameter shapes, in order) give the reference's output on a seeded input."""
+    kind = "model_forward"
+    needs_inputs = True
+
+    def plan(self, spec, rng):
+        model = _build(spec)
+        params, buffers = draw_weights(model, rng)
+        x = rng.standard_normal(tuple(spec.get("inputs")[0]))
+        train = bool(spec.get("train", False))
+        plan = Plan([], {"ps": "ps", "y": "y"}, timeout=spec.get("timeout"))
+        plan.steps = self._construct(spec) + [
+            {"let": "ps", "call": "param_shapes", "args": [{"$ref": "m"}]},
+            {"let": "_", "call": "load_weights_by_shape",
+             "args": [{"$ref": "m"}, [plan.array(v) for v in params], [plan.array(v) for v in buffers]]},
+            {"let": "y", "call": "run", "args": [{"$ref": "m"}, plan.array(x)], "kwargs": {"train": train}},
+        ]
+        plan.context.update(params=params, buffers=buffers, x=x, train=train,
+                            want=reference_param_shapes(model))
+        return plan
+
+    def judge(self, spec, plan, result):
+        ctx = plan.context
+        mode = "training mode (batch statistics)" if ctx["train"] else "eval mode"
+        case = f"`{_call(spec)}` in {mode}, input {fmt_shape(ctx['x'].shape)}, the grader's weights"
+        got = parse_shapes(result.values.get("ps"))
+        if got is not None:
+            problem = first_mismatch(ctx["want"], got)
+            if problem:
+                return [Part(spec.name, spec.points, 0.0,
+                             f"{case}: the weights cannot be loaded into your model: {problem}. Define the layers "
+                             f"in the order the data flows through them, with the paper's shapes.",
+                             {"kind": self.kind, "failed": True,
+                              "diagnoses": [{"code": "parameter_shapes", "message": problem}]})]
+        y = reference_forward(spec, ctx["params"], ctx["buffers"], ctx["x"], ctx["train"])
+        actual = result.values.get("y")
+        if actual is None and result.status != "ok" or (actual is None and result.error):
+            return [Part(spec.name, spec.points, 0.0, f"{case}: no output: {worker_error_text(result)}.",
+                         {"kind": self.kind, "failed": True})]
+        cmp = compare(actual, y, dtype="float64", rtol=float(spec.get("rtol", 1e-6)))
+        if cmp.ok:
+            return [Part(spec.name, spec.points, spec.points,
+                         f"{case}: same output as the reference (max relative error {cmp.rel_error:.1e}).",
+                         {"kind": self.kind})]
+        return [Part(spec.name, spec.points, 0.0, f"{case}: your output {cmp.message}.",
+                     {"kind": self.kind, "failed": True})]
+
+
+__all__ = ["REFERENCES", "TRACE_TYPES", "draw_weights", "first_mismatch", "reference_trace", "reference_forward"]

@@ -1,0 +1,183 @@
+"""Students' answers: normal forms and scoring with partial credit.
+
+Every answer type accepts the forms students naturally write and turns them into one normal
+form before comparing; anything else is an :class:`AnswerFormatError` whose message says what
+was expected (shown in the feedback, never a crash):
+
+==========  ================================================  ==============================
+type        accepted forms                                    partial credit
+==========  ================================================  ==============================
+``int``     ``1234``, ``"1234"``, ``"1 234"``, ``"1,234"``,   none: exact match only
+            ``1234.0``, ``"1_234"``
+``shape``   ``[8, 16, 16]``, ``(8, 16, 16)``,                 per dimension (same length)
+            ``"(8,16,16)"``, ``"8x16x16"``, ``"8×16×16"``,
+            ``"8, 16, 16"``, ``"[8 16 16]"``
+``tuple``   as ``shape`` (several integers, e.g. receptive    per component
+            field, effective stride, effective padding)
+``ratio``   ``"18/25"``, ``0.72``, ``"0.72"``, ``"72%"``      none; a decimal counts when it
+                                                              is within 0.1% of the exact value
+``choice``  ``"B"``, ``"b"``, ``"(B)"``, ``"B)"``              none
+==========  ================================================  ==============================
+"""
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+from numbers import Integral, Real
+
+ANSWER_TYPES = ("int", "shape", "tuple", "ratio", "choice")
+RATIO_RTOL = 1e-3
+
+
+class AnswerFormatError(ValueError):
+    """An answer that cannot be read as the expected type (the message is student-facing)."""
+
+
+_INT_TEXT = re.compile(r"^[+-]?\d+(?:[ _,\u00a0\u202f]\d{3})*$")
+_SEPARATORS = re.compile(r"\s*(?:[x×*,;]|\s)\s*", re.IGNORECASE)
+
+
+def parse_int(value) -> int:
+    """``1234``, ``"1 234"``, ``"1,234"``, ``1234.0`` -> ``1234``."""
+    if isinstance(value, bool):
+        raise AnswerFormatError(f"expected a whole number, got {value!r}")
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        f = float(value)
+        if math.isfinite(f) and f == int(f):
+            return int(f)
+        raise AnswerFormatError(f"expected a whole number, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        if _INT_TEXT.match(text):
+            return int(re.sub(r"[ _,\u00a0\u202f]", "", text))
+        if re.fullmatch(r"[+-]?\d+\.0*", text):
+            return int(float(text))
+    raise AnswerFormatError(f"expected a whole number such as 1234, got {value!r}")
+
+
+def parse_ints(value) -> tuple[int, ...]:
+    """A sequence of integers: a list/tuple, or text such as ``"(8, 16, 16)"`` or ``"8x16x16"``."""
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise AnswerFormatError("expected numbers, got an empty list")
+        return tuple(parse_int(v) for v in value)
+    if isinstance(value, bool) or value is None:
+        raise AnswerFormatError(f"expected numbers such as (8, 16, 16), got {value!r}")
+    if isinstance(value, Integral):
+        return (int(value),)
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) >= 2 and text[0] + text[-1] in ("()", "[]", "{}"):
+            text = text[1:-1].strip()
+        text = text.rstrip(",").strip()
+        if not text:
+            raise AnswerFormatError("expected numbers such as (8, 16, 16), got an empty answer")
+        parts = [p for p in _SEPARATORS.split(text) if p]
+        try:
+            return tuple(parse_int(p) for p in parts)
+        except AnswerFormatError:
+            raise AnswerFormatError(f"expected numbers such as (8, 16, 16) or 8x16x16, got {value!r}") from None
+    raise AnswerFormatError(f"expected numbers such as (8, 16, 16), got {value!r}")
+
+
+def parse_ratio(value) -> Fraction | float:
+    """``"18/25"`` -> ``Fraction(18, 25)``; ``0.72`` / ``"0.72"`` / ``"72%"`` -> ``0.72`` (float)."""
+    if isinstance(value, bool) or value is None:
+        raise AnswerFormatError(f"expected a fraction such as 18/25 or a decimal such as 0.72, got {value!r}")
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, Integral):
+        return Fraction(int(value))
+    if isinstance(value, Real):
+        if not math.isfinite(float(value)):
+            raise AnswerFormatError(f"expected a finite number, got {value!r}")
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        m = re.fullmatch(r"([+-]?\d+)/([+-]?\d+)", text)
+        if m:
+            if int(m.group(2)) == 0:
+                raise AnswerFormatError(f"division by zero in {value!r}")
+            return Fraction(int(m.group(1)), int(m.group(2)))
+        m = re.fullmatch(r"([+-]?\d+(?:[.,]\d+)?)%", text)
+        if m:
+            return float(m.group(1).replace(",", ".")) / 100.0
+        m = re.fullmatch(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:e[+-]?\d+)?", text, re.IGNORECASE)
+        if m:
+            return float(text.replace(",", "."))
+    raise AnswerFormatError(f"expected a fraction such as 18/25 or a decimal such as 0.72, got {value!r}")
+
+
+def parse_choice(value, n_choices: int) -> str:
+    """``"b"``, ``"(B)"``, ``"B)"`` -> ``"B"``; must be one of the first ``n_choices`` letters."""
+    letters = "ABCDEFGH"[:n_choices]
+    if isinstance(value, str):
+        text = value.strip().strip("().[] ").upper()
+        if len(text) == 1 and text in letters:
+            return text
+    raise AnswerFormatError(f"expected one letter of {', '.join(letters)}, got {value!r}")
+
+
+def normalize(answer_type: str, value, n_choices: int = 0):
+    """The normal form of a student's answer, or :class:`AnswerFormatError`."""
+    if answer_type == "int":
+        return parse_int(value)
+    if answer_type in ("shape", "tuple"):
+        return parse_ints(value)
+    if answer_type == "ratio":
+        return parse_ratio(value)
+    if answer_type == "choice":
+        return parse_choice(value, n_choices)
+    raise ValueError(f"answer_type must be one of {ANSWER_TYPES}, got {answer_type!r}")
+
+
+def format_answer(answer_type: str, value) -> str:
+    """How an exact answer is printed in the key and the feedback."""
+    if answer_type in ("shape", "tuple"):
+        return "(" + ", ".join(str(v) for v in value) + ")"
+    if answer_type == "ratio":
+        frac = Fraction(value)
+        return f"{frac.numerator}/{frac.denominator} ≈ {float(frac):.4g}"
+    if answer_type == "int":
+        return f"{int(value):,}".replace(",", " ")
+    return str(value)
+
+
+def score_answer(answer_type: str, exact, given, partial: bool = True, n_choices: int = 0) -> tuple[float, str]:
+    """``(fraction of the points in [0, 1], one-line verdict)`` for a student's ``given`` answer.
+
+    ``partial``: per-component credit for ``shape``/``tuple`` answers of the right length.
+    Missing answers (``None``) score 0; malformed ones too, with the format message.
+    """
+    if given is None:
+        return 0.0, "no answer"
+    try:
+        value = normalize(answer_type, given, n_choices)
+    except AnswerFormatError as exc:
+        return 0.0, f"could not read your answer: {exc}"
+    if answer_type in ("shape", "tuple"):
+        exact = tuple(exact)
+        if value == exact:
+            return 1.0, f"correct: {format_answer(answer_type, exact)}"
+        if len(value) != len(exact):
+            return 0.0, (f"your answer {format_answer(answer_type, value)} has {len(value)} numbers, "
+                         f"{len(exact)} were asked for")
+        right = sum(a == b for a, b in zip(value, exact))
+        wrong = [i + 1 for i, (a, b) in enumerate(zip(value, exact)) if a != b]
+        frac = right / len(exact) if partial else 0.0
+        return frac, (f"your answer {format_answer(answer_type, value)}: {right} of {len(exact)} numbers "
+                      f"right (wrong: position {', '.join(map(str, wrong))})")
+    if answer_type == "ratio":
+        exact = Fraction(exact)
+        if isinstance(value, Fraction):
+            ok = value == exact
+        else:
+            ok = abs(value - float(exact)) <= RATIO_RTOL * abs(float(exact))
+        return (1.0, "correct") if ok else (0.0, f"your answer {given!r} is not the right ratio")
+    if value == exact:
+        return 1.0, "correct"
+    shown = format_answer(answer_type, value)
+    return 0.0, f"your answer {shown} is wrong"

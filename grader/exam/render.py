@@ -1,0 +1,122 @@
+"""Papers and answer keys as Markdown and self-contained HTML (PDF when a converter exists).
+
+HTML pages use the report package's frame (inline CSS, no script, no external resource), so a
+paper opens and prints offline. PDF goes through headless Chromium (``--print-to-pdf``), else
+``wkhtmltopdf``; with neither installed, :func:`write_pdf` returns False and nothing else changes.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ..report._html import esc, markdown_to_html, page
+from .exam import Paper
+
+WORDS = {
+    "en": {"student": "Student", "points": "points", "question": "Question", "total": "Total",
+           "duration": "Time", "minutes": "minutes", "answer_file": "How to answer",
+           "answer_help": ("Write your answers in a YAML or JSON file, or in a notebook cell `ANSWERS = {...}`, "
+                           "with one key per question: `q1`, `q2`, ... Shapes as lists or `8x16x16`, "
+                           "fractions as `18/25`, multiple choice as a letter."),
+           "key": "Answer key", "answer": "Answer", "why": "How", "kind": "kind",
+           "example": "Example"},
+    "ru": {"student": "Студент", "points": "балл.", "question": "Вопрос", "total": "Всего",
+           "duration": "Время", "minutes": "минут", "answer_file": "Как отвечать",
+           "answer_help": ("Запишите ответы в файл YAML или JSON либо в ячейку ноутбука `ANSWERS = {...}`, "
+                           "по ключу на вопрос: `q1`, `q2`, ... Размеры — списком или `8x16x16`, "
+                           "дроби — `18/25`, выбор варианта — буквой."),
+           "key": "Ключ ответов", "answer": "Ответ", "why": "Как", "kind": "тип",
+           "example": "Пример"},
+}
+
+
+def _pts(x: float) -> str:
+    return f"{x:g}"
+
+
+def paper_markdown(paper: Paper, name: str = "") -> str:
+    """The student's paper in their language."""
+    lang, exam = paper.lang, paper.exam
+    w = WORDS[lang]
+    title = exam.title_ru if lang == "ru" else exam.title
+    who = f"{name} ({paper.student})" if name else paper.student
+    lines = [f"# {title}", "", f"**{w['student']}:** {who}  ", f"**{w['total']}:** {_pts(exam.max_score)} {w['points']}"]
+    if exam.duration_minutes:
+        lines[-1] += "  "
+        lines.append(f"**{w['duration']}:** {exam.duration_minutes} {w['minutes']}")
+    instructions = exam.instructions_ru if lang == "ru" else exam.instructions
+    if instructions:
+        lines += ["", instructions]
+    lines += ["", f"## {w['answer_file']}", "", w["answer_help"], "",
+              f"{w['example']}:", "", "```yaml",
+              *[f"{q.id}: ..." for q in paper.questions], "```"]
+    for q in paper.questions:
+        lines += ["", f"## {q.id}. {q.title(lang)} ({_pts(q.points)} {w['points']})", "", q.text(lang)]
+        if q.choices:
+            lines += [""] + [f"- {c}" for c in q.choice_lines(lang)]
+    return "\n".join(lines) + "\n"
+
+
+def key_markdown(papers: list[tuple[Paper, str]], exam) -> str:
+    """The staff answer key: every student's variant with exact answers (English)."""
+    lines = [f"# {WORDS['en']['key']}: {exam.title} ({exam.id})", "",
+             f"{len(papers)} papers, {len(exam.slots)} questions, {_pts(exam.max_score)} points. "
+             f"Exam version {exam.version}. Regrade any answer file with "
+             f"`convgrade exam grade {exam.id} ANSWERS --student ID`.", ""]
+    for paper, name in papers:
+        who = f"{name} ({paper.student})" if name else paper.student
+        lines += [f"## {who}", "", "| # | question | answer | points | how |", "|---|---|---|---|---|"]
+        for q in paper.questions:
+            answer = q.answer_text.replace("|", "\\|")
+            lines.append(f"| {q.id} | {q.title_en} | `{answer}` | {_pts(q.points)} | {q.explanation.replace('|', '/')} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def to_html(markdown: str, title: str, lang: str = "en") -> str:
+    return page(title, markdown_to_html(markdown), lang=lang)
+
+
+def paper_html(paper: Paper, name: str = "") -> str:
+    title = paper.exam.title_ru if paper.lang == "ru" else paper.exam.title
+    return to_html(paper_markdown(paper, name), f"{title} — {paper.student}", paper.lang)
+
+
+def pdf_converter() -> list[str] | None:
+    """The command prefix of an installed HTML → PDF converter, or None."""
+    for exe in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(exe)
+        if path:
+            return [path]
+    path = shutil.which("wkhtmltopdf")
+    return [path] if path else None
+
+
+def write_pdf(html_path: Path, pdf_path: Path, timeout: float = 120.0) -> bool:
+    """Print ``html_path`` to ``pdf_path``; False when no converter is installed or it fails."""
+    conv = pdf_converter()
+    if not conv:
+        return False
+    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
+    if "wkhtmltopdf" in conv[0]:
+        cmd = conv + ["--quiet", str(html_path), str(pdf_path)]
+        profile = None
+    else:
+        profile = tempfile.mkdtemp(prefix="convgrade-pdf-")
+        cmd = conv + ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                      f"--user-data-dir={profile}", "--no-pdf-header-footer",
+                      f"--print-to-pdf={pdf_path}", html_path.as_uri()]
+    try:
+        subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    finally:
+        if profile:
+            shutil.rmtree(profile, ignore_errors=True)
+    return pdf_path.is_file() and pdf_path.stat().st_size > 0
+
+
+__all__ = ["paper_markdown", "paper_html", "key_markdown", "to_html", "write_pdf", "pdf_converter", "esc"]
