@@ -25,6 +25,11 @@ from .static import scan_imports
 from .submission import Submission, SubmissionError, load_submission
 
 
+# A target (class or function) whose probes time out this many times has its remaining checks
+# failed without running them: a hanging submission costs seconds, not minutes of the batch.
+HANG_LIMIT = 2
+
+
 def sandbox_config(assignment: Assignment, isolation: str = "auto", gpu: bool = False):
     from .sandbox import Limits, SandboxConfig
 
@@ -96,10 +101,16 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
             reason = _import_failure(started, sub)
             meta["load_error"] = reason
             return [(s, _failed_parts(s, reason)) for s in specs]
+        timeouts: dict[str, int] = {}
         for spec in specs:
             kind = kind_of(spec)
             seed = check_seed(assignment.id, spec.name, student, spec.visible, secret)
             result = None
+            if timeouts.get(spec.target, 0) >= HANG_LIMIT:
+                out.append((spec, _failed_parts(spec, (
+                    f"Not run: `{spec.target}` did not finish in {HANG_LIMIT} earlier checks (an infinite loop, "
+                    f"or far too slow), so its remaining checks were skipped. Fix the hang and they run again."))))
+                continue
             try:
                 plan = kind.plan(spec, np.random.default_rng(seed))
                 result = session.probe(plan.steps, plan.returns, plan.arrays, timeout=plan.timeout)
@@ -109,6 +120,8 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
                 parts = _failed_parts(spec, "The grader failed on this check (internal error); your TA "
                                             "has been told. This is not your fault.")
             if result is not None:
+                if result.status == "timeout":
+                    timeouts[spec.target] = timeouts.get(spec.target, 0) + 1
                 for p in parts:
                     p.extra.setdefault("worker_status", result.status)
             out.append((spec, parts))
