@@ -36,13 +36,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parents[1]
 
 HANG = "\n\ndef _hang(self, x):\n    while True:\n        pass\n\n\nConv2d.forward = _hang\n"
-BUGGY = ("flipped_kernel.py", "always_zero_padding.py", "bias_grad_not_summed.py", "grads_divided_by_batch.py",
-         "maxpool_grad_to_all.py")
+BUGGY = ("conv2d_flipped_kernel.py", "conv2d_always_zero_padding.py", "conv2d_bias_grad_not_summed.py",
+         "conv2d_weight_grad_divided_by_batch.py", "maxpool_grad_to_all.py")
 
 
 def generate(folder: Path, n: int, hang: float, seed: int = 0) -> dict[str, int]:
     """Write ``n`` submissions ``stu000.py`` ... into ``folder``; returns counts per kind."""
-    ex = ROOT / "assignments" / "a2_convolution" / "examples"
+    from grader.assignment import load
+    from grader.authoring.examples import write_examples
+
+    ex = folder.parent / "examples"
+    write_examples(load("a2_convolution"), ex)
     rng = random.Random(seed)
     correct = (ex / "correct.py").read_text()
     n_hang = int(round(hang * n))

@@ -1,4 +1,4 @@
-"""Grading speed: the bundled a2_convolution examples graded repeatedly.
+"""Grading speed: the a2_convolution example submissions (grader.authoring.examples) graded repeatedly.
 
 Prints, per example and overall, the median seconds per submission and the share of it spent
 starting the sandbox (worker launch + import of the submission), for the strongest isolation
@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from grader.assignment import load  # noqa: E402
+from grader.authoring.examples import write_examples  # noqa: E402
 from grader.grade import grade_submission  # noqa: E402
 from grader.sandbox import SandboxConfig, detect_isolation  # noqa: E402
 
@@ -29,7 +31,7 @@ def main() -> None:
     ap.add_argument("--assignment", default="a2_convolution")
     args = ap.parse_args()
     a = load(args.assignment)
-    examples = sorted(p for p in (a.path / "examples").glob("*.*") if p.suffix in (".py", ".ipynb"))
+    examples = write_examples(a, tempfile.mkdtemp(prefix="convgrade-bench-"))
     secret = b"benchmark-secret"
     levels = ["auto", "process"]
     print(f"{a.id}: {len(a.checks)} checks; {len(examples)} examples x {args.repeat} repeats")

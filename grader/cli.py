@@ -138,23 +138,30 @@ def check(assignment, submission, verbose):
 @main.command()
 @click.option("--assignment", "assignment_id", default="a2_convolution", show_default=True)
 def demo(assignment_id):
-    """Grade the example submissions bundled with an assignment and print their scores."""
+    """Grade example submissions of an assignment and print their scores.
+
+    The examples are the master solution, a notebook version of it, buggy versions made from the
+    mutants listed under [demo] in assignment.toml, an import crash, and the hand-written files of
+    examples/ (a malicious submission, a broken notebook).
+    """
+    import tempfile
+
+    from .authoring.examples import write_examples
     from .grade import grade_submission
 
     a = _load_assignment(assignment_id)
-    examples = sorted((a.path / "examples").glob("*.*"))
-    if not examples:
-        raise click.ClickException(f"{a.id} has no examples/ folder")
     secret = b"demo-secret"  # the demo never touches the real course secret
-    click.echo(f"Grading {len(examples)} example submissions of {a.id} ({a.title})\n")
-    for ex in examples:
-        r = grade_submission(a, ex, student=ex.stem, secret=secret)
-        cg = r["convgrade"]
-        failed = [t for t in r["tests"] if t["status"] != "passed"]
-        diag = sorted({d["code"] for t in failed for d in t.get("extra_data", {}).get("diagnoses", [])})
-        reason = cg.get("load_error") or (f"diagnoses: {', '.join(diag)}" if diag else "")
-        click.echo(f"  {ex.name:<34} {r['score']:>6g} / {r['max_score']:<4g} {r['execution_time']:5.2f} s  "
-                   f"{cg['isolation']['level']:<13} {reason[:90]}")
+    with tempfile.TemporaryDirectory(prefix="convgrade-demo-") as tmp:
+        examples = write_examples(a, tmp)
+        click.echo(f"Grading {len(examples)} example submissions of {a.id} ({a.title})\n")
+        for ex in examples:
+            r = grade_submission(a, ex, student=ex.stem, secret=secret)
+            cg = r["convgrade"]
+            failed = [t for t in r["tests"] if t["status"] != "passed"]
+            diag = sorted({d["code"] for t in failed for d in t.get("extra_data", {}).get("diagnoses", [])})
+            reason = cg.get("load_error") or (f"diagnoses: {', '.join(diag)}" if diag else "")
+            click.echo(f"  {ex.name:<40} {r['score']:>6.4g} / {r['max_score']:<4g} {r['execution_time']:5.2f} s  "
+                       f"{cg['isolation']['level']:<13} {reason[:100]}")
 
 
 @main.command()

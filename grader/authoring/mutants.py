@@ -8,8 +8,8 @@
     targets = ["Conv2d forward", "diagnosis:flipped_kernel"]
     replace = [["Wg = self.weight.reshape(G, -1, C // G, kh, kw)", "Wg = self.weight.reshape(G, -1, C // G, kh, kw)[..., ::-1, ::-1]"]]
 
-``targets``: check-name substrings (case-insensitive) the mutant must fail, or
-``diagnosis:<code>`` a diagnosis it must trigger; at least one must be hit. Each ``old`` text of
+``targets``: check-name substrings (case-insensitive), of which the mutant must fail at least
+one, and ``diagnosis:<code>`` entries, every one of which it must trigger. Each ``old`` text of
 ``replace`` must occur exactly once in the master solution at the moment it is applied (edits
 apply in order).
 """

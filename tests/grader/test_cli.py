@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from grader.authoring.examples import example_source
 from grader.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 REDTEAM = ROOT / "tests" / "redteam" / "assignment"
-EXAMPLES = ROOT / "assignments" / "a2_convolution" / "examples"
-SOLUTION = (EXAMPLES / "correct.py").read_text()
+SOLUTION = example_source("a2_convolution", "correct")
+ZERO_PADDING = example_source("a2_convolution", "conv2d_always_zero_padding")
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_grade_writes_gradescope_results_and_exits_zero_on_full_marks(runner, tm
 
 def test_grade_exits_one_when_points_are_lost_and_names_the_mistake(runner, tmp_path):
     sub = tmp_path / "bob.py"
-    sub.write_text((EXAMPLES / "always_zero_padding.py").read_text())
+    sub.write_text(ZERO_PADDING)
     r = runner.invoke(main, ["grade", str(REDTEAM), str(sub), "--json"])
     assert r.exit_code == 1
     res = json.loads(r.output)
@@ -101,7 +102,7 @@ def test_regrade_is_bit_identical_and_students_get_different_hidden_inputs(tmp_p
 
     a = load(REDTEAM)
     sub = tmp_path / "s.py"
-    sub.write_text((EXAMPLES / "always_zero_padding.py").read_text())
+    sub.write_text(ZERO_PADDING)
 
     def outputs(student):
         r = grade_submission(a, sub, student=student, secret=b"k")

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from grader.assignment import load
+from grader.authoring.examples import example_source
 from grader.authoring import master_source
 from grader.grade import grade_submission
 from grader.sandbox import SandboxConfig, detect_isolation
@@ -184,7 +185,7 @@ def assert_clean_common(before_digest, before_left, elapsed, assignment):
 def test_hidden_feedback_never_shows_hidden_inputs(assignment, tmp_path, monkeypatch):
     """A wrong answer on a hidden check gets a diagnosis, not the hidden input values."""
     sub = tmp_path / "zero_padding.py"
-    sub.write_text((ROOT / "assignments/a2_convolution/examples/always_zero_padding.py").read_text())
+    sub.write_text(example_source("a2_convolution", "conv2d_always_zero_padding"))
     results, _ = run_attack(assignment, sub, monkeypatch)
     hidden = [t for t in results["tests"] if t["visibility"] == "hidden" and t["status"] == "failed"]
     assert hidden
