@@ -55,11 +55,11 @@ def build_results(assignment, checks_parts, meta: dict, seconds: float,
 
 
 def summary_text(assignment, raw: float, score: float, max_score: float, meta: dict) -> str:
-    lines = [f"**{assignment.title}** — {score:g} / {max_score:g}"]
+    lines = [f"**{assignment.title}** — {round(score, 2):g} / {max_score:g}"]
     if meta.get("late"):
         late = meta["late"]
         lines.append(f"Submitted {late['days_late']:.2f} days late: {late['penalty_fraction']:.0%} off "
-                     f"(before the penalty: {raw:g}).")
+                     f"(before the penalty: {round(raw, 2):g}).")
     if meta.get("load_error"):
         lines.append(meta["load_error"])
     for note in meta.get("notes", []):
@@ -69,14 +69,16 @@ def summary_text(assignment, raw: float, score: float, max_score: float, meta: d
     return "\n\n".join(lines)
 
 
-def write_json_atomic(path: str | Path, data: dict) -> None:
-    """Write JSON so that readers see the old file or the complete new one, never a torn one."""
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) so that readers see the old file or the complete new one, never a
+    torn one: a temporary file in the same folder, fsynced, then renamed over ``path``. The file
+    keeps ``tempfile.mkstemp``'s mode 0600 (results and sources are students' data)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, ensure_ascii=False, allow_nan=False)
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -86,3 +88,8 @@ def write_json_atomic(path: str | Path, data: dict) -> None:
         except OSError:
             pass
         raise
+
+
+def write_json_atomic(path: str | Path, data: dict) -> None:
+    """Write JSON so that readers see the old file or the complete new one, never a torn one."""
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False))

@@ -25,7 +25,6 @@ submission time (copying resets it), so without either the submission is treated
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -35,6 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import yaml
+
+from grader.roster import RosterError
+from grader.roster import read_roster as _read_roster_rows
 
 GRADEABLE = (".py", ".ipynb", ".zip")
 METADATA = "submission_metadata.yml"
@@ -108,17 +110,20 @@ def parse_time(value, what: str = "submitted_at") -> dt.datetime | None:
 
 
 def read_roster(path) -> dict[str, dict]:
-    """Roster CSV -> ``{student: row}``; the ``student`` column is required, ``name``,
-    ``email`` and ``submitted_at`` are used here (the gradebook reads the LMS id columns)."""
+    """Roster CSV (see ``grader.roster``) -> ``{student folder id: row}``; ``name``, ``email``
+    and ``submitted_at`` are used here (the gradebook reads the LMS id columns)."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or "student" not in reader.fieldnames:
-                raise DiscoveryError(f"roster: {str(path)!r} needs a 'student' column")
-            return {safe_id(r["student"]): {k: (v or "").strip() for k, v in r.items() if k}
-                    for r in reader if (r.get("student") or "").strip()}
-    except OSError as exc:
-        raise DiscoveryError(f"roster: cannot read {str(path)!r}: {exc.strerror or exc}") from None
+        rows = _read_roster_rows(path)
+    except RosterError as exc:
+        raise DiscoveryError(str(exc)) from None
+    out: dict[str, dict] = {}
+    for row in rows:
+        key = safe_id(row["student"])
+        if key in out:
+            raise DiscoveryError(f"roster: students {out[key]['student']!r} and {row['student']!r} "
+                                 f"get the same folder name {key!r}")
+        out[key] = row
+    return out
 
 
 def discover(submissions, staging: Path, roster: dict[str, dict] | None = None) -> list[Entry]:

@@ -87,6 +87,13 @@ class CheckKind:
         raise NotImplementedError
 
 
+def require_target(spec: CheckSpec, what: str = "") -> None:
+    """CheckDefinitionError unless the spec names a ``target``; ``what`` says what it must be
+    (e.g. "the student's class")."""
+    if not spec.target:
+        raise CheckDefinitionError(f"check {spec.name!r}: needs a target" + (f" ({what})" if what else ""))
+
+
 REGISTRY: dict[str, CheckKind] = {}
 
 

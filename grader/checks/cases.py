@@ -113,6 +113,14 @@ class LayerCase:
         return f"`{call_repr(self.spec)}` on an input of shape {tuple(self.x.shape)}{mode} ({self.dtype})"
 
 
+def input_spec(spec) -> dict:
+    """The check's ``input = {shape = [...], ...}`` table; CheckDefinitionError without one."""
+    inp = spec.get("input")
+    if not isinstance(inp, dict) or "shape" not in inp:
+        raise CheckDefinitionError(f"check {spec.name!r}: needs input = {{shape = [...]}}")
+    return inp
+
+
 def make_case(spec: CheckSpec, rng: np.random.Generator) -> LayerCase:
     cls = reference_class(spec)
     kwargs = init_kwargs(spec)
@@ -121,9 +129,7 @@ def make_case(spec: CheckSpec, rng: np.random.Generator) -> LayerCase:
         layer = cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise CheckDefinitionError(f"check {spec.name!r}: reference {cls.__name__}: {exc}") from None
-    inp = spec.get("input")
-    if not isinstance(inp, dict) or "shape" not in inp:
-        raise CheckDefinitionError(f"check {spec.name!r}: needs input = {{shape = [...]}}")
+    inp = input_spec(spec)
     state = draw_state(layer, rng, dtype)
     x = draw_input(rng, inp["shape"], distinct=bool(inp.get("distinct", False)),
                    scale=float(inp.get("scale", 1.0)), dtype=dtype,

@@ -31,11 +31,12 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..diagnose import Diagnosis, explain, heatmap
+from ..diagnose import Diagnosis
 from ..judge import compare
-from .base import CheckDefinitionError, CheckKind, Part, Plan, literal, register, split_points, worker_error_text
+from .base import CheckDefinitionError, CheckKind, Part, Plan, literal, register, require_target, split_points
+from .layers import judge_part
 from .losses import scalar_of
-from .cases import LayerCase, draw_state, dtype_of, init_kwargs, make_case, module_steps
+from .cases import LayerCase, draw_state, dtype_of, init_kwargs, input_spec, make_case, module_steps
 
 NONE_WORDS = ("none", "None")
 
@@ -47,30 +48,9 @@ def _none_words(kwargs: dict) -> dict:
 
 def judge_labeled(spec, case, part: str, label: str, actual, expected: np.ndarray, points: float, result,
                   name: str, extra_note: str = "") -> Part:
-    """One scored part: compare, and on failure explain (named mistakes) with a heatmap."""
-    line = f"Case: {case.describe()}."
-    comparison = compare(actual, expected, what=label, dtype=case.dtype)
-    if comparison.ok:
-        return Part(name, points, points, f"{line} Correct (max relative error {comparison.rel_error:.1e}).",
-                    {"kind": spec.kind})
-    if actual is None and result.status != "ok":
-        return Part(name, points, 0.0, f"{line}\n\nNo {label}: {worker_error_text(result)}.",
-                    {"kind": spec.kind, "failed": True, "diagnoses": []})
-    diagnoses = explain(case, part, actual, {part: expected}, comparison)
-    lines = [line, f"Your {label}: {comparison.message}."]
-    if comparison.problem == "value" and spec.visible and comparison.worst_index:
-        lines.append(f"Largest error at index {comparison.worst_index}.")
-    lines += [f"**Likely mistake:** {d.message}" for d in diagnoses]
-    if extra_note:
-        lines.append(extra_note)
-    extra = {"kind": spec.kind, "failed": True, "diagnoses": [d.as_dict() for d in diagnoses]}
-    if comparison.problem == "value":
-        hm = heatmap(comparison.error_map)
-        if hm:
-            extra["heatmap"] = hm
-    if spec.visible:
-        extra["case"] = case.describe()
-    return Part(name, points, 0.0, "\n\n".join(lines), extra)
+    """One scored part named by ``label`` (``layers.judge_part``); a failure reads "Your <label>: ..."."""
+    return judge_part(spec, case, part, actual, {part: expected}, points, result, name, extra_note,
+                      label=label, sentence=lambda message: f"Your {label}: {message}.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,8 +116,7 @@ class RunningStatsCheck(CheckKind):
               "num_batches_tracked": "num_batches_tracked", "output": "eval-mode output"}
 
     def validate(self, spec):
-        if not spec.target:
-            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's class)")
+        require_target(spec, "the student's class")
         make_running_case(spec, np.random.default_rng(0))
 
     def plan(self, spec, rng):
@@ -223,9 +202,7 @@ def make_model_case(spec, rng) -> ModelCase:
 
     model = build_sequential(spec)
     dtype = dtype_of(spec)
-    inp = spec.get("input")
-    if not isinstance(inp, dict) or "shape" not in inp:
-        raise CheckDefinitionError(f"check {spec.name!r}: needs input = {{shape = [...]}}")
+    inp = input_spec(spec)
     state = draw_state(model, rng, dtype)
     x = draw_input(rng, inp["shape"], distinct=bool(inp.get("distinct", False)),
                    scale=float(inp.get("scale", 1.0)), dtype=dtype)
@@ -248,8 +225,7 @@ class ModelCheck(CheckKind):
     kind = "model"
 
     def validate(self, spec):
-        if not spec.target:
-            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's model class)")
+        require_target(spec, "the student's model class")
         make_model_case(spec, np.random.default_rng(0))
 
     def plan(self, spec, rng):

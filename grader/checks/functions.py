@@ -40,8 +40,8 @@ from typing import Callable
 import numpy as np
 
 from ..judge import as_array, compare
-from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, split_points, \
-    worker_error_text
+from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, require_target, \
+    split_points, worker_error_text
 
 ORACLES: dict[str, Callable] = {}
 
@@ -242,8 +242,7 @@ class FunctionCheck(CheckKind):
         return out
 
     def validate(self, spec):
-        if not spec.target:
-            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's function)")
+        require_target(spec, "the student's function")
         fn = _spec_oracle(spec)
         for seed in range(3):   # random cases must be valid for the oracle whatever the seed
             for args, kwargs in self._cases(spec, np.random.default_rng(seed)):

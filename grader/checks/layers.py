@@ -10,8 +10,8 @@ import numpy as np
 
 from ..diagnose import explain, heatmap
 from ..judge import as_array, compare, fmt_shape
-from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, split_points, \
-    worker_error_text
+from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, require_target, \
+    split_points, worker_error_text
 from .cases import LayerCase, call_repr, init_kwargs, make_case, module_steps, reference_class
 
 PART_LABEL = {"output": "output", "input": "input gradient (dx)"}
@@ -25,11 +25,8 @@ def case_line(spec: CheckSpec, case: LayerCase) -> str:
     return f"Case: {case.describe()}."
 
 
-def _fail_text(spec, case, what: str, comparison, diagnoses, result=None) -> str:
-    message = comparison.message
-    if not message.startswith("grads"):
-        message = message[0].upper() + message[1:]
-    lines = [case_line(spec, case), f"{message}."]
+def _fail_text(spec, case, comparison, diagnoses, sentence: str) -> str:
+    lines = [case_line(spec, case), sentence]
     if comparison.problem == "value" and spec.visible and comparison.worst_index:
         lines.append(f"Largest error at index {comparison.worst_index}.")
     for d in diagnoses:
@@ -37,16 +34,29 @@ def _fail_text(spec, case, what: str, comparison, diagnoses, result=None) -> str
     return "\n\n".join(lines)
 
 
-def _judge_part(spec, case, part, actual, expected, points, result, name, extra_note="") -> Part:
-    comparison = compare(actual, expected[part], what=part_label(part), dtype=case.dtype)
+def _capitalized(message: str) -> str:
+    """The comparison's message as the failure sentence (``grads[...]`` keeps its case)."""
+    if not message.startswith("grads"):
+        message = message[0].upper() + message[1:]
+    return f"{message}."
+
+
+def judge_part(spec, case, part: str, actual, expected: dict, points: float, result, name: str,
+               extra_note: str = "", label: str | None = None, sentence=_capitalized) -> Part:
+    """One scored part: compare ``actual`` with ``expected[part]``; on failure explain it (named
+    mistakes, heatmap, the case when visible) or, when the worker produced nothing, say why.
+    ``label`` names the value in messages (default ``part_label(part)``); ``sentence(message)``
+    turns the comparison's message into the failure sentence."""
+    label = label or part_label(part)
+    comparison = compare(actual, expected[part], what=label, dtype=case.dtype)
     if comparison.ok:
         return Part(name, points, points, f"{case_line(spec, case)} Correct (max relative error "
                     f"{comparison.rel_error:.1e}).", {"kind": spec.kind})
     if actual is None and result.status != "ok":
-        text = f"{case_line(spec, case)}\n\nNo {part_label(part)}: {worker_error_text(result)}."
+        text = f"{case_line(spec, case)}\n\nNo {label}: {worker_error_text(result)}."
         return Part(name, points, 0.0, text, {"kind": spec.kind, "failed": True, "diagnoses": []})
     diagnoses = explain(case, part, actual, expected, comparison)
-    text = _fail_text(spec, case, part_label(part), comparison, diagnoses)
+    text = _fail_text(spec, case, comparison, diagnoses, sentence(comparison.message))
     if extra_note:
         text += "\n\n" + extra_note
     extra = {"kind": spec.kind, "failed": True, "diagnoses": [d.as_dict() for d in diagnoses]}
@@ -61,8 +71,7 @@ def _judge_part(spec, case, part, actual, expected, points, result, name, extra_
 
 class _LayerKind(CheckKind):
     def validate(self, spec: CheckSpec) -> None:
-        if not spec.target:
-            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's class name)")
+        require_target(spec, "the student's class name")
         make_case(spec, np.random.default_rng(0))   # builds the reference case: raises if malformed
 
 
@@ -80,8 +89,8 @@ class ForwardCheck(_LayerKind):
     def judge(self, spec, plan, result):
         case = plan.context["case"]
         _, y = case.reference_forward()
-        return [_judge_part(spec, case, "output", result.values.get("y"), {"output": y},
-                            spec.points, result, spec.name)]
+        return [judge_part(spec, case, "output", result.values.get("y"), {"output": y},
+                           spec.points, result, spec.name)]
 
 
 @register
@@ -126,8 +135,8 @@ class BackwardCheck(_LayerKind):
         out = []
         for p in parts:
             actual = result.values.get("dx" if p == "input" else f"grad:{p}")
-            out.append(_judge_part(spec, case, p, actual, expected, points[p], result,
-                                   f"{spec.name} — {part_label(p)}", note))
+            out.append(judge_part(spec, case, p, actual, expected, points[p], result,
+                                  f"{spec.name} — {part_label(p)}", note))
         return out
 
 
@@ -271,8 +280,7 @@ class ApiCheck(CheckKind):
     kind = "api"
 
     def validate(self, spec):
-        if not spec.target:
-            raise CheckDefinitionError(f"check {spec.name!r}: needs a target")
+        require_target(spec)
         reference_class(spec)(**init_kwargs(spec))
 
     def plan(self, spec, rng):

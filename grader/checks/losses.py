@@ -25,9 +25,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..judge import as_array
-from .base import CheckDefinitionError, CheckKind, Part, Plan, literal, register, split_points
-from .cases import LayerCase, draw_input, dtype_of, init_kwargs, reference_class
-from .layers import _judge_part
+from .base import CheckDefinitionError, CheckKind, Part, Plan, literal, register, require_target, split_points
+from .cases import LayerCase, draw_input, dtype_of, init_kwargs, input_spec, reference_class
+from .layers import judge_part
 
 LABEL_KINDS = ("binary", "classes", "normal", "uniform")
 
@@ -90,9 +90,7 @@ def make_loss_case(spec, rng: np.random.Generator) -> LossCase:
         cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise CheckDefinitionError(f"check {spec.name!r}: reference {cls.__name__}: {exc}") from None
-    inp = spec.get("input")
-    if not isinstance(inp, dict) or "shape" not in inp:
-        raise CheckDefinitionError(f"check {spec.name!r}: needs input = {{shape = [...]}}")
+    inp = input_spec(spec)
     x = draw_input(rng, inp["shape"], scale=float(inp.get("scale", 1.0)), dtype=dtype,
                    low=inp.get("low"), high=inp.get("high"))
     t = draw_labels(spec, rng, x, kwargs)
@@ -110,8 +108,7 @@ class LossCheck(CheckKind):
     kind = "loss"
 
     def validate(self, spec):
-        if not spec.target:
-            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's loss class)")
+        require_target(spec, "the student's loss class")
         make_loss_case(spec, np.random.default_rng(0))
 
     def plan(self, spec, rng):
@@ -140,5 +137,5 @@ class LossCheck(CheckKind):
                 actual = scalar_of(actual)
             label = "loss value" if p == "output" else "input gradient (dx)"
             name = spec.name if len(parts) == 1 else f"{spec.name} — {label}"
-            out.append(_judge_part(spec, case, p, actual, expected, points[p], result, name))
+            out.append(judge_part(spec, case, p, actual, expected, points[p], result, name))
         return out

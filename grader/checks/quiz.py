@@ -17,7 +17,7 @@ fraction); the verdict uses the exam's normal forms and partial credit
 """
 from __future__ import annotations
 
-from .base import CheckDefinitionError, CheckKind, Part, Plan, register, worker_error_text
+from .base import CheckDefinitionError, CheckKind, Part, Plan, register, require_target, worker_error_text
 
 
 def _question(spec):
@@ -49,8 +49,7 @@ class QuizCheck(CheckKind):
     kind = "quiz"
 
     def validate(self, spec):
-        if not spec.target:
-            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's answer variable)")
+        require_target(spec, "the student's answer variable")
         _question(spec)
 
     def plan(self, spec, rng):

@@ -22,9 +22,10 @@ import numpy as np
 
 from ..diagnose import Diagnosis
 from ..judge import as_array, compare, fmt_shape
-from .base import CheckDefinitionError, CheckKind, Part, Plan, literal, register, split_points, worker_error_text
+from .base import CheckDefinitionError, CheckKind, Part, Plan, literal, register, require_target, \
+    split_points, worker_error_text
 from .cases import LayerCase, call_repr, init_kwargs, make_case
-from .layers import _judge_part
+from .layers import judge_part
 
 
 class ReplayRng:
@@ -110,8 +111,7 @@ class DropoutMaskCheck(CheckKind):
     kind = "dropout_mask"
 
     def validate(self, spec):
-        if not spec.target:
-            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's class)")
+        require_target(spec, "the student's class")
         make_case(spec, np.random.default_rng(0))
 
     def plan(self, spec, rng):
@@ -151,8 +151,8 @@ class DropoutMaskCheck(CheckKind):
         y = np.asarray(layer.forward(case.x))
         dx = np.asarray(layer.backward(case.grad_out))
         expected = {"output": y, "input": dx}
-        out = [_judge_part(spec, case, "output", vals.get("y"), expected, points["output"], result, names["output"])]
-        part = _judge_part(spec, case, "input", vals.get("dx"), expected, points["input"], result, names["input"])
+        out = [judge_part(spec, case, "output", vals.get("y"), expected, points["output"], result, names["output"])]
+        part = judge_part(spec, case, "input", vals.get("dx"), expected, points["input"], result, names["input"])
         if part.extra.get("failed") and new_mask_in_backward(keep, as_array(vals.get("dx")), case.grad_out, case.p):
             d = Diagnosis("dropout_mask_not_reused", "Your backward drops a different set of elements than "
                           "forward did: backward must reuse the mask saved in forward (`self.mask`), not draw a new one.")
@@ -198,8 +198,7 @@ class DropoutEvalCheck(CheckKind):
     kind = "dropout_eval"
 
     def validate(self, spec):
-        if not spec.target:
-            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's class)")
+        require_target(spec, "the student's class")
         make_case(spec, np.random.default_rng(0))
 
     def plan(self, spec, rng):
@@ -220,8 +219,8 @@ class DropoutEvalCheck(CheckKind):
         out = []
         for part, key, src in (("output", "y", case.x), ("input", "dx", case.grad_out)):
             label = "output" if part == "output" else "input gradient (dx)"
-            p = _judge_part(spec, case, part, result.values.get(key), expected, points[part], result,
-                            f"{spec.name} — {label}")
+            p = judge_part(spec, case, part, result.values.get(key), expected, points[part], result,
+                           f"{spec.name} — {label}")
             style = looks_like_dropout(src, as_array(result.values.get(key)), case.p) if p.extra.get("failed") else None
             if style:
                 d = Diagnosis("dropout_in_eval", "In eval mode dropout must do nothing (return the input "
@@ -239,8 +238,7 @@ class DropoutStatisticsCheck(CheckKind):
     kind = "dropout_statistics"
 
     def validate(self, spec):
-        if not spec.target:
-            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's class)")
+        require_target(spec, "the student's class")
         ps = spec.get("ps")
         if not ps or not all(isinstance(p, (int, float)) and 0 <= p <= 1 for p in ps):
             raise CheckDefinitionError(f"check {spec.name!r}: ps must be a list of probabilities in [0, 1]")

@@ -31,8 +31,8 @@ from typing import Callable
 import numpy as np
 
 from ..judge import compare, fmt_shape
-from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, split_points, \
-    worker_error_text
+from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, require_target, \
+    split_points, worker_error_text
 
 TRACE_TYPES = ("Conv2d", "ConvTranspose2d", "Linear", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
 
@@ -184,8 +184,7 @@ class _ModelKind(CheckKind):
     needs_inputs = False
 
     def validate(self, spec):
-        if not spec.target:
-            raise CheckDefinitionError(f"check {spec.name!r}: needs a target (the student's class)")
+        require_target(spec, "the student's class")
         if not isinstance(spec.get("init", {}), dict):
             raise CheckDefinitionError(f"check {spec.name!r}: init must be a table of constructor kwargs")
         if self.needs_inputs:

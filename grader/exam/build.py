@@ -1,7 +1,8 @@
 """``convgrade exam build``: one paper per student of a roster, plus the staff answer key.
 
-Roster: a CSV file with a header row; the student id column is ``id`` (or ``student_id``,
-``student``, ``login``, ``email``); optional ``name`` and ``lang`` (``en``/``ru``) columns.
+Roster: a CSV file with a header row (``grader.roster``); the student id column is ``id`` (or
+``student_id``, ``student``, ``login``, ``email``); optional ``name`` and ``lang`` (``en``/``ru``)
+columns.
 
 Output folder::
 
@@ -12,21 +13,18 @@ Output folder::
 """
 from __future__ import annotations
 
-import csv
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.roster import RosterError  # noqa: F401  (re-exported: callers catch it from here)
+from grader.roster import EXAM_ID_COLUMNS
+from grader.roster import read_roster as read_roster_rows
+
 from .exam import Exam, make_paper
 from .questions import LANGS
 from .render import key_markdown, paper_html, paper_markdown, to_html, write_pdf
-
-ID_COLUMNS = ("id", "student_id", "student", "login", "email")
-
-
-class RosterError(ValueError):
-    """The roster file cannot be used (the message names the row or column)."""
 
 
 @dataclass
@@ -45,34 +43,10 @@ class BuildReport:
 
 
 def read_roster(path: str | Path) -> list[RosterRow]:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise RosterError(f"cannot read roster {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise RosterError(f"roster {path} is not UTF-8 text") from None
-    reader = csv.DictReader(text.splitlines())
-    cols = {c.strip().lower(): c for c in (reader.fieldnames or []) if c}
-    id_col = next((cols[c] for c in ID_COLUMNS if c in cols), None)
-    if id_col is None:
-        raise RosterError(f"roster {path}: no student id column (one of {', '.join(ID_COLUMNS)}) in the header")
-    rows, seen = [], set()
-    for n, rec in enumerate(reader, 2):
-        sid = (rec.get(id_col) or "").strip()
-        if not sid:
-            raise RosterError(f"roster {path}, line {n}: empty student id")
-        if sid in seen:
-            raise RosterError(f"roster {path}, line {n}: duplicate student id {sid!r}")
-        seen.add(sid)
-        lang = (rec.get(cols.get("lang", ""), "") or "").strip().lower() if "lang" in cols else ""
-        if lang and lang not in LANGS:
-            raise RosterError(f"roster {path}, line {n}: lang must be one of {LANGS}, got {lang!r}")
-        name = (rec.get(cols["name"]) or "").strip() if "name" in cols else ""
-        rows.append(RosterRow(sid, name, lang))
-    if not rows:
-        raise RosterError(f"roster {path}: no students")
-    return rows
+    """Roster CSV (see ``grader.roster``; a ``lang`` cell must be one of ``LANGS``) -> rows in
+    file order. Raises RosterError naming the file and the line or column."""
+    return [RosterRow(row["student"], row.get("name", ""), row.get("lang", ""))
+            for row in read_roster_rows(path, EXAM_ID_COLUMNS, langs=LANGS)]
 
 
 def safe_name(student: str) -> str:

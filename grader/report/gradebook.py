@@ -22,6 +22,7 @@ from grader.report._html import esc, fmt_num, page, svg_histogram
 from grader.report.feedback import (assignment_title, load_error_text, max_score, test_status,
                                     tests_of, total_score)
 from grader.report.i18n import tr
+from grader.roster import read_roster as read_roster_rows
 
 FORMATS = ("canvas", "moodle", "plain")
 
@@ -89,15 +90,11 @@ def collect(out_dir) -> list[dict]:
 
 
 def read_roster(path) -> dict[str, dict]:
-    """A roster CSV -> ``{student: {column: value}}``. The ``student`` column (the folder name in
-    OUT) is required; optional columns used by ``write_csv``: ``name``, ``email``, ``id_number``,
-    ``sis_id``, ``login_id``, ``canvas_id``, ``section``."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        if not reader.fieldnames or "student" not in reader.fieldnames:
-            raise ValueError(f"path: roster {str(path)!r} needs a 'student' column")
-        return {r["student"].strip(): {k: (v or "").strip() for k, v in r.items() if k}
-                for r in reader if r.get("student")}
+    """A roster CSV (see ``grader.roster``) -> ``{student: {column: value}}``; the student is
+    the folder name in OUT. Optional columns used by ``write_csv``: ``name``, ``email``,
+    ``id_number``, ``sis_id``, ``login_id``, ``canvas_id``, ``section``. Raises
+    ``grader.roster.RosterError`` (a ValueError naming ``path``)."""
+    return {row["student"]: row for row in read_roster_rows(path)}
 
 
 def _points_possible(rows: list[dict]) -> float:

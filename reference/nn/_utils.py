@@ -64,3 +64,52 @@ def default_rng(rng) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     return np.random.default_rng(rng)
+
+
+def positive_int(value, name: str) -> int:
+    """``value`` as an int; ValueError naming ``name`` unless it is a positive int (not a bool)."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def float_dtype(dtype) -> np.dtype:
+    """``None`` -> float64; any other floating dtype passes; ValueError naming ``dtype`` otherwise."""
+    dt = np.dtype(np.float64 if dtype is None else dtype)
+    if not np.issubdtype(dt, np.floating):
+        raise ValueError(f"dtype must be a floating dtype, got {dtype!r}")
+    return dt
+
+
+def channels_and_groups(in_channels, out_channels, groups) -> tuple[int, int, int]:
+    """Validate a (transposed) convolution's channel counts and groups: positive ints, both
+    channel counts divisible by ``groups``."""
+    c_in = positive_int(in_channels, "in_channels")
+    c_out = positive_int(out_channels, "out_channels")
+    g = positive_int(groups, "groups")
+    if c_in % g:
+        raise ValueError(f"in_channels ({in_channels}) must be divisible by groups ({groups})")
+    if c_out % g:
+        raise ValueError(f"out_channels ({out_channels}) must be divisible by groups ({groups})")
+    return c_in, c_out, g
+
+
+def batched(x, d: int, layer: str, channels: int | None = None) -> tuple[np.ndarray, bool]:
+    """Accept ``(N, C, *S)`` or unbatched ``(C, *S)`` with ``d`` spatial dims, as torch does;
+    return ``(x as (N, C, *S), unbatched)``. With ``channels``, ``C`` must equal it."""
+    x = check_input(x, (d + 1, d + 2), layer)
+    unbatched = x.ndim == d + 1
+    if unbatched:
+        x = x[None]
+    return check_input(x, d + 2, layer, channels), unbatched
+
+
+def batched_grad_out(grad_out, unbatched: bool, out_shape: tuple[int, ...]) -> np.ndarray:
+    """``grad_out`` for an output of batched shape ``out_shape`` (given unbatched when the input
+    was); ValueError naming ``grad_out`` when its shape does not match."""
+    grad_out = np.asarray(grad_out)
+    if unbatched:
+        grad_out = grad_out[None]
+    if grad_out.shape != out_shape:
+        raise ValueError(f"grad_out has shape {grad_out.shape}, expected {out_shape}")
+    return grad_out

@@ -14,33 +14,11 @@ import math
 import numpy as np
 
 from reference import functional as F
-from reference.nn._utils import check_input, default_rng, init_uniform, non_negative, ntuple, \
-    positive
+from reference.nn._utils import batched, batched_grad_out, channels_and_groups, default_rng, float_dtype, \
+    init_uniform, non_negative, ntuple, positive
 from reference.nn.module import Module
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
-
-
-def _positive_int(value, name: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _float_dtype(dtype) -> np.dtype:
-    dt = np.dtype(np.float64 if dtype is None else dtype)
-    if not np.issubdtype(dt, np.floating):
-        raise ValueError(f"dtype must be a floating dtype, got {dtype!r}")
-    return dt
-
-
-def _batched(x, d: int, layer: str, channels: int) -> tuple[np.ndarray, bool]:
-    """Accept ``(N, C, *S)`` or unbatched ``(C, *S)`` like torch; return a batched array."""
-    x = check_input(x, (d + 1, d + 2), layer)
-    unbatched = x.ndim == d + 1
-    if unbatched:
-        x = x[None]
-    return check_input(x, d + 2, layer, channels), unbatched
 
 
 class _ConvNd(Module):
@@ -50,14 +28,8 @@ class _ConvNd(Module):
                  groups=1, bias=True, padding_mode="zeros", dtype=None, rng=None):
         super().__init__()
         d, name = self._dims, type(self).__name__
-        self.in_channels = _positive_int(in_channels, "in_channels")
-        self.out_channels = _positive_int(out_channels, "out_channels")
-        self.groups = _positive_int(groups, "groups")
-        if self.in_channels % self.groups:
-            raise ValueError(f"in_channels ({in_channels}) must be divisible by groups ({groups})")
-        if self.out_channels % self.groups:
-            raise ValueError(
-                f"out_channels ({out_channels}) must be divisible by groups ({groups})")
+        self.in_channels, self.out_channels, self.groups = \
+            channels_and_groups(in_channels, out_channels, groups)
         self.kernel_size = ntuple(kernel_size, d, "kernel_size")
         positive(self.kernel_size, "kernel_size")
         self.stride = ntuple(stride, d, "stride")
@@ -87,7 +59,7 @@ class _ConvNd(Module):
             non_negative(self.padding, "padding")
             self._pads = tuple((p, p) for p in self.padding)
 
-        dt = _float_dtype(dtype)
+        dt = float_dtype(dtype)
         rng = default_rng(rng)
         fan_in = (self.in_channels // self.groups) * math.prod(self.kernel_size)
         w_shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
@@ -100,7 +72,7 @@ class _ConvNd(Module):
         """``(N, C_in, *S) -> (N, C_out, *O)`` (or unbatched ``(C_in, *S) -> (C_out, *O)``),
         ``O = floor((S + pad_lo + pad_hi - dilation*(K-1) - 1) / stride) + 1``."""
         name = type(self).__name__
-        x, unbatched = _batched(x, self._dims, name, self.in_channels)
+        x, unbatched = batched(x, self._dims, name, self.in_channels)
         out, cache = F.conv_forward(x, self.weight, self.bias, self.stride, self._pads,
                                     self.dilation, self.groups, self.padding_mode, layer=name)
         self.cache = (cache, unbatched, out.shape)
@@ -112,11 +84,7 @@ class _ConvNd(Module):
         if self.cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
         cache, unbatched, out_shape = self.cache
-        grad_out = np.asarray(grad_out)
-        if unbatched:
-            grad_out = grad_out[None]
-        if grad_out.shape != out_shape:
-            raise ValueError(f"grad_out has shape {grad_out.shape}, expected {out_shape}")
+        grad_out = batched_grad_out(grad_out, unbatched, out_shape)
         dx, dw, db = F.conv_backward(grad_out, cache)
         self.grads = {"weight": dw.astype(self.weight.dtype, copy=False)}
         if db is not None:
@@ -168,14 +136,8 @@ class _ConvTransposeNd(Module):
                  dtype=None, rng=None):
         super().__init__()
         d = self._dims
-        self.in_channels = _positive_int(in_channels, "in_channels")
-        self.out_channels = _positive_int(out_channels, "out_channels")
-        self.groups = _positive_int(groups, "groups")
-        if self.in_channels % self.groups:
-            raise ValueError(f"in_channels ({in_channels}) must be divisible by groups ({groups})")
-        if self.out_channels % self.groups:
-            raise ValueError(
-                f"out_channels ({out_channels}) must be divisible by groups ({groups})")
+        self.in_channels, self.out_channels, self.groups = \
+            channels_and_groups(in_channels, out_channels, groups)
         self.kernel_size = ntuple(kernel_size, d, "kernel_size")
         positive(self.kernel_size, "kernel_size")
         self.stride = ntuple(stride, d, "stride")
@@ -199,7 +161,7 @@ class _ConvTransposeNd(Module):
                              f"got {padding_mode!r}")
         self.padding_mode = padding_mode
 
-        dt = _float_dtype(dtype)
+        dt = float_dtype(dtype)
         rng = default_rng(rng)
         # torch computes fan_in from weight.size(1) * prod(kernel_size)
         fan_in = (self.out_channels // self.groups) * math.prod(self.kernel_size)
@@ -213,7 +175,7 @@ class _ConvTransposeNd(Module):
         """``(N, C_in, *S) -> (N, C_out, *O)`` (or unbatched),
         ``O = (S-1)*stride - 2*padding + dilation*(K-1) + output_padding + 1``."""
         name = type(self).__name__
-        x, unbatched = _batched(x, self._dims, name, self.in_channels)
+        x, unbatched = batched(x, self._dims, name, self.in_channels)
         out, cache = F.conv_transpose_forward(x, self.weight, self.bias, self.stride,
                                               self.padding, self.output_padding, self.dilation,
                                               self.groups, layer=name)
@@ -225,11 +187,7 @@ class _ConvTransposeNd(Module):
         if self.cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
         cache, unbatched, out_shape = self.cache
-        grad_out = np.asarray(grad_out)
-        if unbatched:
-            grad_out = grad_out[None]
-        if grad_out.shape != out_shape:
-            raise ValueError(f"grad_out has shape {grad_out.shape}, expected {out_shape}")
+        grad_out = batched_grad_out(grad_out, unbatched, out_shape)
         dx, dw, db = F.conv_transpose_backward(grad_out, cache)
         self.grads = {"weight": dw.astype(self.weight.dtype, copy=False)}
         if db is not None:

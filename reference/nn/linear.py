@@ -8,23 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.nn._utils import default_rng, init_uniform
+from reference.nn._utils import default_rng, float_dtype, init_uniform, positive_int
 from reference.nn.module import Module
 
 __all__ = ["Linear", "Maxout"]
-
-
-def _positive_int(value, name: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _float_dtype(dtype) -> np.dtype:
-    dt = np.dtype(np.float64 if dtype is None else dtype)
-    if not np.issubdtype(dt, np.floating):
-        raise ValueError(f"dtype must be a floating dtype, got {dtype!r}")
-    return dt
 
 
 def _features_input(x, in_features: int, layer: str) -> np.ndarray:
@@ -57,9 +44,9 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=None, rng=None):
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features")
-        self.out_features = _positive_int(out_features, "out_features")
-        dt = _float_dtype(dtype)
+        self.in_features = positive_int(in_features, "in_features")
+        self.out_features = positive_int(out_features, "out_features")
+        dt = float_dtype(dtype)
         rng = default_rng(rng)
         w_shape = (self.out_features, self.in_features)
         self.register_parameter("weight", init_uniform(rng, w_shape, self.in_features, dt))
@@ -110,10 +97,10 @@ class Maxout(Module):
 
     def __init__(self, in_features, out_features, pieces, bias=True, dtype=None, rng=None):
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features")
-        self.out_features = _positive_int(out_features, "out_features")
-        self.pieces = _positive_int(pieces, "pieces")
-        dt = _float_dtype(dtype)
+        self.in_features = positive_int(in_features, "in_features")
+        self.out_features = positive_int(out_features, "out_features")
+        self.pieces = positive_int(pieces, "pieces")
+        dt = float_dtype(dtype)
         rng = default_rng(rng)
         rows = self.out_features * self.pieces
         self.register_parameter(

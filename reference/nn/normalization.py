@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from reference.nn._utils import float_dtype, positive_int
 from reference.nn.module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d"]
@@ -27,17 +28,13 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype=None):
         super().__init__()
-        if (not isinstance(num_features, (int, np.integer)) or isinstance(num_features, bool)
-                or num_features <= 0):
-            raise ValueError(f"num_features must be a positive int, got {num_features!r}")
+        num_features = positive_int(num_features, "num_features")
         if not eps >= 0:
             raise ValueError(f"eps must be non-negative, got {eps!r}")
         if momentum is not None and not 0 <= momentum <= 1:
             raise ValueError(f"momentum must be None or in [0, 1], got {momentum!r}")
-        dt = np.dtype(np.float64 if dtype is None else dtype)
-        if not np.issubdtype(dt, np.floating):
-            raise ValueError(f"dtype must be a floating dtype, got {dtype!r}")
-        self.num_features = int(num_features)
+        dt = float_dtype(dtype)
+        self.num_features = num_features
         self.eps = float(eps)
         self.momentum = momentum
         self.affine = bool(affine)

@@ -8,15 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from reference import functional as F
-from reference.nn._utils import check_input, non_negative, ntuple, positive
+from reference.nn._utils import batched, batched_grad_out, non_negative, ntuple, positive
 from reference.nn.module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d"]
-
-
-def _batched(x, d: int, layer: str) -> tuple[np.ndarray, bool]:
-    x = check_input(x, (d + 1, d + 2), layer)
-    return (x[None], True) if x.ndim == d + 1 else (x, False)
 
 
 class _PoolNd(Module):
@@ -41,11 +36,7 @@ class _PoolNd(Module):
         if self.cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
         cache, unbatched, out_shape = self.cache
-        grad_out = np.asarray(grad_out)
-        if unbatched:
-            grad_out = grad_out[None]
-        if grad_out.shape != out_shape:
-            raise ValueError(f"grad_out has shape {grad_out.shape}, expected {out_shape}")
+        grad_out = batched_grad_out(grad_out, unbatched, out_shape)
         return cache, unbatched, grad_out
 
 
@@ -61,7 +52,7 @@ class _MaxPoolNd(_PoolNd):
         """``(N, C, *S) -> (N, C, *O)``; with ``return_indices`` also the int64 flat argmax
         indices into each input plane (torch's)."""
         name = type(self).__name__
-        x, unbatched = _batched(x, self._dims, name)
+        x, unbatched = batched(x, self._dims, name)
         out, indices, cache = F.max_pool_forward(x, self.kernel_size, self.stride, self.padding,
                                                  self.dilation, self.ceil_mode, layer=name)
         self.cache = (cache, unbatched, out.shape)
@@ -104,7 +95,7 @@ class _AvgPoolNd(_PoolNd):
         """``(N, C, *S) -> (N, C, *O)``: mean of each window (zero padding counted when
         ``count_include_pad``)."""
         name = type(self).__name__
-        x, unbatched = _batched(x, self._dims, name)
+        x, unbatched = batched(x, self._dims, name)
         out, cache = F.avg_pool_forward(x, self.kernel_size, self.stride, self.padding,
                                         self.ceil_mode, self.count_include_pad, layer=name)
         self.cache = (cache, unbatched, out.shape)
@@ -156,7 +147,7 @@ class AdaptiveAvgPool2d(Module):
         self.cache = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x, unbatched = _batched(x, 2, type(self).__name__)
+        x, unbatched = batched(x, 2, type(self).__name__)
         size = tuple(s if o is None else o for s, o in zip(x.shape[2:], self.output_size))
         out, cache = F.adaptive_avg_pool_forward(x, size)
         self.cache = (cache, unbatched, out.shape)
@@ -166,11 +157,7 @@ class AdaptiveAvgPool2d(Module):
         if self.cache is None:
             raise RuntimeError("AdaptiveAvgPool2d.backward called before forward")
         cache, unbatched, out_shape = self.cache
-        grad_out = np.asarray(grad_out)
-        if unbatched:
-            grad_out = grad_out[None]
-        if grad_out.shape != out_shape:
-            raise ValueError(f"grad_out has shape {grad_out.shape}, expected {out_shape}")
+        grad_out = batched_grad_out(grad_out, unbatched, out_shape)
         dx = F.adaptive_avg_pool_backward(grad_out, cache)
         self.grads = {}
         return dx[0] if unbatched else dx

@@ -46,3 +46,80 @@ def failed_tests(results: dict) -> list[dict]:
 
 def diagnosis_codes(results: dict) -> set[str]:
     return {d["code"] for t in failed_tests(results) for d in t.get("extra_data", {}).get("diagnoses", [])}
+
+
+# ----------------------------------------------------------------------------------------------
+# The content checks shared by the mutant-graded assignments (test_a3, test_a4, ...): each test
+# module grades once in a module-scoped fixture (``graded = grade_all(ASSIGNMENT)``) and calls
+# these. Every assert carries its own message: this module is not assertion-rewritten.
+# ----------------------------------------------------------------------------------------------
+def check_master_solution_earns_full_marks(graded) -> None:
+    import pytest
+
+    a, master, _, _ = graded
+    assert not master["convgrade"].get("internal_errors"), master["convgrade"].get("internal_errors")
+    assert master["score"] == pytest.approx(a.max_score), (master["score"], a.max_score)
+    assert not failed_tests(master), [t["name"] for t in failed_tests(master)]
+
+
+def check_every_graded_class_has_six_mutants(assignment_id: str) -> None:
+    from grader.authoring.validate import coverage
+
+    a = load(assignment_id)
+    counts = coverage(a, load_mutants(a.path))
+    assert counts and all(n >= 6 for n in counts.values()), counts
+
+
+def check_mutants_lose_points_on_their_targets(graded) -> None:
+    from grader.authoring.mutants import hits_target
+
+    a, _, results, mutants = graded
+    problems = []
+    for name, res in results.items():
+        cg = res["convgrade"]
+        if cg.get("load_error") or cg.get("internal_errors"):
+            problems.append(f"{name}: {cg.get('load_error') or cg.get('internal_errors')}")
+        elif res["score"] >= a.max_score - 1e-9:
+            problems.append(f"{name}: not caught")
+        elif not hits_target(mutants[name], failed_tests(res)):
+            problems.append(f"{name}: failed {[t['name'] for t in failed_tests(res)][:3]}, not its targets")
+    assert not problems, problems
+
+
+def _wanted_diagnoses(mutant) -> set[str]:
+    return {t.split(":", 1)[1] for t in mutant.targets if t.startswith("diagnosis:")}
+
+
+def check_mutants_trigger_their_diagnoses(graded) -> None:
+    _, _, results, mutants = graded
+    missing = []
+    for name, m in mutants.items():
+        wanted = _wanted_diagnoses(m)
+        got = diagnosis_codes(results[name])
+        if wanted - got:
+            missing.append(f"{name}: wants {sorted(wanted - got)}, got {sorted(got)}")
+    assert not missing, missing
+
+
+def check_feedback_text_names_the_mistake(graded) -> None:
+    """The diagnosis reaches the student's feedback text, not only the extra data."""
+    _, _, results, mutants = graded
+    for name, m in mutants.items():
+        wanted = _wanted_diagnoses(m)
+        for t in failed_tests(results[name]):
+            for d in t.get("extra_data", {}).get("diagnoses", []):
+                if d["code"] in wanted:
+                    assert d["message"] in t["output"], (name, t["name"], d["code"])
+
+
+def check_starter_has_skeletons_without_solutions(assignment_id: str) -> None:
+    from grader.authoring.notebook import starter_source
+
+    a = load(assignment_id)
+    master = parse(a.path / "master.ipynb")
+    starter = starter_source(master)
+    targets = {c.target for c in a.checks}
+    for target in targets:
+        assert f"class {target}(" in starter, target
+    assert "# BEGIN SOLUTION" not in master.source, "the master's solution markers survived parsing"
+    assert len(starter) < len(master.source), (len(starter), len(master.source))

@@ -1,16 +1,19 @@
 """Fixtures of the batch tests: a small assignment and generated class folders."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
+from grader.authoring.examples import CRASH, example_source, notebook_of
+
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 HERE = Path(__file__).resolve().parent
 ASSIGNMENT = HERE / "assignment"
-EXAMPLES = HERE.parent.parent / "assignments" / "a2_convolution" / "examples"
+EXAMPLES = HERE.parent.parent / "assignments" / "a2_convolution" / "examples"   # hand-written ones
 SECRET = b"batch-test-secret"
 
 HANG = """
@@ -25,18 +28,18 @@ Conv2d.forward = _hang
 
 
 def correct() -> str:
-    return (EXAMPLES / "correct.py").read_text()
+    return example_source("a2_convolution", "correct")
 
 
 def kinds() -> dict[str, bytes]:
     """Submission kind -> bytes (file extension in the key)."""
     return {
         "correct.py": correct().encode(),
-        "flipped.py": (EXAMPLES / "flipped_kernel.py").read_bytes(),
-        "padding.py": (EXAMPLES / "always_zero_padding.py").read_bytes(),
-        "crash.py": (EXAMPLES / "import_crash.py").read_bytes(),
+        "flipped.py": example_source("a2_convolution", "conv2d_flipped_kernel").encode(),
+        "padding.py": example_source("a2_convolution", "conv2d_always_zero_padding").encode(),
+        "crash.py": (correct() + CRASH).encode(),
         "broken.ipynb": (EXAMPLES / "broken_notebook.ipynb").read_bytes(),
-        "notebook.ipynb": (EXAMPLES / "correct_notebook.ipynb").read_bytes(),
+        "notebook.ipynb": json.dumps(notebook_of(correct())).encode(),
         "hang.py": (correct() + HANG).encode(),
     }
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from reference.nn.activation import (ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus,
                                      Softsign, Tanh)
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+from ._torch_compare import SETTINGS, rel_err
 
 ELEMENTWISE = [
     (ReLU, {}, torch.nn.ReLU),
@@ -28,15 +28,6 @@ ELEMENTWISE = [
     (Softsign, {}, torch.nn.Softsign),
 ]
 IDS = [f"{c.__name__}-{k}" for c, k, _ in ELEMENTWISE]
-
-
-def rel_err(ours, theirs, floor: float = 0.0) -> float:
-    """max |ours - theirs| / max(max |theirs|, floor)."""
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    assert np.shape(ours) == theirs.shape, (np.shape(ours), theirs.shape)
-    scale = max(np.abs(theirs).max(), floor)
-    diff = np.abs(np.asarray(ours, dtype=np.float64) - theirs.astype(np.float64)).max()
-    return diff / scale if scale > 0 else diff
 
 
 def compare(ours, theirs, x, g, tol=1e-9):

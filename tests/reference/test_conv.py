@@ -5,27 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference import functional as F
 from reference.nn.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, \
     ConvTranspose3d
 
+from ._torch_compare import SETTINGS, rel_err
+
 TORCH = {Conv1d: torch.nn.Conv1d, Conv2d: torch.nn.Conv2d, Conv3d: torch.nn.Conv3d,
          ConvTranspose1d: torch.nn.ConvTranspose1d, ConvTranspose2d: torch.nn.ConvTranspose2d,
          ConvTranspose3d: torch.nn.ConvTranspose3d}
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def rel_err(ours, theirs) -> float:
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    assert np.shape(ours) == theirs.shape, (np.shape(ours), theirs.shape)
-    scale = np.abs(theirs).max() if theirs.size else 0.0
-    diff = np.abs(np.asarray(ours, dtype=np.float64) - theirs.astype(np.float64)).max() \
-        if theirs.size else 0.0
-    return diff / scale if scale > 0 else diff
 
 
 def compare_with_torch(cls, kwargs, x_shape, seed, dtype=np.float64, tol=1e-9):

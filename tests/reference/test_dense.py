@@ -5,22 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference.nn.flatten import Flatten
 from reference.nn.linear import Linear, Maxout
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def rel_err(ours, theirs) -> float:
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    assert np.shape(ours) == theirs.shape, (np.shape(ours), theirs.shape)
-    scale = np.abs(theirs).max() if theirs.size else 0.0
-    diff = np.abs(np.asarray(ours, dtype=np.float64) - theirs.astype(np.float64)).max() \
-        if theirs.size else 0.0
-    return diff / scale if scale > 0 else diff
+from ._torch_compare import SETTINGS, rel_err
 
 
 def torch_maxout(x, weight, bias, out_features, pieces):

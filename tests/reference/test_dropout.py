@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference.nn.dropout import Dropout, Dropout2d
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+from ._torch_compare import SETTINGS
 
 
 @pytest.mark.parametrize("cls", [Dropout, Dropout2d])

@@ -6,20 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference.nn.loss import CrossEntropyLoss, DiceLoss, MSELoss
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def rel_err(ours, theirs) -> float:
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    assert np.shape(ours) == theirs.shape, (np.shape(ours), theirs.shape)
-    scale = np.abs(theirs).max()
-    diff = np.abs(np.asarray(ours, dtype=np.float64) - theirs.astype(np.float64)).max()
-    return diff / scale if scale > 0 else diff
+from ._torch_compare import SETTINGS, rel_err
 
 
 def check_loss(ours, theirs, x, target, tol=1e-9, grad_out=None):

@@ -5,21 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference.nn.normalization import BatchNorm1d, BatchNorm2d
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+from ._torch_compare import SETTINGS, rel_err
+
 TORCH = {BatchNorm1d: torch.nn.BatchNorm1d, BatchNorm2d: torch.nn.BatchNorm2d}
-
-
-def rel_err(ours, theirs) -> float:
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    assert np.shape(ours) == theirs.shape, (np.shape(ours), theirs.shape)
-    scale = np.abs(theirs).max()
-    diff = np.abs(np.asarray(ours, dtype=np.float64) - theirs.astype(np.float64)).max()
-    return diff / scale if scale > 0 else diff
 
 
 def make_pair(cls, c, kwargs, rng, dtype=np.float64):

@@ -5,29 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference.nn.pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
+from ._torch_compare import SETTINGS, rel_err as _rel_err, to_numpy
+
 TORCH = {MaxPool1d: torch.nn.MaxPool1d, MaxPool2d: torch.nn.MaxPool2d,
          AvgPool1d: torch.nn.AvgPool1d, AvgPool2d: torch.nn.AvgPool2d,
          AdaptiveAvgPool2d: torch.nn.AdaptiveAvgPool2d}
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def rel_err(ours, theirs) -> float:
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
+    """``_torch_compare.rel_err`` where torch has -inf (a dilated max-pool window wholly in the
+    padding): those entries must be -inf in ours too and are left out of the error."""
+    ours, theirs = np.asarray(ours, dtype=np.float64), to_numpy(theirs).astype(np.float64)
     assert np.shape(ours) == theirs.shape, (np.shape(ours), theirs.shape)
-    ours = np.asarray(ours, dtype=np.float64)
-    theirs = theirs.astype(np.float64)
-    # -inf where a dilated max-pool window lies wholly in the padding, as torch
     inf = np.isinf(theirs)
     np.testing.assert_array_equal(ours[inf], theirs[inf])
-    ours, theirs = np.where(inf, 0, ours), np.where(inf, 0, theirs)
-    scale = np.abs(theirs).max()
-    diff = np.abs(np.asarray(ours, dtype=np.float64) - theirs.astype(np.float64)).max()
-    return diff / scale if scale > 0 else diff
+    return _rel_err(np.where(inf, 0, ours), np.where(inf, 0, theirs))
 
 
 def distinct_input(shape, seed, dtype=np.float64):

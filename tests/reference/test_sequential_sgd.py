@@ -8,7 +8,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference.nn.activation import ReLU, Tanh
@@ -20,15 +20,7 @@ from reference.nn.loss import CrossEntropyLoss, MSELoss
 from reference.nn.normalization import BatchNorm1d
 from reference.optim import SGD
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def rel_err(ours, theirs) -> float:
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    assert np.shape(ours) == theirs.shape, (np.shape(ours), theirs.shape)
-    scale = np.abs(theirs).max()
-    diff = np.abs(np.asarray(ours, dtype=np.float64) - theirs.astype(np.float64)).max()
-    return diff / scale if scale > 0 else diff
+from ._torch_compare import SETTINGS, rel_err
 
 
 def to_torch_state(module):

@@ -5,23 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference import functional as F
 from reference.nn.shape import ReflectionPad2d, ReplicationPad2d, Upsample, ZeroPad2d
 
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+from ._torch_compare import SETTINGS, rel_err
+
 PAD_LAYERS = {ZeroPad2d: torch.nn.ZeroPad2d, ReflectionPad2d: torch.nn.ReflectionPad2d,
               ReplicationPad2d: torch.nn.ReplicationPad2d}
-
-
-def rel_err(ours, theirs) -> float:
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    assert np.shape(ours) == theirs.shape, (np.shape(ours), theirs.shape)
-    scale = np.abs(theirs).max()
-    diff = np.abs(np.asarray(ours, dtype=np.float64) - theirs.astype(np.float64)).max()
-    return diff / scale if scale > 0 else diff
 
 
 def compare_with_torch(ours, theirs, x_shape, seed, dtype=np.float64, tol=1e-9):
