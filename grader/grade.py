@@ -21,7 +21,8 @@ from .checks import Part, kind_of
 from .checks.base import CheckSpec, worker_error_text
 from .results import build_results
 from .seeds import check_seed, course_secret
-from .static import scan_imports
+from .checks.milestone import TRAINING_KINDS, needs_gpu
+from .static import scan_imports, scan_shortcuts
 from .submission import Submission, SubmissionError, load_submission
 
 
@@ -73,6 +74,10 @@ def grade_submission(assignment: Assignment, path: str | Path, *, student: str =
     meta["notes"] = list(sub.notes)
     findings = scan_imports(sub.source, assignment.forbidden_imports + ([] if assignment.allow_torch else ["torch"]))
     meta["static_findings"] = [f.message(sub.locate) for f in findings]
+    if any(s.kind in TRAINING_KINDS for s in specs):
+        allow = bool(assignment.manifest.get("training", {}).get("allow_weight_files", False))
+        meta["static_findings"] += [f"{msg} ({sub.locate(line)}), which this assignment does not allow"
+                                    for line, msg in scan_shortcuts(sub.source, allow)]
     parts = run_checks(assignment, sub, specs, student, secret, isolation, meta, progress)
     return build_results(assignment, parts, meta, time.monotonic() - t0, submitted_at)
 
@@ -89,7 +94,7 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
                secret: bytes | None, isolation: str, meta: dict, progress=None) -> list[tuple[CheckSpec, list[Part]]]:
     from .sandbox import WorkerSession
 
-    config = sandbox_config(assignment, isolation)
+    config = sandbox_config(assignment, isolation, gpu=needs_gpu(specs))
     meta["limits"] = dataclasses.asdict(config.limits)
     out: list[tuple[CheckSpec, list[Part]]] = []
     t0 = time.monotonic()

@@ -52,3 +52,47 @@ def scan_imports(source: str, forbidden) -> list[Finding]:
             if fname in ("__import__", "import_module") and _matches(node.args[0].value, forbidden):
                 found.append(Finding(node.args[0].value, node.lineno, "dynamic"))
     return sorted(found, key=lambda f: f.line)
+
+
+# Shortcuts in training assignments: trained weights loaded from files instead of trained.
+_LOADERS = {("torch", "load"), ("np", "load"), ("numpy", "load"), ("torch", "jit"), ("hub", "load"),
+            ("torch", "hub"), ("pickle", "load"), ("pickle", "loads"), ("joblib", "load")}
+
+
+def scan_shortcuts(source: str, allow_weight_files: bool = False) -> list[tuple[int, str]]:
+    """``[(line, message)]`` for code that loads trained weights instead of training them.
+
+    Flags ``torch.load``, ``np.load``, ``torch.hub``/``hub.load``, ``torch.jit.load``,
+    ``pickle.load(s)``, ``joblib.load``, ``load_state_dict_from_url`` and ``open(..., "rb")``.
+    Nothing is flagged when the assignment allows weight files. (Files shipped next to the
+    graded module in a zip never reach the sandbox: ``grader.submission`` keeps one file.)
+    """
+    if allow_weight_files:
+        return []
+    try:
+        tree = ast.parse(source)   # thread-safe: see grader/_threadsafe_ast.py
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        parts = []
+        while isinstance(f, ast.Attribute):
+            parts.append(f.attr)
+            f = f.value
+        if isinstance(f, ast.Name):
+            parts.append(f.id)
+        parts.reverse()
+        dotted = ".".join(parts)
+        pairs = set(zip(parts, parts[1:]))
+        if pairs & _LOADERS or (parts and parts[-1] in ("load_state_dict_from_url", "load_url")):
+            found.append((node.lineno, f"`{dotted}(...)` loads saved data (weights?) instead of training"))
+        elif parts == ["open"]:
+            mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"),
+                                                                 None)
+            if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and "b" in mode.value \
+                    and "r" in mode.value:
+                found.append((node.lineno, "`open(..., 'rb')` reads a binary file (saved weights?)"))
+    return sorted(found)

@@ -744,44 +744,4 @@ TRAINING_KINDS = ("milestone", "initial_loss", "overfit_small_batch", "loss_fall
 # ---------------------------------------------------------------------------------------------
 # shortcuts: weights loaded from files (static scan of the submission's source)
 # ---------------------------------------------------------------------------------------------
-_LOADERS = {("torch", "load"), ("np", "load"), ("numpy", "load"), ("torch", "jit"), ("hub", "load"),
-            ("torch", "hub"), ("pickle", "load"), ("pickle", "loads"), ("joblib", "load")}
-
-
-def scan_shortcuts(source: str, allow_weight_files: bool = False) -> list[tuple[int, str]]:
-    """``[(line, message)]`` for code that loads trained weights instead of training them.
-
-    Flags ``torch.load``, ``np.load``, ``torch.hub``/``hub.load``, ``torch.jit.load``,
-    ``pickle.load(s)``, ``joblib.load``, ``load_state_dict_from_url`` and ``open(..., "rb")``.
-    Nothing is flagged when the assignment allows weight files. (Files shipped next to the
-    graded module in a zip never reach the sandbox: ``grader.submission`` keeps one file.)
-    """
-    if allow_weight_files:
-        return []
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    found = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        f = node.func
-        parts = []
-        while isinstance(f, ast.Attribute):
-            parts.append(f.attr)
-            f = f.value
-        if isinstance(f, ast.Name):
-            parts.append(f.id)
-        parts.reverse()
-        dotted = ".".join(parts)
-        pairs = set(zip(parts, parts[1:]))
-        if pairs & _LOADERS or (parts and parts[-1] in ("load_state_dict_from_url", "load_url")):
-            found.append((node.lineno, f"`{dotted}(...)` loads saved data (weights?) instead of training"))
-        elif parts == ["open"]:
-            mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"),
-                                                                 None)
-            if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and "b" in mode.value \
-                    and "r" in mode.value:
-                found.append((node.lineno, "`open(..., 'rb')` reads a binary file (saved weights?)"))
-    return sorted(found)
+from ..static import scan_shortcuts  # noqa: E402,F401  (the scan lives with the other static scans)

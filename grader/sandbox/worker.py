@@ -155,7 +155,9 @@ class ImportBlocker:
 
     def find_spec(self, fullname, path=None, target=None):
         if self.blocks(fullname):
-            raise ImportError(f"import of {fullname} is not allowed in this assignment", name=fullname)
+            # ModuleNotFoundError (an ImportError): libraries that probe for optional packages
+            # (torch looks for sklearn, tensorflow) treat a refused name as simply absent.
+            raise ModuleNotFoundError(f"import of {fullname} is not allowed in this assignment", name=fullname)
         return None
 
     def find_module(self, fullname, path=None):   # legacy API, same answer

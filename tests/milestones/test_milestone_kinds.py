@@ -1,0 +1,276 @@
+"""Milestone check kinds without the sandbox: validation, plans (what the worker may see), judging
+(bands, noise, timeouts, comparison), the sanity kinds, device selection and the shortcut scan."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from grader.checks import CheckDefinitionError, CheckSpec, kind_of
+from grader.checks.milestone import (DEFAULT_TRAIN_STEPS, grading_device, history_curve, noise_note,
+                                     scan_shortcuts)
+from grader.sandbox import ProbeResult
+
+
+@pytest.fixture(autouse=True)
+def cpu(monkeypatch):
+    monkeypatch.setenv("CONVGRADE_DEVICE", "cpu")
+
+
+def spec(kind="milestone", points=4.0, **params):
+    base = {"dataset": "digits", "budget_s": {"cpu": 30, "gpu": 10}, "grace_s": 5,
+            "bands": [[0.95, 1.0], [0.9, 0.5]]}
+    base.update(params)
+    s = CheckSpec(name="digits accuracy", kind=kind, points=points, params=base)
+    kind_of(s).validate(s)
+    return s
+
+
+def plan_of(s, seed=0):
+    return kind_of(s).plan(s, np.random.default_rng(seed))
+
+
+def ok(values, seconds=3.0):
+    return ProbeResult("ok", values=values, seconds=seconds)
+
+
+# ------------------------------------------------------------------------------- validation
+@pytest.mark.parametrize("params, word", [
+    ({"dataset": "imagenet"}, "dataset"),
+    ({"budget_s": {"cpu": 0}}, "budget_s"),
+    ({"budget_s": {"gpu": 5}}, "budget_s"),
+    ({"bands": [[0.9, 0.5], [0.95, 1.0]]}, "bands"),
+    ({"bands": [[1.2, 1.0]]}, "bands"),
+    ({"metric": "f1"}, "metric"),
+    ({"steps": [{"let": "_cg_x", "call": "f"}]}, "let"),
+    ({"steps": [{"let": "m", "call": "f", "get": "g"}]}, "steps"),
+    ({"steps": [{"call": "f", "budget_share": 1.5}]}, "budget_share"),
+    ({"sets": {"test": {"labels": [1]}}}, "sets"),
+    ({"compare": {"predictions": "p", "share": 1.0}}, "compare.share"),
+])
+def test_malformed_specs_name_the_key(params, word):
+    base = {"dataset": "digits", "budget_s": 10}
+    base.update(params)
+    s = CheckSpec(name="bad", kind="milestone", points=1, params=base)
+    with pytest.raises(CheckDefinitionError, match=word.replace(".", r"\.")):
+        kind_of(s).validate(s)
+
+
+# ------------------------------------------------------------------------------- plans
+def test_held_out_labels_never_enter_the_plan():
+    """Red team: no array sent to the worker equals (or contains) the held-out labels."""
+    s = spec(sets={"few": {"labels": [5, 6, 7, 8, 9], "per_class": 3}}, test_labels=[5, 6, 7, 8, 9],
+             steps=DEFAULT_TRAIN_STEPS + [{"let": "h2", "call": "train", "args": ["$model", "$x_few", "$y_few"]}])
+    plan = plan_of(s)
+    y_test = plan.context["y_test"]
+    assert len(y_test) > 0
+    for a in plan.arrays:
+        assert not (a.shape == y_test.shape and np.array_equal(a, y_test))
+        assert a.dtype.kind == "f" or len(a) != len(y_test)
+    # the held-out images are sent, and only as images
+    assert any(a.ndim == 4 and len(a) == len(y_test) for a in plan.arrays)
+    sent = str(plan.steps) + str(plan.returns)
+    assert "y_test" not in sent
+
+
+def test_plan_timeout_is_budget_plus_grace_and_steps_are_seeded():
+    s = spec(seed=7, threads=2)
+    plan = plan_of(s)
+    assert plan.timeout == 30 + 5
+    calls = [st.get("call") for st in plan.steps]
+    assert "_cg_torch.manual_seed" in calls and "_cg_torch.use_deterministic_algorithms" in calls
+    seed_step = plan.steps[calls.index("_cg_torch.manual_seed")]
+    assert seed_step["args"] == [7]
+    assert plan.steps[calls.index("_cg_torch.set_num_threads")]["args"] == [2]
+    sets = {st["set"]: st["value"] for st in plan.steps if "set" in st}
+    assert sets == {"_cg_torch.backends.cudnn.deterministic": True, "_cg_torch.backends.cudnn.benchmark": False}
+    train = next(st for st in plan.steps if st.get("call") == "train")
+    assert train["kwargs"]["$dict"] == {"budget_s": 30.0, "device": "cpu"}
+    assert "gpu_name" not in plan.returns   # no GPU record asked for on the CPU
+
+
+def test_cuda_plan_uses_gpu_budget_and_records_the_gpu(monkeypatch):
+    monkeypatch.setenv("CONVGRADE_DEVICE", "cuda")
+    assert grading_device() == "cuda"
+    s = spec(steps=[{"let": "model", "call": "build_model"},
+                    {"let": "h", "call": "train", "args": ["$model", "$x_train", "$y_train"],
+                     "kwargs": {"budget_s": "$budget_s", "device": "$device"}, "budget_share": 0.5},
+                    {"let": "pred", "call": "predict", "args": ["$model", "$x_test"]}])
+    plan = plan_of(s)
+    assert plan.timeout == 10 + 5
+    train = next(st for st in plan.steps if st.get("call") == "train")
+    assert train["kwargs"]["$dict"] == {"budget_s": 5.0, "device": "cuda"}
+    assert plan.returns["gpu_name"] == "_cg_gpu_name" and plan.returns["gpu_peak"] == "_cg_gpu_peak"
+    y = plan.context["y_test"]
+    res = ok({"pred": y.astype(float), "cuda": True, "gpu_name": "NVIDIA H100", "gpu_peak": 3 * 2**20})
+    part = kind_of(s).judge(s, plan, res)[0]
+    assert part.extra["device"] == "cuda" and part.extra["gpu_name"] == "NVIDIA H100"
+    assert part.extra["peak_gpu_mb"] == 3.0
+    # the sandbox could not see the GPU: not the student's fault, and said so
+    bad = ProbeResult("error", values={"cuda": False}, error={"type": "RuntimeError", "message": "no CUDA",
+                                                              "step": 20}, seconds=1.0)
+    part = kind_of(s).judge(s, plan, bad)[0]
+    assert part.score == 0 and "not your fault" in part.output
+
+
+def test_bad_device_override_is_an_error(monkeypatch):
+    monkeypatch.setenv("CONVGRADE_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="CONVGRADE_DEVICE"):
+        grading_device()
+
+
+def test_literal_dollar_and_references():
+    s = spec(steps=[{"let": "model", "call": "build_model", "args": ["$$literal", "$seed"]},
+                    {"let": "pred", "call": "predict", "args": ["$model.net", "$x_test"]}])
+    plan = plan_of(s)
+    build = next(st for st in plan.steps if st.get("call") == "build_model")
+    assert build["args"] == ["$literal", plan.context["seed"]]
+    pred = next(st for st in plan.steps if st.get("call") == "predict")
+    assert pred["args"][0] == {"$ref": "model.net"} and "$array" in pred["args"][1]
+
+
+# ------------------------------------------------------------------------------- judging
+def _pred_with_accuracy(y, acc, rng):
+    pred = y.copy()
+    wrong = rng.choice(len(y), size=int(round((1 - acc) * len(y))), replace=False)
+    pred[wrong] = (pred[wrong] + 1) % 10
+    return pred
+
+
+@pytest.mark.parametrize("acc, frac", [(1.0, 1.0), (0.96, 1.0), (0.93, 0.5), (0.5, 0.0)])
+def test_bands_give_partial_credit(acc, frac):
+    s = spec()
+    plan = plan_of(s)
+    y = plan.context["y_test"]
+    pred = _pred_with_accuracy(y, acc, np.random.default_rng(1))
+    part = kind_of(s).judge(s, plan, ok({"pred": pred.astype(float), "cuda": False}))[0]
+    assert part.score == pytest.approx(4.0 * frac)
+    assert part.extra["accuracy"] == pytest.approx(np.mean(pred == y))
+    assert part.extra["gpu_name"] is None and part.extra["peak_gpu_mb"] is None and part.extra["device"] == "cpu"
+    assert part.passed == (frac == 1.0)
+
+
+def test_timeout_scores_zero_with_the_budget_named():
+    s = spec()
+    plan = plan_of(s)
+    y = plan.context["y_test"]
+    res = ProbeResult("timeout", values={}, error={"type": "timeout", "message": ""}, seconds=35.0)
+    part = kind_of(s).judge(s, plan, res)[0]
+    assert part.score == 0 and "30 s" in part.output and "zero" in part.output
+    # even a worker that somehow handed predictions back is not credited after a timeout
+    res = ProbeResult("timeout", values={"pred": y.astype(float)}, seconds=35.0)
+    assert kind_of(s).judge(s, plan, res)[0].score == 0
+
+
+def test_logits_instead_of_labels_are_explained():
+    s = spec()
+    plan = plan_of(s)
+    n = len(plan.context["y_test"])
+    part = kind_of(s).judge(s, plan, ok({"pred": np.zeros((n, 10))}))[0]
+    assert part.score == 0 and "argmax" in part.output
+
+
+def test_comparison_part():
+    s = spec(compare={"predictions": "pred_scratch", "share": 0.25, "label": "training from scratch"})
+    plan = plan_of(s)
+    y = plan.context["y_test"]
+    rng = np.random.default_rng(2)
+    good, worse = _pred_with_accuracy(y, 0.97, rng), _pred_with_accuracy(y, 0.8, rng)
+    main, cmp = kind_of(s).judge(s, plan, ok({"pred": good.astype(float), "pred_compare": worse.astype(float)}))
+    assert main.max_score == pytest.approx(3.0) and cmp.max_score == pytest.approx(1.0)
+    assert main.score == pytest.approx(3.0) and cmp.score == pytest.approx(1.0)
+    half = _pred_with_accuracy(y, 0.92, rng)
+    main, cmp = kind_of(s).judge(s, plan, ok({"pred": half.astype(float), "pred_compare": good.astype(float)}))
+    assert main.score == pytest.approx(1.5) and cmp.score == 0 and "not better" in cmp.output
+
+
+@settings(max_examples=40, deadline=None)
+@given(p=st.floats(0.5, 1.0), n=st.integers(100, 20000), t=st.floats(0.5, 1.0))
+def test_noise_note_matches_two_standard_errors(p, n, t):
+    se = math.sqrt(max(p * (1 - p), 1.0 / n) / n)
+    note = noise_note(p, [t], n)
+    if abs(p - t) <= 2 * se * (1 - 1e-9):
+        assert "within noise" in note
+    elif abs(p - t) > 2 * se * (1 + 1e-9):
+        assert note == ""
+
+
+def test_history_curve_and_loss_falls():
+    s = spec(kind="loss_falls", n=64, min_drop=0.2)
+    plan = plan_of(s)
+    k = kind_of(s)
+    falling = {"loss": [2.3, 1.5, 1.0, 0.8, 0.6, 0.5, 0.45, 0.4], "accuracy": [0.1] * 8, "time": [1] * 8}
+    part = k.judge(s, plan, ok({"history": falling}))[0]
+    assert part.score == s.points
+    assert part.extra["curve"]["x"] == list(range(1, 9))
+    assert set(part.extra["curve"]["series"]) == {"loss", "accuracy"}
+    flat = {"loss": [2.3, 2.31, 2.29, 2.3, 2.3, 2.31, 2.3, 2.3]}
+    assert k.judge(s, plan, ok({"history": flat}))[0].score == 0
+    nan = {"loss": [2.3, 5.0, float("nan"), float("nan")]}
+    part = k.judge(s, plan, ok({"history": nan}))[0]
+    assert part.score == 0 and "NaN" in part.output
+    assert k.judge(s, plan, ok({"history": [1, 2, 3]}))[0].score == 0
+    assert k.judge(s, plan, ok({"history": {"loss": [2.0, 1.0]}}))[0].score == 0   # too short to judge
+    curve, losses, _ = history_curve({"loss": list(range(2000))})
+    assert len(curve["x"]) <= 500 and len(losses) == 2000
+
+
+def test_initial_loss_judged_from_logits_with_reference_cross_entropy():
+    s = spec(kind="initial_loss", n=64, classes=10)
+    plan = plan_of(s)
+    k = kind_of(s)
+    y = plan.context["y"]
+    assert len(y) == 64 and not any(np.array_equal(a, y) for a in plan.arrays)   # labels stay here
+    rng = np.random.default_rng(0)
+    assert k.judge(s, plan, ok({"logits": 0.01 * rng.standard_normal((64, 10))}))[0].score == s.points
+    confident = 30 * rng.standard_normal((64, 10))
+    part = k.judge(s, plan, ok({"logits": confident}))[0]
+    assert part.score == 0 and "too large" in part.output
+    part = k.judge(s, plan, ok({"logits": np.zeros((64, 5))}))[0]
+    assert part.score == 0 and "(64, 10)" in part.output
+
+
+def test_overfit_small_batch_judges_against_the_labels_it_sent():
+    s = spec(kind="overfit_small_batch", n=32)
+    plan = plan_of(s)
+    k = kind_of(s)
+    y = plan.context["y"]
+    assert any(np.array_equal(a, y) for a in plan.arrays)   # training labels are shared on purpose
+    assert k.judge(s, plan, ok({"pred": y.astype(float)}))[0].score == s.points
+    wrong = y.copy()
+    wrong[0] = (wrong[0] + 1) % 10
+    part = k.judge(s, plan, ok({"pred": wrong.astype(float)}))[0]
+    assert part.score == 0 and "96.9%" in part.output
+
+
+def test_per_student_samples_differ_but_regrades_repeat():
+    s = spec(kind="overfit_small_batch", n=32)
+    a, b, c = plan_of(s, 1), plan_of(s, 1), plan_of(s, 2)
+    assert np.array_equal(a.context["y"], b.context["y"]) and np.array_equal(a.arrays[0], b.arrays[0])
+    assert not np.array_equal(a.arrays[0], c.arrays[0])
+
+
+# ------------------------------------------------------------------------------- shortcuts
+def test_scan_shortcuts_flags_weight_loading():
+    src = ("import torch, numpy as np\n"
+           "w = torch.load('weights.pt')\n"
+           "a = np.load('w.npy')\n"
+           "f = open('w.bin', 'rb')\n"
+           "g = open('notes.txt')\n"
+           "m = torch.hub.load('x', 'y')\n"
+           "from torch.hub import load_state_dict_from_url\n"
+           "s = load_state_dict_from_url('http://x')\n")
+    lines = [line for line, _ in scan_shortcuts(src)]
+    assert lines == [2, 3, 4, 6, 8]
+    assert scan_shortcuts(src, allow_weight_files=True) == []
+    assert scan_shortcuts("def f(:\n") == []
+
+
+def test_comparison_needs_a_useful_main_model():
+    s = spec(compare={"predictions": "pred_scratch", "share": 0.5})
+    plan = plan_of(s)
+    y = plan.context["y_test"]
+    rng = np.random.default_rng(3)
+    poor, worse = _pred_with_accuracy(y, 0.3, rng), _pred_with_accuracy(y, 0.1, rng)
+    _, cmp = kind_of(s).judge(s, plan, ok({"pred": poor.astype(float), "pred_compare": worse.astype(float)}))
+    assert cmp.score == 0 and "below every band" in cmp.output
