@@ -477,3 +477,144 @@ def _mistake_bn_unbiased(case) -> np.ndarray:
 def _mistake_bn_constant_stats(case) -> np.ndarray:
     from reference import mistakes
     return mistakes.batchnorm_backward_constant_stats(case.build_reference(), case.x, case.grad_out)
+
+
+# ---- a1_backprop: activations, softmax / cross-entropy, maxout (appended) -----------------------
+# Known-wrong variants that are not a constructor argument live in reference/mistakes.py.
+SOFTMAX_LIKE = ("Softmax", "LogSoftmax", "CrossEntropyLoss")
+OVERFLOW_LOGIT = 700.0      # exp overflows float64 just above 709.78
+
+
+def _softmax_axis(case) -> int:
+    from reference.nn.activation import _softmax_dim
+    return _softmax_dim(case.kwargs.get("dim"), case.x.ndim, "Softmax")
+
+
+def _large_logits(case) -> bool:
+    return float(np.max(np.abs(case.x))) > OVERFLOW_LOGIT if case.x.size else False
+
+
+def _naive_softmax_family(case, part: str) -> np.ndarray:
+    from reference import mistakes
+    name = case.spec.get("reference", case.spec.target)
+    if name == "Softmax":
+        return mistakes.softmax_without_max_subtraction(case.x, _softmax_axis(case))
+    if name == "LogSoftmax":
+        return mistakes.log_softmax_without_max_subtraction(case.x, _softmax_axis(case))
+    loss, dx = mistakes.cross_entropy_without_max_subtraction(case.x, case.target)
+    return np.asarray(loss) if part == "output" else dx
+
+
+def _softplus_naive(case) -> np.ndarray:
+    from reference import mistakes
+    return mistakes.softplus_without_threshold(case.x, _kw(case, "beta", 1.0))
+
+
+def _reference_output(case) -> np.ndarray:
+    return _forward_with(case)
+
+
+def _maxout_regrouped(state: dict, out_features: int, pieces: int) -> dict:
+    """Rows of a Maxout weight/bias reordered so that piece k of unit j is the row ``k·out + j``
+    (the student's grouping) instead of ``j·pieces + k`` (the reference's)."""
+    order = np.arange(out_features * pieces).reshape(out_features, pieces).T.reshape(-1)
+    inverse = np.argsort(order)
+    for key in ("weight", "bias"):
+        if key in state:
+            state[key] = np.ascontiguousarray(np.asarray(state[key])[inverse])
+    return state
+
+
+def _maxout_grouping(case, part: str) -> np.ndarray:
+    out, pieces = int(case.kwargs["out_features"]), int(case.kwargs["pieces"])
+    fn = lambda st: _maxout_regrouped(st, out, pieces)   # noqa: E731
+    return _forward_with(case, fn) if part == "output" else _backward_with(case, "input", fn)
+
+
+ALTERNATIVES += [
+    # ReLU / LeakyReLU / ELU
+    Alternative(
+        "relu_grad_negative", "input",
+        "Your ReLU gradient is wrong where x < 0: it lets the upstream gradient through there. "
+        "ReLU'(x) = 1 for x > 0 and 0 for x ≤ 0, so dx = grad_out · (x > 0).",
+        ("ReLU",), lambda c: bool(np.any(c.x < 0)), lambda c, e: np.asarray(c.grad_out, dtype=np.float64)),
+    Alternative(
+        "relu_grad_negative", "input",
+        "Your ReLU gradient is wrong where x < 0: it matches dx = grad_out · sign(x) (−1 there). "
+        "ReLU'(x) = 1 for x > 0 and 0 for x ≤ 0, so dx = grad_out · (x > 0).",
+        ("ReLU",), lambda c: bool(np.any(c.x < 0)), lambda c, e: c.grad_out * np.sign(c.x)),
+    Alternative(
+        "leaky_relu_branches_swapped", "output",
+        "Your Leaky ReLU multiplies the *positive* inputs by `negative_slope` and passes the negative ones "
+        "unchanged: it is x for x > 0 and negative_slope·x for x ≤ 0.",
+        ("LeakyReLU",), lambda c: True, lambda c, e: np.where(c.x > 0, c.x * _kw(c, "negative_slope", 0.01), c.x)),
+    Alternative(
+        "leaky_relu_branches_swapped", "input",
+        "Your Leaky ReLU gradient applies `negative_slope` to the positive inputs: the derivative is 1 for "
+        "x > 0 and negative_slope for x ≤ 0.",
+        ("LeakyReLU",), lambda c: True,
+        lambda c, e: np.where(c.x > 0, c.grad_out * _kw(c, "negative_slope", 0.01), c.grad_out)),
+    Alternative(
+        "leaky_relu_grad_zero_negative", "input",
+        "Your Leaky ReLU gradient is 0 for x ≤ 0 (that is ReLU's): there the derivative is negative_slope.",
+        ("LeakyReLU",), lambda c: _kw(c, "negative_slope", 0.01) != 0, lambda c, e: c.grad_out * (c.x > 0)),
+    Alternative(
+        "elu_grad_missing_alpha", "input",
+        "Your ELU gradient for x ≤ 0 is missing the factor alpha: d/dx α(eˣ − 1) = α·eˣ.",
+        ("ELU",), lambda c: _kw(c, "alpha", 1.0) != 1.0,
+        lambda c, e: np.where(c.x > 0, c.grad_out, c.grad_out * np.exp(np.minimum(c.x, 0)))),
+    # Sigmoid / Tanh / Softsign / Softplus
+    Alternative(
+        "sigmoid_grad_missing_factor", "input",
+        "Your sigmoid gradient is grad_out · σ(x): the derivative is σ(x)·(1 − σ(x)).",
+        ("Sigmoid",), lambda c: True, lambda c, e: c.grad_out * _reference_output(c)),
+    Alternative(
+        "tanh_grad_uses_input", "input",
+        "Your tanh gradient is grad_out · (1 − x²) with the *input* x: the derivative is 1 − tanh²(x), "
+        "computed from the output t = tanh(x).",
+        ("Tanh",), lambda c: True, lambda c, e: c.grad_out * (1 - c.x * c.x)),
+    Alternative(
+        "softsign_grad_not_squared", "input",
+        "Your softsign gradient is grad_out / (1 + |x|): the derivative is 1 / (1 + |x|)².",
+        ("Softsign",), lambda c: True, lambda c, e: c.grad_out / (1 + np.abs(c.x))),
+    Alternative(
+        "softplus_overflow", "output",
+        "Your softplus overflows: log(1 + exp(βx)) computed literally is inf once βx exceeds ~709. "
+        "Above `threshold` softplus is x itself (torch switches to the identity there); below it use a "
+        "stable form such as np.logaddexp(0, βx) / β.",
+        ("Softplus",), lambda c: float(np.max(c.x)) * _kw(c, "beta", 1.0) > OVERFLOW_LOGIT,
+        lambda c, e: _softplus_naive(c)),
+    # softmax / log-softmax / cross-entropy with large logits (NaN/inf answers are matched by the
+    # large_inputs check kind, grader/checks/large_inputs.py, which compares non-finite positions)
+    *[Alternative(
+        "softmax_overflow", part,
+        "Your softmax overflows at large logits: exp(x) is inf above x ≈ 709, and inf/inf is NaN. Subtract "
+        "the maximum of each row before exponentiating — softmax(x) = softmax(x − max(x)), and then the "
+        "largest exponent is exp(0) = 1 (for log-softmax / cross-entropy: log-sum-exp with the max taken out).",
+        SOFTMAX_LIKE, _large_logits, lambda c, e, p=part: _naive_softmax_family(c, p))
+      for part in ("output", "input")],
+    # Maxout
+    *[Alternative(
+        "maxout_pieces_grouping", part,
+        "Your Maxout groups the pieces the wrong way: unit j takes the maximum over the consecutive rows "
+        "j·pieces … j·pieces + pieces − 1 of x Wᵀ + b, i.e. reshape to (N, out_features, pieces) and take the max "
+        "over the last axis.",
+        ("Maxout",), lambda c: int(_kw(c, "pieces", 1)) > 1 and int(_kw(c, "out_features", 1)) > 1,
+        lambda c, e, p=part: _maxout_grouping(c, p))
+      for part in ("output", "input")],
+]
+
+# The cross-entropy gradient N times too large. Placed before the generic "loss summed instead of
+# averaged" alternative, which computes the same input gradient: the message here is right both when
+# the loss value is also summed and when only the gradient forgot the 1/N (a common a1 mistake).
+_CE_GRAD_NOT_DIVIDED = Alternative(
+    "ce_grad_not_divided_by_batch", "input",
+    "Your cross-entropy gradient is N times too large: the loss is the *mean* over the N samples, so "
+    "d loss / d logits = (softmax(x) − onehot(y)) / N. Divide by the batch size in backward too.",
+    ("CrossEntropyLoss",),
+    lambda c: c.kwargs.get("reduction", "mean") == "mean" and c.kwargs.get("weight") is None and c.x.ndim >= 2
+    and c.x.shape[0] > 1,
+    lambda c, e: _loss_with(c, "input", reduction="sum"))
+ALTERNATIVES.insert(next((i for i, a in enumerate(ALTERNATIVES)
+                          if a.code == "loss_sum_instead_of_mean" and a.part == "input"), len(ALTERNATIVES)),
+                    _CE_GRAD_NOT_DIVIDED)

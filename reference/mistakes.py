@@ -109,3 +109,52 @@ def upsample_nearest_backward_overwrite(grad_out: np.ndarray, in_size, scales=No
     dx = np.zeros(g.shape[:2] + tuple(in_size))
     dx[:, :, iy[:, None], ix[None, :]] = g
     return dx
+
+
+# ---- a1_backprop: softmax / softplus without the stabilizing shift (appended) ------------------
+__all__ += ["softmax_without_max_subtraction", "log_softmax_without_max_subtraction",
+            "cross_entropy_without_max_subtraction", "softplus_without_threshold"]
+
+
+def softmax_without_max_subtraction(x: np.ndarray, dim: int = -1) -> np.ndarray:
+    """``exp(x) / sum(exp(x), dim)`` computed literally, without subtracting the maximum first.
+
+    ``(*) -> (*)``. Mathematically the softmax, numerically not: ``exp`` overflows to ``inf`` above
+    ~709.8 (float64), so rows holding a large logit come out ``inf / inf = NaN``, and rows whose
+    logits are all below ~-745 come out ``0 / 0 = NaN``. Warnings are silenced: the NaNs are the point.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        e = np.exp(x)
+        return e / e.sum(axis=dim, keepdims=True)
+
+
+def log_softmax_without_max_subtraction(x: np.ndarray, dim: int = -1) -> np.ndarray:
+    """``x - log(sum(exp(x), dim))`` without the max shift: ``-inf``/``NaN`` where ``exp`` overflows
+    or every term underflows. ``(*) -> (*)``."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return x - np.log(np.exp(x).sum(axis=dim, keepdims=True))
+
+
+def cross_entropy_without_max_subtraction(x: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of logits ``(N, C)`` and class indices ``(N,)`` through the unshifted
+    softmax: ``mean(-log(softmax(x)[n, y_n]))`` and its gradient ``(softmax(x) - onehot(y)) / N``.
+    Returns ``(loss, d loss / d x)``; both are NaN/inf wherever the naive softmax is."""
+    x = np.asarray(x, dtype=np.float64)
+    target = np.asarray(target)
+    n = x.shape[0]
+    p = softmax_without_max_subtraction(x, dim=1)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        loss = float(-np.log(p[np.arange(n), target]).mean())
+        dx = (p - (np.arange(x.shape[1]) == target[:, None])) / n
+    return loss, dx
+
+
+def softplus_without_threshold(x: np.ndarray, beta: float = 1.0) -> np.ndarray:
+    """``log(1 + exp(beta x)) / beta`` computed literally: ``inf`` where ``beta x`` exceeds ~709.8
+    (torch switches to the identity above ``threshold`` and never exponentiates a large number).
+    ``(*) -> (*)``."""
+    bx = np.asarray(x, dtype=np.float64) * beta
+    with np.errstate(over="ignore"):
+        return np.log1p(np.exp(bx)) / beta

@@ -168,7 +168,8 @@ class SgdStepCheck(CheckKind):
             return all(got[i, k].shape == params[i][k].shape and close(got[i, k], params[i][k]) for i, k in keys)
 
         for code, kwargs, message in MISTAKES:
-            if matches(reference_updates(layers, states, grads, lr, **kwargs)):
+            kwargs = dict(kwargs)
+            if matches(reference_updates(layers, states, grads, kwargs.pop("lr", lr), **kwargs)):
                 return [Diagnosis(code, message)]
         if matches([{k: np.asarray(v, dtype=np.float64) for k, v in st.items()} for st in states]):
             return [Diagnosis("sgd_no_update", "No parameter changed: update the layer's arrays (in place, "

@@ -100,3 +100,44 @@ def test_starter_has_skeletons_without_solutions():
         assert f"{answer} = ..." in starter, answer
     assert "np.logaddexp" not in starter and "785000" not in starter
     assert "class Module:" in starter   # the given base class stays
+
+
+def test_starter_fails_every_visible_check_cleanly(tmp_path):
+    from grader.grade import grade_submission
+
+    from ._mutant_grading import SECRET
+
+    a = load(ASSIGNMENT)
+    path = tmp_path / "starter.py"
+    path.write_text(starter_source(parse(a.path / "master.ipynb")), encoding="utf-8")
+    res = grade_submission(a, path, student="public", visibility="visible", secret=SECRET, isolation="auto")
+    cg = res["convgrade"]
+    assert not cg.get("load_error") and not cg.get("internal_errors"), cg
+    assert res["tests"] and all(t["status"] == "failed" for t in res["tests"]), \
+        [t["name"] for t in res["tests"] if t["status"] != "failed"]
+
+
+def test_gd_poll_oracle_is_the_reference_sgd_step():
+    from grader.checks.functions import resolve_oracle
+
+    assert resolve_oracle("lecture.gd_poll")() == 2
+
+
+def test_summed_cross_entropy_still_named_on_the_loss_value():
+    """The a1 gradient diagnosis sits before the generic "summed instead of averaged" one for the
+    gradient; a loss that is summed is still named on its value."""
+    import reference.nn as rnn
+    from grader.checks.base import CheckSpec, kind_of
+    from types import SimpleNamespace
+
+    spec = CheckSpec("ce", "loss", 2, "visible", "CrossEntropyLoss",
+                     {"input": {"shape": [6, 4]}, "labels": {"kind": "classes"}})
+    kind = kind_of(spec)
+    plan = kind.plan(spec, np.random.default_rng(1))
+    case = plan.context["case"]
+    layer = rnn.CrossEntropyLoss(reduction="sum")
+    value = layer.forward(case.x, case.target)
+    res = SimpleNamespace(status="ok", error=None, values={"loss": float(value), "dx": np.asarray(layer.backward())})
+    parts = kind.judge(spec, plan, res)
+    codes = [[d["code"] for d in p.extra.get("diagnoses", [])] for p in parts]
+    assert codes == [["loss_sum_instead_of_mean"], ["ce_grad_not_divided_by_batch"]], codes
