@@ -1,4 +1,4 @@
-"""Training milestones: the student's torch model trained in the sandbox, judged on held-out data.
+"""Training milestones: the student's model trained in the sandbox, judged on held-out data.
 
 Four kinds share one machinery (data sets, steps, seeds, budget, device):
 
@@ -23,7 +23,9 @@ bands (partial credit); optionally a second prediction (e.g. training from scrat
     metric = "accuracy"
     bands = [[0.985, 1.0], [0.97, 0.5]]          # [threshold, fraction of the points], best first
     seed = 0                           # optional: torch/numpy/random seeds (default: from the check seed)
-    threads = 1                        # torch.set_num_threads in the worker
+    threads = 1                        # torch.set_num_threads in the worker (torch only)
+    framework = "torch"                # or "numpy": numpy-only assignments (see below)
+    flatten = false                    # true: images (N, 1, H, W) -> (N, H*W) float64
     compare = { predictions = "pred_scratch", share = 0.4, margin = 0.0, label = "training from scratch" }
 
 Placeholders in steps: ``"$x_<set>"`` / ``"$y_<set>"`` the arrays of a set (``train`` is the whole
@@ -31,6 +33,11 @@ training split unless ``labels``/``per_class`` restrict it), ``"$x_test"`` the h
 ``"$budget_s"`` the budget (times the step's ``budget_share``, default 1), ``"$device"`` ``"cpu"``
 or ``"cuda"``, ``"$seed"``; any other ``"$name"`` is a reference to a name bound by ``let``
 (dotted paths allowed); ``"$$..."`` is a literal string starting with ``$``.
+
+``framework = "numpy"`` is for assignments that forbid torch (e.g. a numpy two-layer network): the
+setup steps import only numpy, random and time, seed ``numpy.random`` and ``random``, and the
+device is always ``"cpu"`` (no cuDNN flags, no CUDA record). ``flatten = true`` hands the images
+over as ``(N, H*W)`` float64 rows, for models made of fully connected layers.
 
 ``initial_loss`` — an untrained model's logits on ``n`` training images: their cross-entropy
 (computed here with the reference loss) must be within ``tolerance`` (relative) of ``log C``.
@@ -47,7 +54,7 @@ Honesty of the measurement:
   training run that overruns scores **zero** ("what it predicted in time": nothing). The grader's
   own clock for the probe is recorded as ``wall_s``; the worker's per-step clock (untrusted,
   shown for information) as ``train_s``.
-* Seeds and cuDNN determinism are set by probe steps before the student's code runs
+* Seeds and (torch only) cuDNN determinism are set by probe steps before the student's code runs
   (``torch.manual_seed``, ``numpy.random.seed``, ``random.seed``, ``cudnn.deterministic = True``,
   ``cudnn.benchmark = False``, ``torch.use_deterministic_algorithms(True, warn_only=True)``,
   ``CUBLAS_WORKSPACE_CONFIG``), reaching the modules through the student module's
@@ -71,6 +78,7 @@ import numpy as np
 from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, register, split_points, worker_error_text
 
 DEVICES = ("cpu", "cuda")
+FRAMEWORKS = ("torch", "numpy")
 PREFIX = "_cg_"                 # names the grader's own steps bind in the worker namespace
 NOISE_SE = 2.0                  # "within noise": |score - threshold| <= NOISE_SE standard errors
 MAX_CURVE = 500
@@ -102,8 +110,28 @@ def grading_device() -> str:
 
 
 def needs_gpu(specs) -> bool:
-    """True when some check of ``specs`` is a training kind and the grading device is CUDA."""
-    return grading_device() == "cuda" and any(s.kind in TRAINING_KINDS for s in specs)
+    """True when some torch check of ``specs`` is a training kind and the grading device is CUDA."""
+    return grading_device() == "cuda" and any(s.kind in TRAINING_KINDS and _framework(s) == "torch"
+                                              for s in specs)
+
+
+def _framework(spec: CheckSpec) -> str:
+    """``"torch"`` (default) or ``"numpy"``: what the setup steps import."""
+    return spec.get("framework", "torch")
+
+
+def _device(spec: CheckSpec) -> str:
+    """The device a check trains on: always ``"cpu"`` for numpy checks, else :func:`grading_device`."""
+    return "cpu" if _framework(spec) == "numpy" else grading_device()
+
+
+def _images(x: np.ndarray, spec: CheckSpec) -> np.ndarray:
+    """Images as the check sends them: ``(N, C, H, W)`` unchanged, or ``(N, C*H*W)`` float64 when
+    ``flatten``."""
+    if not spec.get("flatten", False):
+        return x
+    x = np.asarray(x)
+    return np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float64)
 
 
 def _load_split(spec: CheckSpec, device: str):
@@ -178,6 +206,10 @@ def _validate_common(spec: CheckSpec, default_sets=("train",)) -> None:
         unknown = set(table) - {"labels", "per_class", "seed"}
         if unknown:
             _fail(spec, f"sets.{name}: unknown keys {sorted(unknown)}")
+    if spec.get("framework", "torch") not in FRAMEWORKS:
+        _fail(spec, f"framework: must be one of {', '.join(FRAMEWORKS)}, got {spec.get('framework')!r}")
+    if not isinstance(spec.get("flatten", False), bool):
+        _fail(spec, f"flatten: must be true or false, got {spec.get('flatten')!r}")
     for key in ("seed", "threads"):
         v = spec.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < (0 if key == "seed" else 1)):
@@ -223,12 +255,13 @@ class _Data:
             self.x_test, self.y_test = held.x_test, held.y_test
         else:
             self.x_test, self.y_test = split.x_test, split.y_test
+        self.x_test = _images(self.x_test, spec)
         self.sets = {}
         tables = dict(spec.get("sets", {}))
         tables.setdefault("train", {})
         for name, table in tables.items():
             sub = _subset(split, table, int(table.get("seed", seed)))
-            self.sets[name] = (sub.x_train, sub.y_train)
+            self.sets[name] = (_images(sub.x_train, spec), sub.y_train)
         self.split = split
 
 
@@ -256,10 +289,19 @@ def _arg(value, plan: Plan, refs: dict, budget: float, device: str, seed: int, s
     return value
 
 
-def setup_steps(seed: int, threads: int, device: str) -> list[dict]:
-    """Steps run before the student's: imports via ``__builtins__``, seeds, determinism flags."""
+def setup_steps(seed: int, threads: int, device: str, framework: str = "torch") -> list[dict]:
+    """Steps run before the student's: imports via ``__builtins__``, seeds, determinism flags.
+
+    ``framework="numpy"`` imports only numpy, random and time (numpy-only assignments forbid
+    torch) and seeds ``numpy.random`` and ``random``; ``threads`` and ``device`` are then unused."""
     imp = "__builtins__.__import__"
     p = PREFIX
+    if framework == "numpy":
+        return [{"let": p + "np", "call": imp, "args": ["numpy"]},
+                {"let": p + "random", "call": imp, "args": ["random"]},
+                {"let": p + "time", "call": imp, "args": ["time"]},
+                {"call": p + "np.random.seed", "args": [seed % 2**32]},
+                {"call": p + "random.seed", "args": [seed]}]
     steps = [{"let": p + "torch", "call": imp, "args": ["torch"]},
              {"let": p + "np", "call": imp, "args": ["numpy"]},
              {"let": p + "random", "call": imp, "args": ["random"]},
@@ -282,7 +324,8 @@ def setup_steps(seed: int, threads: int, device: str) -> list[dict]:
 def build_plan(spec: CheckSpec, rng: np.random.Generator, default_steps: list[dict], refs_extra=None,
                default_budget: float = 60.0, data: _Data | None = None, device: str | None = None) -> Plan:
     """Setup steps + the student's steps (clocked) + GPU record; arrays and context filled."""
-    device = device or grading_device()
+    framework = _framework(spec)
+    device = "cpu" if framework == "numpy" else device or grading_device()
     seed = int(spec.get("seed", int(rng.integers(0, 2**31 - 1))))
     threads = int(spec.get("threads", 1))
     budget = _budget(spec, device, default_budget)
@@ -293,12 +336,13 @@ def build_plan(spec: CheckSpec, rng: np.random.Generator, default_steps: list[di
             refs[f"x_{name}"], refs[f"y_{name}"] = x, y
         refs["x_test"] = data.x_test
     refs.update(refs_extra or {})
+    student = spec.get("steps") or default_steps
     plan = Plan(steps=[], returns={}, timeout=budget + grace,
                 context={"array_refs": {}, "device": device, "budget_s": budget, "grace_s": grace,
-                         "seed": seed})
-    plan.steps = setup_steps(seed, threads, device)
+                         "seed": seed, "framework": framework,
+                         "budget_passed": "$budget_s" in repr(student)})
+    plan.steps = setup_steps(seed, threads, device, framework)
     n_setup = len(plan.steps)
-    student = spec.get("steps") or default_steps
     names = []
     plan.steps.append({"let": f"{PREFIX}t0", "call": f"{PREFIX}time.perf_counter"})
     for i, raw in enumerate(student):
@@ -316,7 +360,8 @@ def build_plan(spec: CheckSpec, rng: np.random.Generator, default_steps: list[di
         names.append(raw.get("call") or raw.get("get") or raw.get("set") or raw.get("hasattr"))
         plan.returns[f"t{i + 1}"] = f"{PREFIX}t{i + 1}"
     plan.returns["t0"] = f"{PREFIX}t0"
-    plan.returns["cuda"] = f"{PREFIX}cuda"
+    if framework == "torch":
+        plan.returns["cuda"] = f"{PREFIX}cuda"
     if device == "cuda":
         plan.steps += [{"let": f"{PREFIX}gpu_name", "call": f"{PREFIX}torch.cuda.get_device_name", "args": [0]},
                        {"let": f"{PREFIX}gpu_peak", "call": f"{PREFIX}torch.cuda.max_memory_allocated"}]
@@ -331,7 +376,7 @@ def _step_of(plan: Plan, index) -> str:
         return ""
     i = index - plan.context["n_setup"]
     if i < 0:
-        return "while the grader prepared the run (seeds, torch import)"
+        return (f"while the grader prepared the run (seeds, {plan.context.get('framework', 'torch')} import)")
     k = (i - 1) // 2
     if 0 <= k < plan.context["n_student"]:
         return f"in step `{plan.context['step_names'][k]}`"
@@ -366,8 +411,9 @@ def _failure_text(spec: CheckSpec, plan: Plan, result) -> str:
     if result.status == "timeout":
         return (f"Your code did not finish within the budget: {ctx['budget_s']:g} s for training on "
                 f"{ctx['device']} plus {ctx['grace_s']:g} s of grace for building the model and predicting. "
-                "The run was stopped and scores zero (nothing was predicted in time). Make `train` watch "
-                "`budget_s` and stop before it runs out.")
+                "The run was stopped and scores zero (nothing was predicted in time). "
+                + ("Make `train` watch `budget_s` and stop before it runs out." if ctx.get("budget_passed", True)
+                   else "Training must be faster (vectorize; fewer epochs)."))
     if (plan.context["device"] == "cuda" and result.values.get("cuda") is False):
         return ("The grading machine has a GPU but the sandbox could not see it (the sandbox must be started "
                 "with gpu=True). This is not your fault; your TA has been told.")
@@ -397,6 +443,17 @@ def _labels(value, n: int, what: str) -> tuple[np.ndarray | None, str]:
     if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
         return None, f"your {what} holds non-integer values; return class indices"
     return arr.astype(np.int64), ""
+
+
+def _not_enough_hint(acc: float, y: np.ndarray) -> str:
+    """What to look at when the accuracy is below the full-marks band: chance level or not."""
+    chance = float(np.max(np.bincount(np.asarray(y, dtype=np.int64)))) / len(y)
+    if acc <= chance + 0.05:
+        return ("That is about chance level: the network did not learn. Check the sign of the update "
+                "(w ← w − lr·grad), the learning rate, that predictions are the argmax over classes "
+                "(axis 1), and that every layer's backward feeds the next.")
+    return ("The network learns, but not enough: check the learning rate, the number of epochs, "
+            "the weight initialisation and that the gradients are averaged over the batch.")
 
 
 def noise_note(score: float, thresholds, n: int) -> str:
@@ -466,7 +523,7 @@ class Milestone(CheckKind):
                 _fail(spec, f"compare.share: must be in (0, 1), got {share!r}")
 
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
-        device = grading_device()
+        device = _device(spec)
         seed_rng = np.random.default_rng(rng.integers(0, 2**63 - 1))
         data = _Data(spec, device, int(spec.get("seed", 0)))
         plan = build_plan(spec, seed_rng, DEFAULT_TRAIN_STEPS, data=data, device=device)
@@ -520,6 +577,8 @@ class Milestone(CheckKind):
             if note:
                 lines.append(note)
                 extra["within_noise"] = True
+            if frac < 1:
+                lines.append(_not_enough_hint(acc, y))
             if result.status != "ok":
                 lines.append(f"(After predicting, {worker_error_text(result)}.)")
         main = Part(spec.name, pts["main"], round(pts["main"] * frac, 6), "\n\n".join(lines),
@@ -562,7 +621,7 @@ def _sample(spec: CheckSpec, rng: np.random.Generator, device: str, n: int):
     if n > len(y):
         raise CheckDefinitionError(f"check {spec.name!r}: n = {n} but only {len(y)} training examples")
     idx = np.sort(rng.choice(len(y), size=n, replace=False))
-    return x[idx], y[idx]
+    return _images(x[idx], spec), y[idx]
 
 
 def _validate_n(spec: CheckSpec, default: int) -> None:
@@ -591,7 +650,7 @@ class InitialLoss(CheckKind):
             _fail(spec, f"classes: an int >= 2, got {c!r}")
 
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
-        device = grading_device()
+        device = _device(spec)
         x, y = _sample(spec, rng, device, int(spec.get("n", 256)))
         plan = build_plan(spec, rng, self.DEFAULT_STEPS, refs_extra={"x": x, "y": y}, default_budget=20.0,
                           device=device)
@@ -654,7 +713,7 @@ class OverfitSmallBatch(CheckKind):
             _fail(spec, f"min_accuracy: in (0, 1], got {m!r}")
 
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
-        device = grading_device()
+        device = _device(spec)
         x, y = _sample(spec, rng, device, int(spec.get("n", 32)))
         plan = build_plan(spec, rng, self.DEFAULT_STEPS, refs_extra={"x": x, "y": y}, default_budget=20.0,
                           device=device)
@@ -703,7 +762,7 @@ class LossFalls(CheckKind):
             _fail(spec, f"min_drop: in [0, 1), got {d!r}")
 
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
-        device = grading_device()
+        device = _device(spec)
         x, y = _sample(spec, rng, device, int(spec.get("n", 1000)))
         plan = build_plan(spec, rng, self.DEFAULT_STEPS, refs_extra={"x": x, "y": y}, default_budget=30.0,
                           device=device)

@@ -73,18 +73,22 @@ def test_overflow_is_named_from_nans(graded):
 
 def test_heldout_labels_never_enter_the_sandbox():
     from grader.checks.base import kind_of
-    from grader.checks.heldout import load_split
+    from reference import data
 
     a = load(ASSIGNMENT)
     spec = next(c for c in a.checks if c.name == HELDOUT)
+    assert spec.kind == "milestone" and spec.get("framework") == "numpy"
     plan = kind_of(spec).plan(spec, np.random.default_rng(0))
-    _, y_train, x_test, y_test = load_split(spec)
+    split = data.load(spec.get("dataset"))
+    x_test = np.asarray(split.x_test, dtype=np.float64).reshape(len(split.x_test), -1)   # flatten = true
+    y_train, y_test = np.asarray(split.y_train), np.asarray(split.y_test)
     assert np.array_equal(plan.context["y_test"], y_test)
     assert not any(a.shape == y_test.shape and np.array_equal(a, y_test) for a in plan.arrays)
     assert any(a.shape == x_test.shape and np.array_equal(a, x_test) for a in plan.arrays)
     assert any(a.shape == y_train.shape and np.array_equal(a, y_train) for a in plan.arrays)
     flat = repr(plan.steps) + repr(plan.returns)
     assert "y_test" not in flat
+    assert "torch" not in flat, "a numpy-only assignment's setup steps must not import torch"
     # nothing the worker receives is a permutation or copy of the held-out labels either
     held = np.sort(y_test)
     assert not any(a.size == y_test.size and np.array_equal(np.sort(a.reshape(-1)), held) for a in plan.arrays)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from grader.checks import CheckDefinitionError, CheckSpec, kind_of
-from grader.checks.milestone import (DEFAULT_TRAIN_STEPS, grading_device, history_curve, noise_note,
+from grader.checks.milestone import (DEFAULT_TRAIN_STEPS, grading_device, history_curve, needs_gpu, noise_note,
                                      scan_shortcuts)
 from grader.sandbox import ProbeResult
 
@@ -47,6 +47,8 @@ def ok(values, seconds=3.0):
     ({"steps": [{"call": "f", "budget_share": 1.5}]}, "budget_share"),
     ({"sets": {"test": {"labels": [1]}}}, "sets"),
     ({"compare": {"predictions": "p", "share": 1.0}}, "compare.share"),
+    ({"framework": "jax"}, "framework"),
+    ({"flatten": "yes"}, "flatten"),
 ])
 def test_malformed_specs_name_the_key(params, word):
     base = {"dataset": "digits", "budget_s": 10}
@@ -274,3 +276,66 @@ def test_comparison_needs_a_useful_main_model():
     poor, worse = _pred_with_accuracy(y, 0.3, rng), _pred_with_accuracy(y, 0.1, rng)
     _, cmp = kind_of(s).judge(s, plan, ok({"pred": poor.astype(float), "pred_compare": worse.astype(float)}))
     assert cmp.score == 0 and "below every band" in cmp.output
+
+
+# ------------------------------------------------------------------------------- framework = "numpy"
+NUMPY_STEPS = [{"let": "model", "call": "TwoLayerNet", "kwargs": {"in_features": 64, "hidden": 16, "classes": 10}},
+               {"let": "history", "call": "train", "args": ["$model", "$x_train", "$y_train"]},
+               {"let": "pred", "call": "predict", "args": ["$model", "$x_test"]}]
+
+
+def test_numpy_framework_imports_no_torch_and_trains_on_the_cpu(monkeypatch):
+    """Numpy-only assignments forbid torch: the setup imports numpy/random/time only, seeds both,
+    and the device is the CPU even on a GPU grading machine."""
+    monkeypatch.setenv("CONVGRADE_DEVICE", "cuda")
+    s = spec(framework="numpy", flatten=True, seed=11, steps=NUMPY_STEPS)
+    plan = plan_of(s)
+    sent = repr(plan.steps) + repr(plan.returns)
+    assert "torch" not in sent and "cudnn" not in sent and "cuda" not in sent
+    imports = [st["args"][0] for st in plan.steps if st.get("call") == "__builtins__.__import__"]
+    assert imports == ["numpy", "random", "time"]
+    calls = [st.get("call") for st in plan.steps]
+    assert plan.steps[calls.index("_cg_np.random.seed")]["args"] == [11]
+    assert plan.steps[calls.index("_cg_random.seed")]["args"] == [11]
+    assert plan.context["device"] == "cpu" and plan.timeout == 30 + 5   # the cpu budget
+    assert not needs_gpu([s]) and needs_gpu([spec()])
+    # flatten: (N, 1, 8, 8) images arrive as (N, 64) float64 rows; the labels stay behind
+    y = plan.context["y_test"]
+    x_test = next(a for a in plan.arrays if len(a) == len(y))
+    assert x_test.shape == (len(y), 64) and x_test.dtype == np.float64
+    assert all(a.ndim <= 2 for a in plan.arrays)
+    assert not any(a.shape == y.shape and np.array_equal(a, y) for a in plan.arrays)
+    # judged without a CUDA record
+    part = kind_of(s).judge(s, plan, ok({"pred": y.astype(float)}))[0]
+    assert part.score == 4.0 and part.extra["device"] == "cpu" and part.extra["gpu_name"] is None
+
+
+def test_flatten_applies_to_sampled_kinds():
+    steps = [NUMPY_STEPS[0], {"let": "history", "call": "train", "args": ["$model", "$x", "$y"]},
+             {"let": "pred", "call": "predict", "args": ["$model", "$x"]}]
+    s = spec(kind="overfit_small_batch", framework="numpy", flatten=True, n=12, steps=steps)
+    plan = plan_of(s)
+    assert sorted(a.shape for a in plan.arrays) == [(12,), (12, 64)]
+
+
+@pytest.mark.parametrize("framework", ["torch", "numpy"])
+def test_failing_accuracy_says_chance_level_or_not_enough(framework):
+    s = spec(framework=framework, steps=NUMPY_STEPS)
+    plan = plan_of(s)
+    y = plan.context["y_test"]
+    rng = np.random.default_rng(2)
+    chance = kind_of(s).judge(s, plan, ok({"pred": _pred_with_accuracy(y, 0.1, rng).astype(float)}))[0]
+    assert chance.score == 0 and "chance level" in chance.output and "w ← w − lr·grad" in chance.output
+    some = kind_of(s).judge(s, plan, ok({"pred": _pred_with_accuracy(y, 0.7, rng).astype(float)}))[0]
+    assert some.score == 0 and "learns, but not enough" in some.output and "chance" not in some.output
+    full = kind_of(s).judge(s, plan, ok({"pred": y.astype(float)}))[0]
+    assert "chance" not in full.output and "not enough" not in full.output
+
+
+def test_numpy_timeout_without_a_budget_argument_asks_for_faster_training():
+    s = spec(framework="numpy", steps=NUMPY_STEPS)
+    plan = plan_of(s)
+    res = ProbeResult("timeout", values={}, error={"type": "timeout", "message": ""}, seconds=35.0)
+    part = kind_of(s).judge(s, plan, res)[0]
+    assert part.score == 0 and "30 s" in part.output and "vectorize" in part.output
+    assert "budget_s" not in part.output   # train was never handed a budget to watch
