@@ -177,9 +177,6 @@ def bwrap_argv(exe: str, config: SandboxConfig, worker_host_path: str) -> list[s
     for p in ETC_FILES:
         if os.path.exists(p):
             argv += ["--ro-bind", p, p]
-    binds = [(r, r) for r in python_roots()]   # (host path, sandbox path)
-    for host, inside in binds:
-        argv += ["--ro-bind", host, inside]
     argv += ["--proc", "/proc", "--dev", "/dev"]
     if config.gpu:
         for dev in sorted(glob.glob("/dev/nvidia*")):
@@ -190,6 +187,11 @@ def bwrap_argv(exe: str, config: SandboxConfig, worker_host_path: str) -> list[s
     argv += ["--size", str(1 << 20), "--tmpfs", "/dev/shm",
              "--size", size, "--tmpfs", "/tmp",
              "--size", size, "--tmpfs", HOME]
+    # The Python binds come after the tmpfs mounts: a virtual environment that lives under /tmp
+    # (a CI checkout there, say) is mounted on top of the fresh /tmp instead of hidden by it.
+    binds = [(r, r) for r in python_roots()]   # (host path, sandbox path)
+    for host, inside in binds:
+        argv += ["--ro-bind", host, inside]
     for host, inside in config.extra_ro_binds:
         argv += ["--ro-bind", host, inside]
         binds.append((os.path.realpath(host), inside))
