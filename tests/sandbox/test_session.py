@@ -242,8 +242,12 @@ def test_bwrap_filesystem_view():
         v = r.values
         assert v["a"] == v["b"] == "FileNotFoundError"
         assert "grader" not in v["c"] and "reference" not in v["c"] and "assignments" not in v["c"]
+        from grader.sandbox.isolation import python_roots
+        # The Python environment is bound at its own path (a CI checkout may live under /check/...),
+        # so its top-level folder appears too; nothing else of the host does.
+        env_tops = {root.strip("/").split("/")[0] for root in python_roots()}
         assert set(v["d"]) <= {"bin", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "proc", "root",
-                               "sandbox", "sbin", "tmp", "usr", "work", "opt"}
+                               "sandbox", "sbin", "tmp", "usr", "opt"} | env_tops
         assert v["e"] == "OSError"                      # tmpfs of 4 MB is full
         assert v["f"] == v["g"] == "OSError"            # read-only
         assert v["h"] == "OSError"                      # /dev/shm is 1 MB
