@@ -18,6 +18,7 @@ that appears twice or a roster with no students is an error.
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 STUDENT_COLUMN = ("student",)
@@ -26,6 +27,29 @@ EXAM_ID_COLUMNS = ("id", "student_id", "student", "login", "email")
 
 class RosterError(ValueError):
     """The roster file cannot be used; the message names the file and the line or column."""
+
+
+def safe_id(raw: str) -> str:
+    """A student id usable as a file or folder name: characters other than letters, digits and
+    ``. @ + -`` become ``_``, leading dots and underscores go, at most 120 characters, never
+    empty. ``grade-batch`` names the student folders under OUT with it, ``gradebook`` matches
+    roster rows to those folders with it, ``exam build`` names the papers with it."""
+    s = re.sub(r"[^\w.@+-]", "_", str(raw).strip())
+    s = s.lstrip("._")
+    return s[:120] or "unnamed"
+
+
+def roster_by_folder(rows: list[dict[str, str]], path: str | Path = "") -> dict[str, dict[str, str]]:
+    """Roster rows -> ``{safe_id(student): row}``. Two ids that get the same folder name
+    (``"a b"`` and ``"a_b"``) are a RosterError naming both."""
+    out: dict[str, dict[str, str]] = {}
+    for row in rows:
+        key = safe_id(row["student"])
+        if key in out:
+            raise RosterError(f"path: roster {str(path)!r}: students {out[key]['student']!r} and "
+                              f"{row['student']!r} get the same folder name {key!r}")
+        out[key] = row
+    return out
 
 
 def read_roster(path: str | Path, id_columns: tuple[str, ...] = STUDENT_COLUMN,

@@ -35,7 +35,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from grader.roster import RosterError
+from grader.roster import RosterError, roster_by_folder, safe_id
 from grader.roster import read_roster as _read_roster_rows
 
 GRADEABLE = (".py", ".ipynb", ".zip")
@@ -77,13 +77,6 @@ class Entry:
             return None
 
 
-def safe_id(raw: str) -> str:
-    """A student id usable as a folder name under OUT (see the module docstring)."""
-    s = re.sub(r"[^\w.@+-]", "_", str(raw).strip())
-    s = s.lstrip("._")
-    return s[:120] or "unnamed"
-
-
 def parse_time(value, what: str = "submitted_at") -> dt.datetime | None:
     """ISO 8601 (or a YAML timestamp, or Gradescope's ``2026-12-08 10:00:00.123456789 -0800``)
     -> aware datetime; no offset means UTC. Empty -> None."""
@@ -113,17 +106,9 @@ def read_roster(path) -> dict[str, dict]:
     """Roster CSV (see ``grader.roster``) -> ``{student folder id: row}``; ``name``, ``email``
     and ``submitted_at`` are used here (the gradebook reads the LMS id columns)."""
     try:
-        rows = _read_roster_rows(path)
+        return roster_by_folder(_read_roster_rows(path), path)
     except RosterError as exc:
         raise DiscoveryError(str(exc)) from None
-    out: dict[str, dict] = {}
-    for row in rows:
-        key = safe_id(row["student"])
-        if key in out:
-            raise DiscoveryError(f"roster: students {out[key]['student']!r} and {row['student']!r} "
-                                 f"get the same folder name {key!r}")
-        out[key] = row
-    return out
 
 
 def discover(submissions, staging: Path, roster: dict[str, dict] | None = None) -> list[Entry]:

@@ -14,12 +14,11 @@ Output folder::
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.roster import RosterError  # noqa: F401  (re-exported: callers catch it from here)
-from grader.roster import EXAM_ID_COLUMNS
+from grader.roster import EXAM_ID_COLUMNS, safe_id
 from grader.roster import read_roster as read_roster_rows
 
 from .exam import Exam, make_paper
@@ -49,12 +48,6 @@ def read_roster(path: str | Path) -> list[RosterRow]:
             for row in read_roster_rows(path, EXAM_ID_COLUMNS, langs=LANGS)]
 
 
-def safe_name(student: str) -> str:
-    """A file name for a student id (ids may hold @, spaces, slashes)."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", student).strip("._") or "student"
-    return name[:100]
-
-
 def build_exam(exam: Exam, roster: str | Path, out_dir: str | Path, secret: bytes, lang: str | None = None,
                pdf: str = "auto") -> BuildReport:
     """Write every student's paper and the key; ``pdf``: "auto" (when a converter exists) / "no"."""
@@ -64,7 +57,7 @@ def build_exam(exam: Exam, roster: str | Path, out_dir: str | Path, secret: byte
     report = BuildReport(out)
     papers, key_data, used = [], {}, {}
     for row in rows:
-        fname = safe_name(row.id)
+        fname = safe_id(row.id)
         if fname in used:
             raise RosterError(f"students {used[fname]!r} and {row.id!r} map to the same file name {fname!r}")
         used[fname] = row.id

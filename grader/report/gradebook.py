@@ -22,7 +22,7 @@ from grader.report._html import esc, fmt_num, page, svg_histogram
 from grader.report.feedback import (assignment_title, load_error_text, max_score, test_status,
                                     tests_of, total_score)
 from grader.report.i18n import tr
-from grader.roster import read_roster as read_roster_rows
+from grader.roster import read_roster as read_roster_rows, roster_by_folder
 
 FORMATS = ("canvas", "moodle", "plain")
 
@@ -90,11 +90,12 @@ def collect(out_dir) -> list[dict]:
 
 
 def read_roster(path) -> dict[str, dict]:
-    """A roster CSV (see ``grader.roster``) -> ``{student: {column: value}}``; the student is
-    the folder name in OUT. Optional columns used by ``write_csv``: ``name``, ``email``,
+    """A roster CSV (see ``grader.roster``) -> ``{folder name in OUT: {column: value}}``, the
+    folder name being the student id made filesystem-safe as ``grade-batch`` makes it
+    (``grader.roster.safe_id``). Optional columns used by ``write_csv``: ``name``, ``email``,
     ``id_number``, ``sis_id``, ``login_id``, ``canvas_id``, ``section``. Raises
     ``grader.roster.RosterError`` (a ValueError naming ``path``)."""
-    return {row["student"]: row for row in read_roster_rows(path)}
+    return roster_by_folder(read_roster_rows(path), path)
 
 
 def _points_possible(rows: list[dict]) -> float:
@@ -148,7 +149,7 @@ def write_csv(rows: list[dict], path, fmt: str = "canvas", *, roster: dict | Non
             for r in rows:
                 info = roster.get(r["student"], {})
                 w.writerow([info.get("name") or r.get("name") or r["student"], info.get("canvas_id", ""),
-                            info.get("sis_id") or r["student"], info.get("login_id", ""),
+                            info.get("sis_id") or info.get("student") or r["student"], info.get("login_id", ""),
                             info.get("section", ""), _score_cell(r)])
         elif fmt == "moodle":
             w.writerow(["ID number", "Email address", "Full name", title, "Late penalty (%)", "Feedback"])
@@ -160,7 +161,7 @@ def write_csv(rows: list[dict], path, fmt: str = "canvas", *, roster: dict | Non
                       f"(raw {fmt_num(late.get('raw_score'))})" if late else "")
                 if r["status"] != "ok":
                     fb = "; ".join(x for x in (fb, r.get("reason", "")) if x)
-                w.writerow([info.get("id_number") or r["student"], info.get("email", ""),
+                w.writerow([info.get("id_number") or info.get("student") or r["student"], info.get("email", ""),
                             info.get("name") or r.get("name") or r["student"], _score_cell(r), pct, fb])
         else:
             w.writerow(["student", "name", "score", "max_score", "days_late", "penalty_fraction",
@@ -168,7 +169,7 @@ def write_csv(rows: list[dict], path, fmt: str = "canvas", *, roster: dict | Non
             for r in rows:
                 info = roster.get(r["student"], {})
                 late = r.get("late") or {}
-                w.writerow([r["student"], info.get("name") or r.get("name", ""), _score_cell(r),
+                w.writerow([info.get("student") or r["student"], info.get("name") or r.get("name", ""), _score_cell(r),
                             "" if r.get("max_score") is None else fmt_num(r["max_score"]),
                             *(fmt_num(late[key], 4) if late.get(key) is not None else ""
                               for key in ("days_late", "penalty_fraction", "raw_score")),

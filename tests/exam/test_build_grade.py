@@ -77,7 +77,7 @@ def test_build_writes_papers_and_key(tmp_path, exam, env):
     r = CliRunner().invoke(main, ["exam", "build", "exam_midterm", "--roster", str(roster(tmp_path)),
                                   "-o", str(out), "--no-pdf"])
     assert r.exit_code == 0, r.output
-    for name in ("alice", "bob", "carol_uni.edu"):
+    for name in ("alice", "bob", "carol@uni.edu"):
         md = (out / "papers" / f"{name}.md").read_text(encoding="utf-8")
         html = (out / "papers" / f"{name}.html").read_text(encoding="utf-8")
         assert "q16" in md and "<html" in html

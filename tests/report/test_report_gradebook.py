@@ -141,3 +141,26 @@ def test_summary_html(batch):
 def test_summary_of_empty_class():
     page = render_summary_html([])
     assert "Submissions: 0" in page and page.count("None.") >= 4
+
+
+def test_roster_ids_match_the_safe_folder_names(tmp_path):
+    """grade-batch files "Anna Ivanova" under OUT/Anna_Ivanova; the gradebook finds her roster
+    row there and writes her roster id, not the folder name, into the LMS columns."""
+    out = write_batch(tmp_path / "OUT", {"Anna_Ivanova": make_results("Anna_Ivanova", "passing"),
+                                         "b.petrov@uni.edu": make_results("b.petrov@uni.edu", "failing")})
+    roster_file = tmp_path / "roster.csv"
+    roster_file.write_text("student,name,section\nAnna Ivanova,Анна Иванова,Sec 2\n"
+                           "b.petrov@uni.edu,Boris Petrov,Sec 1\n", encoding="utf-8")
+    roster = read_roster(roster_file)
+    assert set(roster) == {"Anna_Ivanova", "b.petrov@uni.edu"}
+    rows = collect(out)
+    canvas = _read(write_csv(rows, tmp_path / "c.csv", "canvas", roster=roster))
+    assert canvas[2] == ["Анна Иванова", "", "Anna Ivanova", "", "Sec 2", "10"]
+    moodle = _read(write_csv(rows, tmp_path / "m.csv", "moodle", roster=roster))
+    assert moodle[1][:3] == ["Anna Ivanova", "", "Анна Иванова"]
+    plain = _read(write_csv(rows, tmp_path / "p.csv", "plain", roster=roster))
+    assert plain[1][:2] == ["Anna Ivanova", "Анна Иванова"]
+    clash = tmp_path / "clash.csv"
+    clash.write_text("student\na b\na_b\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="same folder name 'a_b'"):
+        read_roster(clash)
