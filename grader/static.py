@@ -1,8 +1,10 @@
 """Static scan of a submission's source for forbidden imports (flagged in the feedback).
 
 The worker refuses forbidden imports at run time; this scan also catches imports in code that
-never runs during grading and spelled-out dynamic imports (``__import__("torch")``,
-``importlib.import_module("scipy")``), so a TA sees the attempt.
+never runs during grading, spelled-out dynamic imports (``__import__("torch")``,
+``importlib.import_module("scipy")``) and forbidden submodules reached as attributes of an
+allowed module (``np.fft.fft`` when ``numpy.fft`` is forbidden: numpy imports it itself, so the
+import blocker never sees it), so a TA sees the attempt.
 """
 from __future__ import annotations
 
@@ -16,11 +18,12 @@ ALWAYS_FORBIDDEN = ("grader", "reference", "assignments")
 class Finding:
     module: str
     line: int
-    how: str   # "import" | "from" | "dynamic"
+    how: str   # "import" | "from" | "dynamic" | "attribute"
 
     def message(self, locate=None) -> str:
         where = locate(self.line) if locate else f"line {self.line}"
-        return f"imports `{self.module}` ({where}), which this assignment does not allow"
+        verb = "uses" if self.how == "attribute" else "imports"
+        return f"{verb} `{self.module}` ({where}), which this assignment does not allow"
 
 
 def _matches(name: str, forbidden) -> bool:
@@ -37,7 +40,13 @@ def scan_imports(source: str, forbidden) -> list[Finding]:
     except SyntaxError:
         return []
     found: list[Finding] = []
+    aliases = _module_aliases(tree)
     for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and not isinstance(getattr(node, "parent", None), ast.Attribute):
+            dotted = _dotted(node, aliases)
+            hit = next((dotted[:i] for i in _prefix_ends(dotted) if _matches(dotted[:i], forbidden)), None)
+            if hit and "." in hit:
+                found.append(Finding(hit, node.lineno, "attribute"))
         if isinstance(node, ast.Import):
             found += [Finding(a.name, node.lineno, "import") for a in node.names if _matches(a.name, forbidden)]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -51,7 +60,45 @@ def scan_imports(source: str, forbidden) -> list[Finding]:
             fname = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
             if fname in ("__import__", "import_module") and _matches(node.args[0].value, forbidden):
                 found.append(Finding(node.args[0].value, node.lineno, "dynamic"))
-    return sorted(found, key=lambda f: f.line)
+    unique = {(f.line, f.module): f for f in found}
+    return sorted(unique.values(), key=lambda f: (f.line, f.module))
+
+
+def _module_aliases(tree: ast.AST) -> dict[str, str]:
+    """Names bound to modules by imports: ``import numpy as np`` -> ``{"np": "numpy"}``,
+    ``import numpy.linalg`` -> ``{"numpy": "numpy"}``, ``from numpy import fft`` -> ``{"fft":
+    "numpy.fft"}``. Also marks each node's parent (``node.parent``) for the attribute scan."""
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            child.parent = node
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    aliases[a.asname] = a.name
+                else:
+                    top = a.name.split(".")[0]
+                    aliases[top] = top
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for a in node.names:
+                aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+    return aliases
+
+
+def _dotted(node: ast.Attribute, aliases: dict[str, str]) -> str:
+    """``np.fft.fft`` -> ``"numpy.fft.fft"`` when ``np`` names a module, else ``""``."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in aliases:
+        return ""
+    return ".".join([aliases[node.id]] + parts[::-1])
+
+
+def _prefix_ends(dotted: str):
+    """End offsets of every dotted prefix, shortest first (``a.b.c`` -> 1, 3, 5)."""
+    return [i for i, ch in enumerate(dotted) if ch == "."] + [len(dotted)] if dotted else []
 
 
 # Shortcuts in training assignments: trained weights loaded from files instead of trained.
