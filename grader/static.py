@@ -42,9 +42,12 @@ def scan_imports(source: str, forbidden) -> list[Finding]:
     found: list[Finding] = []
     aliases = _module_aliases(tree)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and not isinstance(getattr(node, "parent", None), ast.Attribute):
-            dotted = _dotted(node, aliases)
-            hit = next((dotted[:i] for i in _prefix_ends(dotted) if _matches(dotted[:i], forbidden)), None)
+        if isinstance(node, ast.Attribute):
+            # The shortest forbidden name the chain falls under; a bare top-level module is already
+            # flagged at its import. Inner links of a chain give the same finding (deduplicated below).
+            root, attrs = _chain(node)
+            dotted = ".".join([aliases[root]] + attrs) if root in aliases else ""
+            hit = min((f for f in forbidden if _matches(dotted, (f,))), key=len, default=None)
             if hit and "." in hit:
                 found.append(Finding(hit, node.lineno, "attribute"))
         if isinstance(node, ast.Import):
@@ -67,11 +70,9 @@ def scan_imports(source: str, forbidden) -> list[Finding]:
 def _module_aliases(tree: ast.AST) -> dict[str, str]:
     """Names bound to modules by imports: ``import numpy as np`` -> ``{"np": "numpy"}``,
     ``import numpy.linalg`` -> ``{"numpy": "numpy"}``, ``from numpy import fft`` -> ``{"fft":
-    "numpy.fft"}``. Also marks each node's parent (``node.parent``) for the attribute scan."""
+    "numpy.fft"}``."""
     aliases: dict[str, str] = {}
     for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            child.parent = node
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.asname:
@@ -85,20 +86,14 @@ def _module_aliases(tree: ast.AST) -> dict[str, str]:
     return aliases
 
 
-def _dotted(node: ast.Attribute, aliases: dict[str, str]) -> str:
-    """``np.fft.fft`` -> ``"numpy.fft.fft"`` when ``np`` names a module, else ``""``."""
-    parts = []
+def _chain(node: ast.expr) -> tuple[str | None, list[str]]:
+    """``np.fft.fft`` -> ``("np", ["fft", "fft"])``; the root is None when the chain does not
+    start at a plain name (``f().load``)."""
+    attrs = []
     while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
+        attrs.append(node.attr)
         node = node.value
-    if not isinstance(node, ast.Name) or node.id not in aliases:
-        return ""
-    return ".".join([aliases[node.id]] + parts[::-1])
-
-
-def _prefix_ends(dotted: str):
-    """End offsets of every dotted prefix, shortest first (``a.b.c`` -> 1, 3, 5)."""
-    return [i for i, ch in enumerate(dotted) if ch == "."] + [len(dotted)] if dotted else []
+    return (node.id if isinstance(node, ast.Name) else None), attrs[::-1]
 
 
 # Shortcuts in training assignments: trained weights loaded from files instead of trained.
@@ -124,14 +119,8 @@ def scan_shortcuts(source: str, allow_weight_files: bool = False) -> list[tuple[
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        f = node.func
-        parts = []
-        while isinstance(f, ast.Attribute):
-            parts.append(f.attr)
-            f = f.value
-        if isinstance(f, ast.Name):
-            parts.append(f.id)
-        parts.reverse()
+        root, attrs = _chain(node.func)
+        parts = ([root] if root else []) + attrs
         dotted = ".".join(parts)
         pairs = set(zip(parts, parts[1:]))
         if pairs & _LOADERS or (parts and parts[-1] in ("load_state_dict_from_url", "load_url")):
