@@ -111,6 +111,20 @@ def _shape(t) -> str:
     return "(" + ", ".join(str(int(v)) for v in t) + ")"
 
 
+def _output_shape_question(kind: str, call: str, in_shape, answer, title_en: str, title_ru: str,
+                           explanation: str, lang: str) -> Question:
+    """"A layer `call` gets an input of shape ... What is the shape of its output?", with
+    per-component partial credit: the common form of the output-shape generators."""
+    return Question(
+        "", kind,
+        f"A layer `{call}` gets an input of shape (N, C, H, W) = {_shape(in_shape)}. "
+        f"What is the shape of its output? Answer with four numbers (N, C, H, W).",
+        f"Слой `{call}` получает вход размера (N, C, H, W) = {_shape(in_shape)}. "
+        f"Какого размера будет выход? Ответ — четыре числа (N, C, H, W).",
+        answer, partial_rule="per_component", answer_type="shape",
+        title_en=title_en, title_ru=title_ru, explanation=explanation, lang=lang)
+
+
 # ------------------------------------------------------------------------------- torch measurements
 
 def _torch():
@@ -184,15 +198,10 @@ def conv_output_shape(rng: np.random.Generator, lang: str = "en") -> Question:
     layer = torch.nn.Conv2d(c_in, c_out, k, stride=s, padding=p, dilation=d, device="meta")
     _agree("conv output shape", answer, torch_output_shape(layer, (n, c_in, h, w)))
     call = f"nn.Conv2d({c_in}, {c_out}, kernel_size={k}, stride={s}, padding={p}, dilation={d})"
-    return Question(
-        "", "conv_output_shape",
-        f"A layer `{call}` gets an input of shape (N, C, H, W) = {_shape((n, c_in, h, w))}. "
-        f"What is the shape of its output? Answer with four numbers (N, C, H, W).",
-        f"Слой `{call}` получает вход размера (N, C, H, W) = {_shape((n, c_in, h, w))}. "
-        f"Какого размера будет выход? Ответ — четыре числа (N, C, H, W).",
-        answer, partial_rule="per_component", answer_type="shape",
-        title_en="Output shape of a convolution", title_ru="Размер выхода свёртки",
-        explanation="H_out = floor((H + 2P − D(K − 1) − 1)/S) + 1 per axis", lang=lang)
+    return _output_shape_question("conv_output_shape", call, (n, c_in, h, w), answer,
+                                  "Output shape of a convolution",
+                                  "Размер выхода свёртки",
+                                  "H_out = floor((H + 2P − D(K − 1) − 1)/S) + 1 per axis", lang)
 
 
 def conv_transpose_output_shape(rng: np.random.Generator, lang: str = "en") -> Question:
@@ -217,15 +226,10 @@ def conv_transpose_output_shape(rng: np.random.Generator, lang: str = "en") -> Q
     _agree("transposed conv output shape", answer, torch_output_shape(layer, (n, c_in, h, w)))
     call = (f"nn.ConvTranspose2d({c_in}, {c_out}, kernel_size={k}, stride={s}, padding={p}, "
             f"output_padding={op}, dilation={d})")
-    return Question(
-        "", "conv_transpose_output_shape",
-        f"A layer `{call}` gets an input of shape (N, C, H, W) = {_shape((n, c_in, h, w))}. "
-        f"What is the shape of its output? Answer with four numbers (N, C, H, W).",
-        f"Слой `{call}` получает вход размера (N, C, H, W) = {_shape((n, c_in, h, w))}. "
-        f"Какого размера будет выход? Ответ — четыре числа (N, C, H, W).",
-        answer, partial_rule="per_component", answer_type="shape",
-        title_en="Output shape of a transposed convolution", title_ru="Размер выхода транспонированной свёртки",
-        explanation="H_out = (H − 1)S − 2P + D(K − 1) + output_padding + 1", lang=lang)
+    return _output_shape_question("conv_transpose_output_shape", call, (n, c_in, h, w), answer,
+                                  "Output shape of a transposed convolution",
+                                  "Размер выхода транспонированной свёртки",
+                                  "H_out = (H − 1)S − 2P + D(K − 1) + output_padding + 1", lang)
 
 
 def pool_output_shape(rng: np.random.Generator, lang: str = "en") -> Question:
@@ -244,15 +248,10 @@ def pool_output_shape(rng: np.random.Generator, lang: str = "en") -> Question:
     layer = torch.nn.MaxPool2d(k, stride=s, padding=p, ceil_mode=ceil)
     _agree("pool output shape", answer, torch_output_shape(layer, (n, c, h, w)))
     call = f"nn.MaxPool2d(kernel_size={k}, stride={s}, padding={p}, ceil_mode={ceil})"
-    return Question(
-        "", "pool_output_shape",
-        f"A layer `{call}` gets an input of shape (N, C, H, W) = {_shape((n, c, h, w))}. "
-        f"What is the shape of its output? Answer with four numbers (N, C, H, W).",
-        f"Слой `{call}` получает вход размера (N, C, H, W) = {_shape((n, c, h, w))}. "
-        f"Какого размера будет выход? Ответ — четыре числа (N, C, H, W).",
-        answer, partial_rule="per_component", answer_type="shape",
-        title_en="Output shape of max pooling", title_ru="Размер выхода max pooling",
-        explanation="floor (or ceil with ceil_mode) of (H + 2P − K)/S, plus 1", lang=lang)
+    return _output_shape_question("pool_output_shape", call, (n, c, h, w), answer,
+                                  "Output shape of max pooling",
+                                  "Размер выхода max pooling",
+                                  "floor (or ceil with ceil_mode) of (H + 2P − K)/S, plus 1", lang)
 
 
 def layer_params(rng: np.random.Generator, lang: str = "en") -> Question:
