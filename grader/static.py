@@ -4,7 +4,9 @@ The worker refuses forbidden imports at run time; this scan also catches imports
 never runs during grading, spelled-out dynamic imports (``__import__("torch")``,
 ``importlib.import_module("scipy")``) and forbidden submodules reached as attributes of an
 allowed module (``np.fft.fft`` when ``numpy.fft`` is forbidden: numpy imports it itself, so the
-import blocker never sees it), so a TA sees the attempt.
+import blocker never sees it), and imports by a computed name (``__import__("to" + "rch")``,
+``importlib.import_module(name)``), so a TA sees the attempt. Under bubblewrap the forbidden
+packages are not even on the sandbox's filesystem (grader/sandbox/isolation.py).
 """
 from __future__ import annotations
 
@@ -12,16 +14,23 @@ import ast
 from dataclasses import dataclass
 
 ALWAYS_FORBIDDEN = ("grader", "reference", "assignments")
+# Calls that import a module named by their first argument; with a non-literal name the import
+# itself is the finding (``__import__("to" + "rch")``), whatever the module turns out to be.
+DYNAMIC_IMPORTS = ("__import__", "import_module")
+COMPUTED = "<computed name>"
 
 
 @dataclass
 class Finding:
     module: str
     line: int
-    how: str   # "import" | "from" | "dynamic" | "attribute"
+    how: str   # "import" | "from" | "dynamic" | "computed" | "attribute"
 
     def message(self, locate=None) -> str:
         where = locate(self.line) if locate else f"line {self.line}"
+        if self.how == "computed":
+            return (f"imports a module by a computed name ({where}); only imports the scan can read are "
+                    "allowed in this assignment")
         verb = "uses" if self.how == "attribute" else "imports"
         return f"{verb} `{self.module}` ({where}), which this assignment does not allow"
 
@@ -57,12 +66,19 @@ def scan_imports(source: str, forbidden) -> list[Finding]:
             hit = next((n for n in names if _matches(n, forbidden)), None)
             if hit:
                 found.append(Finding(hit, node.lineno, "from"))
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
+        elif isinstance(node, ast.Call):
             func = node.func
             fname = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-            if fname in ("__import__", "import_module") and _matches(node.args[0].value, forbidden):
-                found.append(Finding(node.args[0].value, node.lineno, "dynamic"))
+            if isinstance(func, ast.Name) and func.id in aliases:   # from importlib import import_module as im
+                fname = aliases[func.id].rsplit(".", 1)[-1]
+            if fname not in DYNAMIC_IMPORTS:
+                continue
+            name = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "name"), None)
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                if _matches(name.value, forbidden):
+                    found.append(Finding(name.value, node.lineno, "dynamic"))
+            else:   # __import__("to" + "rch"): the scan cannot tell which module, so the attempt is the finding
+                found.append(Finding(COMPUTED, node.lineno, "computed"))
     unique = {(f.line, f.module): f for f in found}
     return sorted(unique.values(), key=lambda f: (f.line, f.module))
 
@@ -96,39 +112,155 @@ def _chain(node: ast.expr) -> tuple[str | None, list[str]]:
     return (node.id if isinstance(node, ast.Name) else None), attrs[::-1]
 
 
-# Shortcuts in training assignments: trained weights loaded from files instead of trained.
-_LOADERS = {("torch", "load"), ("np", "load"), ("numpy", "load"), ("torch", "jit"), ("hub", "load"),
-            ("torch", "hub"), ("pickle", "load"), ("pickle", "loads"), ("joblib", "load")}
+# Shortcuts in training assignments: trained weights loaded from files, or carried in the source,
+# instead of trained. Names are resolved through the module's imports (``import torch as t``,
+# ``from torch import load``, ``getattr(t, "load")``), so an alias is the same finding.
+LOADERS = ("torch.load", "torch.jit.load", "torch.hub", "torch.utils.model_zoo", "torch.serialization",
+           "torch.package", "numpy.load", "numpy.fromfile", "numpy.memmap", "pickle.load", "pickle.loads",
+           "pickle.Unpickler", "joblib.load", "dill.load", "dill.loads", "cloudpickle.load", "cloudpickle.loads",
+           "marshal.load", "marshal.loads", "safetensors", "shelve.open")
+LOADER_NAMES = ("load_state_dict_from_url", "load_url")
+# Modules whose attributes reached by a computed name (``getattr(t, "lo" + "ad")``) are flagged.
+SENSITIVE_MODULES = ("torch", "numpy", "pickle", "joblib", "dill", "cloudpickle", "marshal", "importlib",
+                     "builtins", "io", "os", "pathlib", "base64", "codecs", "zlib", "lzma", "bz2", "gzip")
+DEFAULT_ALIASES = {"np": "numpy"}
+MAX_LITERAL = 4096         # characters (or numbers x 8) of one literal before it is reported as embedded data
+MAX_BLOB_TOTAL = 8192      # characters of base64/hex-looking literals in the whole module
+_BLOB_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-\\x")
+
+
+def _resolve(node: ast.expr, aliases: dict[str, str]) -> str:
+    """The dotted name an expression stands for through the imports (``t.load`` -> ``torch.load``,
+    ``getattr(t, "load")`` -> ``torch.load``); "" when it is not a plain name chain."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" \
+            and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+        base = _resolve(node.args[0], aliases)
+        return f"{base}.{node.args[1].value}" if base else ""
+    root, attrs = _chain(node)
+    if root is None:
+        if isinstance(node, ast.Attribute):   # getattr(t, "jit").load
+            inner = node
+            tail = []
+            while isinstance(inner, ast.Attribute):
+                tail.append(inner.attr)
+                inner = inner.value
+            base = _resolve(inner, aliases)
+            return ".".join([base] + tail[::-1]) if base else ""
+        return ""
+    base = aliases.get(root, DEFAULT_ALIASES.get(root, root))
+    return ".".join([base] + attrs)
+
+
+def _is_loader(dotted: str) -> bool:
+    return bool(dotted) and (_matches(dotted, LOADERS) or dotted.rsplit(".", 1)[-1] in LOADER_NAMES)
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    ids = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                ids.add(id(first.value))
+    return ids
+
+
+def _payload(node: ast.expr) -> int:
+    """Characters of data a literal carries: strings and bytes by length, numbers as 8 each."""
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if isinstance(v, (str, bytes)):
+            return len(v)
+        return 8 if isinstance(v, (int, float, complex)) and not isinstance(v, bool) else 0
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return sum(_payload(e) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return sum(_payload(e) for e in node.keys if e is not None) + sum(_payload(e) for e in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _payload(node.left) + _payload(node.right)
+    if isinstance(node, ast.UnaryOp):
+        return _payload(node.operand)
+    return 0
+
+
+def _looks_like_blob(value) -> bool:
+    if isinstance(value, bytes):
+        return len(value) >= 64
+    return isinstance(value, str) and len(value) >= 64 and " " not in value and set(value) <= _BLOB_CHARS
 
 
 def scan_shortcuts(source: str, allow_weight_files: bool = False) -> list[tuple[int, str]]:
     """``[(line, message)]`` for code that loads trained weights instead of training them.
 
-    Flags ``torch.load``, ``np.load``, ``torch.hub``/``hub.load``, ``torch.jit.load``,
-    ``pickle.load(s)``, ``joblib.load``, ``load_state_dict_from_url`` and ``open(..., "rb")``.
-    Nothing is flagged when the assignment allows weight files. (Files shipped next to the
-    graded module in a zip never reach the sandbox: ``grader.submission`` keeps one file.)
+    Flags every reference to a loader (:data:`LOADERS`: ``torch.load``, ``np.load``,
+    ``torch.hub``, ``torch.jit.load``, ``pickle.load(s)``, ``joblib.load``, ...,
+    ``load_state_dict_from_url``) however it is spelled: through an alias, a from-import or
+    ``getattr`` with a literal name; ``getattr`` with a computed name on torch, numpy, pickle & co.;
+    ``open(..., "rb")`` (or a computed mode); and data embedded in the source: one literal of
+    more than :data:`MAX_LITERAL` characters (numbers count 8), or more than
+    :data:`MAX_BLOB_TOTAL` characters of base64/hex-looking strings and bytes in all. Nothing is
+    flagged when the assignment allows weight files. (At run time the sandbox holds no file the
+    grader did not put there: ``grader.submission`` keeps one source file and bubblewrap shows only
+    the Python environment, with forbidden packages and dataset folders masked.)
     """
     if allow_weight_files:
         return []
+    from .submission import PARSE_LOCK
+
     try:
-        tree = ast.parse(source)   # thread-safe: see grader/_threadsafe_ast.py
-    except SyntaxError:
+        with PARSE_LOCK:
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
-    found = []
+    aliases = _module_aliases(tree)
+    docs = _docstrings(tree)
+    inner = set()     # sub-expressions of a reported chain or literal (reported once, at the outermost)
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        root, attrs = _chain(node.func)
-        parts = ([root] if root else []) + attrs
-        dotted = ".".join(parts)
-        pairs = set(zip(parts, parts[1:]))
-        if pairs & _LOADERS or (parts and parts[-1] in ("load_state_dict_from_url", "load_url")):
-            found.append((node.lineno, f"`{dotted}(...)` loads saved data (weights?) instead of training"))
-        elif parts == ["open"]:
-            mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"),
-                                                                 None)
-            if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and "b" in mode.value \
-                    and "r" in mode.value:
-                found.append((node.lineno, "`open(..., 'rb')` reads a binary file (saved weights?)"))
-    return sorted(found)
+        if isinstance(node, ast.Attribute):
+            inner.add(id(node.value))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
+            inner.update(id(a) for a in node.args)
+        elif isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.BinOp, ast.UnaryOp)):
+            inner.update(id(c) for c in ast.iter_child_nodes(node))
+    found: dict[int, str] = {}
+    blob_total, blob_line = 0, None
+
+    def add(line, message):
+        found.setdefault(line, message)
+
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, (ast.Attribute, ast.Name)) and id(node) not in inner and isinstance(node.ctx, ast.Load):
+            dotted = _resolve(node, aliases)
+            if _is_loader(dotted):
+                add(line, f"`{dotted}` loads saved data (weights?) instead of training")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id == "getattr" and len(node.args) >= 2:
+                base = _resolve(node.args[0], aliases)
+                name = node.args[1]
+                if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                    if _is_loader(f"{base}.{name.value}") and id(node) not in inner:
+                        add(line, f"`{base}.{name.value}` (via getattr) loads saved data (weights?) instead of training")
+                elif base and _matches(base, SENSITIVE_MODULES):
+                    add(line, f"`getattr({base}, <computed name>)` reaches an attribute of `{base}` by a computed "
+                              "name (a loader in disguise?)")
+            elif isinstance(func, ast.Name) and func.id == "open":
+                mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"),
+                                                                     None)
+                if isinstance(mode, ast.Constant) and isinstance(mode.value, str):
+                    if "b" in mode.value and "r" in mode.value:
+                        add(line, "`open(..., 'rb')` reads a binary file (saved weights?)")
+                elif mode is not None:
+                    add(line, "`open(...)` with a computed mode (reads a binary file?)")
+        if isinstance(node, (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.BinOp, ast.UnaryOp)) \
+                and id(node) not in inner and id(node) not in docs:
+            size = _payload(node)
+            if size > MAX_LITERAL:
+                add(line, f"a literal of {size:,} characters of data is embedded in the source (weights?)")
+        if isinstance(node, ast.Constant) and id(node) not in docs and _looks_like_blob(node.value):
+            blob_total += len(node.value)
+            blob_line = blob_line or line
+    if blob_total > MAX_BLOB_TOTAL and blob_line is not None:
+        add(blob_line, f"{blob_total:,} characters of encoded data (base64/hex) are embedded in the source (weights?)")
+    return sorted(found.items())

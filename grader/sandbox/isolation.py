@@ -5,7 +5,9 @@ few /etc files the dynamic loader and Python need, the Python installation (``sy
 and the virtual environment (``sys.prefix``) read-only at their own paths, the worker script at
 ``/sandbox/worker.py``, a fresh /proc and a minimal /dev, small tmpfs /tmp, home and /dev/shm,
 and nothing else: not the repository (``grader``, ``reference``, ``assignments``), not /root,
-not /work. All namespaces are unshared (no network but a down loopback), the user is 65534
+not /work, and not the packages the assignment forbids (their folders inside the bound Python
+environment are masked by empty tmpfs, so ``torch`` cannot be imported in a numpy sandbox even by
+code that removes the worker's import hook). All namespaces are unshared (no network but a down loopback), the user is 65534
 with no capabilities, the environment is cleared.
 """
 from __future__ import annotations
@@ -74,9 +76,14 @@ def detect_isolation(config: SandboxConfig) -> IsolationReport:
         lim = config.limits
         details.append(f"namespaces: user, mount, pid, network (no network), ipc, uts; uid {SANDBOX_UID}, "
                        f"no capabilities; read-only /usr and Python; tmpfs /tmp and home ({lim.tmpfs_mb} MB)")
+        hidden = forbidden_packages(config)
+        if hidden:
+            details.append(f"forbidden packages absent from the sandbox's filesystem: {', '.join(hidden)}")
     else:
         details.append("WEAKER: no filesystem or network isolation — the submission can read every file the "
                        "grader's user can read and can open network connections")
+        details.append("WEAKER: forbidden imports are refused only by an import hook inside the worker; a "
+                       "submission can remove it and import them (the static scan still reports the attempt)")
     cg_ok = False
     if not config.use_cgroups:
         details.append("cgroups: not used (use_cgroups=False)")
@@ -146,6 +153,44 @@ def _dataset_dirs() -> list[str]:
     return out
 
 
+# Packages that come with a forbidden one and import it (masked with it).
+COMPANIONS = {"torch": ("functorch", "torchgen", "triton")}
+
+
+def forbidden_packages(config: SandboxConfig) -> list[str]:
+    """Top-level packages of ``config.forbidden`` (and their companions) found in this Python
+    environment: the ones :func:`bwrap_argv` masks. Submodule names (``numpy.fft``) are left to
+    the import hook and the static scan: their parent package is allowed."""
+    return [name for name, _ in _forbidden_paths(tuple(config.forbidden))]
+
+
+@functools.lru_cache(maxsize=32)
+def _forbidden_paths(names: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``((package, (host paths...)), ...)``: folders (or single-file modules) of each top-level
+    forbidden name, located without importing it."""
+    import importlib.util
+
+    tops = []
+    for n in names:
+        if n and "." not in n and n not in tops:
+            tops.append(n)
+            tops += [c for c in COMPANIONS.get(n, ()) if c not in tops]
+    out = []
+    for name in tops:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None:
+            continue
+        paths = [os.path.realpath(p) for p in (spec.submodule_search_locations or []) if os.path.isdir(p)]
+        if not paths and spec.origin and os.path.isfile(spec.origin):
+            paths = [os.path.realpath(spec.origin)]   # a single-file module (six.py)
+        if paths:
+            out.append((name, tuple(sorted(set(paths)))))
+    return tuple(out)
+
+
 def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
@@ -201,6 +246,17 @@ def bwrap_argv(exe: str, config: SandboxConfig, worker_host_path: str) -> list[s
             if secret != host and _under(secret, host) and os.path.isdir(secret):
                 masked = inside.rstrip("/") + secret[len(host.rstrip("/")):]
                 argv += ["--size", "4096", "--tmpfs", masked, "--remount-ro", masked]
+    # Forbidden packages: absent, not only refused by the worker's import hook (which the
+    # submission's own code could remove from sys.meta_path).
+    for _, paths in _forbidden_paths(tuple(config.forbidden)):
+        for path in paths:
+            for host, inside in binds:
+                if path != host and _under(path, host):
+                    masked = inside.rstrip("/") + path[len(host.rstrip("/")):]
+                    if os.path.isdir(path):
+                        argv += ["--size", "4096", "--tmpfs", masked, "--remount-ro", masked]
+                    else:
+                        argv += ["--ro-bind", "/dev/null", masked]
     argv += ["--ro-bind", worker_host_path, f"{SANDBOX_DIR}/worker.py",
              "--remount-ro", "/", "--remount-ro", "/dev", "--chdir", HOME, "--"]
     return argv
