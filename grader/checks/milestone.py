@@ -3,7 +3,7 @@
 Four kinds share one machinery (data sets, steps, seeds, budget, device):
 
 ``milestone`` — train under a compute budget, predict the held-out images, score the accuracy in
-bands (partial credit); optionally a second prediction (e.g. training from scratch) must be beaten::
+bands (partial credit); optionally a baseline's accuracy (e.g. training from scratch) must be beaten::
 
     kind = "milestone"
     target = "train"
@@ -26,7 +26,8 @@ bands (partial credit); optionally a second prediction (e.g. training from scrat
     threads = 1                        # torch.set_num_threads in the worker (torch only)
     framework = "torch"                # or "numpy": numpy-only assignments (see below)
     flatten = false                    # true: images (N, 1, H, W) -> (N, H*W) float64
-    compare = { predictions = "pred_scratch", share = 0.4, margin = 0.0, label = "training from scratch" }
+    test_subset = 800                  # optional: held-out images drawn per student (default: all)
+    compare = { accuracy = 0.78, share = 0.4, margin = 0.0, label = "training from scratch" }
 
 Placeholders in steps: ``"$x_<set>"`` / ``"$y_<set>"`` the arrays of a set (``train`` is the whole
 training split unless ``labels``/``per_class`` restrict it), ``"$x_test"`` the held-out images,
@@ -49,6 +50,14 @@ Honesty of the measurement:
 
 * The worker receives training images and labels and the held-out *images* only; the held-out
   labels stay in ``plan.context``. Predictions come back as plain arrays and are scored here.
+* The held-out images arrive in an order drawn per student from the secret check seed (and,
+  with ``test_subset``, only that many of them, also drawn per student): a dataset's public order
+  (the bundled MNIST file is sorted by class; splits use fixed seeds) carries no labels, so a
+  prediction from position alone scores chance. Their count and size are the same for everyone.
+* A comparison (``compare``) is against a fixed baseline accuracy of the check, the one the
+  instructor measured for the baseline (e.g. the reference solution trained from scratch on the
+  same few labels, best of several seeds), never against a run the submission performs itself:
+  that run could be sabotaged to make any model look better.
 * The budget is enforced from outside: the probe deadline is ``budget + grace`` (the sandbox
   kills the whole process tree at the deadline). One probe builds, trains and predicts, so a
   training run that overruns scores **zero** ("what it predicted in time": nothing). The grader's
@@ -246,7 +255,7 @@ def _validate_bands(spec: CheckSpec) -> None:
 class _Data:
     """The arrays of one plan: named sets (sent), held-out images (sent), held-out labels (kept)."""
 
-    def __init__(self, spec: CheckSpec, device: str, seed: int):
+    def __init__(self, spec: CheckSpec, device: str, seed: int, order_rng: np.random.Generator | None = None):
         self.dataset, split, self.note = _load_split(spec, device)
         test_labels = spec.get("test_labels")
         if test_labels is not None:
@@ -255,6 +264,15 @@ class _Data:
             self.x_test, self.y_test = held.x_test, held.y_test
         else:
             self.x_test, self.y_test = split.x_test, split.y_test
+        if order_rng is not None:
+            # The held-out order (and with test_subset, which images) is drawn per student from the
+            # secret check seed: a dataset's public order (sorted by class, a fixed split seed)
+            # must not tell the labels by position.
+            order = order_rng.permutation(len(self.y_test))
+            n = spec.get("test_subset")
+            if n is not None:
+                order = order[:int(n)]
+            self.x_test, self.y_test = self.x_test[order], self.y_test[order]
         self.x_test = _images(self.x_test, spec)
         self.sets = {}
         tables = dict(spec.get("sets", {}))
@@ -514,10 +532,23 @@ class Milestone(CheckKind):
         _validate_bands(spec)
         if spec.get("metric", "accuracy") != "accuracy":
             _fail(spec, f"metric: only \"accuracy\" is supported, got {spec.get('metric')!r}")
+        n = spec.get("test_subset")
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 10):
+            _fail(spec, f"test_subset: the number of held-out images drawn per student, an int >= 10, got {n!r}")
         cmp = spec.get("compare")
         if cmp is not None:
-            if not isinstance(cmp, dict) or not isinstance(cmp.get("predictions"), str):
-                _fail(spec, "compare: a table with predictions = \"<name>\" (share, margin, label optional)")
+            if not isinstance(cmp, dict):
+                _fail(spec, "compare: a table with accuracy = <baseline accuracy> (share, margin, label optional)")
+            if "predictions" in cmp:
+                _fail(spec, "compare.predictions: a baseline the submission computes itself (its own scratch run) "
+                            "can be sabotaged to win the comparison; give the baseline's accuracy instead "
+                            "(compare.accuracy, measured on the reference solution's run)")
+            acc = cmp.get("accuracy")
+            if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0 < acc < 1:
+                _fail(spec, f"compare.accuracy: the baseline's held-out accuracy in (0, 1), got {acc!r}")
+            unknown = set(cmp) - {"accuracy", "share", "margin", "label", "source"}
+            if unknown:
+                _fail(spec, f"compare: unknown keys {sorted(unknown)}")
             share = cmp.get("share", 0.5)
             if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
                 _fail(spec, f"compare.share: must be in (0, 1), got {share!r}")
@@ -525,14 +556,12 @@ class Milestone(CheckKind):
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
         device = _device(spec)
         seed_rng = np.random.default_rng(rng.integers(0, 2**63 - 1))
-        data = _Data(spec, device, int(spec.get("seed", 0)))
+        order_rng = np.random.default_rng(rng.integers(0, 2**63 - 1))
+        data = _Data(spec, device, int(spec.get("seed", 0)), order_rng)
         plan = build_plan(spec, seed_rng, DEFAULT_TRAIN_STEPS, data=data, device=device)
         plan.returns["pred"] = spec.get("predictions", "pred")
         if spec.get("history"):
             plan.returns["history"] = spec.get("history")
-        cmp = spec.get("compare")
-        if cmp:
-            plan.returns["pred_compare"] = cmp["predictions"]
         plan.context.update(y_test=data.y_test, dataset=data.dataset, data_note=data.note)
         return plan
 
@@ -585,18 +614,19 @@ class Milestone(CheckKind):
                     dict(extra, **({} if frac >= 1 else {"failed": True})))
         parts = [main]
         if cmp:
-            parts.append(self._compare(spec, cmp, pts["compare"], acc, frac, result, y))
+            parts.append(self._compare(spec, cmp, pts["compare"], acc, frac))
         return parts
 
     @staticmethod
-    def _compare(spec, cmp, points, acc, frac, result, y) -> Part:
+    def _compare(spec, cmp, points, acc, frac) -> Part:
+        """The main accuracy against the baseline's, a fixed number of the check (``compare.accuracy``,
+        measured by the instructor on the reference solution): nothing the submission runs can move it."""
         label = cmp.get("label", "the comparison")
         name = f"{spec.name}: beats {label}"
-        other, problem = _labels(result.values.get("pred_compare"), len(y), f"predictions of {label}")
-        if acc is None or other is None:
-            return Part(name, points, 0.0, f"Not judged: {problem or 'the main predictions were not scored'}.",
+        if acc is None:
+            return Part(name, points, 0.0, "Not judged: the main predictions were not scored.",
                         {"kind": spec.kind, "failed": True})
-        acc_b = float(np.mean(other == y))
+        acc_b = float(cmp["accuracy"])
         margin = float(cmp.get("margin", 0.0))
         ok = acc > acc_b + margin and frac > 0   # beating a useless baseline with a useless model earns nothing
         text = (f"Accuracy {acc:.2%} vs {acc_b:.2%} for {label}"

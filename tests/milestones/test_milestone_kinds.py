@@ -46,7 +46,10 @@ def ok(values, seconds=3.0):
     ({"steps": [{"let": "m", "call": "f", "get": "g"}]}, "steps"),
     ({"steps": [{"call": "f", "budget_share": 1.5}]}, "budget_share"),
     ({"sets": {"test": {"labels": [1]}}}, "sets"),
-    ({"compare": {"predictions": "p", "share": 1.0}}, "compare.share"),
+    ({"compare": {"accuracy": 0.5, "share": 1.0}}, "compare.share"),
+    ({"compare": {"predictions": "pred_scratch"}}, "compare.predictions"),
+    ({"compare": {"accuracy": 1.5}}, "compare.accuracy"),
+    ({"test_subset": 3}, "test_subset"),
     ({"framework": "jax"}, "framework"),
     ({"flatten": "yes"}, "flatten"),
 ])
@@ -173,16 +176,17 @@ def test_logits_instead_of_labels_are_explained():
 
 
 def test_comparison_part():
-    s = spec(compare={"predictions": "pred_scratch", "share": 0.25, "label": "training from scratch"})
+    s = spec(compare={"accuracy": 0.93, "share": 0.25, "label": "training from scratch"})
     plan = plan_of(s)
     y = plan.context["y_test"]
     rng = np.random.default_rng(2)
-    good, worse = _pred_with_accuracy(y, 0.97, rng), _pred_with_accuracy(y, 0.8, rng)
-    main, cmp = kind_of(s).judge(s, plan, ok({"pred": good.astype(float), "pred_compare": worse.astype(float)}))
+    good = _pred_with_accuracy(y, 0.97, rng)
+    main, cmp = kind_of(s).judge(s, plan, ok({"pred": good.astype(float)}))
     assert main.max_score == pytest.approx(3.0) and cmp.max_score == pytest.approx(1.0)
     assert main.score == pytest.approx(3.0) and cmp.score == pytest.approx(1.0)
+    assert cmp.extra["accuracy_compare"] == 0.93
     half = _pred_with_accuracy(y, 0.92, rng)
-    main, cmp = kind_of(s).judge(s, plan, ok({"pred": half.astype(float), "pred_compare": good.astype(float)}))
+    main, cmp = kind_of(s).judge(s, plan, ok({"pred": half.astype(float)}))
     assert main.score == pytest.approx(1.5) and cmp.score == 0 and "not better" in cmp.output
 
 
@@ -269,12 +273,12 @@ def test_scan_shortcuts_flags_weight_loading():
 
 
 def test_comparison_needs_a_useful_main_model():
-    s = spec(compare={"predictions": "pred_scratch", "share": 0.5})
+    s = spec(compare={"accuracy": 0.1, "share": 0.5})
     plan = plan_of(s)
     y = plan.context["y_test"]
     rng = np.random.default_rng(3)
-    poor, worse = _pred_with_accuracy(y, 0.3, rng), _pred_with_accuracy(y, 0.1, rng)
-    _, cmp = kind_of(s).judge(s, plan, ok({"pred": poor.astype(float), "pred_compare": worse.astype(float)}))
+    poor = _pred_with_accuracy(y, 0.3, rng)
+    _, cmp = kind_of(s).judge(s, plan, ok({"pred": poor.astype(float)}))
     assert cmp.score == 0 and "below every band" in cmp.output
 
 
