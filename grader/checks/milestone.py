@@ -42,9 +42,11 @@ over as ``(N, H*W)`` float64 rows, for models made of fully connected layers.
 
 ``initial_loss`` — an untrained model's logits on ``n`` training images: their cross-entropy
 (computed here with the reference loss) must be within ``tolerance`` (relative) of ``log C``.
-``overfit_small_batch`` — train on ``n`` (32) training images; predictions on those same images
-must reach ``min_accuracy`` (1.0). ``loss_falls`` — the history returned by ``train``: the mean
-loss of its last quarter must be below ``(1 - min_drop)`` times the mean of its first quarter.
+``overfit_small_batch`` — train on ``n`` (32) training images; the grader's evaluation of the
+model on those same images must reach ``min_accuracy`` (1.0). ``loss_falls`` — the grader's
+cross-entropy of the model on training images after ``train`` must be below ``(1 - min_drop)``
+times the same before it. All three judge logits the grader's helper computes from the model
+object (see "The sanity kinds" below), never the student's ``predict`` or reported history.
 
 Honesty of the measurement:
 
@@ -361,7 +363,7 @@ def build_plan(spec: CheckSpec, rng: np.random.Generator, default_steps: list[di
                          "budget_passed": "$budget_s" in repr(student)})
     plan.steps = setup_steps(seed, threads, device, framework)
     n_setup = len(plan.steps)
-    names = []
+    names, owners = [], []
     plan.steps.append({"let": f"{PREFIX}t0", "call": f"{PREFIX}time.perf_counter"})
     for i, raw in enumerate(student):
         share = float(raw.get("budget_share", 1.0))
@@ -373,6 +375,7 @@ def build_plan(spec: CheckSpec, rng: np.random.Generator, default_steps: list[di
                 step[key] = _arg(value, plan, refs, budget, device, seed, share)
             else:
                 step[key] = value
+        owners += [None] * (len(plan.steps) - len(owners)) + [i, None]   # which student step (for errors)
         plan.steps.append(step)
         plan.steps.append({"let": f"{PREFIX}t{i + 1}", "call": f"{PREFIX}time.perf_counter"})
         names.append(raw.get("call") or raw.get("get") or raw.get("set") or raw.get("hasattr"))
@@ -384,7 +387,7 @@ def build_plan(spec: CheckSpec, rng: np.random.Generator, default_steps: list[di
         plan.steps += [{"let": f"{PREFIX}gpu_name", "call": f"{PREFIX}torch.cuda.get_device_name", "args": [0]},
                        {"let": f"{PREFIX}gpu_peak", "call": f"{PREFIX}torch.cuda.max_memory_allocated"}]
         plan.returns.update(gpu_name=f"{PREFIX}gpu_name", gpu_peak=f"{PREFIX}gpu_peak")
-    plan.context.update(n_setup=n_setup, step_names=names, n_student=len(student))
+    plan.context.update(n_setup=n_setup, step_names=names, n_student=len(student), owners=owners)
     return plan
 
 
@@ -392,13 +395,16 @@ def _step_of(plan: Plan, index) -> str:
     """The student's step (by its call name) that a worker error index points at."""
     if not isinstance(index, int):
         return ""
-    i = index - plan.context["n_setup"]
-    if i < 0:
+    if index < plan.context["n_setup"]:
         return (f"while the grader prepared the run (seeds, {plan.context.get('framework', 'torch')} import)")
-    k = (i - 1) // 2
-    if 0 <= k < plan.context["n_student"]:
+    owners = plan.context["owners"]
+    k = owners[index] if 0 <= index < len(owners) else None
+    if k is not None:
         return f"in step `{plan.context['step_names'][k]}`"
+    if 0 <= index < len(plan.steps) and "grader" in plan.steps[index]:
+        return "when the grader evaluated your model"
     return ""
+
 
 
 def run_record(plan: Plan, result) -> dict:
@@ -660,18 +666,89 @@ def _validate_n(spec: CheckSpec, default: int) -> None:
         _fail(spec, f"n: must be an int >= 2, got {n!r}")
 
 
+# The sanity kinds judge evidence the grader computes itself (issue 11, class 7): logits from the
+# grader's own evaluation of the student's model object in the worker (``{"grader": "classify"}``:
+# eval mode, the grader's images, the worker's own code), parameter statistics enumerated from the
+# model's modules, and losses computed here with the reference cross-entropy. What the student's
+# ``predict`` returns or ``train`` reports as a history is not scored (the history is drawn as a
+# curve only). ``framework = "numpy"`` models have no common interface to evaluate, so numpy checks
+# still judge the student's own predictions (say so in such an assignment).
+EVAL_NOISE = 0.01        # evaluation images: the training images + N(0, (0.01 * range)^2), shuffled
+
+
+def _model_name(spec: CheckSpec) -> str:
+    return str(spec.get("model", "model"))
+
+
+def _array_ref(plan: Plan, name: str, value: np.ndarray) -> dict:
+    """The plan's array for ``name`` (one frame however often it is used)."""
+    refs = plan.context["array_refs"]
+    if name not in refs:
+        refs[name] = plan.array(value)
+    return refs[name]
+
+
+def _eval_images(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n: int | None = None):
+    """The grader's evaluation images: ``n`` of the training images (all by default) in a drawn
+    order, with a little noise, so a lookup of the exact inputs (or of their position) fails."""
+    order = rng.permutation(len(y))[:n]
+    x = np.asarray(x, dtype=np.float64)[order]
+    lo, hi = float(np.min(x)), float(np.max(x))
+    noisy = np.clip(x + rng.standard_normal(x.shape) * EVAL_NOISE * max(hi - lo, 1e-6), lo, hi)
+    return noisy.astype(np.float32), np.asarray(y)[order]
+
+
+def _after_model(plan: Plan, spec: CheckSpec, steps: list[dict]) -> None:
+    """Insert grader steps right after the student's step that binds the model (and its clock)."""
+    name = _model_name(spec)
+    for i, st in enumerate(plan.steps):
+        if st.get("let") == name and i >= plan.context["n_setup"]:
+            plan.steps[i + 2:i + 2] = steps   # + 1: the clock step after it
+            plan.context["owners"][i + 2:i + 2] = [None] * len(steps)
+            return
+    raise CheckDefinitionError(f"check {spec.name!r}: no step binds the model {name!r} (let = \"{name}\")")
+
+
+def _evidence(value) -> tuple[dict | None, str]:
+    """The worker's ``classify`` answer, checked: logits array and parameter statistics."""
+    if not isinstance(value, dict) or not isinstance(value.get("logits"), np.ndarray):
+        return None, "the grader could not evaluate your model (build_model must return a torch.nn.Module)"
+    n = value.get("n_params")
+    if type(n) is not int or n <= 0:
+        return None, ("your model has no parameters: the logits must come from a network with trainable "
+                      "layers")
+    for key in ("param_sum", "param_norm"):
+        if not isinstance(value.get(key), float) or not math.isfinite(value[key]):
+            return None, "your model's parameters are not finite numbers"
+    return value, ""
+
+
+def _stats_changed(before, after) -> bool:
+    return any(abs(after[k] - before[k]) > 1e-9 * (1.0 + abs(before[k])) for k in ("param_sum", "param_norm"))
+
+
+def _cross_entropy(logits: np.ndarray, y: np.ndarray) -> float:
+    from reference.nn import CrossEntropyLoss
+    return float(CrossEntropyLoss()(np.array(logits, dtype=np.float64, copy=True), y))
+
+
+def _torch_kind(spec: CheckSpec) -> bool:
+    return _framework(spec) == "torch"
+
+
 @register
 class InitialLoss(CheckKind):
-    """An untrained model's cross-entropy on ``n`` training images ≈ log C (the lecture's sanity check)."""
+    """An untrained model's cross-entropy on ``n`` training images ≈ log C (the lecture's sanity
+    check), from logits the grader's helper computes from the model (with gradients: logits that
+    do not depend on the parameters, or are the same for every image, are not a model's)."""
     kind = "initial_loss"
-    DEFAULT_STEPS = [{"let": "model", "call": "build_model"},
-                     {"call": "model.eval"},
-                     {"let": "xt", "call": "_cg_torch.as_tensor", "args": ["$x"]},
-                     {"let": "logits", "call": "model", "args": ["$xt"]}]
+    DEFAULT_STEPS = [{"let": "model", "call": "build_model"}]
 
     def validate(self, spec: CheckSpec) -> None:
         _validate_common(spec)
         _validate_n(spec, 256)
+        if not _torch_kind(spec):
+            _fail(spec, "framework: initial_loss evaluates a torch model (framework = \"torch\")")
         tol = spec.get("tolerance", 0.15)
         if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < 1:
             _fail(spec, f"tolerance: a relative tolerance in (0, 1), got {tol!r}")
@@ -684,22 +761,23 @@ class InitialLoss(CheckKind):
         x, y = _sample(spec, rng, device, int(spec.get("n", 256)))
         plan = build_plan(spec, rng, self.DEFAULT_STEPS, refs_extra={"x": x, "y": y}, default_budget=20.0,
                           device=device)
-        plan.returns["logits"] = spec.get("logits", "logits")
+        plan.steps.append({"let": f"{PREFIX}eval", "grader": "classify",
+                           "args": [{"$ref": _model_name(spec)}, _array_ref(plan, "x", x)],
+                           "kwargs": {"grad": True}})
+        plan.returns["eval"] = f"{PREFIX}eval"
         plan.context["y"] = y
         return plan
 
     def judge(self, spec: CheckSpec, plan: Plan, result) -> list[Part]:
-        from reference.nn import CrossEntropyLoss
-
         y = plan.context["y"]
         c = int(spec.get("classes", 10))
         extra = {"kind": spec.kind}
-        logits = result.values.get("logits")
-        if result.status != "ok" or not isinstance(logits, np.ndarray):
-            msg = _failure_text(spec, plan, result) if result.status != "ok" else \
-                "The model's output could not be read back as an array of logits."
-            return [Part(spec.name, spec.points, 0.0, msg, dict(extra, failed=True))]
-        logits = np.array(logits, dtype=np.float64, copy=True)
+        if result.status != "ok":
+            return [Part(spec.name, spec.points, 0.0, _failure_text(spec, plan, result), dict(extra, failed=True))]
+        ev, problem = _evidence(result.values.get("eval"))
+        if ev is None:
+            return [Part(spec.name, spec.points, 0.0, f"Not scored: {problem}.", dict(extra, failed=True))]
+        logits = np.array(ev["logits"], dtype=np.float64, copy=True)
         if logits.shape != (len(y), c):
             return [Part(spec.name, spec.points, 0.0,
                          f"The untrained model's output has shape {logits.shape}; expected ({len(y)}, {c}) logits "
@@ -707,13 +785,21 @@ class InitialLoss(CheckKind):
         if not np.all(np.isfinite(logits)):
             return [Part(spec.name, spec.points, 0.0, "The untrained model's logits contain NaN or inf.",
                          dict(extra, failed=True))]
-        loss = float(CrossEntropyLoss()(logits, y))
+        grad = ev.get("grad_norm")
+        if not isinstance(grad, float) or not grad > 0:
+            return [Part(spec.name, spec.points, 0.0, "Not scored: the logits do not depend on the model's "
+                         "parameters (their gradient is zero): they do not come from the network.",
+                         dict(extra, failed=True))]
+        if float(np.max(np.ptp(logits, axis=0))) <= 1e-7 * (1.0 + float(np.max(np.abs(logits)))):
+            return [Part(spec.name, spec.points, 0.0, "Not scored: the logits are the same for every image: "
+                         "they do not depend on the input.", dict(extra, failed=True))]
+        loss = _cross_entropy(logits, y)
         expected = math.log(c)
         tol = float(spec.get("tolerance", 0.15))
         ok = abs(loss - expected) <= tol * expected
         extra.update(loss=loss, expected=expected)
-        text = (f"Cross-entropy of the untrained model on {len(y)} training images: {loss:.3f}; "
-                f"expected about log {c} = {expected:.3f} (within {tol:.0%}).")
+        text = (f"Cross-entropy of the untrained model on {len(y)} training images (computed by the grader "
+                f"from your model's logits): {loss:.3f}; expected about log {c} = {expected:.3f} (within {tol:.0%}).")
         if not ok:
             probs = np.exp(logits - logits.max(1, keepdims=True))
             probs /= probs.sum(1, keepdims=True)
@@ -728,12 +814,15 @@ class InitialLoss(CheckKind):
 
 @register
 class OverfitSmallBatch(CheckKind):
-    """Training on ``n`` examples must reach ``min_accuracy`` on those same examples."""
+    """Training on ``n`` examples must reach ``min_accuracy`` on those same examples — judged by the
+    grader's own evaluation of the model after ``train`` (the images shuffled, with a little noise),
+    and the model's parameters must have changed during training."""
     kind = "overfit_small_batch"
     DEFAULT_STEPS = [{"let": "model", "call": "build_model"},
                      {"let": "history", "call": "train", "args": ["$model", "$x", "$y"],
-                      "kwargs": {"budget_s": "$budget_s", "device": "$device"}},
-                     {"let": "pred", "call": "predict", "args": ["$model", "$x"], "kwargs": {"device": "$device"}}]
+                      "kwargs": {"budget_s": "$budget_s", "device": "$device"}}]
+    NUMPY_STEPS = DEFAULT_STEPS + [{"let": "pred", "call": "predict", "args": ["$model", "$x"],
+                                    "kwargs": {"device": "$device"}}]
 
     def validate(self, spec: CheckSpec) -> None:
         _validate_common(spec)
@@ -745,12 +834,21 @@ class OverfitSmallBatch(CheckKind):
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
         device = _device(spec)
         x, y = _sample(spec, rng, device, int(spec.get("n", 32)))
-        plan = build_plan(spec, rng, self.DEFAULT_STEPS, refs_extra={"x": x, "y": y}, default_budget=20.0,
-                          device=device)
-        plan.returns["pred"] = spec.get("predictions", "pred")
+        torch_kind = _torch_kind(spec)
+        plan = build_plan(spec, rng, self.DEFAULT_STEPS if torch_kind else self.NUMPY_STEPS,
+                          refs_extra={"x": x, "y": y}, default_budget=20.0, device=device)
         if spec.get("history", "history"):
             plan.returns["history"] = spec.get("history", "history")
-        plan.context["y"] = y
+        if not torch_kind:
+            plan.returns["pred"] = spec.get("predictions", "pred")
+            plan.context["y"] = y
+            return plan
+        xe, ye = _eval_images(x, y, rng)
+        model = {"$ref": _model_name(spec)}
+        _after_model(plan, spec, [{"let": f"{PREFIX}before", "grader": "param_stats", "args": [model]}])
+        plan.steps.append({"let": f"{PREFIX}eval", "grader": "classify", "args": [model, plan.array(xe)]})
+        plan.returns.update(before=f"{PREFIX}before", eval=f"{PREFIX}eval")
+        plan.context["y"] = ye
         return plan
 
     def judge(self, spec: CheckSpec, plan: Plan, result) -> list[Part]:
@@ -759,15 +857,34 @@ class OverfitSmallBatch(CheckKind):
         curve, _, _ = history_curve(result.values.get("history"))
         if curve:
             extra["curve"] = curve
-        pred, problem = _labels(result.values.get("pred"), len(y), "predictions")
-        if result.status != "ok" or pred is None:
-            msg = _failure_text(spec, plan, result) if result.status != "ok" else f"Not scored: {problem}."
-            return [Part(spec.name, spec.points, 0.0, msg, dict(extra, failed=True))]
+        if result.status != "ok":
+            return [Part(spec.name, spec.points, 0.0, _failure_text(spec, plan, result), dict(extra, failed=True))]
+        graders = ""
+        if _torch_kind(spec):
+            ev, problem = _evidence(result.values.get("eval"))
+            before = result.values.get("before")
+            if ev is not None and not (isinstance(before, dict) and all(isinstance(before.get(k), float)
+                                                                        for k in ("param_sum", "param_norm"))):
+                ev, problem = None, "the grader could not read your model's parameters before training"
+            if ev is not None and not _stats_changed(before, ev):
+                ev, problem = None, "your model's parameters did not change during `train`: nothing was trained"
+            pred = None
+            if ev is not None:
+                logits = np.asarray(ev["logits"])
+                if logits.ndim != 2 or logits.shape[0] != len(y):
+                    problem = f"your model's output has shape {logits.shape}; expected ({len(y)}, classes) logits"
+                else:
+                    pred = np.argmax(np.nan_to_num(logits, nan=-np.inf), axis=1)
+            graders = " (evaluated by the grader: your model's logits on the same images, shuffled, with a little noise)"
+        else:
+            pred, problem = _labels(result.values.get("pred"), len(y), "predictions")
+        if pred is None:
+            return [Part(spec.name, spec.points, 0.0, f"Not scored: {problem}.", dict(extra, failed=True))]
         acc = float(np.mean(pred == y))
         need = float(spec.get("min_accuracy", 1.0))
         ok = acc >= need - 1e-12
         extra["accuracy"] = acc
-        text = (f"After training on {len(y)} images, accuracy on those same images: {acc:.1%} "
+        text = (f"After training on {len(y)} images, accuracy on those same images{graders}: {acc:.1%} "
                 f"(need {need:.0%}).")
         if not ok:
             text += (" A network this size should memorize a small batch: if it cannot, the training loop is "
@@ -778,7 +895,10 @@ class OverfitSmallBatch(CheckKind):
 
 @register
 class LossFalls(CheckKind):
-    """The loss history returned by ``train`` falls: mean of the last quarter < first quarter."""
+    """Training lowers the loss: the grader's cross-entropy of the model on ``eval_n`` (256) of the
+    training images (shuffled, with a little noise) after ``train`` must be below ``(1 - min_drop)``
+    times the same before it. The history ``train`` returns is drawn as a curve, not scored.
+    (``framework = "numpy"``: the history's last quarter against its first, as reported.)"""
     kind = "loss_falls"
     DEFAULT_STEPS = [{"let": "model", "call": "build_model"},
                      {"let": "history", "call": "train", "args": ["$model", "$x", "$y"],
@@ -790,6 +910,9 @@ class LossFalls(CheckKind):
         d = spec.get("min_drop", 0.1)
         if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d < 1:
             _fail(spec, f"min_drop: in [0, 1), got {d!r}")
+        e = spec.get("eval_n", 256)
+        if isinstance(e, bool) or not isinstance(e, int) or e < 8:
+            _fail(spec, f"eval_n: an int >= 8, got {e!r}")
 
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
         device = _device(spec)
@@ -797,6 +920,14 @@ class LossFalls(CheckKind):
         plan = build_plan(spec, rng, self.DEFAULT_STEPS, refs_extra={"x": x, "y": y}, default_budget=30.0,
                           device=device)
         plan.returns["history"] = spec.get("history", "history")
+        if _torch_kind(spec):
+            xe, ye = _eval_images(x, y, rng, int(spec.get("eval_n", 256)))
+            model = {"$ref": _model_name(spec)}
+            ref = plan.array(xe)
+            _after_model(plan, spec, [{"let": f"{PREFIX}before", "grader": "classify", "args": [model, ref]}])
+            plan.steps.append({"let": f"{PREFIX}after", "grader": "classify", "args": [model, ref]})
+            plan.returns.update(before=f"{PREFIX}before", after=f"{PREFIX}after")
+            plan.context["y_eval"] = ye
         return plan
 
     def judge(self, spec: CheckSpec, plan: Plan, result) -> list[Part]:
@@ -804,27 +935,52 @@ class LossFalls(CheckKind):
         if result.status != "ok":
             return [Part(spec.name, spec.points, 0.0, _failure_text(spec, plan, result), dict(extra, failed=True))]
         curve, losses, problem = history_curve(result.values.get("history"))
+        if curve is not None:
+            extra["curve"] = curve
+        drop = float(spec.get("min_drop", 0.1))
+        if _torch_kind(spec):
+            return [self._judge_measured(spec, plan, result, extra, drop)]
         if curve is None:
             return [Part(spec.name, spec.points, 0.0, f"Not scored: {problem}.", dict(extra, failed=True))]
-        extra["curve"] = curve
         if len(losses) < 4:
             return [Part(spec.name, spec.points, 0.0,
                          f"The history holds {len(losses)} loss values; at least 4 are needed to see a trend "
                          "(record one per epoch or per few steps).", dict(extra, failed=True))]
         q = len(losses) // 4
         first, last = float(np.mean(losses[:q])), float(np.mean(losses[-q:]))
-        drop = float(spec.get("min_drop", 0.1))
+        return [self._verdict(spec, extra, first, last, drop,
+                              "Mean loss over the first quarter of training: {a:.4g}; over the last quarter: {b:.4g}")]
+
+    def _judge_measured(self, spec, plan, result, extra, drop) -> Part:
+        y = plan.context["y_eval"]
+        ev = {}
+        for key in ("before", "after"):
+            ev[key], problem = _evidence(result.values.get(key))
+            if ev[key] is None:
+                return Part(spec.name, spec.points, 0.0, f"Not scored: {problem}.", dict(extra, failed=True))
+            logits = np.asarray(ev[key]["logits"])
+            if logits.ndim != 2 or logits.shape[0] != len(y) or logits.shape[1] <= int(np.max(y)):
+                return Part(spec.name, spec.points, 0.0,
+                            f"Not scored: your model's output has shape {logits.shape}; expected ({len(y)}, classes) "
+                            "logits.", dict(extra, failed=True))
+        first = _cross_entropy(ev["before"]["logits"], y) if np.all(np.isfinite(ev["before"]["logits"])) else math.nan
+        last = _cross_entropy(ev["after"]["logits"], y) if np.all(np.isfinite(ev["after"]["logits"])) else math.nan
+        return self._verdict(spec, extra, first, last, drop,
+                             f"Cross-entropy of your model on {len(y)} of the training images, computed by the "
+                             "grader: {a:.4g} before `train`, {b:.4g} after")
+
+    @staticmethod
+    def _verdict(spec, extra, first, last, drop, template) -> Part:
         ok = bool(np.isfinite(first) and np.isfinite(last) and last < (1 - drop) * first)
         extra.update(first_quarter=first, last_quarter=last)
-        text = (f"Mean loss over the first quarter of training: {first:.4g}; over the last quarter: {last:.4g} "
-                f"(must fall by more than {drop:.0%}).")
+        text = template.format(a=first, b=last) + f" (must fall by more than {drop:.0%})."
         if not ok:
             text += (" The loss became NaN/inf: the learning rate is probably far too large." if not
                      (np.isfinite(first) and np.isfinite(last)) else
                      " The loss does not fall: check the learning rate, that the optimizer steps, and that "
                      "gradients are zeroed each step.")
             extra["failed"] = True
-        return [Part(spec.name, spec.points, spec.points if ok else 0.0, text, extra)]
+        return Part(spec.name, spec.points, spec.points if ok else 0.0, text, extra)
 
 
 TRAINING_KINDS = ("milestone", "initial_loss", "overfit_small_batch", "loss_falls")

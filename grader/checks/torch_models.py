@@ -2,22 +2,26 @@
 ``model_shapes``, ``model_trace`` and ``model_forward``.
 
 The worker only ever returns plain data: lists of parameter shapes, output shapes, a shape trace
-(``[[name, type, shape], ...]``) and one output array. It gets them by calling four small helpers
-that the course ships in the starter notebook (students are told not to change them)::
+(``[[name, type, shape], ...]``) and one output array. The evidence comes from the **grader's own
+helpers in the worker** (``{"grader": ...}`` probe steps, grader/sandbox/worker.py
+``TorchHelpers``), never from helpers in the student's notebook (a model with no layers and an
+edited ``param_shapes`` used to pass)::
 
-    param_shapes(model)                      -> [[name, [d0, d1, ...]], ...] in registration order
-    output_shape(model, input_shape)         -> [N, C, H, W]  (forward on the meta device)
-    shape_trace(model, input_shape)          -> [[name, type, shape], ...] of every leaf module, in
-                                                call order (forward hooks, meta device)
-    load_weights_by_shape(model, params, buffers) copies arrays into the parameters (then the
-                                                floating-point buffers) in order, shapes must match
-    run(model, x, train=False)               -> model(x) in float64, as a numpy array
+    param_shapes(model)                 -> [[name, [d0, ...]], ...]: the model's parameters, enumerated
+                                           from its modules' ``_parameters`` in registration order
+    shape_trace(model, input_shape)     -> {"output": [N, C, H, W], "layers": [[name, torch.nn type,
+                                           shape], ...]}: forward on the meta device, hooks on every
+                                           leaf module registered by the worker; the type is the
+                                           torch.nn class the layer is (by identity, not by name)
+    load_weights(model, params, buffers)   the grader's arrays into those parameters and buffers
+    run(model, x, train=False)          -> model(x) in float64
 
-A student who edits a helper can only lie about what it reports: every verdict is computed here
-from the reference model (``reference.models``), and ``model_forward`` — the output for weights
-the grader draws — cannot be faked without computing the right function. ``param_shapes`` is
-also returned by the forward check, so a shape mismatch is reported from trusted comparison
-(first mismatching parameter, expected vs actual shape), whatever the helper raised.
+Every verdict is computed here from the reference model (``reference.models``). An output shape is
+credited only when it comes out of the model's layers (its trace holds at least one conv, linear or
+pooling layer), and ``model_forward`` — the output for weights the grader draws — cannot be faked
+without computing the right function. ``param_shapes`` is also returned by the forward check, so a
+shape mismatch is reported from trusted comparison (first mismatching parameter, expected vs actual
+shape).
 
 Spec keys: ``target`` (the student's class), ``reference`` (a builder name of
 :data:`REFERENCES`, default: the target), ``init`` (constructor kwargs, the same for both),
@@ -208,7 +212,7 @@ class ModelParamsCheck(_ModelKind):
     kind = "model_params"
 
     def plan(self, spec, rng):
-        plan = Plan(self._construct(spec) + [{"let": "ps", "call": "param_shapes", "args": [{"$ref": "m"}]}],
+        plan = Plan(self._construct(spec) + [{"let": "ps", "grader": "param_shapes", "args": [{"$ref": "m"}]}],
                     {"ps": "ps"})
         plan.context["want"] = reference_param_shapes(_build(spec, "meta"))
         return plan
@@ -252,7 +256,7 @@ class ModelShapesCheck(_ModelKind):
         plan = Plan(self._construct(spec), {})
         want = []
         for i, shape in enumerate(spec.get("inputs")):
-            plan.steps.append({"let": f"s{i}", "call": "output_shape", "args": [{"$ref": "m"}, list(shape)]})
+            plan.steps.append({"let": f"s{i}", "grader": "shape_trace", "args": [{"$ref": "m"}, list(shape)]})
             plan.returns[f"s{i}"] = f"s{i}"
             want.append(tuple(int(d) for d in _meta_output(spec, shape)))
         plan.context["want"] = want
@@ -263,17 +267,38 @@ class ModelShapesCheck(_ModelKind):
         per = split_points(spec.points, {str(i): 1.0 for i in range(len(shapes))})
         score, lines = 0.0, []
         for i, (shape, want) in enumerate(zip(shapes, plan.context["want"])):
-            got = result.values.get(f"s{i}")
-            ok = isinstance(got, list) and all(isinstance(d, int) for d in got) and tuple(got) == want
-            if ok:
+            traced = _parse_trace(result.values.get(f"s{i}"))
+            got = traced[0] if traced else None
+            layers = [r for r in traced[1] if r[1] in TRACE_TYPES] if traced else []
+            if got is not None and got == want and layers:
                 score += per[str(i)]
                 lines.append(f"- input {fmt_shape(shape)} → {fmt_shape(want)}: correct")
+            elif got is not None and got == want:
+                lines.append(f"- input {fmt_shape(shape)}: the output has the expected shape {fmt_shape(want)}, "
+                             "but it does not come out of any layer of your model (no torch.nn conv, linear or "
+                             "pooling layer ran)")
             else:
-                have = fmt_shape(got) if isinstance(got, list) else worker_error_text(result)
+                have = fmt_shape(got) if got is not None else worker_error_text(result)
                 lines.append(f"- input {fmt_shape(shape)}: expected {fmt_shape(want)}, got {have}")
         failed = score < spec.points - 1e-9
         return [Part(spec.name, spec.points, round(score, 6), f"`{_call(spec)}` output shapes:\n\n" + "\n".join(lines),
                      {"kind": self.kind, "failed": failed})]
+
+
+def _parse_trace(value) -> tuple[tuple[int, ...], list[tuple[str, str, tuple[int, ...]]]] | None:
+    """The worker's ``shape_trace`` answer as (output shape, rows); None when malformed."""
+    if not isinstance(value, dict):
+        return None
+    out, raw = value.get("output"), value.get("layers")
+    if not (isinstance(out, list) and all(type(d) is int for d in out) and isinstance(raw, list)):
+        return None
+    rows = []
+    for r in raw:
+        if not (isinstance(r, list) and len(r) == 3 and isinstance(r[0], str) and isinstance(r[1], str)
+                and isinstance(r[2], list) and all(type(d) is int for d in r[2])):
+            return None
+        rows.append((r[0], r[1], tuple(r[2])))
+    return tuple(out), rows
 
 
 def _meta_output(spec, shape) -> tuple[int, ...]:
@@ -293,27 +318,17 @@ class ModelTraceCheck(_ModelKind):
 
     def plan(self, spec, rng):
         shape = spec.get("inputs")[0]
-        plan = Plan(self._construct(spec) + [{"let": "t", "call": "shape_trace", "args": [{"$ref": "m"}, list(shape)]}],
+        plan = Plan(self._construct(spec) + [{"let": "t", "grader": "shape_trace", "args": [{"$ref": "m"}, list(shape)]}],
                     {"t": "t"})
         plan.context["want"] = [r for r in reference_trace(_build(spec, "meta"), shape) if r[1] in TRACE_TYPES]
         return plan
 
     def judge(self, spec, plan, result):
         want = plan.context["want"]
-        raw = result.values.get("t")
-        rows = []
-        if isinstance(raw, list):
-            for r in raw:
-                if (isinstance(r, list) and len(r) == 3 and isinstance(r[1], str) and isinstance(r[2], list)
-                        and all(isinstance(d, int) for d in r[2])):
-                    rows.append((str(r[0]), r[1], tuple(r[2])))
-                else:
-                    rows = None
-                    break
-        else:
-            rows = None
-        if rows is None:
-            return _no_answer(spec, result, "shape trace (shape_trace(model, shape) must return [[name, type, shape], ...])")
+        traced = _parse_trace(result.values.get("t"))
+        if traced is None:
+            return _no_answer(spec, result, "shape trace (the forward on the meta device failed)")
+        rows = traced[1]
         got = [r for r in rows if r[1] in TRACE_TYPES]
         right = sum(1 for w, g in zip(want, got) if w[1:] == g[1:])
         frac = right / len(want) if len(got) == len(want) else min(right, len(got)) / max(len(want), len(got))
@@ -328,6 +343,9 @@ class ModelTraceCheck(_ModelKind):
                      f"channels.")
         elif len(got) != len(want):
             text += f"\n\nYour trace has {len(got)} such layers, the architecture has {len(want)}."
+        if not got and rows:
+            text += ("\n\nNone of the layers that ran is a torch.nn conv, linear or pooling layer: build the "
+                     "model from torch.nn layers (subclasses count).")
         failed = score < spec.points - 1e-9
         return [Part(spec.name, spec.points, score, text, {"kind": self.kind, "failed": failed})]
 
@@ -383,10 +401,10 @@ class ModelForwardCheck(_ModelKind):
         train = bool(spec.get("train", False))
         plan = Plan([], {"ps": "ps", "y": "y"}, timeout=spec.get("timeout"))
         plan.steps = self._construct(spec) + [
-            {"let": "ps", "call": "param_shapes", "args": [{"$ref": "m"}]},
-            {"let": "_", "call": "load_weights_by_shape",
+            {"let": "ps", "grader": "param_shapes", "args": [{"$ref": "m"}]},
+            {"let": "_", "grader": "load_weights",
              "args": [{"$ref": "m"}, [plan.array(v) for v in params], [plan.array(v) for v in buffers]]},
-            {"let": "y", "call": "run", "args": [{"$ref": "m"}, plan.array(x)], "kwargs": {"train": train}},
+            {"let": "y", "grader": "run", "args": [{"$ref": "m"}, plan.array(x)], "kwargs": {"train": train}},
         ]
         plan.context.update(params=params, buffers=buffers, x=x, train=train,
                             want=reference_param_shapes(model))

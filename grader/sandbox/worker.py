@@ -174,6 +174,196 @@ def install_blocker(names):
 
 
 # ---------------------------------------------------------------------------------------------
+# The grader's own helpers (issue 11, class 7): evidence the grade rests on (parameter shapes,
+# output shapes, the layer trace, logits) is computed here, from the model object, by code the
+# submission did not write — never by helpers in the student's notebook. torch's functions are
+# captured before the student's module runs (so patching torch.nn.Module afterwards does not
+# change them); modules and parameters are enumerated from the instances' own dicts
+# (``_modules``, ``_parameters``, ``_buffers``), not through methods a model can override. Code
+# in the same process could still rewrite these helpers in memory; the checks that cannot be
+# faked without computing the right function (forward with the grader's weights, held-out
+# accuracy) stay the numerical truth.
+
+def _vars(obj):
+    return object.__getattribute__(obj, "__dict__")
+
+
+class TorchHelpers:
+    MAX_MODULES = 100_000
+
+    def __init__(self, torch):
+        self.torch = torch
+        M = torch.nn.Module
+        self.Module, self.Tensor = M, torch.Tensor
+        self.register_forward_hook = M.register_forward_hook
+        self.module_to, self.module_double, self.module_float = M.to, M.double, M.float
+        self.no_grad, self.enable_grad = torch.no_grad, torch.enable_grad
+        self.empty, self.as_tensor, self.zeros = torch.empty, torch.as_tensor, torch.zeros
+        self.autograd_grad = torch.autograd.grad
+        self.float64, self.float32 = torch.float64, torch.float32
+        # every torch.nn layer class, by identity (a student class named "Conv2d" is not one)
+        self.layer_types = {}
+        for name in dir(torch.nn):
+            cls = getattr(torch.nn, name, None)
+            if isinstance(cls, type) and issubclass(cls, M) and cls is not M:
+                self.layer_types[cls] = name
+
+    # -- structure, from the instances' dicts
+    def _is(self, obj, cls):
+        return cls in type(obj).__mro__
+
+    def module(self, model):
+        if not self._is(model, self.Module):
+            raise TypeError(f"expected a torch.nn.Module, got {type(model).__name__}")
+        return model
+
+    def modules(self, root):
+        """[(name, module)] in named_modules() order (pre-order, each module once)."""
+        out, seen, todo = [], set(), [("", self.module(root))]
+        while todo:
+            prefix, m = todo.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            out.append((prefix, m))
+            if len(out) > self.MAX_MODULES:
+                raise ValueError(f"more than {self.MAX_MODULES} modules")
+            children = [(prefix + ("." if prefix else "") + str(k), c)
+                        for k, c in dict(_vars(m).get("_modules") or {}).items() if c is not None]
+            for k, c in children:
+                self.module(c)
+            todo.extend(reversed(children))
+        return out
+
+    def _members(self, root, key):
+        out, seen = [], set()
+        for prefix, m in self.modules(root):
+            for k, v in dict(_vars(m).get(key) or {}).items():
+                if v is None or id(v) in seen:
+                    continue
+                if not self._is(v, self.Tensor):
+                    raise TypeError(f"{prefix + '.' if prefix else ''}{k} is a {type(v).__name__}, not a tensor")
+                seen.add(id(v))
+                out.append((prefix + ("." if prefix else "") + str(k), v))
+        return out
+
+    def parameters(self, root):
+        return self._members(root, "_parameters")
+
+    def float_buffers(self, root):
+        return [(n, b) for n, b in self._members(root, "_buffers") if b.is_floating_point()]
+
+    def leaves(self, root):
+        return [(n, m) for n, m in self.modules(root) if not any(c is not None for c in
+                                                                (_vars(m).get("_modules") or {}).values())]
+
+    def layer_type(self, m):
+        for cls in type(m).__mro__:
+            if cls in self.layer_types:
+                return self.layer_types[cls]
+        return type(m).__name__ + " (not a torch.nn layer)"
+
+    def _set_training(self, root, flag):
+        for _, m in self.modules(root):
+            _vars(m)["training"] = bool(flag)
+
+    # -- the helpers a probe calls (``{"grader": name}`` steps)
+    def param_shapes(self, model):
+        """[[name, [d0, ...]], ...] in registration order."""
+        return [[n, [int(d) for d in p.shape]] for n, p in self.parameters(model)]
+
+    def shape_trace(self, model, input_shape):
+        """{"output": [..], "layers": [[name, torch.nn type, shape], ...]}: every leaf module's
+        output shape in call order, on the meta device (forward hooks registered here)."""
+        layers, handles = [], []
+        self.module_to(model, "meta")
+        for name, m in self.leaves(model):
+            def hook(mod, inp, out, name=name):
+                if self._is(out, self.Tensor):
+                    layers.append([name, self.layer_type(mod), [int(d) for d in out.shape]])
+            handles.append(self.register_forward_hook(m, hook))
+        try:
+            with self.no_grad():
+                y = model(self.empty(tuple(int(d) for d in input_shape), device="meta"))
+        finally:
+            for h in handles:
+                h.remove()
+        if not self._is(y, self.Tensor):
+            raise TypeError(f"the model returned a {type(y).__name__}, not a tensor")
+        return {"output": [int(d) for d in y.shape], "layers": layers}
+
+    def load_weights(self, model, params, buffers=()):
+        mine, bufs = self.parameters(model), self.float_buffers(model)
+        if [tuple(p.shape) for _, p in mine] != [tuple(a.shape) for a in params] or \
+                [tuple(b.shape) for _, b in bufs] != [tuple(a.shape) for a in buffers]:
+            raise ValueError("the grader's weights do not fit your model's parameters and buffers")
+        with self.no_grad():
+            for (_, p), a in zip(mine, params):
+                p.copy_(self.as_tensor(a, dtype=p.dtype))
+            for (_, b), a in zip(bufs, buffers):
+                b.copy_(self.as_tensor(a, dtype=b.dtype))
+
+    def run(self, model, x, train=False):
+        """The model's output for ``x`` in float64 (training mode only when ``train``)."""
+        self.module_double(model)
+        self._set_training(model, train)
+        with self.no_grad():
+            return model(self.as_tensor(x, dtype=self.float64))
+
+    def param_stats(self, model):
+        """{"n_params", "param_sum", "param_norm"} over the model's parameters (not its methods)."""
+        ps = self.parameters(model)
+        with self.no_grad():
+            total = sum(float(p.detach().double().sum()) for _, p in ps)
+            norm = sum(float((p.detach().double() ** 2).sum()) for _, p in ps) ** 0.5
+        return {"n_params": int(sum(p.numel() for _, p in ps)), "param_sum": total, "param_norm": norm}
+
+    def classify(self, model, x, grad=False):
+        """The model's logits for the grader's images ``x`` (eval mode; the modules' training flags
+        are restored after), its parameter statistics and, with ``grad``, the norm of the gradient
+        of the logits' sum with respect to the parameters (zero: the logits ignore the model)."""
+        ps = self.parameters(model)
+        flags = [(m, _vars(m).get("training", True)) for _, m in self.modules(model)]
+        device = ps[0][1].device if ps else "cpu"
+        dtype = ps[0][1].dtype if ps and ps[0][1].is_floating_point() else self.float32
+        xt = self.as_tensor(x, dtype=dtype).to(device)
+        self._set_training(model, False)
+        try:
+            if grad and ps:
+                with self.enable_grad():
+                    out = model(xt)
+                    leaves = [p for _, p in ps if p.requires_grad]
+                    grads = self.autograd_grad(out.sum(), leaves, allow_unused=True) if leaves and \
+                        self._is(out, self.Tensor) and out.requires_grad else []
+                gnorm = sum(float((g.detach().double() ** 2).sum()) for g in grads if g is not None) ** 0.5
+            else:
+                with self.no_grad():
+                    out = model(xt)
+                gnorm = None
+        finally:
+            for m, f in flags:
+                _vars(m)["training"] = f
+        if not self._is(out, self.Tensor):
+            raise TypeError(f"the model returned a {type(out).__name__}, not a tensor of logits")
+        return dict(self.param_stats(model), logits=out.detach().double().cpu(), grad_norm=gnorm)
+
+
+GRADER_HELPERS = ("param_shapes", "shape_trace", "load_weights", "run", "param_stats", "classify")
+
+
+def capture_torch(forbidden):
+    """The grader's torch helpers, created before the student's module runs; None when torch is
+    forbidden (or missing)."""
+    if any(n == "torch" for n in forbidden):
+        return None
+    try:
+        import torch
+    except BaseException:
+        return None
+    return TorchHelpers(torch)
+
+
+# ---------------------------------------------------------------------------------------------
 # Errors
 
 def clean(s, cap=MAX_STR):
@@ -216,6 +406,7 @@ class Session:
     def __init__(self, filename, max_elements, max_bytes):
         self.filename = filename
         self.module = None
+        self.helpers = None   # TorchHelpers, set before the student's module runs
         self.max_elements = max_elements
         self.max_bytes = max_bytes
 
@@ -299,6 +490,13 @@ class Session:
             args = self.decode(step.get("args", []), ns, arrays)
             kwargs = self.decode(step.get("kwargs", {}), ns, arrays)
             result = fn(*args, **kwargs)
+        elif "grader" in step:   # one of the grader's own helpers, not a name of the student's
+            name = step["grader"]
+            if name not in GRADER_HELPERS or self.helpers is None:
+                raise RuntimeError(f"grader helper {name!r} is not available (torch is needed)")
+            args = self.decode(step.get("args", []), ns, arrays)
+            kwargs = self.decode(step.get("kwargs", {}), ns, arrays)
+            result = getattr(self.helpers, name)(*args, **kwargs)
         elif "get" in step:
             result = self.resolve(step["get"], ns)
         elif "hasattr" in step:
@@ -397,6 +595,7 @@ def main(argv):
     session = Session(str(init.get("filename", "submission.py")), int(init.get("max_elements", 10**7)),
                       int(init.get("max_bytes", 64 << 20)))
     install_blocker(init.get("forbidden", []))
+    session.helpers = capture_torch([str(n) for n in init.get("forbidden", [])])
     try:
         session.load(init["source"], init.get("module", "submission"))
         reply = {"ok": True}

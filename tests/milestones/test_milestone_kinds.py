@@ -201,15 +201,48 @@ def test_noise_note_matches_two_standard_errors(p, n, t):
         assert note == ""
 
 
-def test_history_curve_and_loss_falls():
+def _evidence(logits, n_params=100, param_sum=1.0, grad_norm=None):
+    return {"logits": np.asarray(logits, dtype=np.float64), "n_params": n_params, "param_sum": float(param_sum),
+            "param_norm": 2.0, "grad_norm": grad_norm}
+
+
+def _logits_for(y, margin, classes=10):
+    out = np.zeros((len(y), classes))
+    out[np.arange(len(y)), y] = margin
+    return out
+
+
+def test_loss_falls_is_judged_on_the_graders_own_losses():
     s = spec(kind="loss_falls", n=64, min_drop=0.2)
+    plan = plan_of(s)
+    k = kind_of(s)
+    y = plan.context["y_eval"]
+    assert any(st.get("grader") == "classify" for st in plan.steps)
+    falling = {"loss": [2.3, 1.5, 1.0, 0.8, 0.6, 0.5, 0.45, 0.4], "accuracy": [0.1] * 8, "time": [1] * 8}
+    before, after = _evidence(_logits_for(y, 0.0)), _evidence(_logits_for(y, 3.0), param_sum=2.0)
+    part = k.judge(s, plan, ok({"history": falling, "before": before, "after": after}))[0]
+    assert part.score == s.points and "computed by the grader" in part.output
+    assert part.extra["curve"]["x"] == list(range(1, 9))
+    assert set(part.extra["curve"]["series"]) == {"loss", "accuracy"}
+    # a hard-coded falling curve with a model that does not learn: the grader's loss does not fall
+    part = k.judge(s, plan, ok({"history": falling, "before": before, "after": before}))[0]
+    assert part.score == 0 and "does not fall" in part.output
+    nan = _evidence(np.full((len(y), 10), np.nan))
+    part = k.judge(s, plan, ok({"history": falling, "before": before, "after": nan}))[0]
+    assert part.score == 0 and "NaN" in part.output
+    part = k.judge(s, plan, ok({"history": falling, "before": before, "after": "zeros"}))[0]
+    assert part.score == 0
+    part = k.judge(s, plan, ok({"before": before, "after": after}))[0]   # no history: still judged, no curve
+    assert part.score == s.points and "curve" not in part.extra
+
+
+def test_history_curve_and_numpy_loss_falls():
+    s = spec(kind="loss_falls", n=64, min_drop=0.2, framework="numpy")
     plan = plan_of(s)
     k = kind_of(s)
     falling = {"loss": [2.3, 1.5, 1.0, 0.8, 0.6, 0.5, 0.45, 0.4], "accuracy": [0.1] * 8, "time": [1] * 8}
     part = k.judge(s, plan, ok({"history": falling}))[0]
     assert part.score == s.points
-    assert part.extra["curve"]["x"] == list(range(1, 9))
-    assert set(part.extra["curve"]["series"]) == {"loss", "accuracy"}
     flat = {"loss": [2.3, 2.31, 2.29, 2.3, 2.3, 2.31, 2.3, 2.3]}
     assert k.judge(s, plan, ok({"history": flat}))[0].score == 0
     nan = {"loss": [2.3, 5.0, float("nan"), float("nan")]}
@@ -228,12 +261,21 @@ def test_initial_loss_judged_from_logits_with_reference_cross_entropy():
     y = plan.context["y"]
     assert len(y) == 64 and not any(np.array_equal(a, y) for a in plan.arrays)   # labels stay here
     rng = np.random.default_rng(0)
-    assert k.judge(s, plan, ok({"logits": 0.01 * rng.standard_normal((64, 10))}))[0].score == s.points
+    small = 0.01 * rng.standard_normal((64, 10))
+    assert k.judge(s, plan, ok({"eval": _evidence(small, grad_norm=1.0)}))[0].score == s.points
     confident = 30 * rng.standard_normal((64, 10))
-    part = k.judge(s, plan, ok({"logits": confident}))[0]
+    part = k.judge(s, plan, ok({"eval": _evidence(confident, grad_norm=1.0)}))[0]
     assert part.score == 0 and "too large" in part.output
-    part = k.judge(s, plan, ok({"logits": np.zeros((64, 5))}))[0]
+    part = k.judge(s, plan, ok({"eval": _evidence(np.zeros((64, 5)), grad_norm=1.0)}))[0]
     assert part.score == 0 and "(64, 10)" in part.output
+    # zero logits (cross-entropy exactly log 10) from no model, or logits the parameters do not make
+    part = k.judge(s, plan, ok({"eval": _evidence(np.zeros((64, 10)), grad_norm=1.0)}))[0]
+    assert part.score == 0 and "same for every image" in part.output
+    part = k.judge(s, plan, ok({"eval": _evidence(small, grad_norm=0.0)}))[0]
+    assert part.score == 0 and "do not depend on the model's parameters" in part.output
+    part = k.judge(s, plan, ok({"eval": _evidence(small, n_params=0, grad_norm=1.0)}))[0]
+    assert part.score == 0 and "no parameters" in part.output
+    assert k.judge(s, plan, ok({"logits": small}))[0].score == 0   # self-reported logits are not read
 
 
 def test_overfit_small_batch_judges_against_the_labels_it_sent():
@@ -241,12 +283,18 @@ def test_overfit_small_batch_judges_against_the_labels_it_sent():
     plan = plan_of(s)
     k = kind_of(s)
     y = plan.context["y"]
-    assert any(np.array_equal(a, y) for a in plan.arrays)   # training labels are shared on purpose
-    assert k.judge(s, plan, ok({"pred": y.astype(float)}))[0].score == s.points
+    assert any(np.array_equal(np.sort(a), np.sort(y)) for a in plan.arrays)   # training labels are shared
+    before = _evidence(np.zeros((32, 10)))
+    trained = _evidence(_logits_for(y, 5.0), param_sum=3.0)
+    assert k.judge(s, plan, ok({"before": before, "eval": trained}))[0].score == s.points
     wrong = y.copy()
     wrong[0] = (wrong[0] + 1) % 10
-    part = k.judge(s, plan, ok({"pred": wrong.astype(float)}))[0]
+    part = k.judge(s, plan, ok({"before": before, "eval": _evidence(_logits_for(wrong, 5.0), param_sum=3.0)}))[0]
     assert part.score == 0 and "96.9%" in part.output
+    # the student's own predictions are not read; an untrained model (parameters unchanged) earns nothing
+    assert k.judge(s, plan, ok({"pred": y.astype(float)}))[0].score == 0
+    part = k.judge(s, plan, ok({"before": before, "eval": _evidence(_logits_for(y, 5.0))}))[0]
+    assert part.score == 0 and "did not change" in part.output
 
 
 def test_per_student_samples_differ_but_regrades_repeat():

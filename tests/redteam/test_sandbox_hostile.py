@@ -161,3 +161,174 @@ def test_sabotaged_scratch_run_does_not_win_the_comparison():
                                          "pred_compare": np.zeros(len(y))}, seconds=1.0)
     main, beats = kind_of(spec).judge(spec, plan, sabotage)
     assert main.score > 0 and beats.score == 0, beats.output
+
+
+# ------------------------------------------------------------------ class 7: self-reported evidence
+A5_TARGETS = ("LeNet5", "VGGStack", "BasicBlock", "Bottleneck", "DepthwiseSeparable", "InceptionModule", "UNet")
+
+# A model with no layers for every target; the starter's helpers are edited to report what the
+# real architecture (kept under another name) would report. Before issue 11 this scored all
+# model_params, model_shapes and model_trace points (22 of 44).
+A5_NO_LAYERS = '''
+
+_REAL = {n: globals()[n] for n in %r}
+
+
+class _NoLayers(nn.Module):
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        self._args = (args, kwargs)
+
+    def forward(self, x):
+        return torch.zeros(1)
+
+
+for _n in _REAL:
+    globals()[_n] = type(_n, (_NoLayers,), {"_real": _REAL[_n]})
+
+
+def _real(model):
+    return type(model)._real(*model._args[0], **model._args[1])
+
+
+def param_shapes(model):
+    return [[n, [int(d) for d in p.shape]] for n, p in _real(model).named_parameters()]
+
+
+def output_shape(model, input_shape):
+    m = _real(model).to("meta") if hasattr(model, "_args") else model.to("meta")
+    with torch.no_grad():
+        return [int(d) for d in m(torch.empty(tuple(input_shape), device="meta")).shape]
+
+
+def shape_trace(model, input_shape):
+    m = _real(model).to("meta")
+    trace = []
+    for name, mod in m.named_modules():
+        if not list(mod.children()):
+            mod.register_forward_hook(lambda mm, i, o, name=name: trace.append(
+                [name, type(mm).__name__, [int(d) for d in o.shape]]))
+    with torch.no_grad():
+        m(torch.empty(tuple(input_shape), device="meta"))
+    return trace
+''' % (A5_TARGETS,)
+
+
+def _grade_subset(assignment_id, source, tmp_path, keep, student="mallory"):
+    from grader.assignment import load
+    from grader.grade import grade_submission
+
+    a = load(assignment_id)
+    a.checks = [c for c in a.checks if keep(c)]
+    p = tmp_path / "submission.py"
+    p.write_text(source, encoding="utf-8")
+    return grade_submission(a, p, student=student, secret=SECRET)
+
+
+def test_a5_model_without_layers_and_edited_helpers_scores_nothing(tmp_path):
+    from grader.authoring import master_source
+
+    src = master_source("a5_architectures") + A5_NO_LAYERS
+    res = _grade_subset("a5_architectures", src, tmp_path,
+                        lambda c: c.kind in ("model_params", "model_shapes", "model_trace"))
+    assert len(res["tests"]) == 22 and not res["convgrade"].get("internal_errors")
+    assert res["score"] == 0, [(t["name"], t["score"]) for t in res["tests"] if t["score"]]
+
+
+def test_a5_layers_named_like_torch_layers_are_not_torch_layers(tmp_path):
+    """A trace row's type is the torch.nn class the layer is, not its class name."""
+    src = textwrap.dedent('''\
+        import torch
+        import torch.nn as nn
+
+        class Conv2d(nn.Module):          # named like a conv, computes nothing
+            def forward(self, x):
+                return x
+
+        class LeNet5(nn.Module):
+            def __init__(self, num_classes=10, in_channels=1):
+                super().__init__()
+                self.c1 = Conv2d()
+
+            def forward(self, x):
+                self.c1(x)
+                return torch.zeros(x.shape[0], 10, device=x.device)
+        ''')
+    res = _grade_subset("a5_architectures", src, tmp_path,
+                        lambda c: c.target == "LeNet5" and c.kind in ("model_shapes", "model_trace"))
+    assert res["score"] == 0, [(t["name"], t["output"]) for t in res["tests"]]
+
+
+# Before issue 11 each of these scored the three visible a6 sanity checks (3 of 3 points) with no
+# network: zero logits for the initial loss, a dict of the training images for the overfit check,
+# a hard-coded curve for the falling loss.
+A6_NO_MODEL = '''
+import numpy as np
+import torch
+
+SEEN = {}
+
+
+class Lookup:
+    """No network: zero logits, or the remembered label of an exact training image."""
+    def eval(self):
+        return self
+
+    def train(self, mode=True):
+        return self
+
+    def to(self, *a, **k):
+        return self
+
+    def __call__(self, x):
+        x = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
+        out = torch.zeros(len(x), 10)
+        for i, xi in enumerate(x):
+            if xi.tobytes() in SEEN:
+                out[i, SEEN[xi.tobytes()]] = 50.0
+        return out
+
+
+def build_model(*a, **k):
+    return Lookup()
+
+
+def train(model, x, y, **k):
+    for xi, yi in zip(np.asarray(x), np.asarray(y)):
+        SEEN[xi.tobytes()] = int(yi)
+    if hasattr(model, "bump"):
+        model.bump()
+    return {"loss": [2.3, 1.6, 1.2, 0.9, 0.6, 0.4, 0.3, 0.2], "accuracy": [0.1, 0.5, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0]}
+
+
+def predict(model, x, **k):
+    return np.array([SEEN.get(xi.tobytes(), 0) for xi in np.asarray(x)])
+'''
+
+# The same lookup inside a real torch.nn.Module with one parameter that train() changes.
+A6_LOOKUP_MODULE = A6_NO_MODEL + '''
+
+class LookupModule(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def bump(self):
+        with torch.no_grad():
+            self.w += 1.0
+
+    def forward(self, x):
+        return Lookup()(x) + 0.0 * self.w + 1e-3 * x.reshape(len(x), -1)[:, :10] * self.w
+
+
+def build_model(*a, **k):
+    return LookupModule()
+'''
+
+
+@pytest.mark.parametrize("source", [A6_NO_MODEL, A6_LOOKUP_MODULE], ids=["no_model", "lookup_module"])
+def test_a6_sanity_checks_without_a_network_score_nothing(source, tmp_path):
+    res = _grade_subset("a6_training", source, tmp_path,
+                        lambda c: c.kind in ("initial_loss", "overfit_small_batch", "loss_falls"))
+    assert len(res["tests"]) == 3 and not res["convgrade"].get("internal_errors"), res["convgrade"]
+    assert res["score"] == 0, [(t["name"], t["output"]) for t in res["tests"] if t["score"]]
