@@ -92,7 +92,9 @@ DEVICES = ("cpu", "cuda")
 FRAMEWORKS = ("torch", "numpy")
 PREFIX = "_cg_"                 # names the grader's own steps bind in the worker namespace
 NOISE_SE = 2.0                  # "within noise": |score - threshold| <= NOISE_SE standard errors
-MAX_CURVE = 500
+MAX_CURVE = 500                 # points per drawn series
+MAX_SERIES = 8                  # series of a history drawn (and sent back by the worker)
+MAX_HISTORY = 2000              # values per series the worker sends back (evenly subsampled)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,12 +493,26 @@ def noise_note(score: float, thresholds, n: int) -> str:
             "on the other side.")
 
 
+def _return_history(plan: Plan, name: str) -> None:
+    """Return the student's history through the worker's bound (at most MAX_SERIES series of
+    MAX_HISTORY values: a history of thousands of series never reaches the reply cap)."""
+    plan.steps.append({"let": f"{PREFIX}history", "grader": "history", "path": str(name),
+                       "kwargs": {"series": MAX_SERIES, "points": MAX_HISTORY}})
+    plan.returns["history"] = f"{PREFIX}history"
+
+
 def history_curve(value) -> tuple[dict | None, list[float] | None, str]:
-    """A student's history (dict of equal-length lists; ``loss`` required) -> (curve, losses, problem)."""
+    """A student's history (dict of equal-length lists; ``loss`` required) -> (curve, losses, problem).
+    At most :data:`MAX_SERIES` series (``loss`` first) and :data:`MAX_CURVE` points each are drawn,
+    whatever the worker sent."""
     if not isinstance(value, dict) or "loss" not in value:
         return None, None, "`train` must return a history: a dict with a list under \"loss\""
     series = {}
-    for key, ys in value.items():
+    keys = ["loss"] + [k for k in value if k != "loss"]
+    for key in keys:
+        ys = value[key]
+        if len(series) >= MAX_SERIES:
+            break
         if key.startswith("$") or not isinstance(ys, (list, np.ndarray)):
             continue
         try:
@@ -567,7 +583,7 @@ class Milestone(CheckKind):
         plan = build_plan(spec, seed_rng, DEFAULT_TRAIN_STEPS, data=data, device=device)
         plan.returns["pred"] = spec.get("predictions", "pred")
         if spec.get("history"):
-            plan.returns["history"] = spec.get("history")
+            _return_history(plan, spec.get("history"))
         plan.context.update(y_test=data.y_test, dataset=data.dataset, data_note=data.note)
         return plan
 
@@ -837,9 +853,9 @@ class OverfitSmallBatch(CheckKind):
         torch_kind = _torch_kind(spec)
         plan = build_plan(spec, rng, self.DEFAULT_STEPS if torch_kind else self.NUMPY_STEPS,
                           refs_extra={"x": x, "y": y}, default_budget=20.0, device=device)
-        if spec.get("history", "history"):
-            plan.returns["history"] = spec.get("history", "history")
         if not torch_kind:
+            if spec.get("history", "history"):
+                _return_history(plan, spec.get("history", "history"))
             plan.returns["pred"] = spec.get("predictions", "pred")
             plan.context["y"] = y
             return plan
@@ -848,6 +864,8 @@ class OverfitSmallBatch(CheckKind):
         _after_model(plan, spec, [{"let": f"{PREFIX}before", "grader": "param_stats", "args": [model]}])
         plan.steps.append({"let": f"{PREFIX}eval", "grader": "classify", "args": [model, plan.array(xe)]})
         plan.returns.update(before=f"{PREFIX}before", eval=f"{PREFIX}eval")
+        if spec.get("history", "history"):
+            _return_history(plan, spec.get("history", "history"))
         plan.context["y"] = ye
         return plan
 
@@ -919,7 +937,6 @@ class LossFalls(CheckKind):
         x, y = _sample(spec, rng, device, int(spec.get("n", 1000)))
         plan = build_plan(spec, rng, self.DEFAULT_STEPS, refs_extra={"x": x, "y": y}, default_budget=30.0,
                           device=device)
-        plan.returns["history"] = spec.get("history", "history")
         if _torch_kind(spec):
             xe, ye = _eval_images(x, y, rng, int(spec.get("eval_n", 256)))
             model = {"$ref": _model_name(spec)}
@@ -928,6 +945,7 @@ class LossFalls(CheckKind):
             plan.steps.append({"let": f"{PREFIX}after", "grader": "classify", "args": [model, ref]})
             plan.returns.update(before=f"{PREFIX}before", after=f"{PREFIX}after")
             plan.context["y_eval"] = ye
+        _return_history(plan, spec.get("history", "history"))
         return plan
 
     def judge(self, spec: CheckSpec, plan: Plan, result) -> list[Part]:

@@ -191,6 +191,37 @@ def _forbidden_paths(names: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]
     return tuple(out)
 
 
+STUB_SOURCE = ("raise ModuleNotFoundError(f'No module named {__name__!r} (this assignment does not allow it; "
+               "it is not installed in the sandbox)', name=__name__)\n")
+
+
+@functools.lru_cache(maxsize=1)
+def _stubs() -> tuple[str, str]:
+    """(stub package folder, stub module file) on the host, bound over forbidden packages: a
+    private folder of this process (mode 0700; the stub itself world-readable), removed at exit."""
+    import atexit
+    import tempfile
+
+    root = tempfile.mkdtemp(prefix="convgrade-stubs-")
+    pkg = os.path.join(root, "package")
+    os.mkdir(pkg)
+    for path in (os.path.join(pkg, "__init__.py"), os.path.join(root, "module.py")):
+        with open(path, "w") as fh:
+            fh.write(STUB_SOURCE)
+        os.chmod(path, 0o444)
+    os.chmod(pkg, 0o555)
+
+    def remove():
+        try:
+            os.chmod(pkg, 0o755)
+        except OSError:
+            pass
+        shutil.rmtree(root, ignore_errors=True)
+
+    atexit.register(remove)
+    return pkg, os.path.join(root, "module.py")
+
+
 def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
@@ -247,16 +278,18 @@ def bwrap_argv(exe: str, config: SandboxConfig, worker_host_path: str) -> list[s
                 masked = inside.rstrip("/") + secret[len(host.rstrip("/")):]
                 argv += ["--size", "4096", "--tmpfs", masked, "--remount-ro", masked]
     # Forbidden packages: absent, not only refused by the worker's import hook (which the
-    # submission's own code could remove from sys.meta_path).
-    for _, paths in _forbidden_paths(tuple(config.forbidden)):
-        for path in paths:
-            for host, inside in binds:
-                if path != host and _under(path, host):
-                    masked = inside.rstrip("/") + path[len(host.rstrip("/")):]
-                    if os.path.isdir(path):
-                        argv += ["--size", "4096", "--tmpfs", masked, "--remount-ro", masked]
-                    else:
-                        argv += ["--ro-bind", "/dev/null", masked]
+    # submission's own code could remove from sys.meta_path). An empty folder would still import
+    # (as a namespace package), so each package folder is replaced by a stub package whose
+    # __init__ raises ModuleNotFoundError, and a single-file module by a stub module.
+    forbidden = _forbidden_paths(tuple(config.forbidden))
+    if forbidden:
+        stub_pkg, stub_mod = _stubs()
+        for _, paths in forbidden:
+            for path in paths:
+                for host, inside in binds:
+                    if path != host and _under(path, host):
+                        masked = inside.rstrip("/") + path[len(host.rstrip("/")):]
+                        argv += ["--ro-bind", stub_pkg if os.path.isdir(path) else stub_mod, masked]
     argv += ["--ro-bind", worker_host_path, f"{SANDBOX_DIR}/worker.py",
              "--remount-ro", "/", "--remount-ro", "/dev", "--chdir", HOME, "--"]
     return argv

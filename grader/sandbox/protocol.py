@@ -115,6 +115,19 @@ def decode_npy(data: bytes, max_elements: int) -> np.ndarray:
 
 
 MAX_DEPTH = 64
+# Values (numbers, strings, list items, dict entries) in one reply's JSON. Python builds ~30-80
+# bytes per value, so a reply at the byte cap made of tiny values (thousands of curve series) would
+# cost the grader ~10x its size in memory; above this count the reply is refused *before* it is
+# parsed. Arrays travel as .npy frames and do not count. What the checks expect is far below it
+# (a shape trace: a few hundred values; a training history after the worker's bound: < 20,000).
+MAX_NODES = 250_000
+
+
+def count_nodes(data: bytes) -> int:
+    """An upper bound of the number of JSON values in ``data``, without parsing it: every value
+    after the first is preceded by ``,`` or an opening bracket or ``:`` (counted in strings too,
+    which only makes the bound looser)."""
+    return data.count(b",") + data.count(b"[") + data.count(b"{") + data.count(b":") + 1
 
 
 def decode_value(value, arrays: list[np.ndarray], _depth: int = 0):
@@ -148,10 +161,15 @@ def _no_constants(name):
     raise ProtocolError(f"reply JSON contains {name} (non-finite floats must be sent as $float)")
 
 
-def decode_json(data: bytes) -> dict:
-    """Parse a JSON frame from the worker: strict UTF-8, an object, no NaN/Infinity literals."""
+def decode_json(data: bytes, max_nodes: int = MAX_NODES) -> dict:
+    """Parse a JSON frame from the worker: strict UTF-8, an object, no NaN/Infinity literals, at
+    most ``max_nodes`` values (checked on the bytes, before any object is built)."""
+    data = bytes(data)
+    n = count_nodes(data)
+    if n > max_nodes:
+        raise ProtocolError(f"reply holds up to {n} values, more than the cap of {max_nodes}")
     try:
-        obj = json.loads(bytes(data).decode("utf-8"), parse_constant=_no_constants)
+        obj = json.loads(data.decode("utf-8"), parse_constant=_no_constants)
     except ProtocolError:
         raise
     except (ValueError, RecursionError) as exc:

@@ -190,6 +190,7 @@ def _vars(obj):
 
 class TorchHelpers:
     MAX_MODULES = 100_000
+    MAX_TRACE = 5_000      # rows of a shape trace sent back (the lectures' largest nets have < 300)
 
     def __init__(self, torch):
         self.torch = torch
@@ -279,7 +280,7 @@ class TorchHelpers:
         self.module_to(model, "meta")
         for name, m in self.leaves(model):
             def hook(mod, inp, out, name=name):
-                if self._is(out, self.Tensor):
+                if self._is(out, self.Tensor) and len(layers) < self.MAX_TRACE:
                     layers.append([name, self.layer_type(mod), [int(d) for d in out.shape]])
             handles.append(self.register_forward_hook(m, hook))
         try:
@@ -348,7 +349,33 @@ class TorchHelpers:
         return dict(self.param_stats(model), logits=out.detach().double().cpu(), grad_norm=gnorm)
 
 
-GRADER_HELPERS = ("param_shapes", "shape_trace", "load_weights", "run", "param_stats", "classify")
+TORCH_HELPERS = ("param_shapes", "shape_trace", "load_weights", "run", "param_stats", "classify")
+
+
+def bounded_history(history, series=8, points=2000):
+    """A training history cut to what the grader draws (issue 11, class 8): at most ``series``
+    numeric series (``loss`` first), each at most ``points`` floats (evenly subsampled), before it
+    is encoded; None when there is none. Thousands of series no longer reach the reply cap."""
+    if not isinstance(history, dict):
+        return None
+    series, points = max(1, min(int(series), 64)), max(4, min(int(points), 100_000))
+    keys = [k for k in list(history)[:10_000] if type(k) is str and not k.startswith("$")]
+    keys = (["loss"] if "loss" in keys else []) + [k for k in keys if k != "loss"]
+    out = {}
+    for key in keys:
+        if len(out) >= series:
+            break
+        try:
+            arr = np.asarray(history[key], dtype=np.float64).reshape(-1)
+        except BaseException:
+            continue
+        if arr.size > points:
+            arr = arr[np.linspace(0, arr.size - 1, points).round().astype(np.int64)]
+        out[clean(key, 100)] = arr
+    return out
+
+
+GENERIC_HELPERS = {"history": bounded_history}
 
 
 def capture_torch(forbidden):
@@ -492,11 +519,20 @@ class Session:
             result = fn(*args, **kwargs)
         elif "grader" in step:   # one of the grader's own helpers, not a name of the student's
             name = step["grader"]
-            if name not in GRADER_HELPERS or self.helpers is None:
+            if name in GENERIC_HELPERS:
+                fn = GENERIC_HELPERS[name]
+            elif name in TORCH_HELPERS and self.helpers is not None:
+                fn = getattr(self.helpers, name)
+            else:
                 raise RuntimeError(f"grader helper {name!r} is not available (torch is needed)")
             args = self.decode(step.get("args", []), ns, arrays)
+            if "path" in step:   # the value at a path, or None when it is not there (never raises)
+                try:
+                    args = [self.resolve(step["path"], ns)] + list(args)
+                except BaseException:
+                    args = [None] + list(args)
             kwargs = self.decode(step.get("kwargs", {}), ns, arrays)
-            result = getattr(self.helpers, name)(*args, **kwargs)
+            result = fn(*args, **kwargs)
         elif "get" in step:
             result = self.resolve(step["get"], ns)
         elif "hasattr" in step:

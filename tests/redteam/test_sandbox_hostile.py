@@ -332,3 +332,129 @@ def test_a6_sanity_checks_without_a_network_score_nothing(source, tmp_path):
                         lambda c: c.kind in ("initial_loss", "overfit_small_batch", "loss_falls"))
     assert len(res["tests"]) == 3 and not res["convgrade"].get("internal_errors"), res["convgrade"]
     assert res["score"] == 0, [(t["name"], t["output"]) for t in res["tests"] if t["score"]]
+
+
+# ------------------------------------------------------------------ class 8: output amplification
+def _worker_module():
+    import importlib.util
+    from pathlib import Path
+
+    import grader.sandbox.launcher as launcher
+    spec = importlib.util.spec_from_file_location("_cg_worker_under_test", Path(launcher.__file__).with_name("worker.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_worker_bounds_a_history_of_thousands_of_series():
+    w = _worker_module()
+    history = {f"s{i}": list(range(3000)) for i in range(5000)}
+    history["loss"] = [float(i) for i in range(10_000)]
+    out = w.bounded_history(history, series=8, points=2000)
+    assert list(out)[0] == "loss" and len(out) == 8
+    assert all(len(v) <= 2000 for v in out.values())
+    assert out["loss"][0] == 0 and out["loss"][-1] == 9999   # subsampled evenly, ends kept
+    assert w.bounded_history([1, 2, 3]) is None
+
+
+def test_decoder_refuses_a_reply_of_millions_of_tiny_values_before_parsing():
+    import json
+    import tracemalloc
+
+    from grader.sandbox.protocol import MAX_NODES, ProtocolError, decode_json
+
+    body = json.dumps({"id": 1, "values": {"history": {f"s{i}": [0] * 1000 for i in range(2000)}}}).encode()
+    assert len(body) > 5_000_000
+    tracemalloc.start()
+    with pytest.raises(ProtocolError, match="cap"):
+        decode_json(body)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 2 * len(body)   # json.loads would have built ~2 million objects (~100 MB)
+    small = json.dumps({"id": 1, "values": {"shape": [2, 3]}, "stdout": "a, b: c" * 100}).encode()
+    assert decode_json(small)["values"] == {"shape": [2, 3]}
+    assert MAX_NODES >= 100_000
+
+
+def test_history_curve_draws_a_bounded_number_of_series():
+    from grader.checks.milestone import MAX_CURVE, MAX_SERIES, history_curve
+
+    history = {f"s{i}": np.zeros(3000) for i in range(3000)}
+    history["loss"] = np.linspace(2, 0.1, 3000)
+    curve, losses, _ = history_curve(history)
+    assert len(curve["series"]) <= MAX_SERIES and "loss" in curve["series"]
+    assert all(len(v) <= MAX_CURVE for v in curve["series"].values())
+
+
+def test_thousands_of_history_series_stay_small_end_to_end(tmp_path):
+    """736 bytes of source used to produce 23.5 MB of results: a history of thousands of series."""
+    import json
+
+    from grader.assignment import load
+    from grader.grade import grade_submission
+
+    folder = tmp_path / "amp"
+    folder.mkdir()
+    (folder / "assignment.toml").write_text(
+        'id = "amp"\ntitle = "amp"\n[imports]\nallow_torch = true\n'
+        '[limits]\nwall_s = 60\nprobe_timeout_s = 30\ncpu_s = 60\nmemory_mb = 2048\n')
+    (folder / "checks.toml").write_text(
+        '[[check]]\nname = "digits"\nkind = "milestone"\npoints = 1\ndataset = "digits"\nbudget_s = 10\n'
+        'grace_s = 10\nbands = [[0.05, 1.0]]\nhistory = "history"\n')
+    src = textwrap.dedent('''\
+        import numpy as np
+        def build_model():
+            return None
+        def train(model, x, y, **k):
+            h = {f"series_{i}": [float(j) for j in range(2000)] for i in range(3000)}
+            h["loss"] = [1.0] * 2000
+            return h
+        def predict(model, x, **k):
+            return np.zeros(len(x), dtype=np.int64)
+        ''')
+    p = tmp_path / "amp.py"
+    p.write_text(src)
+    res = grade_submission(load(folder), p, student="mallory", secret=SECRET)
+    t = res["tests"][0]
+    assert t["extra_data"].get("worker_status") == "ok", t["output"]
+    assert len(t["extra_data"]["curve"]["series"]) <= 8
+    assert len(json.dumps(res)) < 200_000
+
+
+def test_forbidden_packages_are_absent_even_without_the_import_hook():
+    """Under bubblewrap torch, scipy and sklearn are not on the numpy sandbox's filesystem: removing
+    the worker's import blocker and importing a computed name finds nothing."""
+    from grader.sandbox import Limits, SandboxConfig, WorkerSession, detect_isolation
+    from grader.sandbox.isolation import forbidden_packages
+
+    config = SandboxConfig(limits=Limits(wall_s=30), forbidden_imports=["scipy", "sklearn"], allow_torch=False)
+    if not detect_isolation(config).level.startswith("bwrap"):
+        pytest.skip("bubblewrap unusable: under process isolation the import hook is all there is")
+    details = " ".join(detect_isolation(config).details)
+    assert "absent from the sandbox's filesystem" in details and "torch" in details
+    assert {"torch", "scipy", "sklearn"} <= set(forbidden_packages(config))
+    src = textwrap.dedent('''\
+        import sys, importlib
+        def unhooked(names):
+            sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "ImportBlocker"]
+            got = []
+            for n in names:
+                try:
+                    importlib.import_module("".join(n))
+                    got.append("".join(n))
+                except BaseException:
+                    pass
+            return got
+        ''')
+    with WorkerSession(src, config) as s:
+        assert s.start().status == "ok"
+        r = s.probe([{"let": "g", "call": "unhooked", "args": [[["to", "rch"], ["sci", "py"], ["skl", "earn"],
+                                                                 ["num", "py"]]]}], {"g": "g"})
+    assert r.status == "ok" and r.values["g"] == ["numpy"], r.values
+
+
+def test_process_isolation_says_the_hook_is_all_there_is():
+    from grader.sandbox import SandboxConfig, detect_isolation
+
+    details = " ".join(detect_isolation(SandboxConfig(isolation="process")).details)
+    assert "import hook" in details and "WEAKER" in details
