@@ -12,7 +12,9 @@ length then the bytes; a message is a JSON frame followed by ``n_arrays`` ``.npy
 first request is ``init`` (install the import blocker, execute the source as module
 ``submission``), then ``probe`` requests, each answered by exactly one reply carrying its id.
 The import blocker is a policy aid for honest students (a clear message for a forbidden
-import); the security boundary is the sandbox around this process. (A submodule that numpy
+import); the security boundary is the sandbox around this process (under bubblewrap the forbidden
+packages are replaced on the filesystem by stubs that refuse to import, so removing the blocker
+from ``sys.meta_path`` gains nothing). (A submodule that numpy
 already imported stays reachable as an attribute, e.g. ``np.fft`` when ``numpy.fft`` is
 forbidden; the grader's static import scan reports such uses.)
 """
