@@ -166,21 +166,27 @@ def _docstrings(tree: ast.AST) -> set[int]:
 
 
 def _payload(node: ast.expr) -> int:
-    """Characters of data a literal carries: strings and bytes by length, numbers as 8 each."""
-    if isinstance(node, ast.Constant):
-        v = node.value
-        if isinstance(v, (str, bytes)):
-            return len(v)
-        return 8 if isinstance(v, (int, float, complex)) and not isinstance(v, bool) else 0
-    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-        return sum(_payload(e) for e in node.elts)
-    if isinstance(node, ast.Dict):
-        return sum(_payload(e) for e in node.keys if e is not None) + sum(_payload(e) for e in node.values)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return _payload(node.left) + _payload(node.right)
-    if isinstance(node, ast.UnaryOp):
-        return _payload(node.operand)
-    return 0
+    """Characters of data a literal carries: strings and bytes by length, numbers as 8 each
+    (containers, ``+`` chains and unary signs summed; iterative, so no depth can crash it)."""
+    total, todo = 0, [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Constant):
+            v = n.value
+            if isinstance(v, (str, bytes)):
+                total += len(v)
+            elif isinstance(v, (int, float, complex)) and not isinstance(v, bool):
+                total += 8
+        elif isinstance(n, (ast.List, ast.Tuple, ast.Set)):
+            todo.extend(n.elts)
+        elif isinstance(n, ast.Dict):
+            todo.extend(k for k in n.keys if k is not None)
+            todo.extend(n.values)
+        elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add):
+            todo += [n.left, n.right]
+        elif isinstance(n, ast.UnaryOp):
+            todo.append(n.operand)
+    return total
 
 
 def _looks_like_blob(value) -> bool:
