@@ -75,6 +75,14 @@ class _Probe:
         if "call" in step:
             result = self.resolve(step["call"])(*self.decode(step.get("args", [])),
                                                 **self.decode(step.get("kwargs", {})))
+        elif "grader" in step:   # the grader's own helpers (in the sandbox: the worker's copies)
+            args = self.decode(step.get("args", []))
+            if "path" in step:
+                try:
+                    args = [self.resolve(step["path"])] + list(args)
+                except Exception:
+                    args = [None] + list(args)
+            result = _grader_helper(step["grader"])(*args, **self.decode(step.get("kwargs", {})))
         elif "get" in step:
             result = self.resolve(step["get"])
         elif "hasattr" in step:
@@ -99,6 +107,80 @@ class _Probe:
             raise ValueError(f"unknown probe step {step!r}")
         if "let" in step:
             self.ns[step["let"]] = result
+
+
+def _grader_helper(name):
+    """Local replays of the sandbox worker's helpers (``{"grader": name}`` steps) for the public
+    checks in a student's notebook: same answers for an honest model (the grade itself always
+    comes from the worker's own copies, grader/sandbox/worker.py)."""
+    def torch():
+        import torch as t
+        return t
+
+    def param_shapes(model):
+        return [[n, [int(d) for d in p.shape]] for n, p in model.named_parameters()]
+
+    def shape_trace(model, input_shape):
+        t = torch()
+        layers, hooks = [], []
+        model.to("meta")
+        for n, m in model.named_modules():
+            if not list(m.children()):
+                kind = next((c.__name__ for c in type(m).__mro__ if c.__module__.startswith("torch.nn")), type(m).__name__)
+                hooks.append(m.register_forward_hook(
+                    lambda mod, i, o, n=n, kind=kind: layers.append([n, kind, [int(d) for d in o.shape]])))
+        try:
+            with t.no_grad():
+                y = model(t.empty(tuple(input_shape), device="meta"))
+        finally:
+            for h in hooks:
+                h.remove()
+        return [[int(d) for d in y.shape], layers]
+
+    def load_weights(model, params, buffers=()):
+        t = torch()
+        with t.no_grad():
+            for p, a in zip(model.parameters(), params):
+                p.copy_(t.as_tensor(a, dtype=p.dtype))
+            for b, a in zip([b for b in model.buffers() if b.is_floating_point()], buffers):
+                b.copy_(t.as_tensor(a, dtype=b.dtype))
+
+    def run(model, x, train=False):
+        t = torch()
+        model.double().train(train)
+        with t.no_grad():
+            return model(t.as_tensor(x, dtype=t.float64)).numpy()
+
+    def param_stats(model):
+        ps = [p.detach().double() for p in model.parameters()]
+        return {"n_params": int(sum(p.numel() for p in ps)), "param_sum": float(sum(p.sum() for p in ps)),
+                "param_norm": float(sum((p ** 2).sum() for p in ps)) ** 0.5}
+
+    def classify(model, x, grad=False):
+        t = torch()
+        ps = list(model.parameters())
+        was = model.training
+        model.eval()
+        xt = t.as_tensor(x, dtype=ps[0].dtype if ps else t.float32).to(ps[0].device if ps else "cpu")
+        gnorm = None
+        with t.enable_grad() if grad else t.no_grad():
+            out = model(xt)
+            if grad and ps:
+                gs = t.autograd.grad(out.sum(), [p for p in ps if p.requires_grad], allow_unused=True)
+                gnorm = float(sum(float((g.double() ** 2).sum()) for g in gs if g is not None)) ** 0.5
+        model.train(was)
+        return dict(param_stats(model), logits=out.detach().double().cpu().numpy(), grad_norm=gnorm)
+
+    def history(h, series=8, points=2000):
+        if not isinstance(h, dict):
+            return None
+        keys = (["loss"] if "loss" in h else []) + [k for k in h if k != "loss" and isinstance(k, str)]
+        return {k: np.asarray(h[k], dtype=np.float64).reshape(-1)[:points] for k in keys[:series]}
+
+    helpers = {f.__name__: f for f in (param_shapes, shape_trace, load_weights, run, param_stats, classify, history)}
+    if name not in helpers:
+        raise ValueError(f"unknown grader helper {name!r}")
+    return helpers[name]
 
 
 def run_probe(env: dict, steps: list, returns: dict, arrays: list):
@@ -134,13 +216,34 @@ def _numeric(value):
     return arr
 
 
+def _plain(value):
+    """``value`` as JSON-like data (tuples as lists, numpy scalars as Python numbers)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _short(value, cap: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= cap else text[:cap] + " ..."
+
+
 def _shape_text(shape) -> str:
     return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def compare_value(actual, expected, rtol: float, atol: float = 0.0) -> str | None:
-    """None when ``actual`` matches ``expected``, else one sentence saying how it differs."""
-    exp = np.asarray(expected, dtype=np.float64)
+    """None when ``actual`` matches ``expected``, else one sentence saying how it differs.
+    Structured answers (``[[name, shape], ...]``, shape traces) are compared exactly."""
+    try:
+        exp = np.asarray(expected, dtype=np.float64)
+    except (TypeError, ValueError):
+        got = _plain(actual)
+        if got == expected:
+            return None
+        return f"expected {_short(expected)}, got {_short(got)}"
     if actual is None:
         return "got None (does your function `return` its result?)"
     if actual is Ellipsis:

@@ -9,8 +9,8 @@ edited ``param_shapes`` used to pass)::
 
     param_shapes(model)                 -> [[name, [d0, ...]], ...]: the model's parameters, enumerated
                                            from its modules' ``_parameters`` in registration order
-    shape_trace(model, input_shape)     -> {"output": [N, C, H, W], "layers": [[name, torch.nn type,
-                                           shape], ...]}: forward on the meta device, hooks on every
+    shape_trace(model, input_shape)     -> [[N, C, H, W], [[name, torch.nn type, shape], ...]]: the
+                                           output and every leaf's; forward on the meta device, hooks on every
                                            leaf module registered by the worker; the type is the
                                            torch.nn class the layer is (by identity, not by name)
     load_weights(model, params, buffers)   the grader's arrays into those parameters and buffers
@@ -287,9 +287,9 @@ class ModelShapesCheck(_ModelKind):
 
 def _parse_trace(value) -> tuple[tuple[int, ...], list[tuple[str, str, tuple[int, ...]]]] | None:
     """The worker's ``shape_trace`` answer as (output shape, rows); None when malformed."""
-    if not isinstance(value, dict):
+    if not (isinstance(value, list) and len(value) == 2):
         return None
-    out, raw = value.get("output"), value.get("layers")
+    out, raw = value
     if not (isinstance(out, list) and all(type(d) is int for d in out) and isinstance(raw, list)):
         return None
     rows = []

@@ -276,8 +276,8 @@ class TorchHelpers:
         return [[n, [int(d) for d in p.shape]] for n, p in self.parameters(model)]
 
     def shape_trace(self, model, input_shape):
-        """{"output": [..], "layers": [[name, torch.nn type, shape], ...]}: every leaf module's
-        output shape in call order, on the meta device (forward hooks registered here)."""
+        """[output shape, [[name, torch.nn type, shape], ...]]: the model's output shape and every
+        leaf module's, in call order, on the meta device (forward hooks registered here)."""
         layers, handles = [], []
         self.module_to(model, "meta")
         for name, m in self.leaves(model):
@@ -293,7 +293,7 @@ class TorchHelpers:
                 h.remove()
         if not self._is(y, self.Tensor):
             raise TypeError(f"the model returned a {type(y).__name__}, not a tensor")
-        return {"output": [int(d) for d in y.shape], "layers": layers}
+        return [[int(d) for d in y.shape], layers]
 
     def load_weights(self, model, params, buffers=()):
         mine, bufs = self.parameters(model), self.float_buffers(model)
