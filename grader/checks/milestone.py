@@ -739,6 +739,15 @@ def _evidence(value) -> tuple[dict | None, str]:
     return value, ""
 
 
+def _validate_model_bound(spec: CheckSpec, default_steps: list[dict]) -> None:
+    """The grader evaluates the model the steps bind: one step must ``let`` it (``model`` key)."""
+    if _torch_kind(spec):
+        steps = spec.get("steps") or default_steps
+        if not any(st.get("let") == _model_name(spec) for st in steps):
+            _fail(spec, f"steps: no step binds the model {_model_name(spec)!r} (let = \"{_model_name(spec)}\"), "
+                        "which the grader evaluates")
+
+
 def _stats_changed(before, after) -> bool:
     return any(abs(after[k] - before[k]) > 1e-9 * (1.0 + abs(before[k])) for k in ("param_sum", "param_norm"))
 
@@ -763,6 +772,7 @@ class InitialLoss(CheckKind):
     def validate(self, spec: CheckSpec) -> None:
         _validate_common(spec)
         _validate_n(spec, 256)
+        _validate_model_bound(spec, self.DEFAULT_STEPS)
         if not _torch_kind(spec):
             _fail(spec, "framework: initial_loss evaluates a torch model (framework = \"torch\")")
         tol = spec.get("tolerance", 0.15)
@@ -843,6 +853,7 @@ class OverfitSmallBatch(CheckKind):
     def validate(self, spec: CheckSpec) -> None:
         _validate_common(spec)
         _validate_n(spec, 32)
+        _validate_model_bound(spec, self.DEFAULT_STEPS)
         m = spec.get("min_accuracy", 1.0)
         if isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 < m <= 1:
             _fail(spec, f"min_accuracy: in (0, 1], got {m!r}")
@@ -925,6 +936,7 @@ class LossFalls(CheckKind):
     def validate(self, spec: CheckSpec) -> None:
         _validate_common(spec)
         _validate_n(spec, 1000)
+        _validate_model_bound(spec, self.DEFAULT_STEPS)
         d = spec.get("min_drop", 0.1)
         if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d < 1:
             _fail(spec, f"min_drop: in [0, 1), got {d!r}")

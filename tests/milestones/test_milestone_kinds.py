@@ -391,3 +391,13 @@ def test_numpy_timeout_without_a_budget_argument_asks_for_faster_training():
     part = kind_of(s).judge(s, plan, res)[0]
     assert part.score == 0 and "30 s" in part.output and "vectorize" in part.output
     assert "budget_s" not in part.output   # train was never handed a budget to watch
+
+
+@pytest.mark.parametrize("kind", ["initial_loss", "overfit_small_batch", "loss_falls"])
+def test_sanity_kinds_need_a_step_that_binds_the_model(kind):
+    s = CheckSpec(name="bad", kind=kind, points=1, params={"dataset": "digits", "budget_s": 10,
+                                                          "steps": [{"let": "net", "call": "build_model"}]})
+    with pytest.raises(CheckDefinitionError, match="binds the model"):
+        kind_of(s).validate(s)
+    s.params["model"] = "net"
+    kind_of(s).validate(s)
