@@ -197,29 +197,49 @@ STUB_SOURCE = ("raise ModuleNotFoundError(f'No module named {__name__!r} (this a
 
 @functools.lru_cache(maxsize=1)
 def _stubs() -> tuple[str, str]:
-    """(stub package folder, stub module file) on the host, bound over forbidden packages: a
-    private folder of this process (mode 0700; the stub itself world-readable), removed at exit."""
-    import atexit
+    """(stub package folder, stub module file) on the host, bound over forbidden packages. One
+    folder per user and stub version in the temp dir, reused by every grader process (batch
+    workers included) when it is ours, not a link, not writable by others and holds the stub;
+    otherwise a fresh private one."""
+    import hashlib
     import tempfile
 
-    root = tempfile.mkdtemp(prefix="convgrade-stubs-")
-    pkg = os.path.join(root, "package")
-    os.mkdir(pkg)
-    for path in (os.path.join(pkg, "__init__.py"), os.path.join(root, "module.py")):
-        with open(path, "w") as fh:
-            fh.write(STUB_SOURCE)
-        os.chmod(path, 0o444)
-    os.chmod(pkg, 0o555)
-
-    def remove():
+    tag = hashlib.sha256(STUB_SOURCE.encode()).hexdigest()[:12]
+    root = os.path.join(tempfile.gettempdir(), f"convgrade-stubs-{os.getuid()}-{tag}")
+    if not _stub_ok(root):
+        fresh = tempfile.mkdtemp(prefix="convgrade-stubs-")
+        os.mkdir(os.path.join(fresh, "package"))
+        for path in (os.path.join(fresh, "package", "__init__.py"), os.path.join(fresh, "module.py")):
+            with open(path, "w") as fh:
+                fh.write(STUB_SOURCE)
+            os.chmod(path, 0o444)
+        os.chmod(os.path.join(fresh, "package"), 0o555)
+        os.chmod(fresh, 0o755)
         try:
-            os.chmod(pkg, 0o755)
+            os.rename(fresh, root)       # atomic; fails when another process made it first
         except OSError:
             pass
-        shutil.rmtree(root, ignore_errors=True)
+        if not _stub_ok(root):
+            root = fresh
+    return os.path.join(root, "package"), os.path.join(root, "module.py")
 
-    atexit.register(remove)
-    return pkg, os.path.join(root, "module.py")
+
+def _stub_ok(root: str) -> bool:
+    import stat
+
+    try:
+        for path in (root, os.path.join(root, "package"), os.path.join(root, "package", "__init__.py"),
+                     os.path.join(root, "module.py")):
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return False
+        for path in (os.path.join(root, "package", "__init__.py"), os.path.join(root, "module.py")):
+            with open(path) as fh:
+                if fh.read() != STUB_SOURCE:
+                    return False
+    except OSError:
+        return False
+    return True
 
 
 def _under(path: str, root: str) -> bool:
