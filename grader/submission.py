@@ -729,9 +729,9 @@ def _load_ipynb(data: bytes, name: str):
         if mine:
             otter_cells.append(number)
             otter_shapes += [_otter_shape(s) for s in mine]
-            code = _replace_with_pass(code, mine)
-            if not _has_code("\n".join(code)):
+            if len(mine) == len(tree.body):
                 continue                        # nothing but otter's statements and comments
+            code = _replace_with_pass(code, mine)
         parts.append(f"# %% cell {number}")
         parts += code
         parts.append("")
