@@ -248,7 +248,14 @@ def _load_py(data: bytes, name: str):
     lines = text.split("\n")
     tree = _parse(text, name, lambda line: f"line {line}")
     notes: list[str] = []
-    lines, dropped = _drop_get_ipython(lines, tree)
+    otter = _otter_statements([tree])[0]        # a notebook exported to .py keeps otter's lines
+    lines, dropped = _drop_get_ipython(lines, tree, also=otter)
+    if otter:
+        where = [node.lineno for node in otter]
+        notes.append(f"left out otter's own statements "
+                     f"({', '.join(dict.fromkeys(_otter_shape(n) for n in otter))}) "
+                     f"(line{'s' if len(where) > 1 else ''} {_listing(where)}): they run the "
+                     "notebook's checks in Jupyter and are not graded.")
     if dropped:
         where = [line for line, _ in dropped]
         notes.append(f"replaced {_count(len(dropped), 'get_ipython() statement')} by pass "
@@ -344,8 +351,9 @@ def _replace_with_pass(lines: list[str], nodes: list[ast.stmt]) -> list[str]:
     return [line.decode("utf-8") for line in encoded]
 
 
-def _drop_get_ipython(lines: list[str], tree: ast.Module):
-    """Replace every simple statement that calls ``get_ipython()`` by ``pass``.
+def _drop_get_ipython(lines: list[str], tree: ast.Module, also=()):
+    """Replace every simple statement that calls ``get_ipython()`` (and those in ``also``, top
+    level statements of the same tree) by ``pass``.
 
     Returns the new lines and ``[(line, kind), ...]`` sorted by line, kind one of ``magic``,
     ``shell``, ``help``, ``call``.
@@ -354,7 +362,7 @@ def _drop_get_ipython(lines: list[str], tree: ast.Module):
                if isinstance(node, ast.stmt) and not hasattr(node, "body")
                and _calls_get_ipython(node)]
     dropped = sorted((node.lineno, _ipython_kind(node)) for node in targets)
-    return _replace_with_pass(lines, targets), dropped
+    return _replace_with_pass(lines, targets + [n for n in also if n not in targets]), dropped
 
 
 # IPython syntax, stripped line by line in linear time. IPython's own transformer is not used: its

@@ -151,6 +151,15 @@ def _release_fill_grade(folder: Path, nb_name: str, tmp_path: Path):
     assert res["score"] == pytest.approx(res["max_score"]), \
         [(t["name"], t["output"][:200]) for t in res["tests"] if t["status"] != "passed"]
     assert any("left out otter's own statements" in n for n in res["convgrade"]["notes"])
+    # the same notebook exported to a script (jupyter nbconvert --to script) keeps otter's lines
+    from nbconvert import PythonExporter
+
+    script = tmp_path / (Path(nb_name).stem + ".py")
+    script.write_text(PythonExporter().from_notebook_node(nb)[0], encoding="utf-8")
+    assert "otter.Notebook(" in script.read_text(encoding="utf-8")
+    otter_free(load_bytes(script.read_bytes(), script.name))
+    res = grade_submission(a, script, student="alice", secret=b"test-secret")
+    assert res["score"] == pytest.approx(res["max_score"]), res["convgrade"].get("load_error")
     # the starter, as released, does not get full marks (and is not a load error either)
     res = grade_submission(a, out / nb_name, student="alice", secret=b"test-secret")
     assert res["score"] < res["max_score"] and res["convgrade"].get("load_error") is None
