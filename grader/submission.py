@@ -949,7 +949,11 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int
 
 
 def _too_big(name: str, size: int, limit: int) -> str:
-    return f"{name} is {_mb(size)}; the limit is {_mb(limit)}."
+    hint = ""
+    if name.lower().endswith(".ipynb"):     # stored outputs (plots!) are most of a big notebook
+        hint = (" Outputs are never graded: clear them (Jupyter: Edit > Clear Outputs of All Cells), "
+                "save and upload again.")
+    return f"{name} is {_mb(size)}; the limit is {_mb(limit)}.{hint}"
 
 
 def _mb(n: int) -> str:

@@ -127,6 +127,7 @@ def test_too_large(tmp_path):
     path.write_bytes(data)
     with pytest.raises(SubmissionError, match="limit"):
         load_submission(path, max_bytes=1000)
+    assert "clear them" in reason_of(notebook("x = 1") + b" " * 2000, "n.ipynb", max_bytes=1000)
 
 
 def test_missing_file(tmp_path):
