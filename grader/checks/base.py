@@ -144,8 +144,8 @@ def timeout_text(err: dict) -> str:
         return (f"the time for all checks together{' (' + secs.strip() + ')' if secs else ''} was used up "
                 "before this one finished")
     if deadline == "probe":
-        return (f"your code did not finish within{secs or ' the time limit'} (this check's deadline): an "
-                "infinite loop, or far too slow")
+        return (f"your code did not finish within this check's time limit{' of' + secs if secs else ''} "
+                "(the probe deadline): an infinite loop, or far too slow")
     return "your code did not finish within the time limit (infinite loop, or far too slow)"
 
 

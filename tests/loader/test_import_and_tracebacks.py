@@ -89,7 +89,7 @@ def test_a_check_past_its_deadline_names_the_check_deadline():
     err = {"type": "timeout", "message": "no answer within 1 s while running this check",
            "deadline": "probe", "limit_s": 1.0}
     text = worker_error_text(ProbeResult("timeout", error=err))
-    assert "within 1 s (this check's deadline)" in text
+    assert "within this check's time limit of 1 s (the probe deadline)" in text
     err.update(deadline="import", limit_s=60.0)
     assert worker_error_text(ProbeResult("timeout", error=err)).startswith(
         "importing your module took longer than 60 s (the import deadline)")
