@@ -12,8 +12,8 @@ Rules
     UTF-8 (a BOM is fine), not empty, no NUL bytes, must compile. ``get_ipython()`` statements
     left by ``jupyter nbconvert --to script`` are replaced by ``pass`` (noted).
 ``.ipynb``
-    nbformat >= 4, read as JSON with bounds (nesting at most ``MAX_JSON_DEPTH``, at most
-    ``MAX_CELLS`` cells, every source text). Only code cells are used, in order; outputs and
+    nbformat >= 4, read as JSON with bounds (bounded nesting, at most ``MAX_CELLS`` cells,
+    every source text). Only code cells are used, in order; outputs and
     execution counts are never looked at. A cell whose first line is ``# convgrade: skip`` is
     skipped. A cell that starts with a cell magic (``%%time`` ...) is skipped whole. IPython line
     magics (``%...``), shell escapes (``!...``, ``x = !ls``), help (``x?``) and ``get_ipython()``
@@ -44,6 +44,7 @@ import io
 import json
 import re
 import stat
+import sys
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -608,7 +609,7 @@ def _otter_shape(stmt: ast.stmt) -> str:
 # .ipynb
 
 MAX_CELLS = 5000                 # cells of one notebook
-MAX_JSON_DEPTH = 100             # nesting of the notebook's JSON (real notebooks: under 20)
+MAX_JSON_DEPTH = 100             # JSON nesting the pre-scan allows (real notebooks: under 20)
 _JSON_STOP = re.compile(r'[\[\]{}"\\]')
 
 
@@ -639,14 +640,20 @@ def read_notebook_cells(text: str, name: str) -> list[dict]:
     """The cells of a notebook given as text, read with bounds: ``[{"number", "cell_type",
     "source" (one str), "metadata" (dict)}, ...]`` numbered from 1 over all cells. Raises
     :class:`SubmissionError` with a reason for anything that is not a readable nbformat 4 notebook
-    (JSON nesting over ``MAX_JSON_DEPTH``, over ``MAX_CELLS`` cells, a source that is not text)."""
+    (JSON nesting too deep, over ``MAX_CELLS`` cells, a source that is not text)."""
     if not text.strip():
         raise SubmissionError(f"{name} is empty.")
-    if not _json_depth_ok(text):
-        raise SubmissionError(f"{name} is not a usable notebook: its JSON nests deeper than "
-                              f"{MAX_JSON_DEPTH} levels.")
+    # json's C decoder checks the interpreter's recursion limit on every nesting level, which at
+    # the default (1000) keeps the C stack safe; only where a process raised it is the (slower,
+    # linear) pre-scan needed to keep deep JSON away from the C stack.
+    deep = (f"{name} is not a usable notebook: its JSON nests too deeply (more than "
+            f"{MAX_JSON_DEPTH} levels).")
+    if sys.getrecursionlimit() > 10_000 and not _json_depth_ok(text):
+        raise SubmissionError(deep)
     try:
         raw = json.loads(text)
+    except RecursionError:
+        raise SubmissionError(deep) from None
     except json.JSONDecodeError as exc:
         raise SubmissionError(
             f"{name} is not a valid notebook: invalid JSON at line {exc.lineno}, "
