@@ -159,7 +159,8 @@ def _release_fill_grade(folder: Path, nb_name: str, tmp_path: Path):
     assert "otter.Notebook(" in script.read_text(encoding="utf-8")
     otter_free(load_bytes(script.read_bytes(), script.name))
     res = grade_submission(a, script, student="alice", visibility="visible")
-    assert res["score"] == pytest.approx(res["max_score"]) > 0, res["convgrade"].get("load_error")
+    assert res["max_score"] > 0 and res["score"] == pytest.approx(res["max_score"]), \
+        res["convgrade"].get("load_error")
     # the starter, as released, does not get full marks (and is not a load error either)
     res = grade_submission(a, out / nb_name, student="alice", visibility="visible")
     assert res["score"] < res["max_score"] and res["convgrade"].get("load_error") is None
