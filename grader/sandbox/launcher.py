@@ -605,7 +605,8 @@ class WorkerSession:
                 self._dead_reason = "the session's time limit was used up"
             else:
                 message = f"no answer within {timeout:g} s while {what}"
-            return ProbeResult(status, error={"type": status, "message": message, "limit_s": float(self.config.limits.wall_s if is_wall else timeout),
+            limit = self.config.limits.wall_s if is_wall else timeout
+            return ProbeResult(status, error={"type": status, "message": message, "limit_s": float(limit),
                                               "deadline": "wall" if is_wall else deadline}, stdout=stdout)
         return ProbeResult(status, error={"type": status, "message": message}, stdout=stdout)
 
