@@ -13,11 +13,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from click.testing import CliRunner
 
 from grader.assignment import load
 from grader.authoring.notebook import MASTER, parse, strip_markers
 from grader.authoring.release import release
 from grader.authoring.scaffold import scaffold
+from grader.cli import main
 from grader.grade import grade_submission
 from grader.submission import Submission, load_bytes
 
@@ -158,9 +160,9 @@ def _release_fill_grade(folder: Path, nb_name: str, tmp_path: Path):
     script.write_text(PythonExporter().from_notebook_node(nb)[0], encoding="utf-8")
     assert "otter.Notebook(" in script.read_text(encoding="utf-8")
     otter_free(load_bytes(script.read_bytes(), script.name))
-    res = grade_submission(a, script, student="alice", visibility="visible")
-    assert res["max_score"] > 0 and res["score"] == pytest.approx(res["max_score"]), \
-        res["convgrade"].get("load_error")
+    # the path a student walks: convgrade check on the script (visible checks, exit 0 = all pass)
+    r = CliRunner().invoke(main, ["check", str(a.path), str(script)])
+    assert r.exit_code == 0, r.output
     # the starter, as released, does not get full marks (and is not a load error either)
     res = grade_submission(a, out / nb_name, student="alice", visibility="visible")
     assert res["score"] < res["max_score"] and res["convgrade"].get("load_error") is None
