@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from grader.submission import _strip_ipython
+from grader.submission import SubmissionError, _strip_ipython, load_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,3 +50,23 @@ def test_lines_replaced_are_the_lines_ipython_transforms(cell):
     assert ours == changed_by_ipython, (found, ipython)
     for line, _ in found:
         assert out[line - 1].strip() == "pass"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="ab =%!?'\"\\()[]{}#:\n\t", max_size=40), min_size=1, max_size=4))
+def test_any_cells_load_to_compilable_code_with_the_same_line_count_or_a_reason(cells):
+    for cell in cells:
+        out, found = _strip_ipython(cell.split("\n"))
+        assert len(out) == len(cell.split("\n")) and all(1 <= line <= len(out) for line, _ in found)
+    try:
+        sub = load_bytes(_notebook(*cells), "n.ipynb")
+    except SubmissionError as exc:
+        assert exc.reason.startswith("n.ipynb")
+    else:
+        compile(sub.source, "s", "exec", dont_inherit=True)
+
+
+def _notebook(*sources) -> bytes:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    return nbformat.writes(nb).encode()
