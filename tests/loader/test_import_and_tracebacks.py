@@ -125,3 +125,10 @@ def test_locate_maps_generated_lines_and_reads_the_text_from_the_trusted_source(
     assert sub.frame(line, "<module>") == "cell 2, line 2: `` b = '`x`' ``"
     assert sub.frame(10_000) == "line 10000"          # a worker lying about lines gets no text
     assert sub.traceback([[line, "f"]] * 7).endswith("(and 3 more calls)")
+
+
+def test_the_batch_hard_limit_leaves_room_for_the_import_deadline(tmp_path):
+    from grader.batch.runner import default_timeout
+
+    a = assignment(tmp_path, 45)
+    assert default_timeout(a) >= 45 + a.limits["wall_s"]
