@@ -18,7 +18,7 @@ import numpy as np
 from . import __version__
 from .assignment import Assignment
 from .checks import Part, kind_of
-from .checks.base import CheckSpec, worker_error_text
+from .checks.base import CheckSpec, timeout_text, worker_error_text
 from .results import build_results
 from .seeds import check_seed, course_secret
 from .checks.milestone import TRAINING_KINDS, needs_gpu
@@ -119,6 +119,7 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
             try:
                 plan = kind.plan(spec, np.random.default_rng(seed))
                 result = session.probe(plan.steps, plan.returns, plan.arrays, timeout=plan.timeout)
+                locate_error(result, sub)
                 parts = kind.judge(spec, plan, result)
             except Exception:   # a grader bug must not take the student's other checks down
                 meta.setdefault("internal_errors", []).append(f"{spec.name}: {traceback.format_exc(limit=5)}")
@@ -137,13 +138,31 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
     return out
 
 
+def locate_error(result, sub: Submission) -> None:
+    """Point a worker error into the student's file: ``where`` becomes every frame in their code,
+    innermost first, as "cell N, line M in f: `the line`" (the worker knows only the generated
+    module's line numbers; the line's text comes from the grader's own copy of the source)."""
+    err = result.error
+    if result.status != "error" or not isinstance(err, dict):
+        return
+    frames = err.get("frames") or []
+    if frames:
+        err["where"] = sub.traceback(frames)
+    elif isinstance(err.get("line"), int):
+        err["where"] = sub.frame(err["line"])
+
+
 def _import_failure(result, sub: Submission) -> str:
     err = result.error or {}
     if result.status == "error":
-        line = err.get("line")
-        where = sub.locate(line) if isinstance(line, int) else err.get("where", "")
+        locate_error(result, sub)
+        where = err.get("where", "")
         return (f"Your module failed to import: `{err.get('type', 'Exception')}: "
                 f"{str(err.get('message', ''))[:300]}`" + (f" ({where})" if where else "") +
                 ". Nothing was graded; code at the top level of a notebook runs on import — move demos "
                 "into cells starting with `# convgrade: skip`.")
+    if result.status == "timeout" and err.get("deadline") == "import":
+        return (f"Not graded: {timeout_text(err)}. Code at the top level of a notebook runs on import: keep "
+                "training, plots and demos in cells starting with `# convgrade: skip` (the import deadline is "
+                "the assignment's `[limits] import_timeout_s`).")
     return f"Your module could not be loaded: {worker_error_text(result)}."

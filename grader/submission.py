@@ -12,14 +12,19 @@ Rules
     UTF-8 (a BOM is fine), not empty, no NUL bytes, must compile. ``get_ipython()`` statements
     left by ``jupyter nbconvert --to script`` are replaced by ``pass`` (noted).
 ``.ipynb``
-    nbformat >= 4. Only code cells are used, in order; outputs, execution counts and metadata are
-    never looked at. A cell whose first line is ``# convgrade: skip`` is skipped. A cell that
-    starts with a cell magic (``%%time`` ...) is skipped whole. IPython line magics (``%...``),
-    shell escapes (``!...``, ``x = !ls``), help (``x?``) and ``get_ipython()`` statements are
-    replaced by ``pass`` at their indentation so the line numbers in every cell stay the
-    student's. Each cell must compile on its own (that is how Jupyter runs it); the error names
-    the cell and the line in it. Cells are numbered 1, 2, ... over *all* cells of the notebook,
-    markdown included, i.e. "cell 4" is the fourth cell from the top.
+    nbformat >= 4, read as JSON with bounds (bounded nesting, at most ``MAX_CELLS`` cells,
+    every source text). Only code cells are used, in order; outputs and
+    execution counts are never looked at. A cell whose first line is ``# convgrade: skip`` is
+    skipped. A cell that starts with a cell magic (``%%time`` ...) is skipped whole. IPython line
+    magics (``%...``), shell escapes (``!...``, ``x = !ls``), help (``x?``) and ``get_ipython()``
+    statements are replaced by ``pass`` at their indentation so the line numbers in every cell
+    stay the student's (a linear-time scanner, not IPython's transformer). otter's own statements
+    (the init cell, ``grader.check(...)``, ``grader.export(...)`` ...: the exact rule is at
+    :func:`_otter_statements`) are left out with one note. Each cell must compile on its own
+    (that is how Jupyter runs it); one that does not is left out with a note naming the cell and
+    the line in it, and the rest is graded (only when no cell compiles is the upload refused).
+    Cells are numbered 1, 2, ... over *all* cells of the notebook, markdown included, i.e.
+    "cell 4" is the fourth cell from the top.
 ``.zip``
     (Gradescope style) at most ``MAX_ZIP_MEMBERS`` entries; no absolute names, ``..``, symlinks,
     encrypted members, nested ``.zip`` or duplicate names; declared total size at most
@@ -34,12 +39,12 @@ Rules
 from __future__ import annotations
 
 import ast
-import difflib
 import hashlib
 import io
 import json
 import re
 import stat
+import sys
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -82,7 +87,8 @@ class Submission:
     filename: str
     sha256: str
     notes: list[str] = field(default_factory=list)
-    cells: list[tuple[int, int, int]] = field(default_factory=list)
+    cells: list[tuple[int, int, int]] = field(default_factory=list)   # (cell, first, last line)
+    broken_cells: list[tuple[int, str]] = field(default_factory=list)  # (cell, why left out)
 
     def locate(self, line: int) -> str:
         """Source line -> ``"line 12"`` (``.py``) or ``"cell 4, line 2"`` (notebook)."""
@@ -90,6 +96,47 @@ class Submission:
             if first <= line <= last:
                 return f"cell {number}, line {line - first + 1}"
         return f"line {line}"
+
+    def line_text(self, line: int, limit: int = 100) -> str:
+        """The text of source line ``line`` (stripped, at most ``limit`` characters), or ''."""
+        if not isinstance(line, int) or line < 1:
+            return ""
+        start = 0
+        for _ in range(line - 1):
+            start = self.source.find("\n", start) + 1
+            if start == 0:
+                return ""
+        end = self.source.find("\n", start)
+        text = self.source[start:end if end >= 0 else len(self.source)].strip()
+        return text if len(text) <= limit else text[:limit - 3] + "..."
+
+    def frame(self, line: int, func: str | None = None) -> str:
+        """``cell 4, line 2 in forward: `y = x @ w```: where a traceback frame is, in the
+        student's terms, with the line's text from this (trusted) source."""
+        where = self.locate(line)
+        if func and func != "<module>":
+            where += f" in {func}"
+        text = self.line_text(line)
+        return f"{where}: {_code_span(text)}" if text else where
+
+    def traceback(self, frames, limit: int = 4) -> str:
+        """Frames ``[(line, func), ...]`` outermost first (as the worker reports them) -> the
+        innermost first, each outer one "called from ...": ``cell 4, line 34 in forward:
+        `...`; called from cell 5, line 2: `...```."""
+        frames = [(line, func) for line, func in frames][::-1]
+        parts = [self.frame(line, func) for line, func in frames[:limit]]
+        text = "; called from ".join(parts)
+        if len(frames) > limit:
+            text += f" (and {len(frames) - limit} more calls)"
+        return text
+
+
+def _code_span(text: str) -> str:
+    """Markdown inline code of one line of text (a backtick inside gets a longer fence)."""
+    text = " ".join(text.split())
+    if "`" not in text:
+        return f"`{text}`"
+    return f"`` {text} ``" if "``" not in text else "`" + text.replace("`", "'") + "`"
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,10 +189,10 @@ def _load_locked(data: bytes, name: str, ext: str, digest: str, allowed, preferr
         if ext == ".zip":
             member, content, notes = _open_zip(data, allowed, preferred_names, max_bytes)
             inner = PurePosixPath(member).suffix.lower()
-            source, inner_notes, cells = _load_code(content, member, inner)
-            return Submission(source, "zip", member, digest, notes + inner_notes, cells)
-        source, notes, cells = _load_code(data, name, ext)
-        return Submission(source, ext[1:], name, digest, notes, cells)
+            source, inner_notes, cells, broken = _load_code(content, member, inner)
+            return Submission(source, "zip", member, digest, notes + inner_notes, cells, broken)
+        source, notes, cells, broken = _load_code(data, name, ext)
+        return Submission(source, ext[1:], name, digest, notes, cells, broken)
     except SubmissionError:
         raise
     except (RecursionError, MemoryError):
@@ -202,7 +249,14 @@ def _load_py(data: bytes, name: str):
     lines = text.split("\n")
     tree = _parse(text, name, lambda line: f"line {line}")
     notes: list[str] = []
-    lines, dropped = _drop_get_ipython(lines, tree)
+    otter = _otter_statements([tree])[0]        # a notebook exported to .py keeps otter's lines
+    lines, dropped = _drop_get_ipython(lines, tree, also=otter)
+    if otter:
+        where = [node.lineno for node in otter]
+        notes.append(f"left out otter's own statements "
+                     f"({', '.join(dict.fromkeys(_otter_shape(n) for n in otter))}) "
+                     f"(line{'s' if len(where) > 1 else ''} {_listing(where)}): they run the "
+                     "notebook's checks in Jupyter and are not graded.")
     if dropped:
         where = [line for line, _ in dropped]
         notes.append(f"replaced {_count(len(dropped), 'get_ipython() statement')} by pass "
@@ -211,7 +265,7 @@ def _load_py(data: bytes, name: str):
     notes += _compile(source, name, lambda line: f"line {line}")
     if not _has_code(source):
         raise SubmissionError(f"{name} contains no code, only comments.")
-    return source, notes, []
+    return source, notes, [], []
 
 
 def _parse(text: str, name: str, where) -> ast.Module:
@@ -298,8 +352,9 @@ def _replace_with_pass(lines: list[str], nodes: list[ast.stmt]) -> list[str]:
     return [line.decode("utf-8") for line in encoded]
 
 
-def _drop_get_ipython(lines: list[str], tree: ast.Module):
-    """Replace every simple statement that calls ``get_ipython()`` by ``pass``.
+def _drop_get_ipython(lines: list[str], tree: ast.Module, also=()):
+    """Replace every simple statement that calls ``get_ipython()`` (and those in ``also``, top
+    level statements of the same tree) by ``pass``.
 
     Returns the new lines and ``[(line, kind), ...]`` sorted by line, kind one of ``magic``,
     ``shell``, ``help``, ``call``.
@@ -308,75 +363,297 @@ def _drop_get_ipython(lines: list[str], tree: ast.Module):
                if isinstance(node, ast.stmt) and not hasattr(node, "body")
                and _calls_get_ipython(node)]
     dropped = sorted((node.lineno, _ipython_kind(node)) for node in targets)
-    return _replace_with_pass(lines, targets), dropped
+    return _replace_with_pass(lines, targets + [n for n in also if n not in targets]), dropped
 
 
-def _ipython_transform(lines: list[str]) -> list[str]:
-    """IPython's own cell transform (magics, ``!``, ``?``, prompts), kept line for line.
+# IPython syntax, stripped line by line in linear time. IPython's own transformer is not used: its
+# help-line regex backtracks superlinearly on a crafted line, and lining its output up with the
+# input needed a diff (quadratic on repeated lines). This scanner knows which lines start a
+# statement (not inside a string, a bracket or a backslash continuation) and replaces a magic,
+# shell or help line there by ``pass`` at its indentation; its own ``\`` continuations go blank.
 
-    ``TransformerManager`` is purely lexical (tokenize), it runs nothing. It may merge
-    backslash-continued magic lines; a diff against the original puts the surviving lines back
-    at their original numbers and pads the merged block with blank lines.
-    """
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-    except ImportError:                          # IPython is a dependency of ipykernel
-        return _naive_transform(lines)
-    try:
-        out = TransformerManager().transform_cell("\n".join(lines) + "\n")
-    except Exception:
-        return list(lines)
-    new = out.split("\n")
-    if new and new[-1] == "":
-        new.pop()
-    result: list[str] = []
-    matcher = difflib.SequenceMatcher(None, lines, new, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            result += lines[i1:i2]
-        else:
-            block = new[j1:j2]
-            result += block[:i2 - i1] if len(block) >= i2 - i1 else block + [""] * (
-                i2 - i1 - len(block))
-            if len(block) > i2 - i1:             # never seen: keep everything, mapping drifts
-                result += block[i2 - i1:]
-    return result
+_SCAN_CODE = re.compile(r"""[#'"\\()\[\]{}]""")
+_SCAN_STRING = {"'": re.compile(r"[\\']"), '"': re.compile(r'[\\"]')}
+_HELP_TARGET = re.compile(r"[\w.*\[\]-]+")          # one character class: linear, no backtracking
 
 
-_MAGIC_LINE = re.compile(r"^(\s*)(%|!|\?)")
-_NAIVE_CALL = {"%": "run_line_magic('', '')", "!": "system('')", "?": "run_line_magic('pinfo', '')"}
-
-
-def _naive_transform(lines: list[str]) -> list[str]:
-    """Line-based fallback: a line starting with ``%``, ``!`` or ``?`` becomes the matching
-    ``get_ipython()`` call (dropped later like IPython's own); its ``\\`` continuations blank."""
-    out = []
-    continued = False
-    for line in lines:
-        m = _MAGIC_LINE.match(line)
-        if continued:
-            out.append("")
-        elif m:
-            out.append(m.group(1) + "get_ipython()." + _NAIVE_CALL[m.group(2)])
-        else:
-            out.append(line)
+def _scan(line: str, string: str | None, depth: int) -> tuple[str | None, int, bool]:
+    """Lexical state after ``line``: (open string's delimiter or None, bracket depth,
+    backslash continuation). Every step moves forward, so the work is linear in the line."""
+    pos, n = 0, len(line)
+    while pos < n:
+        if string is not None:
+            m = _SCAN_STRING[string[0]].search(line, pos)
+            if m is None:
+                if len(string) == 1:            # unterminated: Python reports it; go on as code
+                    string = None
+                return string, depth, False
+            if m.group() == "\\":
+                if m.end() == n:                # a backslash-newline continues the string
+                    return string, depth, False
+                pos = m.end() + 1
+            elif len(string) == 1:
+                string, pos = None, m.end()
+            elif line.startswith(string, m.start()):
+                string, pos = None, m.start() + 3
+            else:
+                pos = m.end()
             continue
-        continued = line.rstrip().endswith("\\")
-    return out
+        m = _SCAN_CODE.search(line, pos)
+        if m is None:
+            break
+        ch, pos = m.group(), m.end()
+        if ch == "#":
+            break
+        if ch in "'\"":
+            string = ch * 3 if line.startswith(ch * 3, m.start()) else ch
+            pos = m.start() + len(string)
+        elif ch == "\\":
+            if pos == n:
+                return None, depth, True
+        elif ch in "([{":
+            depth += 1
+        else:
+            depth = max(0, depth - 1)
+    return string, depth, False
+
+
+def _assign_targets(text: str) -> bool:
+    """``a``, ``a.b``, ``a, b``: plain assignment targets (for ``x = !ls`` / ``x = %who_ls``)."""
+    parts = [p.strip() for p in text.split(",")]
+    return all(p and all(q.isidentifier() for q in p.split(".")) for p in parts)
+
+
+def _ipython_line_kind(line: str) -> str | None:
+    """'magic', 'shell' or 'help' for a line of IPython syntax at a statement start, else None.
+    Valid Python never starts with ``%``, ``!`` or ``?`` nor ends in ``?`` outside a comment."""
+    s = line.strip()
+    if not s:
+        return None
+    if s[0] == "%":
+        return "magic"
+    if s[0] == "!":
+        return "shell"
+    if s[0] == "?":
+        return "help"
+    if s[-1] == "?":
+        target = s.rstrip("?").lstrip("%")
+        if len(s) - len(s.rstrip("?")) <= 2 and target and _HELP_TARGET.fullmatch(target):
+            return "help"
+    eq = s.find("=")
+    if 0 < eq < len(s) - 1 and s[eq - 1] not in "=!<>+-*/%&|^@:~":
+        rhs = s[eq + 1:].lstrip()
+        if rhs[:1] in ("!", "%") and _assign_targets(s[:eq]):
+            return "shell" if rhs[0] == "!" else "magic"
+    return None
+
+
+def _strip_ipython(lines: list[str]) -> tuple[list[str], list[tuple[int, str]]]:
+    """IPython syntax at statement starts -> ``pass`` (same line count); returns the new lines
+    and ``[(line number from 1, kind), ...]``."""
+    out = list(lines)
+    found: list[tuple[int, str]] = []
+    string, depth, cont, magic_cont = None, 0, False, False
+    for i, line in enumerate(lines):
+        if magic_cont:                          # a continuation line of a magic / shell command
+            out[i] = ""
+            magic_cont = line.rstrip().endswith("\\")
+            continue
+        if string is None and depth == 0 and not cont:
+            kind = _ipython_line_kind(line)
+            if kind:
+                out[i] = line[:len(line) - len(line.lstrip())] + "pass"
+                found.append((i + 1, kind))
+                magic_cont = line.rstrip().endswith("\\")
+                continue
+        string, depth, cont = _scan(line, string, depth)
+    return out, found
+
+
+# --------------------------------------------------------------------------------------------
+# otter's own statements
+#
+# ``otter assign`` (otter-grader 7) writes into every student notebook an init cell
+# ``# Initialize Otter / import otter / grader = otter.Notebook("x.ipynb")``, a
+# ``grader.check("q1")`` cell after each question, and optionally ``grader.check_all()``, an
+# export cell (``grader.export(...)``), plugin calls (``grader.run_plugin(...)``,
+# ``grader.add_plugin_files(...)``) and ``%pip install otter-grader`` (a magic, dropped anyway).
+# They belong to the notebook, not to the student, and fail in the sandbox (no notebook file, no
+# tests folder). The rule, by statement shape only (cell metadata is not trusted either way:
+# front-ends drop it, copied cells lose it, and a student can set it):
+#
+# * only *top-level* statements of a code cell count, never anything inside a def, class, loop,
+#   ``if``, ``with`` or ``try``; every argument must be a literal;
+# * ``NAME = otter.Notebook(...)`` is otter's (it binds an otter name, normally ``grader``);
+# * ``import otter`` is otter's unless code that stays uses the name ``otter``;
+# * ``NAME.check(...)``, ``.check_all()``, ``.export(...)``, ``.to_pdf(...)``, ``.run_plugin(...)``,
+#   ``.add_plugin_files(...)`` as a bare expression statement is otter's when NAME is an otter name
+#   or ``grader``, and nothing else at module level binds NAME (a student's own ``grader = ...``,
+#   ``def grader``, ``import x as grader``, ``for grader in ...`` or ``global grader`` keeps every
+#   such statement: then they are the student's);
+# * a statement that is otter's becomes ``pass`` (line numbers stay the student's); a cell left
+#   with nothing but otter's statements and comments is left out whole.
+
+OTTER_METHODS = frozenset({"check", "check_all", "export", "to_pdf", "run_plugin", "add_plugin_files"})
+
+
+def _literal(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return all(_literal(e) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is not None and _literal(k) and _literal(v) for k, v in zip(node.keys, node.values))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return isinstance(node.operand, ast.Constant)
+    return False
+
+
+def _literal_call(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Call) and all(_literal(a) for a in node.args)
+            and all(k.arg is not None and _literal(k.value) for k in node.keywords))
+
+
+def _otter_init(stmt: ast.stmt) -> str | None:
+    """``NAME = otter.Notebook(<literals>)`` -> NAME."""
+    if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name) and _literal_call(stmt.value)):
+        f = stmt.value.func
+        if (isinstance(f, ast.Attribute) and f.attr == "Notebook"
+                and isinstance(f.value, ast.Name) and f.value.id == "otter"):
+            return stmt.targets[0].id
+    return None
+
+
+def _import_otter(stmt: ast.stmt) -> bool:
+    return (isinstance(stmt, ast.Import) and len(stmt.names) == 1
+            and stmt.names[0].name == "otter" and stmt.names[0].asname is None)
+
+
+def _otter_call(stmt: ast.stmt) -> str | None:
+    """``NAME.check(<literals>)`` and the other otter methods as a statement -> NAME."""
+    if isinstance(stmt, ast.Expr) and _literal_call(stmt.value):
+        f = stmt.value.func
+        if isinstance(f, ast.Attribute) and f.attr in OTTER_METHODS and isinstance(f.value, ast.Name):
+            return f.value.id
+    return None
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _module_bindings(tree: ast.Module, skip: set[int]) -> set[str]:
+    """Names bound at module level by the statements of ``tree`` (``id()`` in ``skip`` excluded),
+    plus every ``global`` name declared anywhere."""
+    names: set[str] = set()
+    todo: list[ast.AST] = [s for s in tree.body if id(s) not in skip]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Global):
+            names.update(node.names)
+        if isinstance(node, _SCOPES):
+            if not isinstance(node, ast.Lambda):
+                names.add(node.name)
+            todo += [n for n in ast.walk(node) if isinstance(n, ast.Global)]
+            continue
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add(node.asname or node.name.split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+        todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def _uses(tree: ast.Module, name: str, skip: set[int]) -> bool:
+    todo: list[ast.AST] = [s for s in tree.body if id(s) not in skip]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name) and node.id == name:
+            return True
+        todo.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _otter_statements(trees: list[ast.Module]) -> list[list[ast.stmt]]:
+    """Per tree, the top-level statements that are otter's (the rule above)."""
+    inits = [[s for s in t.body if _otter_init(s)] for t in trees]
+    otter_names = {_otter_init(s) for group in inits for s in group} | {"grader"}
+    init_ids = {id(s) for group in inits for s in group}
+    bound = set().union(*(_module_bindings(t, init_ids) for t in trees)) if trees else set()
+    calls = [[s for s in t.body if _otter_call(s) in otter_names and _otter_call(s) not in bound]
+             for t in trees]
+    dropped = init_ids | {id(s) for group in calls for s in group}
+    imports = [[s for s in t.body if _import_otter(s)] for t in trees]
+    dropped_imports = {id(s) for group in imports for s in group}
+    if any(_uses(t, "otter", dropped | dropped_imports) for t in trees):
+        imports = [[] for _ in trees]
+    return [sorted(a + b + c, key=lambda s: s.lineno) for a, b, c in zip(inits, calls, imports)]
+
+
+def _otter_shape(stmt: ast.stmt) -> str:
+    if _import_otter(stmt):
+        return "import otter"
+    name = _otter_init(stmt)
+    if name:
+        return f"{name} = otter.Notebook(...)"
+    return f"{_otter_call(stmt)}.{stmt.value.func.attr}(...)"
 
 
 # --------------------------------------------------------------------------------------------
 # .ipynb
 
+MAX_CELLS = 5000                 # cells of one notebook
+MAX_JSON_DEPTH = 100             # JSON nesting the pre-scan allows (real notebooks: under 20)
+_JSON_STOP = re.compile(r'[\[\]{}"\\]')
 
-def _load_ipynb(data: bytes, name: str):
-    import nbformat
 
-    text = _decode(data, name)
+def _json_depth_ok(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text nests at most ``limit`` deep (strings skipped); linear, no recursion."""
+    depth, in_string, pos = 0, False, 0
+    for m in _JSON_STOP.finditer(text):
+        if m.start() < pos:                     # the character after a backslash: escaped
+            continue
+        ch = m.group()
+        if in_string:
+            if ch == "\\":
+                pos = m.end() + 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
+def read_notebook_cells(text: str, name: str) -> list[dict]:
+    """The cells of a notebook given as text, read with bounds: ``[{"number", "cell_type",
+    "source" (one str), "metadata" (dict)}, ...]`` numbered from 1 over all cells. Raises
+    :class:`SubmissionError` with a reason for anything that is not a readable nbformat 4 notebook
+    (JSON nesting too deep, over ``MAX_CELLS`` cells, a source that is not text)."""
     if not text.strip():
         raise SubmissionError(f"{name} is empty.")
+    # json's C decoder checks the interpreter's recursion limit on every nesting level, which at
+    # the default (1000) keeps the C stack safe; only where a process raised it is the (slower,
+    # linear) pre-scan needed to keep deep JSON away from the C stack.
+    deep = (f"{name} is not a usable notebook: its JSON nests too deeply (more than "
+            f"{MAX_JSON_DEPTH} levels).")
+    if sys.getrecursionlimit() > 10_000 and not _json_depth_ok(text):
+        raise SubmissionError(deep)
     try:
         raw = json.loads(text)
+    except RecursionError:
+        raise SubmissionError(deep) from None
     except json.JSONDecodeError as exc:
         raise SubmissionError(
             f"{name} is not a valid notebook: invalid JSON at line {exc.lineno}, "
@@ -392,29 +669,47 @@ def _load_ipynb(data: bytes, name: str):
             "Jupyter (format 4).")
     if major > 4:
         raise SubmissionError(f"{name} uses notebook format {major}, which is not supported.")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
-    except Exception as exc:
-        raise SubmissionError(f"{name} is not a valid notebook ({_short(str(exc))}).") from None
-    cells = nb.get("cells")
+    cells = raw.get("cells")
     if not isinstance(cells, list):
         raise SubmissionError(f"{name} is not a valid notebook: 'cells' is not a list.")
-
-    parts: list[str] = []
-    spans: list[tuple[int, int, int]] = []
-    skipped, cell_magic, future = [], [], []
-    dropped: dict[str, list[int]] = {}
-    line = 0
+    if len(cells) > MAX_CELLS:
+        raise SubmissionError(f"{name} has {len(cells)} cells; at most {MAX_CELLS} are accepted.")
+    out = []
     for number, cell in enumerate(cells, start=1):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
+        if not isinstance(cell, dict):
+            raise SubmissionError(f"{name}: cell {number} is not a notebook cell (the file is "
+                                  "damaged; open and save it in Jupyter).")
         source = cell.get("source", "")
-        if isinstance(source, list) and all(isinstance(s, str) for s in source):
+        if isinstance(source, list):
+            bad = next((i for i, s in enumerate(source, 1) if not isinstance(s, str)), None)
+            if bad is not None:
+                raise SubmissionError(
+                    f"{name}: cell {number} is damaged: piece {bad} of its source is "
+                    f"{_json_type(source[bad - 1])}, not text (open and save it in Jupyter).")
             source = "".join(source)
         if not isinstance(source, str):
-            raise SubmissionError(f"{name}: cell {number} has a malformed source.")
+            raise SubmissionError(f"{name}: cell {number} has a malformed source "
+                                  f"({_json_type(source)}, not text).")
+        metadata = cell.get("metadata")
+        out.append({"number": number, "cell_type": cell.get("cell_type"), "source": source,
+                    "metadata": metadata if isinstance(metadata, dict) else {}})
+    return out
+
+
+def _json_type(value) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", dict: "an object",
+            list: "a list", type(None): "null"}.get(type(value), "not text")
+
+
+def _load_ipynb(data: bytes, name: str):
+    cells = read_notebook_cells(_decode(data, name), name)
+    prepared: list[tuple[int, list[str], ast.Module]] = []    # (cell, lines, tree)
+    skipped, cell_magic, future, broken = [], [], [], []
+    dropped: dict[str, list[int]] = {}
+    for cell in cells:
+        number, source = cell["number"], cell["source"]
+        if cell["cell_type"] != "code":
+            continue
         if "\x00" in source:
             raise SubmissionError(f"{name}: cell {number} contains NUL bytes.")
         lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -429,11 +724,29 @@ def _load_ipynb(data: bytes, name: str):
         if first.startswith("%%"):
             cell_magic.append((number, first.split()[0]))
             continue
-        code, kinds, future_names = _cell_code(lines, name, number)
+        try:
+            code, tree, kinds, future_names = _cell_code(lines, name, number)
+        except SubmissionError as exc:
+            broken.append((number, exc.reason))
+            continue
         if future_names:
             future.append((number, future_names))
         for kind in kinds:
             dropped.setdefault(kind, []).append(number)
+        prepared.append((number, code, tree))
+
+    otter = _otter_statements([tree for _, _, tree in prepared])
+    parts: list[str] = []
+    spans: list[tuple[int, int, int]] = []
+    otter_cells, otter_shapes = [], []
+    line = 0
+    for (number, code, tree), mine in zip(prepared, otter):
+        if mine:
+            otter_cells.append(number)
+            otter_shapes += [_otter_shape(s) for s in mine]
+            if len(mine) == len(tree.body):
+                continue                        # nothing but otter's statements and comments
+            code = _replace_with_pass(code, mine)
         parts.append(f"# %% cell {number}")
         parts += code
         parts.append("")
@@ -441,6 +754,13 @@ def _load_ipynb(data: bytes, name: str):
         line += len(code) + 2
 
     notes: list[str] = []
+    if otter_cells:
+        shapes = ", ".join(dict.fromkeys(otter_shapes))
+        notes.append(f"left out otter's own statements ({shapes}) in {_cells(otter_cells)}: they "
+                     "run the notebook's checks in Jupyter and are not graded.")
+    for number, reason in broken:
+        notes.append(f"{reason[:-1]}; it was left out, so the checks that need what it "
+                     "defines fail.")
     for number, magic in cell_magic:
         notes.append(f"skipped cell {number}: it starts with the cell magic {magic}, so none of "
                      "it was graded (remove the magic line if the code is needed).")
@@ -454,6 +774,9 @@ def _load_ipynb(data: bytes, name: str):
             notes.append(f"dropped {_count(len(dropped[kind]), labels[kind])} "
                          f"({_cells(sorted(set(dropped[kind])))}).")
     if not spans:
+        if broken:
+            raise SubmissionError(f"{name}: {broken[0][1]}" if len(broken) == 1 else
+                                  f"{name}: no code cell compiles; the first: {broken[0][1]}")
         raise SubmissionError(f"{name} has no code to grade (no non-empty code cells).")
     if future:
         names = list(dict.fromkeys(n for _, cell_names in future for n in cell_names))
@@ -465,26 +788,19 @@ def _load_ipynb(data: bytes, name: str):
     notes += _compile(source, name, sub.locate)
     if not _has_code(source):
         raise SubmissionError(f"{name} contains no code, only comments.")
-    return source, notes, spans
+    return source, notes, spans, broken
 
 
 def _cell_code(lines: list[str], name: str, number: int):
-    """One code cell -> (line-preserving Python lines, kinds of IPython statements dropped)."""
-    lead = 0
-    while not lines[lead].strip():
-        lead += 1
-    body = _ipython_transform(lines[lead:])
-    code = lines[:lead] + body
-    where = lambda line: f"cell {number}, line {line}"
-    try:
-        tree = _parse("\n".join(code), name, where)
-    except SubmissionError:
-        # IPython leaves a cell with an unclosed bracket untouched; with the magic lines
-        # removed naively either the cell parses or the error names the real mistake.
-        code = lines[:lead] + _naive_transform(lines[lead:])
-        tree = _parse("\n".join(code), name, where)
+    """One code cell -> (line-preserving Python lines, their AST, kinds of IPython statements
+    dropped, ``from __future__`` names). A cell that does not compile on its own (as Jupyter
+    runs it) raises :class:`SubmissionError` whose reason names the cell and the line in it."""
+    code, found = _strip_ipython(lines)
+    where = lambda line: f"line {line}"
+    tree = _cell_parse("\n".join(code), number, where)
     new, dropped = _drop_get_ipython(code, tree)
-    tree = _parse("\n".join(new), name, where)
+    if dropped:
+        tree = _cell_parse("\n".join(new), number, where)
     # Jupyter compiles each cell alone, so 'from __future__ import ...' may open any cell; in
     # one module it must come first: the caller moves it to the first line.
     future = [node for node in tree.body
@@ -492,7 +808,35 @@ def _cell_code(lines: list[str], name: str, number: int):
     names = [alias.name for node in future for alias in node.names]
     if future:
         new = _replace_with_pass(new, future)
-    return new, [kind for _, kind in dropped], names
+        tree = _cell_parse("\n".join(new), number, where)
+    try:                                        # compile-time errors: 'return' outside function ...
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(tree, name, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise SubmissionError(_cell_syntax_reason(exc, number)) from None
+    except (ValueError, TypeError) as exc:
+        raise SubmissionError(f"cell {number} cannot be compiled ({_short(str(exc))}).") from None
+    kinds = [kind for _, kind in found] + [kind for _, kind in dropped]
+    return new, tree, kinds, names
+
+
+def _cell_parse(text: str, number: int, where) -> ast.Module:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except SyntaxError as exc:
+        raise SubmissionError(_cell_syntax_reason(exc, number)) from None
+    except ValueError as exc:
+        raise SubmissionError(f"cell {number} cannot be parsed ({_short(str(exc))}).") from None
+
+
+def _cell_syntax_reason(exc: SyntaxError, number: int) -> str:
+    kind = "an indentation error" if isinstance(exc, IndentationError) else "a syntax error"
+    message = _short(exc.msg or "invalid syntax")
+    at = f" at line {exc.lineno}" if exc.lineno else ""
+    return f"cell {number} has {kind}{at}: {message}."
 
 
 # --------------------------------------------------------------------------------------------
@@ -612,7 +956,11 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int
 
 
 def _too_big(name: str, size: int, limit: int) -> str:
-    return f"{name} is {_mb(size)}; the limit is {_mb(limit)}."
+    hint = ""
+    if name.lower().endswith(".ipynb"):     # stored outputs (plots!) are most of a big notebook
+        hint = (" Outputs are never graded: clear them (Jupyter: Edit > Clear Outputs of All Cells), "
+                "save and upload again.")
+    return f"{name} is {_mb(size)}; the limit is {_mb(limit)}.{hint}"
 
 
 def _mb(n: int) -> str:

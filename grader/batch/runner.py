@@ -57,10 +57,12 @@ def needs_gpu(assignment) -> bool:
 
 
 def default_timeout(assignment) -> float:
-    """The hard per-submission limit: the sandbox's session wall clock plus room for starting,
-    judging and rendering."""
-    wall = float(assignment.limits.get("wall_s", 60.0))
-    return 1.5 * wall + 30.0
+    """The hard per-submission limit: the import deadline and the sandbox's session wall clock
+    (which starts after the import) plus room for starting, judging and rendering."""
+    from grader.sandbox.config import Limits
+
+    wall = float(assignment.limits.get("wall_s", Limits.wall_s))
+    return float(assignment.limits.get("import_timeout_s", Limits.import_timeout_s)) + 1.5 * wall + 30.0
 
 
 def make_job(assignment, entry: Entry, *, isolation: str, lang: str, secret: bytes | None) -> Job:

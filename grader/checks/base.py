@@ -133,6 +133,22 @@ def literal(value: Any) -> Any:
     return value
 
 
+def timeout_text(err: dict) -> str:
+    """Which deadline ran out, in words: the import's, this check's, or the session's."""
+    limit = err.get("limit_s")
+    secs = f" {limit:g} s" if isinstance(limit, (int, float)) and not isinstance(limit, bool) else ""
+    deadline = err.get("deadline")
+    if deadline == "import":
+        return f"importing your module took longer than{secs or ' its deadline'} (the import deadline)"
+    if deadline == "wall":
+        return (f"the time for all checks together{' (' + secs.strip() + ')' if secs else ''} was used up "
+                "before this one finished")
+    if deadline == "probe":
+        return (f"your code did not finish within this check's time limit{' of' + secs if secs else ''} "
+                "(the probe deadline): an infinite loop, or far too slow")
+    return "your code did not finish within the time limit (infinite loop, or far too slow)"
+
+
 def worker_error_text(result, where: Callable[[int], str] | None = None) -> str:
     """A student-facing sentence for a probe that did not return normally."""
     status = result.status
@@ -144,7 +160,7 @@ def worker_error_text(result, where: Callable[[int], str] | None = None) -> str:
         msg = str(err.get("message", ""))[:300]
         return f"your code raised `{err.get('type', 'Exception')}: {msg}`" + (f" ({loc})" if loc else "")
     if status == "timeout":
-        return "your code did not finish within the time limit (infinite loop, or far too slow)"
+        return timeout_text(err)
     if status == "crashed":
         return f"the worker running your code died ({err.get('message', 'crashed')})"
     if status == "output_flood":

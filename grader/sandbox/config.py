@@ -11,8 +11,9 @@ ALWAYS_FORBIDDEN = ("grader", "reference", "assignments")
 @dataclass
 class Limits:
     """Resource limits of one sandbox session (``[limits]`` of an assignment.toml)."""
-    wall_s: float = 60.0                  # whole session wall clock
-    probe_timeout_s: float = 10.0         # default per-probe deadline (also the import deadline)
+    wall_s: float = 60.0                  # session wall clock for the checks (after the import)
+    probe_timeout_s: float = 10.0         # default per-probe (per-check) deadline
+    import_timeout_s: float = 60.0        # deadline of importing the module (its top-level code)
     cpu_s: int = 60                       # RLIMIT_CPU of every process of the worker
     memory_mb: int = 1024                 # cgroup memory limit, else RLIMIT_AS (+ headroom)
     pids: int = 64                        # cgroup pids.max, else RLIMIT_NPROC where meaningful

@@ -519,6 +519,7 @@ class WorkerSession:
         t = time.monotonic()
         result = self._launch()
         result.seconds = time.monotonic() - t
+        self._t0 = time.monotonic()   # the import has its own deadline: the wall clock starts now
         self._started = result
         if result.status != "ok":
             self._dead_reason = "your module could not be loaded"
@@ -575,11 +576,15 @@ class WorkerSession:
         init = {"op": "init", "source": self.source, "filename": self.filename, "module": "submission",
                 "forbidden": self.config.forbidden, "max_elements": int(lim.max_elements),
                 "max_bytes": int(lim.result_bytes) // 2}
-        deadline, is_wall = self._deadline(lim.probe_timeout_s)
+        # The import deadline, not a check's: the first import before the session's wall clock
+        # starts, an import after a restart within what is left of it.
+        timeout = lim.import_timeout_s
+        deadline, is_wall = (time.monotonic() + timeout, False) if self._started is None \
+            else self._deadline(timeout)
         try:
             header, _ = w.exchange(encode_message(init), None, deadline)
         except (_Failure, ProtocolError) as exc:
-            result = self._failure(exc, w, is_wall, lim.probe_timeout_s, what="importing your module")
+            result = self._failure(exc, w, is_wall, timeout, what="importing your module", deadline="import")
             self._retire()
             return result
         stdout = _text(header.get("stdout"))
@@ -588,7 +593,8 @@ class WorkerSession:
         self._retire()
         return ProbeResult("error", error=_clean_error(header.get("error")), stdout=stdout)
 
-    def _failure(self, exc: Exception, w: _Worker, is_wall: bool, timeout: float, what: str) -> ProbeResult:
+    def _failure(self, exc: Exception, w: _Worker, is_wall: bool, timeout: float, what: str,
+                 deadline: str = "probe") -> ProbeResult:
         stdout = bytes(w.probe_output).decode("utf-8", "replace")
         if isinstance(exc, ProtocolError):
             return ProbeResult("protocol_error", error={"type": "ProtocolError", "message": str(exc)}, stdout=stdout)
@@ -599,6 +605,9 @@ class WorkerSession:
                 self._dead_reason = "the session's time limit was used up"
             else:
                 message = f"no answer within {timeout:g} s while {what}"
+            limit = self.config.limits.wall_s if is_wall else timeout
+            return ProbeResult(status, error={"type": status, "message": message, "limit_s": float(limit),
+                                              "deadline": "wall" if is_wall else deadline}, stdout=stdout)
         return ProbeResult(status, error={"type": status, "message": message}, stdout=stdout)
 
     def _probe(self, steps, returns, arrays, timeout) -> ProbeResult:
@@ -656,10 +665,13 @@ def _text(value, cap: int = PROBE_STDOUT_CAP) -> str:
 def _clean_error(err) -> dict:
     """The worker's error dict, reduced to known keys of known types (it is untrusted)."""
     if not isinstance(err, dict):
-        return {"type": "Exception", "message": "", "where": "", "line": None, "step": None}
+        return {"type": "Exception", "message": "", "where": "", "line": None, "step": None, "frames": []}
     line = err.get("line")
     step = err.get("step")
+    frames = err.get("frames")
+    frames = [[f[0], _text(f[1], 200)] for f in (frames if isinstance(frames, list) else [])[-20:]
+              if isinstance(f, list) and len(f) == 2 and type(f[0]) is int and f[0] > 0]
     return {"type": _text(err.get("type"), 200) or "Exception", "message": _text(err.get("message"), 2000),
             "where": _text(err.get("where"), 200),
             "line": line if type(line) is int and line > 0 else None,
-            "step": step if type(step) is int and step >= 0 else None}
+            "step": step if type(step) is int and step >= 0 else None, "frames": frames}

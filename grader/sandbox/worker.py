@@ -408,24 +408,36 @@ def safe_str(obj):
         return "<unprintable>"
 
 
+MAX_FRAMES = 20           # traceback frames in the student's file reported (the innermost)
+
+
 def error_info(exc, filename):
-    """``{"type", "message", "where", "line"}`` with the line in the student's file, if any."""
+    """``{"type", "message", "where", "line", "frames"}``: the innermost line in the student's
+    file, if any, and every frame there (``[line, function]``, outermost first, at most
+    MAX_FRAMES of the innermost). Line numbers are the generated module's; the grader maps them
+    into the notebook (cell, line, the line's text)."""
     line = func = None
+    frames = []
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         if frame.f_code.co_filename == filename:
             line, func = lineno, frame.f_code.co_name
+            frames.append([lineno, clean(func, 200)])
+            if len(frames) > MAX_FRAMES:
+                del frames[0]
     message = safe_str(exc)
     if isinstance(exc, SyntaxError):
         message = safe_str(exc.msg)
         if exc.filename == filename and isinstance(exc.lineno, int):
             line, func = exc.lineno, None
+            frames.append([exc.lineno, "<module>"])
     if line is None:
         where = ""
     elif func in (None, "<module>"):
         where = f"line {line}"
     else:
         where = f"line {line} in {clean(func, 200)}"
-    return {"type": clean(type(exc).__name__, 200), "message": message, "where": where, "line": line}
+    return {"type": clean(type(exc).__name__, 200), "message": message, "where": where, "line": line,
+            "frames": frames}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -127,6 +127,7 @@ def test_too_large(tmp_path):
     path.write_bytes(data)
     with pytest.raises(SubmissionError, match="limit"):
         load_submission(path, max_bytes=1000)
+    assert "clear them" in reason_of(notebook("x = 1") + b" " * 2000, "n.ipynb", max_bytes=1000)
 
 
 def test_missing_file(tmp_path):
@@ -219,11 +220,32 @@ def test_notebook_string_with_percent_lines_is_kept():
     assert src in sub.source and sub.notes == []
 
 
-def test_notebook_syntax_error_names_cell_and_line():
-    data = notebook(("markdown", "x"), "a = 1", "%matplotlib inline\nb = 2\nc = (3,")
-    reason = reason_of(data, "hw.ipynb")
-    assert reason.startswith("hw.ipynb: syntax error at cell 3, line 3:")
+def test_notebook_cell_with_a_syntax_error_is_left_out_with_a_note():
+    # issue 14: one broken cell no longer costs the whole notebook
+    data = notebook(("markdown", "x"), "a = 1", "%matplotlib inline\nb = 2\nc = (3,", "d = a + 1")
+    sub = load_bytes(data, "hw.ipynb")
+    assert [c[0] for c in sub.cells] == [2, 4] and "b = 2" not in sub.source
+    note = next(n for n in sub.notes if "cell 3" in n)
+    assert note.startswith("cell 3 has a syntax error at line 3:") and "never closed" in note
+    assert note.endswith("it was left out, so the checks that need what it defines fail.")
+    assert sub.broken_cells and sub.broken_cells[0][0] == 3
+    compile(sub.source, "s", "exec", dont_inherit=True)
+
+
+def test_notebook_compile_time_errors_leave_the_cell_out():
+    sub = load_bytes(notebook("return 3", "x = 1", "def f():\n    nonlocal y"), "hw.ipynb")
+    assert [c[0] for c in sub.cells] == [2]
+    assert any(n.startswith("cell 1 has a syntax error at line 1: 'return' outside function")
+               for n in sub.notes)
+    assert any(n.startswith("cell 3 has a syntax error at line 2:") for n in sub.notes)
+
+
+def test_notebook_where_no_cell_compiles_is_a_reason_naming_the_cell_and_line():
+    reason = reason_of(notebook(("markdown", "x"), "%matplotlib inline\nb = 2\nc = (3,"), "hw.ipynb")
+    assert reason.startswith("hw.ipynb: cell 2 has a syntax error at line 3:")
     assert "never closed" in reason
+    reason = reason_of(notebook("def f(:", "x = ("), "hw.ipynb")
+    assert reason.startswith("hw.ipynb: no code cell compiles; the first: cell 1 has a syntax error")
 
 
 def test_notebook_invalid_json():
