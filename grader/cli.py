@@ -74,6 +74,7 @@ def main(course_dir):
         use_course(course_dir)
     except CourseError as exc:
         raise _BadInput(f"--course: {exc}") from None
+    click.get_current_context().call_on_close(lambda: use_course(None))
 
 
 @main.command()
