@@ -212,6 +212,10 @@ def demo(assignment_id):
 @click.option("--cases", default=5, show_default=True, help="Random cases per layer.")
 def selfcheck(cases):
     """Compare every reference layer with torch: max relative error and time per layer."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise _BadInput("selfcheck compares with torch, which is not installed: pip install 'convgrade[torch]'")
     from reference.selfcheck import run_selfcheck
 
     ok = run_selfcheck(cases=cases, echo=click.echo)
