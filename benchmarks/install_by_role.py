@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = {"base": "", "data": "[data]", "cluster": "[cluster]", "instructor": "[instructor]",
@@ -63,7 +64,7 @@ def main() -> None:
         pip("install", "-q", "--dry-run", "-c", str(cons), "--report", str(report), spec, python=py)
         pip("download", "-q", "-d", str(wheels), "-c", str(cons), spec)
         items = json.loads(report.read_text())["install"]
-        names = {Path(i["download_info"]["url"]).name for i in items}
+        names = {unquote(Path(i["download_info"]["url"]).name) for i in items}
         download = sum((wheels / n).stat().st_size for n in names if (wheels / n).is_file())
         t0 = time.perf_counter()
         pip("install", "-q", "--no-index", "--find-links", str(wheels), "-c", str(cons), spec, python=py)
