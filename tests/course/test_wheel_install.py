@@ -179,5 +179,7 @@ def test_light_install_checks_a_numpy_assignment_without_heavy_packages(wheel, t
     assert "visible checks pass" in r.stdout
     r = _ok(_run([venv / "bin" / "python", "-m", "grader", "check", hw, hw / "mine.py"], cwd=tmp_path))
     assert "visible checks pass" in r.stdout
+    r = _ok(_run([venv / "bin" / "convgrade", "grade", ".", "mine.py"], cwd=hw))    # hidden checks too
+    assert "Score: 6 / 6" in r.stdout
     r = _run([venv / "bin" / "convgrade", "selfcheck"], cwd=tmp_path)     # a torch feature: says which extra
     assert r.returncode == 3 and "convgrade[torch]" in r.stderr, r.stderr
