@@ -12,8 +12,9 @@ export OMP_WAIT_POLICY := PASSIVE
 install: $(STAMP)
 
 # torch==2.13.0 goes in first (a CPU build on this machine's disk) so that pip never
-# resolves another torch; pyproject keeps torch as a range 2.13.0 satisfies.
-$(STAMP): pyproject.toml
+# resolves another torch; pyproject keeps torch as a range 2.13.0 satisfies. '.[test]' is every
+# extra (instructor, torch, cluster) plus pytest and hypothesis.
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0

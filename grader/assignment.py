@@ -24,10 +24,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import course as _course
 from .checks import CheckDefinitionError, CheckSpec, kind_of
 from .checks.base import VISIBILITIES
 
-ASSIGNMENTS_DIR = Path(__file__).resolve().parent.parent / "assignments"
+ASSIGNMENTS_DIR = _course.bundled_assignments_dir()   # the bundled example course (see grader.course)
 
 
 class AssignmentError(ValueError):
@@ -91,20 +92,21 @@ class Assignment:
 
 
 def resolve(name_or_path: str | Path) -> Path:
-    p = Path(name_or_path)
-    if (p / "assignment.toml").is_file():
-        return p
-    q = ASSIGNMENTS_DIR / str(name_or_path)
-    if (q / "assignment.toml").is_file():
-        return q
-    raise AssignmentError(f"no assignment {str(name_or_path)!r}: give a folder with assignment.toml "
-                          f"or one of: {', '.join(available()) or '(none)'}")
+    """An assignment's folder: a path to a folder with assignment.toml (a release folder too), else
+    an id in the current course (``--course``, ``$CONVGRADE_COURSE``, the nearest convgrade.toml,
+    the bundled examples: :func:`grader.course.current_course`)."""
+    try:
+        return _course.resolve_in_course(name_or_path, "assignment.toml", "assignment")
+    except _course.CourseError as exc:
+        raise AssignmentError(str(exc)) from None
 
 
 def available() -> list[str]:
-    if not ASSIGNMENTS_DIR.is_dir():
-        return []
-    return sorted(p.name for p in ASSIGNMENTS_DIR.iterdir() if (p / "assignment.toml").is_file())
+    """The ids of the current course's assignments (the bundled examples when outside a course)."""
+    try:
+        return _course.current_course().ids("assignment.toml")
+    except _course.CourseError as exc:
+        raise AssignmentError(str(exc)) from None
 
 
 def _parse_time(value, what: str) -> dt.datetime | None:

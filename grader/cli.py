@@ -1,7 +1,12 @@
 """The ``convgrade`` command line.
 
 Exit codes scripts can rely on: 0 success (for ``check``: every visible check passed),
-1 checks failed / something was not graded, 2 usage error (click), 3 bad assignment or input.
+1 checks failed / something was not graded, 2 usage error (click), 3 bad input: an unknown
+assignment or exam, a missing file, a broken convgrade.toml.
+
+Assignments and exams are found in the current course (``grader.course``): ``--course DIR`` /
+``$CONVGRADE_COURSE``, else the nearest ``convgrade.toml`` above the working directory, else the
+bundled examples. ``convgrade`` (the console script) and ``python -m grader`` are this ``main``.
 """
 from __future__ import annotations
 
@@ -18,17 +23,17 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 3
 
 
+class _BadInput(click.ClickException):
+    exit_code = EXIT_BAD_INPUT
+
+
 def _load_assignment(name):
     from .assignment import AssignmentError, load
 
     try:
         return load(name)
     except AssignmentError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-class _BadInput(click.ClickException):
-    exit_code = EXIT_BAD_INPUT
+        raise _BadInput(str(exc)) from None
 
 
 def _table(results: dict, color: bool = True) -> str:
@@ -46,14 +51,30 @@ def _table(results: dict, color: bool = True) -> str:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="convgrade")
-def main():
+@click.option("--course", "course_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The course folder (with convgrade.toml) to find assignments and exams in "
+                   "[default: $CONVGRADE_COURSE, else the nearest convgrade.toml above the working "
+                   "directory, else the bundled examples].")
+def main(course_dir):
     """convgrade: grade CNN homework and exams safely.
 
     \b
-    Students:     convgrade check a2_convolution my_solution.ipynb
+    Students:     convgrade check convolution.ipynb          (inside the released folder)
+                  convgrade check RELEASE_DIR convolution.ipynb
     TAs:          convgrade grade a2_convolution alice.ipynb --student alice -o results.json
-    Instructors:  convgrade selfcheck
+    Instructors:  convgrade init-course my-course && cd my-course && convgrade new a1_relu
+                  convgrade --course ~/my-course validate a1_relu
+
+    Exit codes: 0 success, 1 checks failed / not graded, 2 usage error, 3 bad input (unknown
+    assignment or exam, missing file, broken convgrade.toml).
     """
+    from .course import CourseError, use_course
+
+    try:
+        use_course(course_dir)
+    except CourseError as exc:
+        raise _BadInput(f"--course: {exc}") from None
+    click.get_current_context().call_on_close(lambda: use_course(None))
 
 
 @main.command()
@@ -68,7 +89,7 @@ def main():
 def grade(assignment, submission, output, student, isolation, as_json):
     """Grade SUBMISSION (.py, .ipynb or .zip) with every check of ASSIGNMENT.
 
-    ASSIGNMENT is a folder with assignment.toml or an id under assignments/.
+    ASSIGNMENT is a folder with assignment.toml or an assignment id of the current course.
 
     \b
     Example:
@@ -96,23 +117,41 @@ def grade(assignment, submission, output, student, isolation, as_json):
     sys.exit(0 if results["score"] >= results["max_score"] - 1e-9 else EXIT_FAILED)
 
 
+def _check_arguments(args: tuple[str, ...]) -> tuple[str, Path]:
+    """(assignment, submission) of ``check [ASSIGNMENT] SUBMISSION``: with one argument the
+    assignment is the working directory when it holds assignment.toml (a released folder)."""
+    if len(args) == 2:
+        return args[0], Path(args[1])
+    if len(args) != 1:
+        raise click.UsageError(f"expected [ASSIGNMENT] SUBMISSION, got {len(args)} arguments")
+    if not Path("assignment.toml").is_file():
+        raise click.UsageError("no ASSIGNMENT given and the working directory has no assignment.toml: "
+                               "run this inside the released folder, or give it first: "
+                               "convgrade check RELEASE_DIR SUBMISSION")
+    return ".", Path(args[0])
+
+
 @main.command()
-@click.argument("assignment")
-@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("args", nargs=-1, required=True, metavar="[ASSIGNMENT] SUBMISSION")
 @click.option("-v", "--verbose", is_flag=True, help="Show the feedback of passing checks too.")
-def check(assignment, submission, verbose):
+def check(args, verbose):
     """Run the visible checks of ASSIGNMENT on your SUBMISSION, on your own machine.
 
+    ASSIGNMENT is the released folder (or an assignment folder or id); left out, it is the
+    working directory, so inside the released folder `convgrade check convolution.ipynb` is enough.
     Exit code 0 only when every visible check passes.
 
     \b
-    Example:
+    Examples:
+        convgrade check convolution.ipynb                 (inside the released folder)
+        convgrade check release/a2 convolution.ipynb
         convgrade check a2_convolution convolution.ipynb
     """
     from .grade import grade_submission
 
+    assignment, submission = _check_arguments(args)
     a = _load_assignment(assignment)
-    if not submission.exists():
+    if not submission.is_file():
         raise _BadInput(f"no such file: {submission}")
     results = grade_submission(a, submission, student="public", visibility="visible")
     cg = results["convgrade"]
@@ -146,10 +185,15 @@ def demo(assignment_id):
     """
     import tempfile
 
+    from .assignment import AssignmentError, load
     from .authoring.examples import write_examples
+    from .course import bundled_course
     from .grade import grade_submission
 
-    a = _load_assignment(assignment_id)
+    try:
+        a = load(assignment_id)
+    except AssignmentError:     # not in the current course: the bundled example of that id
+        a = _load_assignment(bundled_course().assignments_dir / assignment_id)
     secret = b"demo-secret"  # the demo never touches the real course secret
     with tempfile.TemporaryDirectory(prefix="convgrade-demo-") as tmp:
         examples = write_examples(a, tmp)
@@ -168,6 +212,10 @@ def demo(assignment_id):
 @click.option("--cases", default=5, show_default=True, help="Random cases per layer.")
 def selfcheck(cases):
     """Compare every reference layer with torch: max relative error and time per layer."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise _BadInput("selfcheck compares with torch, which is not installed: pip install 'convgrade[torch]'")
     from reference.selfcheck import run_selfcheck
 
     ok = run_selfcheck(cases=cases, echo=click.echo)
@@ -178,40 +226,49 @@ from .commands import register_all  # noqa: E402  (command families in grader/co
 
 register_all(main)
 
-if __name__ == "__main__":
-    main()
-
 
 # ----------------------------------------------------------------------------- instructors: new, validate, release
 
 @main.command("new")
 @click.argument("assignment_id")
 @click.option("-d", "--dir", "dest", type=click.Path(file_okay=False, path_type=Path),
-              help="Create the folder here (default: assignments/ASSIGNMENT_ID).")
+              help="Create the folder here (default: COURSE/assignments/ASSIGNMENT_ID of the current course).")
 @click.option("--title", default=None, help="Title (default: from the id).")
 def new_assignment(assignment_id, dest, title):
     """Scaffold a problem set ASSIGNMENT_ID that validates and releases as it is.
 
     Writes assignment.toml, checks.toml (visible and hidden checks), master.ipynb (otter assign
-    format) and mutants.toml for a small numpy ReLU layer: replace it with your problem.
+    format) and mutants.toml for a small numpy ReLU layer into the current course's assignments/
+    (never into the installed convgrade): replace it with your problem.
 
     \b
     Example:
+        convgrade init-course my-course && cd my-course
         convgrade new a5_activations && convgrade validate a5_activations
     """
-    from .assignment import ASSIGNMENTS_DIR
     from .authoring.scaffold import ScaffoldError, scaffold
+    from .course import COURSE_FILE, CourseError, current_course
 
-    target = dest or (ASSIGNMENTS_DIR / assignment_id)
+    ref = str(dest) if dest else assignment_id
+    if dest is None:
+        try:
+            course = current_course()
+        except CourseError as exc:
+            raise _BadInput(str(exc)) from None
+        if course.bundled:
+            raise _BadInput(f"not inside a course: no {COURSE_FILE} here or above, no --course or "
+                            f"$CONVGRADE_COURSE. Start one with `convgrade init-course DIR` and run this "
+                            f"inside DIR, or give the folder with -d")
+        dest = course.assignments_dir / assignment_id
     try:
-        written = scaffold(assignment_id, target, title=title)
+        written = scaffold(assignment_id, dest, title=title)
     except ScaffoldError as exc:
         raise _BadInput(str(exc)) from None
-    click.echo(f"Created {target}:")
+    click.echo(f"Created {dest}:")
     for p in written:
         click.echo(f"  {p.name}")
     click.echo(f"\nNext: edit master.ipynb, checks.toml and mutants.toml, then\n"
-               f"  convgrade validate {target}\n  convgrade release {target} -o release/{assignment_id}")
+               f"  convgrade validate {ref}\n  convgrade release {ref} -o release/{assignment_id}")
 
 
 @main.command("validate")

@@ -26,12 +26,18 @@ def secret_path() -> Path:
 
 
 def course_secret(create: bool = True) -> bytes:
-    """The course secret: ``$CONVGRADE_SECRET``, else ``$CONVGRADE_SECRET_FILE``, else
-    ``~/.config/convgrade/secret`` (created with 32 random bytes, mode 600, on first use)."""
+    """The course secret: ``$CONVGRADE_SECRET``, else ``$CONVGRADE_SECRET_FILE``, else the current
+    course's ``secret_file`` (convgrade.toml), else ``~/.config/convgrade/secret``; a missing file
+    is created with 32 random bytes, mode 600, on first use."""
     value = os.environ.get("CONVGRADE_SECRET")
     if value:
         return value.encode()
-    path = Path(os.environ.get("CONVGRADE_SECRET_FILE") or secret_path())
+    path = os.environ.get("CONVGRADE_SECRET_FILE")
+    if not path:
+        from .course import current_course
+
+        path = current_course().secret_file or secret_path()
+    path = Path(path)
     if path.exists():
         return path.read_bytes().strip()
     if not create:

@@ -26,7 +26,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..assignment import ASSIGNMENTS_DIR, LatePolicy
+from ..assignment import LatePolicy
+from ..course import CourseError, resolve_in_course
 from ..seeds import derive_seed
 from .questions import BANK, LANGS, Question, generate
 
@@ -75,11 +76,12 @@ class Paper:
 
 def resolve_exam(name_or_path: str | Path) -> Path:
     p = Path(name_or_path)
-    for cand in (p, p / EXAM_FILE, ASSIGNMENTS_DIR / str(name_or_path) / EXAM_FILE):
-        if cand.is_file() and cand.name == EXAM_FILE:
-            return cand
-    raise ExamError(f"no exam {str(name_or_path)!r}: give a folder with {EXAM_FILE}, the file itself, "
-                    f"or an exam id under assignments/")
+    if p.is_file() and p.name == EXAM_FILE:
+        return p
+    try:    # a folder with exam.toml, else an exam id of the current course (grader.course)
+        return resolve_in_course(name_or_path, EXAM_FILE, "exam") / EXAM_FILE
+    except CourseError as exc:
+        raise ExamError(str(exc)) from None
 
 
 def load_exam(name_or_path: str | Path) -> Exam:
