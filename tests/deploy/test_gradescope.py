@@ -147,3 +147,28 @@ def test_schema_rejects_what_gradescope_rejects():
                 {"tests": [{"max_score": 1}]}, {"score": 1, "tests": [{"status": "ok"}]}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema())
+
+
+def test_cli_builds_the_zip_and_grade_takes_a_folder(a2, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    monkeypatch.setenv("CONVGRADE_SECRET", SECRET.decode())
+    runner = CliRunner()
+    r = runner.invoke(main, ["gradescope", "a2_convolution", "-o", str(tmp_path / "ag.zip")])
+    assert r.exit_code == 0, r.output
+    assert zipfile.is_zipfile(tmp_path / "ag.zip")
+    monkeypatch.delenv("CONVGRADE_SECRET")
+    monkeypatch.setenv("CONVGRADE_SECRET_FILE", str(tmp_path / "none"))
+    r = runner.invoke(main, ["gradescope", "a2_convolution", "-o", str(tmp_path / "ag2.zip")])
+    assert r.exit_code == 3 and "secret" in r.output
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    (sub / "convolution.ipynb").write_text(solution_notebook(a2), encoding="utf-8")
+    (sub / "notes.txt").write_text("my notes")
+    monkeypatch.setenv("CONVGRADE_SECRET", SECRET.decode())
+    r = runner.invoke(main, ["grade", "a2_convolution", str(sub), "--student", "alice", "-o", str(tmp_path / "r.json")])
+    assert r.exit_code == 0, r.output
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["score"] == res["max_score"] and res["convgrade"]["filename"].endswith("convolution.ipynb")
