@@ -127,7 +127,7 @@ def _similarity_pairs(out: Path):
               help="CSV path (default: OUT/gradebook-<format>.csv).")
 @click.option("--title", help="Assignment column title (default: the assignment's title).")
 @click.option("--canvas-assignment-id", help="Canvas assignment id (the number in its URL) of the column to fill "
-                                             "(default: convgrade.toml [canvas.assignments]).")
+                                             "(default: convgrade.toml [lms.canvas.assignments]).")
 @click.option("--new-canvas-column", is_flag=True, help="Canvas: create a new assignment instead of filling one.")
 @click.option("--missing", type=click.Choice(["zero", "blank"]), default="zero", show_default=True,
               help="Grade of a roster student with no submission (blank: leave the LMS grade alone).")
@@ -148,7 +148,7 @@ def gradebook(out, fmt, roster, output, title, canvas_assignment_id, new_canvas_
     every student: rows without one are refused with their list (exit 3), never made up.
     """
     from grader.batch.outputs import write_text_atomic
-    from grader.report.gradebook import (GradebookError, add_missing, collect, course_canvas_ids, read_roster,
+    from grader.report.gradebook import (GradebookError, add_missing, collect, course_canvas_id, read_roster,
                                          render_summary_html, write_csv)
 
     out = _out_dir(out)
@@ -163,7 +163,7 @@ def gradebook(out, fmt, roster, output, title, canvas_assignment_id, new_canvas_
     try:
         if fmt == "canvas" and not canvas_assignment_id and not new_canvas_column:
             aid = next((r["assignment_id"] for r in rows if r.get("assignment_id")), "")
-            canvas_assignment_id = course_canvas_ids().get(aid)
+            canvas_assignment_id = course_canvas_id(aid) if aid else None
         path = write_csv(rows, output or out / f"gradebook-{fmt}.csv", fmt, roster=ros, title=title,
                          canvas_assignment_id=canvas_assignment_id, missing=missing,
                          new_canvas_column=new_canvas_column)

@@ -24,7 +24,7 @@ PACKAGES = ("grader", "reference")
 AUTHORING_FILES = {"master.ipynb", "mutants.toml"}
 AUTHORING_DIRS = {"examples", "__pycache__", ".ipynb_checkpoints"}
 # Runtime dependencies that grading does not need inside an autograder container.
-NOT_FOR_GRADING = {"dask", "distributed", "dask-jobqueue"}
+NOT_FOR_GRADING = {"dask", "distributed", "dask-jobqueue", "otter-grader", "ipykernel"}
 PYTHON = "3.11"                      # the Python convgrade requires (pyproject: requires-python)
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 CONFIG_NAME = "convgrade-deploy.json"
@@ -49,23 +49,42 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def requirements() -> list[str]:
-    """``name==version`` pins of convgrade's grading dependencies, as installed here (torch
-    without a local ``+cpu`` suffix: setup installs it from PyTorch's CPU index)."""
+def _requirement_names(extras: set[str]) -> list[str]:
+    """Names of convgrade's base requirements and of those of ``extras`` (from its metadata)."""
     try:
         reqs = md.requires("convgrade") or []
     except md.PackageNotFoundError:
         reqs = []
     names = []
     for r in reqs:
-        if ";" in r and "extra" in r.split(";", 1)[1]:
+        spec, _, marker = r.partition(";")
+        m = re.search(r"""extra\s*==\s*["']([^"']+)["']""", marker)
+        if m and m.group(1) not in extras:
             continue
-        name = re.match(r"[A-Za-z0-9_.\-]+", r.strip())
-        if name and _norm(name.group(0)) not in NOT_FOR_GRADING:
-            names.append(name.group(0))
-    if not names:     # running from a checkout without metadata: the core list of pyproject.toml
-        names = ["numpy", "torch", "nbformat", "click", "otter-grader", "ipykernel", "ipython", "pyyaml",
-                 "scikit-learn", "mlxtend"]
+        name = re.match(r"[A-Za-z0-9_.\-]+", spec.strip())
+        if not name:
+            continue
+        if _norm(name.group(0)) == "convgrade":        # convgrade[data] inside an extra
+            inner = re.search(r"\[([^\]]+)\]", spec)
+            if inner:
+                more = {e.strip() for e in inner.group(1).split(",")} - extras
+                if more:
+                    names += _requirement_names(extras | more)
+            continue
+        names.append(name.group(0))
+    return names
+
+
+def requirements(assignment=None) -> list[str]:
+    """``name==version`` pins of what grading ``assignment`` needs — convgrade's base
+    requirements, the ``data`` extra and, for assignments that allow torch, the ``torch`` extra
+    — at the versions installed here (torch without a local ``+cpu`` suffix: setup installs it
+    from PyTorch's CPU index). Dask and otter (authoring) are left out."""
+    extras = {"data"} | ({"torch"} if assignment is None or assignment.allow_torch else set())
+    names = [n for n in _requirement_names(extras) if _norm(n) not in NOT_FOR_GRADING]
+    if not names:     # running from a checkout without metadata
+        names = ["numpy", "click", "nbformat", "ipython", "pyyaml", "scikit-learn", "mlxtend"] + \
+                (["torch"] if "torch" in extras else [])
     pins = []
     for n in sorted(set(names), key=_norm):
         try:

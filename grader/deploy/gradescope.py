@@ -28,24 +28,21 @@ import os
 import sys
 import time
 import zipfile
-from importlib import resources
 from pathlib import Path
 
 from .bundle import (CONFIG_NAME, PYTHON, SECRET_NAME, TORCH_INDEX, DeployError, assignment_files, build_wheel,
                      config, read_config, requirements, take_secret, zip_info)
+from .templates import RUN_AUTOGRADER, SETUP_SH
 
-SCHEMA_NAME = "gradescope_results.schema.json"
 METADATA_MAX_BYTES = 64 << 20        # previous_submissions carries old results: generous, but bounded
 DUE_SOURCES = ("gradescope", "manifest")
 
 
-def _template(name: str) -> str:
-    return resources.files("grader.deploy").joinpath("templates", name).read_text(encoding="utf-8")
-
-
 def schema() -> dict:
     """The JSON schema of Gradescope's results.json (written from the specification)."""
-    return json.loads(resources.files("grader.deploy").joinpath(SCHEMA_NAME).read_text(encoding="utf-8"))
+    from .schema import GRADESCOPE_RESULTS_SCHEMA
+
+    return GRADESCOPE_RESULTS_SCHEMA
 
 
 def validate_results(results: dict) -> None:
@@ -103,10 +100,10 @@ def build(assignment, out_zip: Path, *, secret: bytes | None, due: str = "grades
         raise DeployError(f"{assignment.id} has hidden checks: the autograder needs the course secret")
     import importlib.metadata as md
 
-    reqs = requirements()
+    reqs = requirements(assignment)
     wheel_name, wheel = build_wheel(reqs)
     subst = {"@PYTHON@": PYTHON, "@TORCH_INDEX@": TORCH_INDEX, "@PIP@": md.version("pip")}
-    setup = _template("gradescope_setup.sh")
+    setup = SETUP_SH
     for k, v in subst.items():
         setup = setup.replace(k, v)
     cfg = config(assignment, "gradescope", due=due, student_id=["sid", "email", "id"])
@@ -115,7 +112,7 @@ def build(assignment, out_zip: Path, *, secret: bytes | None, due: str = "grades
     tmp = out_zip.with_name(f".{out_zip.name}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(zip_info("setup.sh", 0o755), setup)
-        z.writestr(zip_info("run_autograder", 0o755), _template("gradescope_run_autograder"))
+        z.writestr(zip_info("run_autograder", 0o755), RUN_AUTOGRADER)
         z.writestr(zip_info("requirements.txt"), "\n".join(reqs) + "\n")
         z.writestr(zip_info(f"wheels/{wheel_name}"), wheel)
         for rel, data in assignment_files(assignment):

@@ -108,7 +108,7 @@ def build(assignment, out_dir: Path, *, secret: bytes | None, timeout: int | Non
     hidden = any(not c.visible for c in assignment.checks)
     if hidden and not secret:
         raise DeployError(f"{assignment.id} has hidden checks: the grader needs the course secret")
-    reqs = requirements()
+    reqs = requirements(assignment)
     wheel_name, wheel = build_wheel(reqs)
     wall = float(assignment.limits.get("wall_s", 60.0))
     timeout = int(timeout or max(60, 1.5 * wall + 60))

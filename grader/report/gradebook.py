@@ -75,30 +75,33 @@ def validate_canvas_id(value) -> str:
     return text
 
 
-def course_canvas_ids(start=None) -> dict[str, str]:
-    """``{assignment id: Canvas assignment id}`` from the nearest ``convgrade.toml`` at or above
-    ``start`` (default: the current folder), table ``[canvas.assignments]``::
+def course_canvas_id(assignment_id: str, start=None) -> str | None:
+    """The Canvas assignment id of ``assignment_id`` from the course's ``convgrade.toml``::
 
-        [canvas.assignments]
+        [lms.canvas.assignments]
         a2_convolution = 48213
 
-    ``{}`` when there is no course file or no such table. (The one place the gradebook reads the
-    course file; ``grader.course`` resolves the course folder when it is there.)"""
+    through ``grader.course`` (``--course``, ``$CONVGRADE_COURSE``, the nearest convgrade.toml)
+    when it is there, else the nearest ``convgrade.toml`` at or above ``start`` (default: the
+    working folder). None when the course names none. The one place the gradebook reads it."""
     try:
-        from grader.course import find_course_file   # the course folder resolver, when present
+        from grader.course import current_course
     except ImportError:
-        find_course_file = None
+        current_course = None
+    if current_course is not None:
+        value = current_course(start).lms_id("canvas", assignment_id)
+        return None if value in (None, "") else str(value)
     here = Path(start or Path.cwd()).resolve()
-    path = find_course_file(here) if find_course_file else next(
-        (p / "convgrade.toml" for p in (here, *here.parents) if (p / "convgrade.toml").is_file()), None)
-    if not path:
-        return {}
+    path = next((p / "convgrade.toml" for p in (here, *here.parents) if (p / "convgrade.toml").is_file()), None)
+    if path is None:
+        return None
     try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise GradebookError(f"{path}: unreadable course file ({exc})") from None
-    table = (doc.get("canvas") or {}).get("assignments") or {}
-    return {str(k): str(v) for k, v in table.items()} if isinstance(table, dict) else {}
+    table = ((doc.get("lms") or {}).get("canvas") or {}).get("assignments") or {}
+    value = table.get(assignment_id) if isinstance(table, dict) else None
+    return None if value in (None, "") else str(value)
 
 
 def add_missing(rows: list[dict], roster: dict | None, missing: str = "zero", lang: str = "en") -> list[dict]:
@@ -260,7 +263,7 @@ def write_csv(rows: list[dict], path, fmt: str = "canvas", *, roster: dict | Non
         else:
             raise GradebookError("canvas_assignment_id: Canvas fills an existing assignment only when its numeric id "
                                  "is in the column title; give --canvas-assignment-id (the number in the "
-                                 "assignment's URL), put it in convgrade.toml under [canvas.assignments], or ask "
+                                 "assignment's URL), put it in convgrade.toml under [lms.canvas.assignments], or ask "
                                  "for a new Canvas assignment with --new-canvas-column")
         _ids_or_refuse(rows, roster, CANVAS_ID_COLUMNS, "Canvas")
         table.append(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", col])

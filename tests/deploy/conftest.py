@@ -28,6 +28,22 @@ def solution_notebook(assignment, mutant: str = "correct") -> str:
     return json.dumps(notebook_of(example_source(assignment, mutant)))
 
 
+@pytest.fixture(scope="session")
+def released_filled(a2, tmp_path_factory) -> str:
+    """The released student notebook of a2 (otter init cell, starter stubs, ``grader.check``
+    cells) with the master solution typed into a new cell at the end, as a student fills it in."""
+    from grader.authoring.examples import example_source
+    from grader.authoring.release import release
+
+    out = tmp_path_factory.mktemp("release") / "a2"
+    files = release(a2, out, verify=False)
+    nb_path = next(p for p in files if p.suffix == ".ipynb")
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                        "source": example_source(a2, "correct")})
+    return json.dumps(nb)
+
+
 def env_for_container(**extra) -> dict:
     """The environment a simulated container runs with: this checkout importable, this Python."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), CONVGRADE_PYTHON=sys.executable, CONVGRADE_SETUP_OFFLINE="1",

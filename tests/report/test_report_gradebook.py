@@ -218,7 +218,7 @@ def test_gradebook_cli_takes_the_canvas_id_from_convgrade_toml(batch, tmp_path, 
     runner = CliRunner()
     r = runner.invoke(main, ["gradebook", str(batch), "--roster", str(roster)])
     assert r.exit_code == 3 and "canvas-assignment-id" in r.output
-    (course / "convgrade.toml").write_text('name = "CNN"\n[canvas.assignments]\n\"hw2-conv\" = 51234\n')
+    (course / "convgrade.toml").write_text('name = "CNN"\n[lms.canvas.assignments]\n\"hw2-conv\" = 51234\n')
     r = runner.invoke(main, ["gradebook", str(batch), "--roster", str(roster)])
     assert r.exit_code == 1, r.output             # written; exit 1 because two results are unreadable
     table = _read(batch / "gradebook-canvas.csv")

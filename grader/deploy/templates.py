@@ -1,4 +1,7 @@
-#!/usr/bin/env bash
+"""The scripts of the Gradescope autograder zip (kept as Python strings so an installed convgrade
+needs no package data). ``@NAME@`` placeholders are filled by ``grader.deploy.gradescope.build``."""
+
+SETUP_SH = r"""#!/usr/bin/env bash
 # convgrade Gradescope autograder: setup.sh (Gradescope runs it once, as root, when it builds the
 # autograder image from the uploaded zip; the zip is unpacked in /autograder/source).
 #
@@ -87,3 +90,16 @@ fi
 "$VENV/bin/python" -m pip install --no-deps --force-reinstall "$SRC"/wheels/*.whl
 echo "$VENV/bin/python" > "$ROOT/convgrade-python"
 "$VENV/bin/python" -c "import grader, reference; print('convgrade', grader.__version__, 'ready')"
+"""
+
+RUN_AUTOGRADER = r"""#!/usr/bin/env bash
+# convgrade Gradescope autograder: run_autograder (Gradescope runs it once per submission, in a
+# fresh container, with /autograder/submission/ and /autograder/submission_metadata.json filled
+# in; it must write /autograder/results/results.json).
+#   CONVGRADE_AUTOGRADER_ROOT   the /autograder folder (default /autograder; tests use a temp root)
+#   CONVGRADE_ISOLATION         auto (default) | bwrap | process
+ROOT="${CONVGRADE_AUTOGRADER_ROOT:-/autograder}"
+PY="$(cat "$ROOT/convgrade-python" 2>/dev/null || echo "$ROOT/convgrade-venv/bin/python")"
+cd "$ROOT"
+exec "$PY" -m grader.deploy.gradescope --root "$ROOT" --isolation "${CONVGRADE_ISOLATION:-auto}"
+"""
