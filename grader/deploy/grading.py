@@ -16,7 +16,7 @@ from pathlib import Path
 
 # extra_data keys a row judged on hidden inputs may keep in what the student's LMS stores; the
 # case, heatmap and curve (which describe or derive from the hidden inputs) are dropped.
-HIDDEN_ROW_EXTRA = ("kind", "diagnoses", "inputs", "worker_status")
+HIDDEN_ROW_EXTRA = ("kind", "diagnoses", "hidden_inputs", "worker_status")
 
 
 def parse_time(value) -> dt.datetime | None:
@@ -97,7 +97,7 @@ def student_view(results: dict) -> dict:
         if hidden_inputs(t):
             extra = t.get("extra_data") if isinstance(t.get("extra_data"), dict) else {}
             t["extra_data"] = {k: extra[k] for k in HIDDEN_ROW_EXTRA if k in extra}
-            t["extra_data"]["inputs"] = "hidden"
+            t["extra_data"]["hidden_inputs"] = True
             if t.get("visibility") == "hidden":      # a results.json from before the mapping changed
                 t["visibility"] = "visible"
         tests.append(t)

@@ -7,7 +7,7 @@ the submission never ran, the table of checks, then for each failed check its Ma
 ``extra_data.heatmap`` (|error| per channel) or ``extra_data.curve`` (training curve); a footer
 names the isolation level.
 
-Hidden checks (``grader.results.hidden_inputs``: ``extra_data.inputs == "hidden"``) show only what the grader already wrote into ``output``
+Hidden checks (``grader.results.hidden_inputs``: ``extra_data.hidden_inputs``) show only what the grader already wrote into ``output``
 and the diagnoses: never the case, the heatmap or the curve, which could leak hidden inputs.
 The HTML page is self-contained (inline CSS and SVG, no script, no URL) and every string from
 results.json is escaped.

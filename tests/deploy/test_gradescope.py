@@ -104,7 +104,7 @@ def test_run_autograder_end_to_end(autograder_zip, a2, submitted, tmp_path):
     assert res["score"] == res["max_score"] == a2.max_score, res["output"]
     hidden = [t for t in res["tests"] if hidden_inputs(t)]
     assert hidden and all(t["visibility"] in ("visible", "after_due_date") for t in res["tests"])
-    assert all(set(t["extra_data"]) <= {"kind", "diagnoses", "inputs", "worker_status"} for t in hidden)
+    assert all(set(t["extra_data"]) <= {"kind", "diagnoses", "hidden_inputs", "worker_status"} for t in hidden)
     assert res["extra_data"]["isolation"] == res["convgrade"]["isolation"]["level"] != "none"
     assert res["convgrade"]["student"] == "alice@uni.edu" and res["convgrade"]["name"].startswith("Alice")
     assert res["convgrade"]["submitted_at"].startswith("2026-12-01T10:00")

@@ -37,6 +37,8 @@ def test_hidden_inputs_are_visible_rows(name):
         t = by_name[spec.name]
         assert t["visibility"] == ("after_due_date" if spec.visibility == "after_due_date" else "visible")
         assert hidden_inputs(t) == (not spec.visible)
+        if not spec.visible:      # results.json itself: verdict and diagnosis, no case data
+            assert not {"case", "heatmap"} & set(t["extra_data"]) and t["extra_data"]["diagnoses"]
     view = student_view(res)
     validate_results(view)
     assert view["extra_data"]["isolation"] == "bwrap+cgroup"
