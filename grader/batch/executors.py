@@ -210,6 +210,7 @@ def _dask_task(job: Job, bundle: bytes, timeout: float | None = None) -> dict:
     (``{"convgrade_failed": "timeout", "reason": ...}``) that the client turns into the student's
     row. Without a timeout the job runs in the worker's thread."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("CONVGRADE_WARM_POOL", "0")    # a one-job grading process needs no sandbox started ahead
     job.bundle = bundle
     if not timeout:
         from grader.batch.jobs import grade_job as _grade

@@ -3,7 +3,7 @@ run setup.sh (offline: nothing installed) and run_autograder, validate results.j
 from __future__ import annotations
 
 import json
-import stat
+import re
 import subprocess
 import zipfile
 
@@ -52,7 +52,7 @@ def _run(root, script: str, **env):
                           capture_output=True, text=True, timeout=300)
 
 
-def test_zip_layout_and_no_solution_inside(autograder_zip, a2):
+def test_zip_layout_and_no_solution_inside(autograder_zip, a2, tmp_path):
     with zipfile.ZipFile(autograder_zip) as z:
         names = set(z.namelist())
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in z.infolist()}
@@ -72,7 +72,13 @@ def test_zip_layout_and_no_solution_inside(autograder_zip, a2):
         cfg = json.loads(z.read("convgrade-deploy.json"))
         assert cfg["assignment"] == a2.id and cfg["version"] == a2.version
         assert z.read("secret") == SECRET
-        assert "python3.11" in z.read("setup.sh").decode() or "deadsnakes" in z.read("setup.sh").decode()
+        setup = z.read("setup.sh").decode()
+        assert "ppa:deadsnakes/ppa" in setup and "python install" in setup
+        assert not re.search(r"@[A-Z_]+@", setup), "every placeholder filled"
+    for script in ("setup.sh", "run_autograder"):         # both parse as bash
+        with zipfile.ZipFile(autograder_zip) as z:
+            (tmp_path / script).write_bytes(z.read(script))
+        assert subprocess.run(["bash", "-n", str(tmp_path / script)]).returncode == 0
 
 
 @pytest.fixture(params=["notebook", "released"])
