@@ -21,13 +21,16 @@ Every executor has ``run(jobs)``: an iterator of ``Outcome`` in completion order
 """
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
+import select
 import selectors
 import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -203,27 +206,65 @@ class ThreadPool:
 
 
 # ----------------------------------------------------------------------------------------------
+# Grading processes of this Dask worker, kept between tasks (one per task running at a time):
+# a task takes an idle one or starts one, and hands it back when the job finished in time.
+_IDLE: list[_Proc] = []
+_IDLE_LOCK = threading.Lock()
+
+
+@atexit.register
+def close_grading_processes() -> None:
+    """Stop the idle grading processes this Dask worker keeps (also run at exit)."""
+    with _IDLE_LOCK:
+        procs, _IDLE[:] = list(_IDLE), []
+    for proc in procs:
+        proc.stop()
+
+
+def _grade_in_child(job: Job, timeout: float) -> dict:
+    """Grade ``job`` in a grading process of this machine under a hard ``timeout``: the reply's
+    payload, or a failure marker ``{"convgrade_failed": kind, "reason": ...}`` after killing the
+    process (past the timeout) or finding it dead."""
+    with _IDLE_LOCK:
+        proc = _IDLE.pop() if _IDLE else None
+    if proc is None or proc.popen.poll() is not None:
+        proc = _Proc(None)
+    t0 = time.monotonic()
+    try:
+        proc.send(job, timeout)
+    except (BrokenPipeError, OSError):
+        proc.stop()
+        proc = _Proc(None)
+        proc.send(job, timeout)
+    ready, _, _ = select.select([proc.popen.stdout], [], [], max(0.0, timeout - (time.monotonic() - t0)))
+    if not ready:
+        proc.stop()
+        return {"convgrade_failed": "timeout", "reason": f"grading took longer than the batch limit of {timeout:g} s"}
+    reply = proc.receive()
+    proc.job = None
+    if reply is None:
+        code = proc.popen.poll()
+        proc.stop()
+        return {"convgrade_failed": "internal_error", "reason": f"the grading process died (exit code {code})"}
+    with _IDLE_LOCK:
+        _IDLE.append(proc)
+    if not reply["ok"]:
+        return {"convgrade_failed": "internal_error", "reason": reply["reason"]}
+    return reply["payload"]
+
+
 def _dask_task(job: Job, bundle: bytes, timeout: float | None = None) -> dict:
-    """Runs on a Dask worker: the same grading the local pool runs, in a child grading process
-    of that worker (``LocalPool`` of one), so the per-task ``timeout`` is enforced where the work
-    happens: past it the process tree is killed and the task returns a failure marker
-    (``{"convgrade_failed": "timeout", "reason": ...}``) that the client turns into the student's
-    row. Without a timeout the job runs in the worker's thread."""
+    """Runs on a Dask worker: the same grading the local pool runs, in a grading process of that
+    worker (kept for the next task), so the per-task ``timeout`` is enforced where the work
+    happens: past it the process tree is killed and the task returns a failure marker that the
+    client turns into the student's row. Without a timeout the job runs in the worker's thread."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    os.environ.setdefault("CONVGRADE_WARM_POOL", "0")    # a one-job grading process needs no sandbox started ahead
     job.bundle = bundle
     if not timeout:
         from grader.batch.jobs import grade_job as _grade
 
         return _grade(job)
-    pool = LocalPool(1, timeout)
-    try:
-        outcome = next(iter(pool.run([job])))
-    finally:
-        pool.close()
-    if outcome.payload is None:
-        return {"convgrade_failed": outcome.kind, "reason": outcome.reason}
-    return outcome.payload
+    return _grade_in_child(job, float(timeout))
 
 
 class DaskPool:

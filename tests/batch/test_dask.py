@@ -94,7 +94,7 @@ def _jobs(assignment, n, tmp_path):
                      secret=SECRET) for i in range(n)]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def two_workers():
     """One scheduler and two in-process workers on loopback, one of them with GPU=1."""
     from distributed import Client, Scheduler, SpecCluster, Worker
@@ -168,6 +168,14 @@ def test_per_task_timeout_is_enforced_on_the_worker(tmp_path, assignment):
     from grader.batch.jobs import assignment_bundle
     from grader.batch.runner import make_job
 
+    from grader.assignment import load
+
+    folder = tmp_path / "patient"                 # the sandbox itself would wait a minute
+    shutil.copytree(assignment.path, folder)
+    manifest = folder / "assignment.toml"
+    manifest.write_text(manifest.read_text().replace("wall_s = 6", "wall_s = 90").replace("cpu_s = 10", "cpu_s = 90"))
+    assignment = load(folder)
+    assert assignment.limits["wall_s"] == 90
     make_class(tmp_path / "c", 1, include=("correct.py",))
     slow = tmp_path / "slow.py"
     slow.write_text("import time\ntime.sleep(120)\n" + (tmp_path / "c" / "s00.py").read_text())
@@ -178,7 +186,8 @@ def test_per_task_timeout_is_enforced_on_the_worker(tmp_path, assignment):
         pool = DaskPool(None, assignment_bundle(assignment.path), timeout=5, client=client)
         (out,) = list(pool.run([job]))
         pool.close()
-    assert out.payload is None and out.kind == "timeout" and "5 s" in out.reason
+    assert out.payload is None, out.payload["members"]["slow"]["results"]["convgrade"].get("load_error")
+    assert out.kind == "timeout" and "5 s" in out.reason
     assert out.seconds < 60
 
 
