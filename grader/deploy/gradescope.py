@@ -195,7 +195,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--root", default=os.environ.get("CONVGRADE_AUTOGRADER_ROOT", "/autograder"))
     p.add_argument("--isolation", choices=["auto", "bwrap", "process"], default="auto")
     args = p.parse_args(argv)
-    run(Path(args.root), args.isolation)
+    try:
+        run(Path(args.root), args.isolation)
+    except Exception as exc:       # never leave Gradescope without a results.json
+        import traceback
+
+        from grader.results import write_json_atomic
+
+        traceback.print_exc()
+        write_json_atomic(Path(args.root) / "results" / "results.json",
+                          {"score": 0.0, "output": f"The autograder failed ({type(exc).__name__}); your instructor "
+                                                   f"has the log. This is not your fault.",
+                           "visibility": "visible", "stdout_visibility": "hidden", "tests": []})
+        return 1
     return 0
 
 

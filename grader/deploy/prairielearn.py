@@ -217,7 +217,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--grader", required=True, help="serverFilesCourse/convgrade/<assignment> inside the job")
     p.add_argument("--isolation", choices=["auto", "bwrap", "process"], default="auto")
     args = p.parse_args(argv)
-    run(Path(args.root), Path(args.grader), args.isolation)
+    try:
+        run(Path(args.root), Path(args.grader), args.isolation)
+    except Exception as exc:       # never leave PrairieLearn without a results.json
+        import traceback
+
+        from grader.results import write_json_atomic
+
+        traceback.print_exc()
+        write_json_atomic(Path(args.root) / "results" / "results.json",
+                          {"gradable": False, "score": 0.0, "tests": [],
+                           "message": f"The grader failed ({type(exc).__name__}); your instructor has the log."})
+        return 1
     return 0
 
 

@@ -201,3 +201,16 @@ def test_cli_builds_the_zip_and_grade_takes_a_folder(a2, tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     res = json.loads((tmp_path / "r.json").read_text())
     assert res["score"] == res["max_score"] and res["convgrade"]["filename"].endswith("convolution.ipynb")
+
+
+def test_a_grader_crash_still_leaves_a_results_json(tmp_path, monkeypatch):
+    import grader.deploy.gradescope as gs
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(gs, "run", boom)
+    assert gs.main(["--root", str(tmp_path)]) == 1
+    res = json.loads((tmp_path / "results" / "results.json").read_text())
+    validate_results(res)
+    assert res["score"] == 0 and "RuntimeError" in res["output"] and "disk" not in res["output"]
