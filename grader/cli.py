@@ -79,7 +79,7 @@ def main(course_dir):
 
 @main.command()
 @click.argument("assignment")
-@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("submission", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write Gradescope's results.json here.")
 @click.option("--student", default="anonymous", show_default=True, help="Student id: seeds the hidden inputs.")
@@ -87,9 +87,11 @@ def main(course_dir):
               help="Sandbox: auto picks the strongest available.")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of a table.")
 def grade(assignment, submission, output, student, isolation, as_json):
-    """Grade SUBMISSION (.py, .ipynb or .zip) with every check of ASSIGNMENT.
+    """Grade SUBMISSION (.py, .ipynb, .zip, or a folder of them) with every check of ASSIGNMENT.
 
-    ASSIGNMENT is a folder with assignment.toml or an assignment id of the current course.
+    ASSIGNMENT is a folder with assignment.toml or an assignment id of the current course. A folder
+    SUBMISSION (such as Gradescope's submission folder) is graded as its one file, or all its files
+    as one zip.
 
     \b
     Example:
@@ -101,7 +103,16 @@ def grade(assignment, submission, output, student, isolation, as_json):
     a = _load_assignment(assignment)
     if not submission.exists():
         raise _BadInput(f"no such file: {submission}")
-    results = grade_submission(a, submission, student=student, isolation=isolation)
+    if submission.is_dir():
+        import tempfile
+
+        from .deploy.grading import submission_path
+
+        with tempfile.TemporaryDirectory(prefix="convgrade-folder-") as tmp:
+            results = grade_submission(a, submission_path(submission, Path(tmp)), student=student,
+                                       isolation=isolation)
+    else:
+        results = grade_submission(a, submission, student=student, isolation=isolation)
     if output:
         write_json_atomic(output, results)
     if as_json:

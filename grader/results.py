@@ -8,7 +8,21 @@ import os
 import tempfile
 from pathlib import Path
 
-GRADESCOPE_VISIBILITY = {"visible": "visible", "hidden": "hidden", "after_due_date": "after_due_date"}
+# A check's visibility is about its *inputs*: a ``hidden`` check draws per-student inputs the
+# student never sees, but its row, verdict and diagnosis are shown (Gradescope's "hidden" would
+# hide the row and the total). So on Gradescope a hidden check is a ``visible`` row, marked
+# ``extra_data.hidden_inputs = true`` and without the extra data that describes its case;
+# ``after_due_date`` rows appear after the due date.
+GRADESCOPE_VISIBILITY = {"visible": "visible", "hidden": "visible", "after_due_date": "after_due_date"}
+HIDDEN_CASE_EXTRA = ("case", "heatmap")      # the curve is the student's own training history
+
+
+def hidden_inputs(test: dict) -> bool:
+    """True when a results.json test row was judged on inputs the student must not see (its case,
+    heatmap and curve are never shown). Rows written before the Gradescope mapping changed say
+    ``visibility: "hidden"``; newer rows carry ``extra_data.hidden_inputs: true``."""
+    extra = test.get("extra_data") if isinstance(test.get("extra_data"), dict) else {}
+    return test.get("visibility") == "hidden" or extra.get("hidden_inputs") is True
 
 
 def build_results(assignment, checks_parts, meta: dict, seconds: float,
@@ -20,6 +34,10 @@ def build_results(assignment, checks_parts, meta: dict, seconds: float,
             raw += part.score
             extra = dict(part.extra)
             failed = bool(extra.pop("failed", False)) or part.score < part.max_score - 1e-9
+            if not spec.visible:
+                extra["hidden_inputs"] = True
+                for key in HIDDEN_CASE_EXTRA:
+                    extra.pop(key, None)
             tests.append({
                 "name": part.name,
                 "number": spec.number if len(parts) == 1 else f"{spec.number}.{k + 1}",

@@ -57,6 +57,13 @@ def derive_seed(key: bytes, assignment: str, check: str, student: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
+def hidden_seeds(assignment, student: str, secret: bytes) -> dict[str, int]:
+    """``{check name: seed}`` of every hidden check of ``assignment`` for ``student``. A batch
+    computes these where the secret lives and sends only them to grading machines (Dask
+    workers): a seed opens one student's inputs of one check, the secret every student's."""
+    return {c.name: derive_seed(secret, assignment.id, c.name, student) for c in assignment.checks if not c.visible}
+
+
 def check_seed(assignment: str, check: str, student: str, visible: bool,
                secret: bytes | None = None) -> int:
     if visible:

@@ -11,21 +11,26 @@ Every executor has ``run(jobs)``: an iterator of ``Outcome`` in completion order
 * ``ThreadPool`` (``--executor threads``): jobs in threads of this process. No hard timeout
   beyond the sandbox's own ``wall_s`` (a thread cannot be killed); kept for comparison.
 * ``DaskPool`` (``--executor dask --scheduler ADDRESS``): one task per job on a Dask
-  distributed cluster. Each task carries the submission's bytes and the assignment folder (as a
-  tar, scattered once), so workers need no shared filesystem; the course secret goes to the
-  workers (trusted grading machines) and from there never to the sandbox. Jobs of assignments
-  with GPU milestone checks ask for ``resources={"GPU": 1}``: start GPU workers with
-  ``dask worker ADDRESS --resources GPU=1``.
+  distributed cluster. Each task carries the submission's bytes, the seeds of its hidden checks
+  (derived in the client: the course secret never leaves it) and the assignment folder (as a
+  tar, scattered once), so workers need no shared filesystem. The hard timeout is enforced on
+  the worker (the job runs in a child grading process that is killed past it). Jobs of
+  assignments with GPU training checks ask for ``resources={"GPU": 1}``: start GPU workers with
+  ``dask worker ADDRESS --resources GPU=1``. Use a ``tls://`` scheduler with a
+  ``distributed.Security`` (or the ``distributed.comm.tls`` config) between machines.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
+import select
 import selectors
 import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -201,28 +206,97 @@ class ThreadPool:
 
 
 # ----------------------------------------------------------------------------------------------
-def _dask_task(job: Job, bundle: bytes) -> dict:
-    """Runs on a Dask worker: the grading itself is the same function the local pool runs."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from grader.batch.jobs import grade_job as _grade
+# Grading processes of this Dask worker, kept between tasks (one per task running at a time):
+# a task takes an idle one or starts one, and hands it back when the job finished in time.
+_IDLE: list[_Proc] = []
+_IDLE_LOCK = threading.Lock()
 
+
+@atexit.register
+def close_grading_processes() -> None:
+    """Stop the idle grading processes this Dask worker keeps (also run at exit)."""
+    with _IDLE_LOCK:
+        procs, _IDLE[:] = list(_IDLE), []
+    for proc in procs:
+        proc.stop()
+
+
+def _grade_in_child(job: Job, timeout: float) -> dict:
+    """Grade ``job`` in a grading process of this machine under a hard ``timeout``: the reply's
+    payload, or a failure marker ``{"convgrade_failed": kind, "reason": ...}`` after killing the
+    process (past the timeout) or finding it dead."""
+    with _IDLE_LOCK:
+        proc = _IDLE.pop() if _IDLE else None
+    if proc is None or proc.popen.poll() is not None:
+        proc = _Proc(None)
+    t0 = time.monotonic()
+    try:
+        proc.send(job, timeout)
+    except (BrokenPipeError, OSError):
+        proc.stop()
+        proc = _Proc(None)
+        proc.send(job, timeout)
+    ready, _, _ = select.select([proc.popen.stdout], [], [], max(0.0, timeout - (time.monotonic() - t0)))
+    if not ready:
+        proc.stop()
+        return {"convgrade_failed": "timeout", "reason": f"grading took longer than the batch limit of {timeout:g} s"}
+    reply = proc.receive()
+    proc.job = None
+    if reply is None:
+        code = proc.popen.poll()
+        proc.stop()
+        return {"convgrade_failed": "internal_error", "reason": f"the grading process died (exit code {code})"}
+    with _IDLE_LOCK:
+        _IDLE.append(proc)
+    if not reply["ok"]:
+        return {"convgrade_failed": "internal_error", "reason": reply["reason"]}
+    return reply["payload"]
+
+
+def _dask_task(job: Job, bundle: bytes, timeout: float | None = None) -> dict:
+    """Runs on a Dask worker: the same grading the local pool runs, in a grading process of that
+    worker (kept for the next task), so the per-task ``timeout`` is enforced where the work
+    happens: past it the process tree is killed and the task returns a failure marker that the
+    client turns into the student's row. Without a timeout the job runs in the worker's thread."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     job.bundle = bundle
-    return _grade(job)
+    if not timeout:
+        from grader.batch.jobs import grade_job as _grade
+
+        return _grade(job)
+    return _grade_in_child(job, float(timeout))
 
 
 class DaskPool:
+    """One Dask task per job (see the module docstring).
+
+    ``gpu``: every task asks for ``resources={"GPU": 1}`` (only workers started with
+    ``--resources GPU=1`` run them). ``timeout``: the hard per-task limit, enforced on the worker
+    (``_dask_task``). ``security``: a ``distributed.Security`` for ``tls://`` schedulers (default:
+    the dask config, ``distributed.comm.tls.*``). ``task``: the function run per job, ``task(job,
+    bundle, timeout) -> payload`` (tests pass a cheap stand-in). The job carries the seeds of its
+    hidden checks, never the course secret."""
     name = "dask"
 
-    def __init__(self, scheduler: str, bundle: bytes, gpu: bool = False, timeout: float | None = None,
-                 client=None):
+    def __init__(self, scheduler: str | None, bundle: bytes, gpu: bool = False, timeout: float | None = None,
+                 client=None, security=None, task=None):
         from distributed import Client
 
-        self.client = client or Client(scheduler, timeout="30s")
+        kw = {"security": security} if security is not None else {}
+        self.client = client or Client(scheduler, timeout="30s", **kw)
         self.own_client = client is None
         self.bundle = self.client.scatter(bundle, broadcast=True, hash=False)
         self.resources = {"GPU": 1} if gpu else None
         self.timeout = timeout
+        self.task = task or _dask_task
         self.futures = []
+        if gpu and not any((w.get("resources") or {}).get("GPU")
+                           for w in self.client.scheduler_info().get("workers", {}).values()):
+            import warnings
+
+            warnings.warn("the assignment's training checks ask for a GPU and no worker of this cluster has "
+                          "the GPU resource yet: its jobs wait until one started with `--resources GPU=1` joins",
+                          RuntimeWarning, stacklevel=2)
 
     def run(self, jobs):
         from distributed import as_completed
@@ -231,7 +305,8 @@ class DaskPool:
         for job in jobs:
             if job.data is None:
                 job.data = Path(job.path).read_bytes() if Path(job.path).is_file() else b""
-            fut = self.client.submit(_dask_task, job, self.bundle, key=f"convgrade-{job.key}-{time.time_ns()}",
+            fut = self.client.submit(self.task, job, self.bundle, self.timeout,
+                                     key=f"convgrade-{job.key}-{time.time_ns()}",
                                      resources=self.resources, pure=False, retries=1)
             by_future[fut] = (job, time.monotonic())
         self.futures = list(by_future)
@@ -243,6 +318,10 @@ class DaskPool:
             except Exception as exc:     # a task error or a worker lost twice (KilledWorker)
                 yield Outcome(job, None, "internal_error",
                               f"internal error on the Dask worker ({type(exc).__name__}: {str(exc)[:200]})",
+                              time.monotonic() - t0)
+                continue
+            if isinstance(payload, dict) and payload.get("convgrade_failed"):
+                yield Outcome(job, None, str(payload["convgrade_failed"]), str(payload.get("reason", "")),
                               time.monotonic() - t0)
                 continue
             yield Outcome(job, payload, seconds=time.monotonic() - t0)

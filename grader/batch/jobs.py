@@ -4,7 +4,8 @@
 assignment (cached per process and checked against the expected version), grades the
 submission with the sandbox *on the machine that runs the job*, and renders the feedback of
 every member of the submission there too (rendering is per student: the name and the id are in
-it). The secret stays in the grading process; the sandbox never sees it.
+it). A job carries no secret: the client derives the seeds of the hidden checks
+(``grader.seeds.hidden_seeds``) and the job holds only those; the sandbox sees neither.
 
 Payload: ``{"key", "sha256", "source" (str or None), "members": {student: {"results",
 "feedback_md", "feedback_html"}}}``.
@@ -40,7 +41,7 @@ class Job:
     submitted_at: str | None = None    # ISO 8601
     isolation: str = "auto"
     lang: str = "en"
-    secret: bytes | None = None
+    seeds: dict[str, int] | None = None   # hidden check name -> seed, derived by the client (never the secret)
     notes: list[str] = field(default_factory=list)
     data: bytes | None = None          # the submission's bytes (Dask: the worker may not see `path`)
     bundle: bytes | None = None        # the assignment folder as a tar (Dask), used when `assignment` is absent
@@ -145,7 +146,7 @@ def grade_job(job: Job) -> dict:
         except Exception:
             source = None
         try:
-            results = grade_submission(a, path, student=job.members[0][0], secret=job.secret,
+            results = grade_submission(a, path, student=job.members[0][0], seeds=job.seeds or {},
                                        isolation=job.isolation, submitted_at=_time(job),
                                        name=job.members[0][1] or None)
             results["convgrade"]["notes"] = list(job.notes) + list(results["convgrade"].get("notes", []))

@@ -44,13 +44,17 @@ class BatchReport:
 
 
 def needs_gpu(assignment) -> bool:
-    """True when a check of kind ``milestone`` has a GPU budget (``gpu = true``, ``device =
-    "cuda"`` or a ``budget`` table with a ``gpu`` key): its jobs go to workers with a GPU resource."""
+    """True when a torch training check (``milestone``, ``initial_loss``, ... of
+    ``grader.checks.milestone.TRAINING_KINDS``) has a GPU budget — a ``budget_s`` table with a
+    ``gpu`` key, as the manifests write it (``budget_s = { cpu = 90, gpu = 20 }``), or ``gpu =
+    true`` / ``device = "cuda"``: its jobs go to workers with a GPU resource."""
+    from grader.checks.milestone import TRAINING_KINDS
+
     for c in assignment.checks:
-        if c.kind != "milestone":
-            continue
         p = c.params
-        budget = p.get("budget") if isinstance(p.get("budget"), dict) else {}
+        if c.kind not in TRAINING_KINDS or p.get("framework", "torch") != "torch":
+            continue
+        budget = p.get("budget_s") if isinstance(p.get("budget_s"), dict) else {}
         if p.get("gpu") or str(p.get("device", "")).startswith("cuda") or budget.get("gpu"):
             return True
     return False
@@ -66,10 +70,17 @@ def default_timeout(assignment) -> float:
 
 
 def make_job(assignment, entry: Entry, *, isolation: str, lang: str, secret: bytes | None) -> Job:
+    """The job for ``entry``: the hidden checks' seeds for its first member are derived here, in
+    the client, so the secret itself never goes to a worker process or a Dask worker."""
+    from grader.seeds import course_secret, hidden_seeds
+
+    if secret is None and any(not c.visible for c in assignment.checks):
+        secret = course_secret()
+    seeds = hidden_seeds(assignment, entry.members[0].student, secret) if secret is not None else {}
     return Job(key=entry.key, assignment=str(Path(assignment.path).resolve()), version=assignment.version,
                path=str(Path(entry.path).resolve()), members=[(m.student, m.name) for m in entry.members],
                sha256=entry.sha256(), submitted_at=entry.submitted_at.isoformat() if entry.submitted_at else None,
-               isolation=isolation, lang=lang, secret=secret, notes=list(entry.notes))
+               isolation=isolation, lang=lang, seeds=seeds, notes=list(entry.notes))
 
 
 def plan(assignment, entries: list[Entry], out: Path, **job_kw) -> tuple[list[Job], list[Job], dict]:
@@ -98,8 +109,9 @@ def _outcome_payload(assignment, o: Outcome) -> dict:
 def run_batch(assignment, entries: list[Entry], out, *, executor: str = "local", workers: int | None = None,
               scheduler: str | None = None, isolation: str = "auto", lang: str = "en",
               secret: bytes | None = None, timeout: float | None = None, progress: bool | None = None,
-              dask_client=None, on_result=None) -> BatchReport:
-    """Grade ``entries`` into ``out``; see the module docstring. ``on_result(student, status)``
+              dask_client=None, on_result=None, security=None) -> BatchReport:
+    """Grade ``entries`` into ``out``; see the module docstring. ``security``: a
+    ``distributed.Security`` for a ``tls://`` Dask scheduler. ``on_result(student, status)``
     is called after each student's files are written. KeyboardInterrupt stops the batch cleanly
     (running gradings are killed, nothing half-written) and returns with ``interrupted=True``."""
     if executor not in EXECUTORS:
@@ -125,7 +137,7 @@ def run_batch(assignment, entries: list[Entry], out, *, executor: str = "local",
                 pool = ThreadPool(workers, timeout)
             else:
                 pool = DaskPool(scheduler, assignment_bundle(Path(assignment.path)), gpu=needs_gpu(assignment),
-                                timeout=timeout, client=dask_client)
+                                timeout=timeout, client=dask_client, security=security)
             last_index = time.monotonic()
             for o in pool.run(todo):
                 payload = _outcome_payload(assignment, o)

@@ -125,10 +125,14 @@ def _similarity_pairs(out: Path):
               help="CSV with a 'student' column and LMS ids (name, email, id_number, sis_id, login_id, canvas_id, section).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="CSV path (default: OUT/gradebook-<format>.csv).")
-@click.option("--title", help="Assignment column title (default: the assignment's id).")
-@click.option("--canvas-assignment-id", help="Canvas assignment id, to update an existing Canvas column.")
+@click.option("--title", help="Assignment column title (default: the assignment's title).")
+@click.option("--canvas-assignment-id", help="Canvas assignment id (the number in its URL) of the column to fill "
+                                             "(default: convgrade.toml [lms.canvas.assignments]).")
+@click.option("--new-canvas-column", is_flag=True, help="Canvas: create a new assignment instead of filling one.")
+@click.option("--missing", type=click.Choice(["zero", "blank"]), default="zero", show_default=True,
+              help="Grade of a roster student with no submission (blank: leave the LMS grade alone).")
 @click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True)
-def gradebook(out, fmt, roster, output, title, canvas_assignment_id, lang):
+def gradebook(out, fmt, roster, output, title, canvas_assignment_id, new_canvas_column, missing, lang):
     """Write the gradebook CSV of a graded batch OUT and its summary page OUT/summary.html.
 
     The summary has the score histogram, pass rate per check, the most frequent diagnoses, the
@@ -137,11 +141,15 @@ def gradebook(out, fmt, roster, output, title, canvas_assignment_id, lang):
 
     \b
     Examples:
-        convgrade gradebook out/ --format canvas --roster roster.csv
-        convgrade gradebook out/ --format moodle -o moodle.csv
+        convgrade gradebook out/ --format canvas --roster roster.csv --canvas-assignment-id 48213
+        convgrade gradebook out/ --format moodle --roster roster.csv -o moodle.csv
+
+    Canvas and Moodle need the roster's LMS ids (canvas_id/sis_id/login_id; id_number/email) for
+    every student: rows without one are refused with their list (exit 3), never made up.
     """
     from grader.batch.outputs import write_text_atomic
-    from grader.report.gradebook import collect, read_roster, render_summary_html, write_csv
+    from grader.report.gradebook import (GradebookError, add_missing, collect, course_canvas_id, read_roster,
+                                         render_summary_html, write_csv)
 
     out = _out_dir(out)
     rows = collect(out)
@@ -151,8 +159,16 @@ def gradebook(out, fmt, roster, output, title, canvas_assignment_id, lang):
         ros = read_roster(roster) if roster else None
     except ValueError as exc:
         raise _BadInput(str(exc)) from None
-    path = write_csv(rows, output or out / f"gradebook-{fmt}.csv", fmt, roster=ros, title=title,
-                     canvas_assignment_id=canvas_assignment_id)
+    rows = add_missing(rows, ros, missing, lang)
+    try:
+        if fmt == "canvas" and not canvas_assignment_id and not new_canvas_column:
+            aid = next((r["assignment_id"] for r in rows if r.get("assignment_id")), "")
+            canvas_assignment_id = course_canvas_id(aid) if aid else None
+        path = write_csv(rows, output or out / f"gradebook-{fmt}.csv", fmt, roster=ros, title=title,
+                         canvas_assignment_id=canvas_assignment_id, missing=missing,
+                         new_canvas_column=new_canvas_column)
+    except GradebookError as exc:
+        raise _BadInput(str(exc)) from None
     write_text_atomic(out / "summary.html", render_summary_html(rows, _similarity_pairs(out), lang))
     bad = [r for r in rows if r["status"] != "ok"]
     click.echo(f"{len(rows)} student(s) -> {path}; summary -> {out / 'summary.html'}"

@@ -7,7 +7,7 @@ the submission never ran, the table of checks, then for each failed check its Ma
 ``extra_data.heatmap`` (|error| per channel) or ``extra_data.curve`` (training curve); a footer
 names the isolation level.
 
-Hidden checks (``visibility == "hidden"``) show only what the grader already wrote into ``output``
+Hidden checks (``grader.results.hidden_inputs``: ``extra_data.hidden_inputs``) show only what the grader already wrote into ``output``
 and the diagnoses: never the case, the heatmap or the curve, which could leak hidden inputs.
 The HTML page is self-contained (inline CSS and SVG, no script, no URL) and every string from
 results.json is escaped.
@@ -21,6 +21,7 @@ import numpy as np
 from grader.report._html import (esc, fmt_err, fmt_num, inline_markdown, markdown_to_html, page,
                                  svg_heatmap, svg_line_chart)
 from grader.report.i18n import tr
+from grader.results import hidden_inputs
 
 SHADES = " ░▒▓█"
 SERIES_COLORS = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2"]
@@ -154,7 +155,7 @@ def _diagnoses(test: dict) -> list[tuple[str, str]]:
 
 
 def _is_hidden(test: dict) -> bool:
-    return test.get("visibility") == "hidden"
+    return hidden_inputs(test)
 
 
 def _channels(heatmap: dict) -> list[np.ndarray]:

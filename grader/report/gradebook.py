@@ -4,8 +4,9 @@
 per student folder; a folder whose results.json is missing or unreadable still gets a row with
 ``status == "unreadable"`` and the reason, so nothing is lost.
 
-Row keys: ``student``, ``name``, ``assignment``, ``status`` (``ok`` | ``load_error`` |
-``unreadable``), ``reason``, ``score``, ``max_score``, ``late`` (the ``convgrade.late`` dict or
+Row keys: ``student``, ``name``, ``assignment`` (title), ``assignment_id``, ``status`` (``ok`` |
+``load_error`` | ``unreadable`` | ``missing``: a roster student with no folder, see
+``add_missing``), ``reason``, ``score``, ``max_score``, ``late`` (the ``convgrade.late`` dict or
 None), ``execution_time``, ``isolation`` (level string), ``tests`` (list of ``{name, status,
 score, max_score, visibility}``), ``diagnoses`` (list of ``{check, code, message}``).
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import tomllib
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -25,6 +28,101 @@ from grader.report.i18n import tr
 from grader.roster import read_roster as read_roster_rows, roster_by_folder
 
 FORMATS = ("canvas", "moodle", "plain")
+MISSING = ("zero", "blank")
+CANVAS_ID_COLUMNS = ("canvas_id", "sis_id", "login_id")      # Canvas matches a row by any of these
+MOODLE_ID_COLUMNS = ("id_number", "email")                   # Moodle: "Identify user by" one of these
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+class GradebookError(ValueError):
+    """The gradebook cannot be written for import; ``students`` lists the rows at fault."""
+
+    def __init__(self, message: str, students: list[str] | None = None):
+        super().__init__(message)
+        self.students = list(students or [])
+
+
+def safe_cell(value) -> str:
+    """A CSV cell that no spreadsheet runs as a formula: text starting with ``= + - @``, a tab
+    or a carriage return gets a leading ``'`` (OWASP's CSV-injection advice); plain numbers
+    (``-1.5``) stay as they are. Every CSV convgrade writes goes through this."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_PREFIXES) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def write_rows(path, rows: list[list]) -> Path:
+    """Write ``rows`` as a UTF-8 CSV with every cell through ``safe_cell``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        for row in rows:
+            w.writerow([safe_cell(c) for c in row])
+    return path
+
+
+def validate_canvas_id(value) -> str:
+    """A Canvas assignment id (the number in ``/courses/C/assignments/ID``) as a string; a
+    GradebookError for anything else (Canvas would make a new column of ``Title (abc)``)."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,18}", text):
+        raise GradebookError(f"canvas_assignment_id: must be the numeric id from the Canvas assignment's "
+                             f"URL (.../assignments/12345), got {str(value)[:40]!r}")
+    return text
+
+
+def course_canvas_id(assignment_id: str, start=None) -> str | None:
+    """The Canvas assignment id of ``assignment_id`` from the course's ``convgrade.toml``::
+
+        [lms.canvas.assignments]
+        a2_convolution = 48213
+
+    through ``grader.course`` (``--course``, ``$CONVGRADE_COURSE``, the nearest convgrade.toml)
+    when it is there, else the nearest ``convgrade.toml`` at or above ``start`` (default: the
+    working folder). None when the course names none. The one place the gradebook reads it."""
+    try:
+        from grader.course import current_course
+    except ImportError:
+        current_course = None
+    if current_course is not None:
+        value = current_course(start).lms_id("canvas", assignment_id)
+        return None if value in (None, "") else str(value)
+    here = Path(start or Path.cwd()).resolve()
+    path = next((p / "convgrade.toml" for p in (here, *here.parents) if (p / "convgrade.toml").is_file()), None)
+    if path is None:
+        return None
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise GradebookError(f"{path}: unreadable course file ({exc})") from None
+    table = ((doc.get("lms") or {}).get("canvas") or {}).get("assignments") or {}
+    value = table.get(assignment_id) if isinstance(table, dict) else None
+    return None if value in (None, "") else str(value)
+
+
+def add_missing(rows: list[dict], roster: dict | None, missing: str = "zero", lang: str = "en") -> list[dict]:
+    """``rows`` plus one row per roster student without a folder in OUT (status ``missing``,
+    score 0 or blank by ``missing``), so every roster student is in the gradebook and the
+    summary. Rows already present are kept as they are."""
+    if missing not in MISSING:
+        raise ValueError(f"missing: expected one of {MISSING}, got {missing!r}")
+    if not roster:
+        return list(rows)
+    have = {r["student"] for r in rows}
+    title = next((r["assignment"] for r in rows if r.get("assignment")), "")
+    aid = next((r.get("assignment_id") for r in rows if r.get("assignment_id")), "")
+    points = _points_possible(rows)
+    out = list(rows)
+    for folder in sorted(set(roster) - have):
+        out.append({"student": folder, "name": roster[folder].get("name", ""), "assignment": title,
+                    "assignment_id": aid, "status": "missing", "reason": tr(lang)["no_submission"],
+                    "score": 0.0 if missing == "zero" else None, "max_score": points or None, "late": None,
+                    "execution_time": None, "isolation": "", "tests": [], "diagnoses": []})
+    return out
 
 
 def _row_from_results(student: str, res: dict) -> dict:
@@ -47,7 +145,8 @@ def _row_from_results(student: str, res: dict) -> dict:
     except (TypeError, ValueError):
         exec_time = None
     return {"student": student, "name": cg.get("name") or "",
-            "assignment": assignment_title(res), "status": "load_error" if err else "ok",
+            "assignment": assignment_title(res), "assignment_id": str(cg.get("assignment") or ""),
+            "status": "load_error" if err else "ok",
             "reason": err, "score": total_score(res), "max_score": max_score(res),
             "late": cg.get("late") if isinstance(cg.get("late"), dict) else None,
             "execution_time": exec_time, "isolation": str(level) if level else "",
@@ -55,7 +154,8 @@ def _row_from_results(student: str, res: dict) -> dict:
 
 
 def _unreadable(student: str, reason: str) -> dict:
-    return {"student": student, "name": "", "assignment": "", "status": "unreadable", "reason": reason,
+    return {"student": student, "name": "", "assignment": "", "assignment_id": "", "status": "unreadable",
+            "reason": reason,
             "score": None, "max_score": None, "late": None, "execution_time": None, "isolation": "",
             "tests": [], "diagnoses": []}
 
@@ -108,27 +208,42 @@ def _score_cell(row: dict) -> str:
     return "" if row.get("score") is None else fmt_num(row["score"])
 
 
+def _ids_or_refuse(rows: list[dict], roster: dict, columns: tuple[str, ...], lms: str) -> None:
+    lacking = [r["student"] for r in rows if not any(roster.get(r["student"], {}).get(c) for c in columns)]
+    if lacking:
+        shown = ", ".join(lacking[:20]) + (f" and {len(lacking) - 20} more" if len(lacking) > 20 else "")
+        raise GradebookError(
+            f"{lms} needs a real id for every row and {len(lacking)} student(s) have none in the roster "
+            f"(columns {', '.join(columns)}): {shown}. Add them to the roster (or remove their folders); "
+            f"an id made up here would make {lms} reject the import or create unknown users.", lacking)
+
+
 def write_csv(rows: list[dict], path, fmt: str = "canvas", *, roster: dict | None = None,
-              title: str | None = None, canvas_assignment_id: str | int | None = None) -> Path:
+              title: str | None = None, canvas_assignment_id: str | int | None = None,
+              missing: str = "zero", new_canvas_column: bool = False) -> Path:
     """Write a gradebook CSV (UTF-8) for import into an LMS and return its path.
+
+    Every roster student gets a row (``add_missing``: no submission → 0, or blank with
+    ``missing="blank"``). Every cell goes through ``safe_cell`` (no formulas).
 
     ``fmt="canvas"`` (Canvas Gradebook → Import): header ``Student, ID, SIS User ID, SIS Login ID,
     Section, <title> (<canvas_assignment_id>)``, then a ``Points Possible`` row carrying the
-    maximum, then one row per student. Canvas matches a student by ``ID`` (Canvas user id),
-    ``SIS User ID`` or ``SIS Login ID``: they come from the roster (``canvas_id``, ``sis_id`` —
-    default: the student folder name —, ``login_id``); ``Student`` is the display name. Without
-    ``canvas_assignment_id`` the column is just ``<title>`` and Canvas creates a new assignment.
-    No other column is written: Canvas would turn any unknown column into a new assignment, so
-    the late penalty (already applied to the score) is not repeated here.
+    maximum, then one row per student. Canvas fills the existing assignment whose id is in the
+    parentheses, so the id is required (numeric, ``canvas_assignment_id``) unless
+    ``new_canvas_column`` asks Canvas to create a new assignment titled ``<title>``. Canvas
+    matches a student by ``ID`` (Canvas user id), ``SIS User ID`` or ``SIS Login ID``: they come
+    from the roster only (``canvas_id``, ``sis_id``, ``login_id``); a row with none of them is a
+    GradebookError listing the students. ``Student`` is the display name. No other column is
+    written (Canvas would make a new assignment of it; the late penalty is in the score).
 
     ``fmt="moodle"`` (Grades → Import → CSV file): ``ID number, Email address, Full name, <title>,
-    Late penalty (%), Feedback``. In Moodle map ``ID number`` to "ID number" (or ``Email address``
-    to "Email address") under *Identify user by*, the ``<title>`` column to the grade item and,
-    optionally, ``Feedback`` to its feedback; leave the others on *Ignore*. ``ID number`` is the
-    roster's ``id_number`` (default: the folder name), ``Email address`` its ``email``.
+    Late penalty (%), Feedback``. In Moodle map ``ID number`` (or ``Email address``) under
+    *Identify user by*, the ``<title>`` column to the grade item and, optionally, ``Feedback`` to
+    its feedback. Moodle aborts the whole import on an unknown user, so the ids come from the
+    roster only (``id_number``, ``email``) and a row with neither is a GradebookError listing them.
 
     ``fmt="plain"``: ``student, name, score, max_score, days_late, penalty_fraction, raw_score,
-    status, reason`` — everything, for spreadsheets and scripts.
+    status, reason`` — everything, for spreadsheets and scripts (no roster needed).
 
     Rows whose results.json was unreadable get an empty score (an LMS import then leaves the
     grade untouched) and, in Moodle/plain, the reason.
@@ -136,45 +251,52 @@ def write_csv(rows: list[dict], path, fmt: str = "canvas", *, roster: dict | Non
     if fmt not in FORMATS:
         raise ValueError(f"fmt: expected one of {FORMATS}, got {fmt!r}")
     roster = roster or {}
+    rows = add_missing(rows, roster, missing)
     title = title or next((r["assignment"] for r in rows if r.get("assignment")), "") or "Assignment"
     points = _points_possible(rows)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        if fmt == "canvas":
-            col = f"{title} ({canvas_assignment_id})" if canvas_assignment_id not in (None, "") else title
-            w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", col])
-            w.writerow(["Points Possible", "", "", "", "", fmt_num(points)])
-            for r in rows:
-                info = roster.get(r["student"], {})
-                w.writerow([info.get("name") or r.get("name") or r["student"], info.get("canvas_id", ""),
-                            info.get("sis_id") or info.get("student") or r["student"], info.get("login_id", ""),
-                            info.get("section", ""), _score_cell(r)])
-        elif fmt == "moodle":
-            w.writerow(["ID number", "Email address", "Full name", title, "Late penalty (%)", "Feedback"])
-            for r in rows:
-                info = roster.get(r["student"], {})
-                late = r.get("late") or {}
-                pct = fmt_num(100 * float(late.get("penalty_fraction", 0) or 0), 1) if late else ""
-                fb = (f"late {fmt_num(late.get('days_late'))} day(s), -{pct}% "
-                      f"(raw {fmt_num(late.get('raw_score'))})" if late else "")
-                if r["status"] != "ok":
-                    fb = "; ".join(x for x in (fb, r.get("reason", "")) if x)
-                w.writerow([info.get("id_number") or info.get("student") or r["student"], info.get("email", ""),
-                            info.get("name") or r.get("name") or r["student"], _score_cell(r), pct, fb])
+    table: list[list] = []
+    if fmt == "canvas":
+        if canvas_assignment_id not in (None, ""):
+            col = f"{title} ({validate_canvas_id(canvas_assignment_id)})"
+        elif new_canvas_column:
+            col = title
         else:
-            w.writerow(["student", "name", "score", "max_score", "days_late", "penalty_fraction",
-                        "raw_score", "status", "reason"])
-            for r in rows:
-                info = roster.get(r["student"], {})
-                late = r.get("late") or {}
-                w.writerow([info.get("student") or r["student"], info.get("name") or r.get("name", ""), _score_cell(r),
-                            "" if r.get("max_score") is None else fmt_num(r["max_score"]),
-                            *(fmt_num(late[key], 4) if late.get(key) is not None else ""
-                              for key in ("days_late", "penalty_fraction", "raw_score")),
-                            r["status"], r.get("reason", "")])
-    return path
+            raise GradebookError("canvas_assignment_id: Canvas fills an existing assignment only when its numeric id "
+                                 "is in the column title; give --canvas-assignment-id (the number in the "
+                                 "assignment's URL), put it in convgrade.toml under [lms.canvas.assignments], or ask "
+                                 "for a new Canvas assignment with --new-canvas-column")
+        _ids_or_refuse(rows, roster, CANVAS_ID_COLUMNS, "Canvas")
+        table.append(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", col])
+        table.append(["Points Possible", "", "", "", "", fmt_num(points)])
+        for r in rows:
+            info = roster.get(r["student"], {})
+            table.append([info.get("name") or r.get("name") or r["student"], info.get("canvas_id", ""),
+                          info.get("sis_id", ""), info.get("login_id", ""), info.get("section", ""), _score_cell(r)])
+    elif fmt == "moodle":
+        _ids_or_refuse(rows, roster, MOODLE_ID_COLUMNS, "Moodle")
+        table.append(["ID number", "Email address", "Full name", title, "Late penalty (%)", "Feedback"])
+        for r in rows:
+            info = roster.get(r["student"], {})
+            late = r.get("late") or {}
+            pct = fmt_num(100 * float(late.get("penalty_fraction", 0) or 0), 1) if late else ""
+            fb = (f"late {fmt_num(late.get('days_late'))} day(s), -{pct}% "
+                  f"(raw {fmt_num(late.get('raw_score'))})" if late else "")
+            if r["status"] != "ok":
+                fb = "; ".join(x for x in (fb, r.get("reason", "")) if x)
+            table.append([info.get("id_number", ""), info.get("email", ""),
+                          info.get("name") or r.get("name") or r["student"], _score_cell(r), pct, fb])
+    else:
+        table.append(["student", "name", "score", "max_score", "days_late", "penalty_fraction",
+                      "raw_score", "status", "reason"])
+        for r in rows:
+            info = roster.get(r["student"], {})
+            late = r.get("late") or {}
+            table.append([info.get("student") or r["student"], info.get("name") or r.get("name", ""), _score_cell(r),
+                          "" if r.get("max_score") is None else fmt_num(r["max_score"]),
+                          *(fmt_num(late[key], 4) if late.get(key) is not None else ""
+                            for key in ("days_late", "penalty_fraction", "raw_score")),
+                          r["status"], r.get("reason", "")])
+    return write_rows(path, table)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -207,7 +329,8 @@ def score_histogram(rows: list[dict], bins: int = 10) -> np.ndarray:
     """Counts of score / max in ``bins`` equal bins over [0, 100] %, ``(bins,)``; rows without a
     positive maximum are left out."""
     pct = np.array([100.0 * r["score"] / r["max_score"] for r in rows
-                    if r.get("score") is not None and r.get("max_score")], dtype=np.float64)
+                    if r.get("score") is not None and r.get("max_score") and r.get("status") != "missing"],
+                   dtype=np.float64)
     counts, _ = np.histogram(np.clip(pct, 0, 100), bins=bins, range=(0.0, 100.0))
     return counts
 
@@ -234,9 +357,13 @@ def render_summary_html(rows: list[dict], similarity_pairs=None, lang: str = "en
     assignment = Counter(r["assignment"] for r in rows if r.get("assignment")).most_common(1)
     heading = s["summary_title"].format(assignment=assignment[0][0] if assignment else "")
     b = [f"<h1>{esc(heading)}</h1>"]
+    missing = [r for r in rows if r["status"] == "missing"]
+    rows = [r for r in rows if r["status"] != "missing"]
     graded = [r for r in rows if r.get("score") is not None and r.get("max_score")]
     pct = np.array([100.0 * r["score"] / r["max_score"] for r in graded])
     stats = f"{s['submissions']}: {len(rows)} · {s['graded']}: {len(graded)}"
+    if missing:
+        stats += f" · {s['missing_count']}: {len(missing)}"
     if pct.size:
         stats += f" · {s['mean']}: {fmt_num(pct.mean(), 1)}% · {s['median']}: {fmt_num(np.median(pct), 1)}%"
     b.append(f'<p class="score">{esc(stats)}</p>')
@@ -270,6 +397,11 @@ def render_summary_html(rows: list[dict], similarity_pairs=None, lang: str = "en
     b.append(_table([s["student"], s["status"], s["reason"]],
                     [[esc(r["student"]), esc(r["status"]), f"<code>{esc(r['reason'])}</code>"] for r in broken])
              if broken else f"<p>{esc(s['none'])}</p>")
+
+    if missing:
+        b.append(f"<h2>{esc(s['missing'])}</h2>")
+        b.append(_table([s["student"], s["status"], s["reason"]],
+                        [[esc(r["student"]), esc(r["status"]), esc(r["reason"])] for r in missing]))
 
     b.append(f"<h2>{esc(s['isolation_levels'])}</h2>")
     levels = Counter(r["isolation"] or "?" for r in rows if r["status"] != "unreadable")

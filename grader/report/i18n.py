@@ -56,6 +56,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "similarity": "Similar pairs",
         "similarity_score": "Similarity",
         "regions": "Matching regions (lines)",
+        "missing": "Missing: roster students without a submission",
+        "missing_count": "missing",
+        "no_submission": "no submission",
     },
     "ru": {
         "feedback_for": "Отзыв для {student}",
@@ -109,6 +112,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "similarity": "Похожие пары",
         "similarity_score": "Сходство",
         "regions": "Совпадающие фрагменты (строки)",
+        "missing": "Не сдали: студенты из списка без решения",
+        "missing_count": "не сдали",
+        "no_submission": "решение не сдано",
     },
 }
 

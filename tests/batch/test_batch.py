@@ -74,10 +74,16 @@ def test_every_submission_gets_a_result_and_the_commands_report_them(tmp_path, m
     assert {row["student"]: row["status"] for row in rows}[crash] == "load_error"
     summary = (out / "summary.html").read_text()
     assert "Conv2d forward" in summary and correct2 in summary      # pass rates + similar pair
-    r = runner.invoke(main, ["gradebook", str(out), "--format", "canvas", "-o", str(tmp_path / "canvas.csv")])
-    assert r.exit_code == 0
+    r = runner.invoke(main, ["gradebook", str(out), "--format", "canvas", "--canvas-assignment-id", "77",
+                             "-o", str(tmp_path / "canvas.csv")])
+    assert r.exit_code == 3 and sorted(students)[0] in r.output     # no roster: no Canvas ids to match by
+    ros = tmp_path / "lms_roster.csv"
+    ros.write_text("student,sis_id\n" + "".join(f"{s},SIS-{s}\n" for s in students))
+    r = runner.invoke(main, ["gradebook", str(out), "--format", "canvas", "--canvas-assignment-id", "77",
+                             "--roster", str(ros), "-o", str(tmp_path / "canvas.csv")])
+    assert r.exit_code == 0, r.output
     lines = (tmp_path / "canvas.csv").read_text().splitlines()
-    assert lines[1].startswith("Points Possible") and len(lines) == 2 + len(students)
+    assert lines[0].endswith("(77)") and lines[1].startswith("Points Possible") and len(lines) == 2 + len(students)
 
     r = runner.invoke(main, ["grade-batch", "--help"])
     assert "Example" in r.output and "grade-batch a2_convolution" in r.output
@@ -134,7 +140,9 @@ def test_gradescope_export_late_policy_and_groups(tmp_path, assignment):
     assert "Carol Ng" in (out / "c3" / "feedback.html").read_text()
     assert (out / "c3" / "source.py").read_text() == (out / "b2" / "source.py").read_text()
 
-    r = CliRunner().invoke(main, ["gradebook", str(out), "--format", "moodle"])
+    ros = tmp_path / "roster.csv"
+    ros.write_text("student,id_number\n" + "".join(f"{s},{s}\n" for s in ("a1", "b2", "c3", "d4")))
+    r = CliRunner().invoke(main, ["gradebook", str(out), "--format", "moodle", "--roster", str(ros)])
     assert r.exit_code == 0, r.output
     rows = {row["ID number"]: row for row in csv.DictReader(open(out / "gradebook-moodle.csv", encoding="utf-8"))}
     assert rows["b2"]["Late penalty (%)"] == "20" and rows["a1"]["Late penalty (%)"] == ""

@@ -164,8 +164,11 @@ def test_needs_gpu_only_for_milestones_with_a_gpu_budget():
         return NS(checks=[NS(kind=k, params=p) for k, p in checks])
 
     assert not needs_gpu(a(("forward", {"gpu": True})))
-    assert not needs_gpu(a(("milestone", {"budget": {"cpu_s": 60}})))
-    assert needs_gpu(a(("forward", {}), ("milestone", {"budget": {"gpu": 1}})))
+    assert not needs_gpu(a(("milestone", {"budget_s": 60})))
+    assert not needs_gpu(a(("milestone", {"budget_s": {"cpu": 60}})))
+    assert needs_gpu(a(("forward", {}), ("milestone", {"budget_s": {"cpu": 60, "gpu": 10}})))
+    assert needs_gpu(a(("overfit_small_batch", {"budget_s": {"cpu": 20, "gpu": 10}})))   # every training kind
+    assert not needs_gpu(a(("milestone", {"framework": "numpy", "budget_s": {"cpu": 60, "gpu": 10}})))
     assert needs_gpu(a(("milestone", {"device": "cuda"})))
 
 

@@ -51,9 +51,11 @@ def _wait_gone(pid: int, limit: float = 15.0) -> list[int]:
 
 def _gradebook(out: Path, tmp: Path) -> dict:
     rows = collect(out)
+    roster = {r["student"]: {"student": r["student"], "sis_id": r["student"], "id_number": r["student"]} for r in rows}
     files = {}
     for fmt in ("canvas", "moodle", "plain"):
-        files[fmt] = write_csv(rows, tmp / f"{out.name}-{fmt}.csv", fmt).read_bytes()
+        files[fmt] = write_csv(rows, tmp / f"{out.name}-{fmt}.csv", fmt, roster=roster,
+                               canvas_assignment_id=1).read_bytes()
     per_student = {r["student"]: (r["score"], r["status"], [(t["name"], t["status"], t["score"]) for t in r["tests"]])
                    for r in rows}
     return {"csv": files, "students": per_student, "index": (out / "index.json").read_bytes()}

@@ -25,6 +25,7 @@ from grader.assignment import load
 from grader.authoring.examples import example_source
 from grader.authoring import master_source
 from grader.grade import grade_submission
+from grader.results import hidden_inputs
 from grader.sandbox import SandboxConfig, detect_isolation
 
 HERE = Path(__file__).parent
@@ -187,7 +188,7 @@ def test_hidden_feedback_never_shows_hidden_inputs(assignment, tmp_path, monkeyp
     sub = tmp_path / "zero_padding.py"
     sub.write_text(example_source("a2_convolution", "conv2d_always_zero_padding"))
     results, _ = run_attack(assignment, sub, monkeypatch)
-    hidden = [t for t in results["tests"] if t["visibility"] == "hidden" and t["status"] == "failed"]
+    hidden = [t for t in results["tests"] if hidden_inputs(t) and t["status"] == "failed"]
     assert hidden
     for t in hidden:
         assert "case" not in t["extra_data"]

