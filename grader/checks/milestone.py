@@ -111,8 +111,9 @@ def grading_device() -> str:
 
 def needs_gpu(specs) -> bool:
     """True when some torch check of ``specs`` is a training kind and the grading device is CUDA."""
-    return grading_device() == "cuda" and any(s.kind in TRAINING_KINDS and _framework(s) == "torch"
-                                              for s in specs)
+    # the cheap test first: grading_device() may import torch, which a numpy assignment never needs
+    return any(s.kind in TRAINING_KINDS and _framework(s) == "torch" for s in specs) \
+        and grading_device() == "cuda"
 
 
 def _framework(spec: CheckSpec) -> str:
