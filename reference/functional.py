@@ -351,12 +351,13 @@ def conv_backward(grad_out: np.ndarray, cache: dict):
 
 def conv_transpose_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride,
                            padding, output_padding, dilation, groups: int = 1,
-                           layer: str = "conv_transpose"):
+                           layer: str = "conv_transpose", workspace: dict | None = None):
     """N-d transposed convolution as torch's ``conv_transpose{1,2,3}d`` (the adjoint of conv).
 
     x: ``(N, C_in, *S)``; weight: ``(C_in, C_out/groups, *K)``; ``padding``/``output_padding``:
     one int per spatial dim. ``O = (S-1)*stride - 2*padding + dilation*(K-1) + output_padding + 1``.
     Returns ``out`` ``(N, C_out, *O)`` and the cache for :func:`conv_transpose_backward`.
+    Channel-major: ``col = W_g^T @ x_g`` is one GEMM per group for the whole batch, then col2im.
     """
     dtype = x.dtype
     w = weight.astype(dtype, copy=False)
@@ -368,17 +369,20 @@ def conv_transpose_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray |
     _check_output(out_shape, layer, in_shape, kernel_size)
     full_shape = tuple(o + 2 * p for o, p in zip(out_shape, padding))
     k_numel, s_numel = math.prod(kernel_size), math.prod(in_shape)
-    x_g = x.reshape(n, groups, c_in // groups, s_numel)
-    w_g = w.reshape(groups, c_in // groups, (c_out // groups) * k_numel)
-    col = np.matmul(np.ascontiguousarray(w_g.swapaxes(-1, -2)), x_g)   # (N, G, C_out/G*K, S)
-    col = col.reshape((n, c_out) + tuple(kernel_size) + tuple(in_shape))
-    full = col2im(col, (n, c_out) + full_shape, kernel_size, stride, dilation)
-    out = full[(Ellipsis,) + tuple(slice(p, p + o) for p, o in zip(padding, out_shape))]
-    out = np.ascontiguousarray(out)
-    if bias is not None:
-        out += bias.astype(dtype, copy=False).reshape((1, c_out) + (1,) * len(out_shape))
-    cache = dict(x=x, weight=w, has_bias=bias is not None, stride=tuple(stride),
-                 padding=tuple(padding), dilation=tuple(dilation), groups=groups)
+    cig, cog = c_in // groups, c_out // groups
+    x_cm = np.ascontiguousarray(x.swapaxes(0, 1))                        # (C_in, N, *S)
+    x_g = x_cm.reshape(groups, cig, n * s_numel)
+    w_g = w.reshape(groups, cig, cog * k_numel)
+    col = _group_gemm(w_g.swapaxes(-1, -2), x_g)                          # (G, C_out/G*K, N*S)
+    col = col.reshape((c_out,) + tuple(kernel_size) + (n,) + tuple(in_shape))
+    full = np.zeros((c_out, n) + full_shape, dtype=dtype)
+    for k in itertools.product(*(range(kk) for kk in kernel_size)):
+        full[(slice(None), slice(None)) + _offset_slices(k, stride, dilation, in_shape)] += col[(slice(None),) + k]
+    crop = full[(slice(None), slice(None)) + tuple(slice(p, p + o) for p, o in zip(padding, out_shape))]
+    out = _batch_first(crop, np.empty((n, c_out) + out_shape, dtype=dtype),
+                       None if bias is None else bias.astype(dtype, copy=False))
+    cache = dict(x_shape=x.shape, x_cm=x_cm, weight=w, has_bias=bias is not None, stride=tuple(stride),
+                 padding=tuple(padding), dilation=tuple(dilation), groups=groups, workspace=workspace)
     return out, cache
 
 
@@ -386,26 +390,30 @@ def conv_transpose_backward(grad_out: np.ndarray, cache: dict):
     """Gradients of :func:`conv_transpose_forward`: ``(dx, dweight, dbias)``.
 
     The input gradient is an ordinary convolution of ``grad_out`` with the same weight:
-    ``col = im2col(pad(grad_out))``, ``dx = W @ col``, ``dweight = sum_n x[n] @ col[n]^T``.
+    ``col = im2col(pad(grad_out))`` (channel-major), ``dx = W @ col``,
+    ``dweight = x @ col^T`` (computed as ``(col @ x^T)^T``), one GEMM per group each.
     """
-    x, w, groups = cache["x"], cache["weight"], cache["groups"]
-    dtype = x.dtype
+    x_cm, w, groups = cache["x_cm"], cache["weight"], cache["groups"]
+    dtype = x_cm.dtype
     grad_out = np.asarray(grad_out, dtype=dtype)
-    n, c_in = x.shape[:2]
+    n, c_in = cache["x_shape"][:2]
     c_out, kernel_size = w.shape[1] * groups, w.shape[2:]
-    in_shape = x.shape[2:]
+    in_shape = tuple(cache["x_shape"][2:])
     stride, dilation, padding = cache["stride"], cache["dilation"], cache["padding"]
     gp = pad(grad_out, [(p, p) for p in padding])
     # only the extent the input positions reach (output_padding may leave a tail)
     gp = gp[(Ellipsis,) + tuple(slice(0, (s - 1) * st + dl * (k - 1) + 1) for s, st, dl, k in
                                 zip(in_shape, stride, dilation, kernel_size))]
-    col = im2col(gp, kernel_size, stride, dilation)              # (N, C_out, *K, *S)
+    col = _buffer(cache.get("workspace"), "gcol", (c_out,) + tuple(kernel_size) + (n,) + in_shape, dtype)
+    _im2col_cm(gp, kernel_size, stride, dilation, in_shape, col)          # (C_out, *K, N, *S)
     k_numel, s_numel = math.prod(kernel_size), math.prod(in_shape)
-    col_g = col.reshape(n, groups, (c_out // groups) * k_numel, s_numel)
-    x_g = x.reshape(n, groups, c_in // groups, s_numel)
-    w_g = w.reshape(groups, c_in // groups, (c_out // groups) * k_numel)
-    dx = np.matmul(w_g, col_g).reshape(x.shape)
-    dw = np.matmul(x_g, col_g.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)
+    cig, cog = c_in // groups, c_out // groups
+    col_g = col.reshape(groups, cog * k_numel, n * s_numel)
+    x_g = x_cm.reshape(groups, cig, n * s_numel)
+    w_g = w.reshape(groups, cig, cog * k_numel)
+    dx_cm = _group_gemm(w_g, col_g).reshape((c_in, n) + in_shape)
+    dx = _batch_first(dx_cm, np.empty((n, c_in) + in_shape, dtype=dtype))
+    dw = np.ascontiguousarray(_group_gemm(col_g, x_g.swapaxes(-1, -2)).swapaxes(-1, -2)).reshape(w.shape)
     db = grad_out.sum(axis=(0,) + tuple(range(2, grad_out.ndim))) if cache["has_bias"] else None
     return dx, dw, db
 

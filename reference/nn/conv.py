@@ -180,7 +180,8 @@ class _ConvTransposeNd(Module):
         x, unbatched = batched(x, self._dims, name, self.in_channels)
         out, cache = F.conv_transpose_forward(x, self.weight, self.bias, self.stride,
                                               self.padding, self.output_padding, self.dilation,
-                                              self.groups, layer=name)
+                                              self.groups, layer=name,
+                                              workspace=self.__dict__.setdefault("_workspace", {}))
         self.cache = (cache, unbatched, out.shape)
         return out[0] if unbatched else out
 
