@@ -104,15 +104,13 @@ class WarmPool:
         returns the cached import result)."""
         if config is not None and config_key(config) != self.key:
             session = WorkerSession(source, config, filename=filename, max_restarts=max_restarts)
-            self.stats["cold"] += 1
+            self._count("cold")
         else:
             session = WorkerSession(source, self.config, filename=filename, max_restarts=max_restarts)
             worker = self._take()
             if worker is not None:
                 session._warm_worker = worker
-                self.stats["warm"] += 1
-            else:
-                self.stats["cold"] += 1
+            self._count("warm" if worker is not None else "cold")
         if start:
             session.start()
         if self.replenish:
@@ -159,6 +157,10 @@ class WarmPool:
 
     # ---- internals
 
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self.stats[what] += 1
+
     def _take(self) -> _Worker | None:
         self._recycle()
         while True:
@@ -168,7 +170,7 @@ class WarmPool:
                 _, worker = self._idle.pop(0)
             if worker.proc is not None and worker.proc.poll() is None:
                 return worker
-            self.stats["dead"] += 1   # died while waiting: never handed out
+            self._count("dead")   # died while waiting: never handed out
             worker.kill()
 
     def _recycle(self) -> None:
@@ -177,7 +179,7 @@ class WarmPool:
             stale = [w for t, w in self._idle if now - t > self.max_idle_s]
             self._idle[:] = [(t, w) for t, w in self._idle if now - t <= self.max_idle_s]
         for w in stale:
-            self.stats["recycled"] += 1
+            self._count("recycled")
             w.kill()
 
 
