@@ -108,3 +108,17 @@ def test_shared_pool_is_one_per_config():
     b = shared_pool(make_config("process"), size=0)
     c = shared_pool(make_config("process", wall_s=9.0), size=0)
     assert a is b and a is not c
+
+
+def test_grade_submission_through_a_pool_equals_a_cold_grade():
+    from grader.assignment import load
+    from grader.grade import grade_submission, sandbox_config
+
+    a = load("a2_convolution")
+    nb = a.path / "master.ipynb"
+    cold = grade_submission(a, nb, student="s1", secret=b"k")
+    with WarmPool(sandbox_config(a, "auto"), size=1) as pool:
+        warm = grade_submission(a, nb, student="s1", secret=b"k", session_factory=pool.session)
+        assert pool.stats["warm"] == 1
+    strip = lambda r: [(t["name"], t["score"], t["output"]) for t in r["tests"]]   # noqa: E731
+    assert strip(warm) == strip(cold) and warm["score"] == cold["score"] == a.max_score
