@@ -5,8 +5,9 @@ Run:  python benchmarks/reference_layers.py [--repeats 5] [--quick]
 For each layer and dtype it prints the median time of forward + backward for the reference
 layer and for torch (same weights, same thread count as numpy's BLAS), their ratio
 (reference / torch: lower is better, 1.0 = as fast as torch), and for convolutions the GFLOP/s
-achieved (forward + input gradient + weight gradient = 3 x forward multiply-adds x 2). The
-machine's numpy GEMM GFLOP/s, measured in the same run, puts those figures in context.
+achieved (forward + input gradient + weight gradient = 3 x forward multiply-adds x 2). Beside
+each layer, interleaved with its runs (so under the same load), a numpy GEMM of 768^3 in the
+same dtype gives the machine's ceiling at that moment ("GEMM GF/s").
 Only ratios from the same run are comparable: a shared machine's speed swings.
 """
 from __future__ import annotations
@@ -88,19 +89,26 @@ def bench_pair(ours, theirs, x_shape, dtype, repeats, train=True):
         out = theirs(xt)
         torch.autograd.grad(out, inputs, gt)
 
-    return interleaved_medians(ref_step, torch_step, repeats)
+    a = rng.standard_normal((GEMM_N, GEMM_N)).astype(dtype)
+    b = rng.standard_normal((GEMM_N, GEMM_N)).astype(dtype)
+    t_ref, t_torch, t_gemm = interleaved_medians([ref_step, torch_step, lambda: a @ b], repeats)
+    return t_ref, t_torch, 2 * GEMM_N ** 3 / t_gemm / 1e9
 
 
-def interleaved_medians(f, g, repeats: int) -> tuple[float, float]:
-    """Median times of ``f`` and ``g`` run alternately, so both see the same machine load."""
-    f(), g()                               # warm-up (allocations, lazy init)
-    tf, tg = [], []
+GEMM_N = 768
+
+
+def interleaved_medians(fns, repeats: int) -> list[float]:
+    """Median times of ``fns`` run in turn, so all see the same machine load."""
+    for fn in fns:                         # warm-up (allocations, lazy init)
+        fn()
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        for fn, times in ((f, tf), (g, tg)):
+        for fn, ts in zip(fns, times):
             t0 = time.perf_counter()
             fn()
-            times.append(time.perf_counter() - t0)
-    return float(np.median(tf)), float(np.median(tg))
+            ts.append(time.perf_counter() - t0)
+    return [float(np.median(ts)) for ts in times]
 
 
 def conv_flops(c_out, c_in_per_group, kernel, out_hw, n) -> float:
@@ -111,28 +119,26 @@ def conv_flops(c_out, c_in_per_group, kernel, out_hw, n) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--quick", action="store_true", help="float64 only, 3 repeats")
+    ap.add_argument("--quick", action="store_true", help="3 repeats")
     args = ap.parse_args(argv)
     repeats = 3 if args.quick else args.repeats
-    dtypes = [np.float64] if args.quick else [np.float64, np.float32]
+    dtypes = [np.float64, np.float32]
 
     threads = blas_threads()
     torch.set_num_threads(threads)
     print(f"numpy {np.__version__}, torch {torch.__version__}, numpy BLAS threads {threads}, "
           f"torch threads {torch.get_num_threads()}, median of {repeats}")
-    for dt in dtypes:
-        print(f"numpy GEMM 1024^3 {np.dtype(dt).name}: {gemm_gflops(dt, repeats):.1f} GFLOP/s")
     print()
     header = f"{'layer':58s} {'dtype':8s} {'ref ms':>9s} {'torch ms':>9s} {'ratio':>6s} " \
-             f"{'ref GF/s':>9s} {'torch GF/s':>10s}"
+             f"{'ref GF/s':>9s} {'torch GF/s':>10s} {'GEMM GF/s':>10s}"
     print(header)
     print("-" * len(header))
 
-    def row(name, dt, t_ref, t_torch, flops=None):
+    def row(name, dt, t_ref, t_torch, gemm, flops=None):
         gf = (f"{flops / t_ref / 1e9:9.1f} {flops / t_torch / 1e9:10.1f}" if flops
               else f"{'':9s} {'':10s}")
         print(f"{name:58s} {np.dtype(dt).name:8s} {t_ref * 1e3:9.1f} {t_torch * 1e3:9.1f} "
-              f"{t_ref / t_torch:6.2f} {gf}", flush=True)
+              f"{t_ref / t_torch:6.2f} {gf} {gemm:10.1f}", flush=True)
 
     conv_cases = [
         ("Conv2d(64,64,3,padding=1) N=32 32x32", (64, 64, 3), dict(padding=1), (32, 64, 32, 32)),
@@ -155,23 +161,23 @@ def main(argv=None) -> int:
             theirs = torch.nn.Conv2d(*args_, **kw, dtype=tdt)
             ours = Conv2d(*args_, **kw, dtype=dt)
             ours.load_state_dict(theirs.state_dict())
-            t_ref, t_torch = bench_pair(ours, theirs, shape, dt, repeats)
+            t_ref, t_torch, gemm = bench_pair(ours, theirs, shape, dt, repeats)
             out_hw = ours.forward(np.zeros((1,) + shape[1:], dtype=dt)).shape[2:]
-            row(name, dt, t_ref, t_torch,
+            row(name, dt, t_ref, t_torch, gemm,
                 conv_flops(args_[1], args_[0], ours.kernel_size, out_hw, shape[0]))
         for name, args_, kw, shape in tconv_cases:
             torch.manual_seed(0)
             theirs = torch.nn.ConvTranspose2d(*args_, **kw, dtype=tdt)
             ours = ConvTranspose2d(*args_, **kw, dtype=dt)
             ours.load_state_dict(theirs.state_dict())
-            t_ref, t_torch = bench_pair(ours, theirs, shape, dt, repeats)
+            t_ref, t_torch, gemm = bench_pair(ours, theirs, shape, dt, repeats)
             # a transposed conv costs what the conv it transposes costs (input side = x)
-            row(name, dt, t_ref, t_torch,
+            row(name, dt, t_ref, t_torch, gemm,
                 conv_flops(args_[0], args_[1], ours.kernel_size, shape[2:], shape[0]))
         for name, args_, kw, shape in pool_cases:
-            t_ref, t_torch = bench_pair(MaxPool2d(*args_, **kw), torch.nn.MaxPool2d(*args_, **kw),
+            t_ref, t_torch, gemm = bench_pair(MaxPool2d(*args_, **kw), torch.nn.MaxPool2d(*args_, **kw),
                                         shape, dt, repeats)
-            row(name, dt, t_ref, t_torch)
+            row(name, dt, t_ref, t_torch, gemm)
         name = "BatchNorm2d(64) train N=32 32x32"
         if BatchNorm2d is None:
             print(f"{name:58s} {np.dtype(dt).name:8s} skipped: reference BatchNorm2d not "
@@ -182,8 +188,8 @@ def main(argv=None) -> int:
                 ours = BatchNorm2d(64, dtype=dt)
             except TypeError:
                 ours = BatchNorm2d(64).to(dt)
-            t_ref, t_torch = bench_pair(ours, theirs, (32, 64, 32, 32), dt, repeats)
-            row(name, dt, t_ref, t_torch)
+            t_ref, t_torch, gemm = bench_pair(ours, theirs, (32, 64, 32, 32), dt, repeats)
+            row(name, dt, t_ref, t_torch, gemm)
     return 0
 
 

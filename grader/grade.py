@@ -54,12 +54,20 @@ def _failed_parts(spec: CheckSpec, reason: str) -> list[Part]:
 def grade_submission(assignment: Assignment, path: str | Path, *, student: str = "anonymous",
                      visibility: str = "all", secret: bytes | None = None, isolation: str = "auto",
                      submitted_at: dt.datetime | None = None, name: str | None = None,
-                     progress=None, seeds: dict[str, int] | None = None) -> dict:
+                     progress=None, seeds: dict[str, int] | None = None, session_factory=None) -> dict:
     """Grade ``path`` and return a Gradescope ``results.json`` dict (with a ``convgrade`` block).
+
     ``seeds`` (``grader.seeds.hidden_seeds``) replaces the secret: the hidden checks' seeds,
-    derived by whoever holds the secret (a batch client sends only these to its workers)."""
+    derived by whoever holds the secret (a batch client sends only these to its workers).
+    ``session_factory(source, filename=..., config=...)`` supplies the sandbox session (e.g.
+    ``grader.sandbox.pool.WarmPool(config, size).session``); by default a worker is started
+    before the submission is read, so its start overlaps loading (``$CONVGRADE_WARM_POOL``: a
+    per-process warm pool of that size instead, as the batch's local workers use)."""
     t0 = time.monotonic()
     specs = assignment.select(visibility)
+    own_pool = None   # a one-shot pool: its worker is used by run_checks, else killed on return
+    if session_factory is None:
+        session_factory, own_pool = _default_factory(assignment, specs, isolation)
     if secret is None and seeds is None and any(not s.visible for s in specs):
         secret = course_secret()
     meta = {"assignment": assignment.id, "version": assignment.version, "student": student,
@@ -67,6 +75,8 @@ def grade_submission(assignment: Assignment, path: str | Path, *, student: str =
     try:
         sub = load_submission(path, preferred_names=assignment.preferred_names)
     except SubmissionError as exc:
+        if own_pool is not None:
+            own_pool.close()
         meta["load_error"] = exc.reason
         meta["submission_sha256"] = _sha_or_none(path)
         parts = [(s, _failed_parts(s, f"Not graded: {exc.reason}")) for s in specs]
@@ -80,8 +90,26 @@ def grade_submission(assignment: Assignment, path: str | Path, *, student: str =
         allow = bool(assignment.manifest.get("training", {}).get("allow_weight_files", False))
         meta["static_findings"] += [f"{msg} ({sub.locate(line)}), which this assignment does not allow"
                                     for line, msg in scan_shortcuts(sub.source, allow)]
-    parts = run_checks(assignment, sub, specs, student, secret, isolation, meta, progress, seeds)
+    parts = run_checks(assignment, sub, specs, student, secret, isolation, meta, progress, seeds=seeds,
+                       session_factory=session_factory)
     return build_results(assignment, parts, meta, time.monotonic() - t0, submitted_at)
+
+
+def _default_factory(assignment: Assignment, specs: list[CheckSpec], isolation: str):
+    """(session factory, pool to close afterwards): the shared warm pool, or a one-shot pool whose
+    worker starts now, while the submission is loaded. (None, None) when that cannot be set up;
+    ``run_checks`` then starts a session itself (and reports why it could not)."""
+    try:
+        from .sandbox.pool import WarmPool, env_pool_size, shared_pool
+
+        config = sandbox_config(assignment, isolation, gpu=needs_gpu(specs))
+        size = env_pool_size()
+        if size:
+            return shared_pool(config, size).session, None
+        pool = WarmPool(config, size=1, replenish=False)
+        return pool.session, pool
+    except Exception:
+        return None, None
 
 
 def _sha_or_none(path) -> str | None:
@@ -94,14 +122,19 @@ def _sha_or_none(path) -> str | None:
 
 def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], student: str,
                secret: bytes | None, isolation: str, meta: dict, progress=None,
-               seeds: dict[str, int] | None = None) -> list[tuple[CheckSpec, list[Part]]]:
+               seeds: dict[str, int] | None = None, session_factory=None) -> list[tuple[CheckSpec, list[Part]]]:
     from .sandbox import WorkerSession
 
     config = sandbox_config(assignment, isolation, gpu=needs_gpu(specs))
     meta["limits"] = dataclasses.asdict(config.limits)
     out: list[tuple[CheckSpec, list[Part]]] = []
     t0 = time.monotonic()
-    with WorkerSession(sub.source, config, filename=Path(sub.filename).with_suffix(".py").name) as session:
+    filename = Path(sub.filename).with_suffix(".py").name
+    if session_factory is None:
+        session = WorkerSession(sub.source, config, filename=filename)
+    else:
+        session = session_factory(sub.source, filename=filename, config=config)
+    with session:
         started = session.start()
         meta["timing"] = {"sandbox_start_s": round(time.monotonic() - t0, 4)}
         meta["isolation"] = dataclasses.asdict(session.isolation)

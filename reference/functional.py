@@ -211,15 +211,63 @@ def col2im(col: np.ndarray, padded_shape, kernel_size, stride, dilation) -> np.n
 # ---------------------------------------------------------------------------------------------
 # convolution
 # ---------------------------------------------------------------------------------------------
+def _buffer(workspace: dict | None, key: str, shape, dtype) -> np.ndarray:
+    """An uninitialized array of ``shape``/``dtype``: ``workspace[key]`` again when it fits (a
+    layer's column buffers are reused from call to call: no fresh pages to fault in), else new."""
+    shape = tuple(shape)
+    if workspace is None:
+        return np.empty(shape, dtype=dtype)
+    buf = workspace.get(key)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = workspace[key] = np.empty(shape, dtype=dtype)
+    return buf
+
+
+def _im2col_cm(xp: np.ndarray, kernel_size, stride, dilation, out_shape, out: np.ndarray) -> np.ndarray:
+    """Columns in *channel-major* layout: padded ``(N, C, *S) -> (C, *K, N, *O)`` into ``out``.
+
+    ``out.reshape(C*prod(K), N*prod(O))`` is then one GEMM operand for the whole batch (a few
+    large GEMMs run several times faster than N thin ones). One strided copy per kernel offset.
+    """
+    xt = xp.swapaxes(0, 1)                                        # (C, N, *S), a view
+    for k in itertools.product(*(range(kk) for kk in kernel_size)):
+        out[(slice(None),) + k] = xt[(slice(None), slice(None)) + _offset_slices(k, stride, dilation, out_shape)]
+    return out
+
+
+def _group_gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a[g] @ b[g]`` for each group (``(G, m, k) x (G, k, n) -> (G, m, n)``), as 2-d products:
+    numpy hands a 2-d product of transposed views to BLAS, while a stacked ``matmul`` with a
+    transposed operand falls back to a loop many times slower."""
+    out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype=np.result_type(a, b))
+    for i in range(a.shape[0]):
+        np.matmul(a[i], b[i], out=out[i])
+    return out
+
+
+def _batch_first(a_cm: np.ndarray, out: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """``(C, N, *O)`` -> ``out`` ``(N, C, *O)`` (plus ``bias`` per channel) in one pass."""
+    src = a_cm.swapaxes(0, 1)
+    if bias is None:
+        np.copyto(out, src)
+    else:
+        np.add(src, bias.reshape((1, -1) + (1,) * (out.ndim - 2)), out=out)
+    return out
+
+
 def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride, padding,
                  dilation, groups: int = 1, padding_mode: str = "zeros",
-                 layer: str = "conv"):
+                 layer: str = "conv", workspace: dict | None = None):
     """N-d cross-correlation as torch's ``conv{1,2,3}d``.
 
     x: ``(N, C_in, *S)``; weight: ``(C_out, C_in/groups, *K)``; bias: ``(C_out,)`` or None;
     ``padding``: ``(lo, hi)`` per spatial dim, applied with ``padding_mode``.
     Returns ``out`` of shape ``(N, C_out, *O)`` (dtype of ``x``) and the cache for
-    :func:`conv_backward`.
+    :func:`conv_backward`. ``workspace``: a dict the caller keeps (a layer's) in which column
+    buffers are reused across calls; the returned cache then refers to them until the next call.
+
+    Columns are channel-major (:func:`_im2col_cm`), so the forward is one GEMM per group,
+    ``W_g (C_out/G, C_in/G*K) @ col_g (C_in/G*K, N*O)``, for the whole batch.
     """
     dtype = x.dtype
     w = weight.astype(dtype, copy=False)
@@ -229,54 +277,87 @@ def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, str
     out_shape = tuple((s - dl * (k - 1) - 1) // st + 1
                       for s, k, st, dl in zip(xp.shape[2:], kernel_size, stride, dilation))
     _check_output(out_shape, layer, x.shape[2:], kernel_size)
-    col = im2col(xp, kernel_size, stride, dilation)              # (N, C_in, *K, *O)
     k_numel, o_numel = math.prod(kernel_size), math.prod(out_shape)
-    col_g = col.reshape(n, groups, (c_in // groups) * k_numel, o_numel)
+    col = _buffer(workspace, "col", (c_in,) + tuple(kernel_size) + (n,) + out_shape, dtype)
+    _im2col_cm(xp, kernel_size, stride, dilation, out_shape, col)   # (C_in, *K, N, *O)
+    col_g = col.reshape(groups, (c_in // groups) * k_numel, n * o_numel)
     w_g = w.reshape(groups, c_out // groups, (c_in // groups) * k_numel)
-    out = np.matmul(w_g, col_g)                                   # (N, G, C_out/G, O)
-    out = out.reshape((n, c_out) + out_shape)
-    if bias is not None:
-        out += bias.astype(dtype, copy=False).reshape((1, c_out) + (1,) * len(out_shape))
+    out_cm = _group_gemm(w_g, col_g).reshape((c_out, n) + out_shape)      # (C_out, N, *O)
+    out = _batch_first(out_cm, np.empty((n, c_out) + out_shape, dtype=dtype),
+                       None if bias is None else bias.astype(dtype, copy=False))
     cache = dict(x_shape=x.shape, xp_shape=xp.shape, col=col, weight=w, has_bias=bias is not None,
                  stride=tuple(stride), padding=tuple(padding), dilation=tuple(dilation),
-                 groups=groups, padding_mode=padding_mode)
+                 groups=groups, padding_mode=padding_mode, workspace=workspace)
     return out, cache
 
 
 def conv_backward(grad_out: np.ndarray, cache: dict):
     """Gradients of :func:`conv_forward`: ``(dx, dweight, dbias)`` (``dbias`` None without bias).
 
-    dweight = sum_n grad[n] @ col[n]^T (batched GEMM, then a sum over N);
-    dx = col2im(W^T @ grad), then the padding adjoint.
+    dweight = grad (C_out/G, N*O) @ col^T, one GEMM per group for the whole batch. dx takes the
+    faster of two formulations: with stride 1 it is a convolution of the (zero-padded) output
+    gradient with the flipped, transposed kernel (im2col + one GEMM); with a stride it is
+    ``col2im(W^T @ grad)``; then the padding adjoint.
     """
     col, w, groups = cache["col"], cache["weight"], cache["groups"]
+    workspace = cache.get("workspace")
     dtype = col.dtype
     grad_out = np.asarray(grad_out, dtype=dtype)
-    n, c_in = col.shape[:2]
+    c_in, n = col.shape[0], grad_out.shape[0]
     c_out, kernel_size = w.shape[0], w.shape[2:]
+    d = len(kernel_size)
+    cg, og = c_in // groups, c_out // groups
     out_shape = grad_out.shape[2:]
     k_numel, o_numel = math.prod(kernel_size), math.prod(out_shape)
-    g_g = grad_out.reshape(n, groups, c_out // groups, o_numel)
-    col_g = col.reshape(n, groups, (c_in // groups) * k_numel, o_numel)
-    w_g = w.reshape(groups, c_out // groups, (c_in // groups) * k_numel)
+    g_cm = np.ascontiguousarray(grad_out.swapaxes(0, 1))                 # (C_out, N, *O)
+    g_g = g_cm.reshape(groups, og, n * o_numel)
+    col_g = col.reshape(groups, cg * k_numel, n * o_numel)
 
-    dw = np.matmul(g_g, col_g.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)
+    # as (col @ grad^T)^T: OpenBLAS runs this long-inner-dimension product far faster that way round
+    dw = np.ascontiguousarray(_group_gemm(col_g, g_g.swapaxes(-1, -2)).swapaxes(-1, -2)).reshape(w.shape)
     db = grad_out.sum(axis=(0,) + tuple(range(2, grad_out.ndim))) if cache["has_bias"] else None
-    dcol = np.matmul(np.ascontiguousarray(w_g.swapaxes(-1, -2)), g_g)   # (N, G, C_in/G*K, O)
-    dcol = dcol.reshape((n, c_in) + tuple(kernel_size) + tuple(out_shape))
-    dxp = col2im(dcol, cache["xp_shape"], kernel_size, cache["stride"], cache["dilation"])
-    dx = np.ascontiguousarray(pad_backward(dxp, cache["padding"], cache["padding_mode"]))
+
+    stride, dilation, padding = cache["stride"], cache["dilation"], cache["padding"]
+    xp_shape = tuple(cache["xp_shape"])
+    if all(st == 1 for st in stride):
+        # dxp[s] = sum_k grad[s - k*dil] . W[k]: a correlation of grad, zero-padded by dil*(K-1),
+        # with the flipped kernel. With zero padding only the unpadded part of dxp is needed.
+        full = [dl * (k - 1) for dl, k in zip(dilation, kernel_size)]
+        if cache["padding_mode"] == "zeros" and all(f >= max(lo, hi) for f, (lo, hi) in zip(full, padding)):
+            gpads, target, crop = [(f - lo, f - hi) for f, (lo, hi) in zip(full, padding)], cache["x_shape"][2:], False
+        else:
+            gpads, target, crop = [(f, f) for f in full], xp_shape[2:], True
+        gp = pad(grad_out, gpads)
+        gcol = _buffer(workspace, "gcol", (c_out,) + tuple(kernel_size) + (n,) + tuple(target), dtype)
+        _im2col_cm(gp, kernel_size, (1,) * d, dilation, target, gcol)    # (C_out, *K, N, *T)
+        flip = (slice(None),) * 3 + (slice(None, None, -1),) * d
+        w_f = np.ascontiguousarray(w.reshape((groups, og, cg) + tuple(kernel_size))[flip].swapaxes(1, 2))
+        w_f = w_f.reshape(groups, cg, og * k_numel)
+        dx_cm = _group_gemm(w_f, gcol.reshape(groups, og * k_numel, n * math.prod(target)))
+        dx = _batch_first(dx_cm.reshape((c_in, n) + tuple(target)), np.empty((n, c_in) + tuple(target), dtype=dtype))
+        if crop:
+            dx = np.ascontiguousarray(pad_backward(dx, padding, cache["padding_mode"]))
+        return dx, dw, db
+    w_g = w.reshape(groups, og, cg * k_numel)
+    dcol = _group_gemm(w_g.swapaxes(-1, -2), g_g)                        # (G, C_in/G*K, N*O)
+    dcol = dcol.reshape((c_in,) + tuple(kernel_size) + (n,) + tuple(out_shape))
+    dxp_cm = np.zeros((c_in, n) + xp_shape[2:], dtype=dtype)
+    for k in itertools.product(*(range(kk) for kk in kernel_size)):
+        dxp_cm[(slice(None), slice(None)) + _offset_slices(k, stride, dilation, out_shape)] += dcol[(slice(None),) + k]
+    dxp = _batch_first(dxp_cm, np.empty((n, c_in) + xp_shape[2:], dtype=dtype))
+    dx = np.ascontiguousarray(pad_backward(dxp, padding, cache["padding_mode"]))
     return dx, dw, db
 
 
 def conv_transpose_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, stride,
                            padding, output_padding, dilation, groups: int = 1,
-                           layer: str = "conv_transpose"):
+                           layer: str = "conv_transpose", workspace: dict | None = None):
     """N-d transposed convolution as torch's ``conv_transpose{1,2,3}d`` (the adjoint of conv).
 
     x: ``(N, C_in, *S)``; weight: ``(C_in, C_out/groups, *K)``; ``padding``/``output_padding``:
     one int per spatial dim. ``O = (S-1)*stride - 2*padding + dilation*(K-1) + output_padding + 1``.
     Returns ``out`` ``(N, C_out, *O)`` and the cache for :func:`conv_transpose_backward`.
+    Channel-major: ``col = W_g^T @ x_g`` is one GEMM per group for the whole batch, then col2im.
     """
     dtype = x.dtype
     w = weight.astype(dtype, copy=False)
@@ -288,17 +369,20 @@ def conv_transpose_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray |
     _check_output(out_shape, layer, in_shape, kernel_size)
     full_shape = tuple(o + 2 * p for o, p in zip(out_shape, padding))
     k_numel, s_numel = math.prod(kernel_size), math.prod(in_shape)
-    x_g = x.reshape(n, groups, c_in // groups, s_numel)
-    w_g = w.reshape(groups, c_in // groups, (c_out // groups) * k_numel)
-    col = np.matmul(np.ascontiguousarray(w_g.swapaxes(-1, -2)), x_g)   # (N, G, C_out/G*K, S)
-    col = col.reshape((n, c_out) + tuple(kernel_size) + tuple(in_shape))
-    full = col2im(col, (n, c_out) + full_shape, kernel_size, stride, dilation)
-    out = full[(Ellipsis,) + tuple(slice(p, p + o) for p, o in zip(padding, out_shape))]
-    out = np.ascontiguousarray(out)
-    if bias is not None:
-        out += bias.astype(dtype, copy=False).reshape((1, c_out) + (1,) * len(out_shape))
-    cache = dict(x=x, weight=w, has_bias=bias is not None, stride=tuple(stride),
-                 padding=tuple(padding), dilation=tuple(dilation), groups=groups)
+    cig, cog = c_in // groups, c_out // groups
+    x_cm = np.ascontiguousarray(x.swapaxes(0, 1))                        # (C_in, N, *S)
+    x_g = x_cm.reshape(groups, cig, n * s_numel)
+    w_g = w.reshape(groups, cig, cog * k_numel)
+    col = _group_gemm(w_g.swapaxes(-1, -2), x_g)                          # (G, C_out/G*K, N*S)
+    col = col.reshape((c_out,) + tuple(kernel_size) + (n,) + tuple(in_shape))
+    full = np.zeros((c_out, n) + full_shape, dtype=dtype)
+    for k in itertools.product(*(range(kk) for kk in kernel_size)):
+        full[(slice(None), slice(None)) + _offset_slices(k, stride, dilation, in_shape)] += col[(slice(None),) + k]
+    crop = full[(slice(None), slice(None)) + tuple(slice(p, p + o) for p, o in zip(padding, out_shape))]
+    out = _batch_first(crop, np.empty((n, c_out) + out_shape, dtype=dtype),
+                       None if bias is None else bias.astype(dtype, copy=False))
+    cache = dict(x_shape=x.shape, x_cm=x_cm, weight=w, has_bias=bias is not None, stride=tuple(stride),
+                 padding=tuple(padding), dilation=tuple(dilation), groups=groups, workspace=workspace)
     return out, cache
 
 
@@ -306,26 +390,30 @@ def conv_transpose_backward(grad_out: np.ndarray, cache: dict):
     """Gradients of :func:`conv_transpose_forward`: ``(dx, dweight, dbias)``.
 
     The input gradient is an ordinary convolution of ``grad_out`` with the same weight:
-    ``col = im2col(pad(grad_out))``, ``dx = W @ col``, ``dweight = sum_n x[n] @ col[n]^T``.
+    ``col = im2col(pad(grad_out))`` (channel-major), ``dx = W @ col``,
+    ``dweight = x @ col^T`` (computed as ``(col @ x^T)^T``), one GEMM per group each.
     """
-    x, w, groups = cache["x"], cache["weight"], cache["groups"]
-    dtype = x.dtype
+    x_cm, w, groups = cache["x_cm"], cache["weight"], cache["groups"]
+    dtype = x_cm.dtype
     grad_out = np.asarray(grad_out, dtype=dtype)
-    n, c_in = x.shape[:2]
+    n, c_in = cache["x_shape"][:2]
     c_out, kernel_size = w.shape[1] * groups, w.shape[2:]
-    in_shape = x.shape[2:]
+    in_shape = tuple(cache["x_shape"][2:])
     stride, dilation, padding = cache["stride"], cache["dilation"], cache["padding"]
     gp = pad(grad_out, [(p, p) for p in padding])
     # only the extent the input positions reach (output_padding may leave a tail)
     gp = gp[(Ellipsis,) + tuple(slice(0, (s - 1) * st + dl * (k - 1) + 1) for s, st, dl, k in
                                 zip(in_shape, stride, dilation, kernel_size))]
-    col = im2col(gp, kernel_size, stride, dilation)              # (N, C_out, *K, *S)
+    col = _buffer(cache.get("workspace"), "gcol", (c_out,) + tuple(kernel_size) + (n,) + in_shape, dtype)
+    _im2col_cm(gp, kernel_size, stride, dilation, in_shape, col)          # (C_out, *K, N, *S)
     k_numel, s_numel = math.prod(kernel_size), math.prod(in_shape)
-    col_g = col.reshape(n, groups, (c_out // groups) * k_numel, s_numel)
-    x_g = x.reshape(n, groups, c_in // groups, s_numel)
-    w_g = w.reshape(groups, c_in // groups, (c_out // groups) * k_numel)
-    dx = np.matmul(w_g, col_g).reshape(x.shape)
-    dw = np.matmul(x_g, col_g.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)
+    cig, cog = c_in // groups, c_out // groups
+    col_g = col.reshape(groups, cog * k_numel, n * s_numel)
+    x_g = x_cm.reshape(groups, cig, n * s_numel)
+    w_g = w.reshape(groups, cig, cog * k_numel)
+    dx_cm = _group_gemm(w_g, col_g).reshape((c_in, n) + in_shape)
+    dx = _batch_first(dx_cm, np.empty((n, c_in) + in_shape, dtype=dtype))
+    dw = np.ascontiguousarray(_group_gemm(col_g, x_g.swapaxes(-1, -2)).swapaxes(-1, -2)).reshape(w.shape)
     db = grad_out.sum(axis=(0,) + tuple(range(2, grad_out.ndim))) if cache["has_bias"] else None
     return dx, dw, db
 

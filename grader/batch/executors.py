@@ -4,7 +4,8 @@ Every executor has ``run(jobs)``: an iterator of ``Outcome`` in completion order
 ``close()``, which stops what is running (the batch calls it on Ctrl-C and at the end).
 
 * ``LocalPool`` (``--executor local``, the default): N long-lived ``python -m
-  grader.batch._worker`` processes, one job each at a time. A job past its hard timeout gets its
+  grader.batch._worker`` processes, one job each at a time, each with a warm sandbox pool of one
+  (``CONVGRADE_WARM_POOL``: the next job's sandbox worker starts while this one is graded). A job past its hard timeout gets its
   worker terminated (SIGTERM closes the sandbox session; SIGKILL after a grace period) and a
   fresh worker takes the next job; a worker that dies is replaced the same way. Workers die with
   the batch (PR_SET_PDEATHSIG), so a ``kill -9`` of the batch leaves nothing running.
@@ -54,6 +55,9 @@ class _Proc:
     def __init__(self, log: Path | None):
         env = dict(os.environ, CONVGRADE_BATCH_PARENT=str(os.getpid()))
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        # one sandbox worker kept started ahead per grading process (grader.sandbox.pool): the next
+        # submission's sandbox starts while this one is graded; each still gets a fresh worker
+        env.setdefault("CONVGRADE_WARM_POOL", "1")
         self.log = open(log, "ab") if log else subprocess.DEVNULL
         self.popen = subprocess.Popen([sys.executable, "-m", "grader.batch._worker"], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=self.log, env=env,

@@ -101,8 +101,9 @@ class _Worker:
     """One running worker process with its pipes and cgroup (killed, never reused, on failure)."""
 
     def __init__(self, source: str, filename: str, config: SandboxConfig, use_bwrap: bool,
-                 use_cgroup: bool, tag: str):
+                 use_cgroup: bool, tag: str, preload: tuple[str, ...] = ()):
         self.config = config
+        self.preload = tuple(preload)   # modules imported before the worker waits for init (pool.py)
         self.limits = config.limits
         self.proc: subprocess.Popen | None = None
         self.cgroup: cgroups.Cgroup | None = None
@@ -146,12 +147,12 @@ class _Worker:
         if self.use_bwrap:
             exe = isolation.bwrap_exe()
             cmd = isolation.bwrap_argv(exe, self.config, WORKER_PATH) + \
-                [python, "-I", f"{isolation.SANDBOX_DIR}/worker.py", *worker_args]
+                [python, "-I", *_worker_script(f"{isolation.SANDBOX_DIR}/worker.py", self.preload), *worker_args]
             env = {"PATH": "/usr/bin:/bin"}
             cwd = None
         else:
             self.tmp_home = tempfile.mkdtemp(prefix="convgrade-home-")
-            cmd = [python, "-I", WORKER_PATH, *worker_args]
+            cmd = [python, "-I", *_worker_script(WORKER_PATH, self.preload), *worker_args]
             env = isolation.base_env(self.tmp_home)
             cwd = self.tmp_home
         procs_files = self.cgroup.procs_files if self.cgroup else []
@@ -350,6 +351,17 @@ class _Worker:
             self.tmp_home = None
 
 
+def _worker_script(path: str, preload: tuple[str, ...]) -> list[str]:
+    """``[worker.py]``, or with ``preload`` a ``-c`` bootstrap that imports those modules (errors
+    ignored: the student's own import reports them) and then runs worker.py as ``__main__``."""
+    if not preload:
+        return [path]
+    names = [n for n in preload if n.replace(".", "").replace("_", "").isalnum()]
+    code = ("import runpy\n" + "".join(f"try:\n    import {n}\nexcept BaseException:\n    pass\n" for n in names)
+            + f"runpy.run_path({path!r}, run_name='__main__')\n")
+    return ["-c", code]
+
+
 def _clamp(res: int, soft: int, hard: int) -> tuple[int, int]:
     """Never ask for more than the current hard limit (that would fail; the current one is stricter)."""
     _, cur_hard = resource.getrlimit(res)
@@ -497,6 +509,7 @@ class WorkerSession:
         self._closed = False
         self._dead_reason: str | None = None   # set when no further worker may be started
         self._finalizer: weakref.finalize | None = None
+        self._warm_worker: _Worker | None = None   # a pre-started worker (grader.sandbox.pool) for the first launch
 
     # ---- public API
 
@@ -535,6 +548,9 @@ class WorkerSession:
     def close(self) -> None:
         if self._worker is not None:
             self._retire()
+        if self._warm_worker is not None:   # handed over by a pool but never started
+            self._warm_worker.kill()
+            self._warm_worker = None
         self._closed = True
 
     def __enter__(self) -> "WorkerSession":
@@ -562,13 +578,16 @@ class WorkerSession:
         """Start a worker and run init; on failure the worker is retired and the reason returned."""
         self._n_workers += 1
         tag = f"convgrade-{os.getpid()}-{id(self):x}-{self._n_workers}"
-        w = _Worker(self.source, self.filename, self.config, self._use_bwrap, self._use_cgroup, tag)
+        w, self._warm_worker = self._warm_worker, None
+        if w is None:
+            w = _Worker(self.source, self.filename, self.config, self._use_bwrap, self._use_cgroup, tag)
         self._worker = w
         self._finalizer = weakref.finalize(self, w.kill)   # a session dropped without close()
         if w.notes:
             self._report = IsolationReport(self._report.level.replace("+cgroup", ""), self._report.details + w.notes)
         try:
-            w.spawn()
+            if w.proc is None:
+                w.spawn()
         except (OSError, subprocess.SubprocessError) as exc:
             self._retire()
             return ProbeResult("not_started", error={"type": "LaunchError", "message": f"could not start the worker: {exc}"})

@@ -73,8 +73,10 @@ class _ConvNd(Module):
         ``O = floor((S + pad_lo + pad_hi - dilation*(K-1) - 1) / stride) + 1``."""
         name = type(self).__name__
         x, unbatched = batched(x, self._dims, name, self.in_channels)
+        # the column buffers live in the layer and are reused by the next call of the same shape
         out, cache = F.conv_forward(x, self.weight, self.bias, self.stride, self._pads,
-                                    self.dilation, self.groups, self.padding_mode, layer=name)
+                                    self.dilation, self.groups, self.padding_mode, layer=name,
+                                    workspace=self.__dict__.setdefault("_workspace", {}))
         self.cache = (cache, unbatched, out.shape)
         return out[0] if unbatched else out
 
@@ -178,7 +180,8 @@ class _ConvTransposeNd(Module):
         x, unbatched = batched(x, self._dims, name, self.in_channels)
         out, cache = F.conv_transpose_forward(x, self.weight, self.bias, self.stride,
                                               self.padding, self.output_padding, self.dilation,
-                                              self.groups, layer=name)
+                                              self.groups, layer=name,
+                                              workspace=self.__dict__.setdefault("_workspace", {}))
         self.cache = (cache, unbatched, out.shape)
         return out[0] if unbatched else out
 

@@ -1,0 +1,235 @@
+"""Every row of the speed table (issue 15) from one command, each beside its same-run baseline.
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/all.py [--quick] [--repeats 5]
+        [--batch-n 100,300,1000] [--validate] [--suite]
+
+Rows (whole processes, alternating runs, medians; ratios, not absolute goals — a shared
+machine's speed swings, and only figures of the same run are comparable):
+
+1. ``convgrade grade`` of the a2 master notebook with full isolation vs ``otter run`` of the
+   same notebook with otter's public tests (built here by ``otter assign`` + ``otter generate``
+   from the same master, no isolation), and ``convgrade grade`` with ``CONVGRADE_DEVICE=cpu``.
+2. ``convgrade grade-batch`` throughput at each n (hang-free class from benchmarks/batch.py),
+   the fitted fixed + per-submission cost, and the same middle n without the warm pool.
+3. Peak RSS (ru_maxrss) of the grader process and of its sandbox worker for that grade, and of
+   the ``otter run`` process tree.
+4. Reference Conv2d / ConvTranspose2d / MaxPool2d / BatchNorm2d vs torch CPU, with the numpy
+   GEMM ceiling measured beside each layer (benchmarks/reference_layers.py).
+5. With ``--validate``: ``convgrade validate`` of every bundled assignment (wall clock each).
+   With ``--suite``: ``make test`` wall clock. Both are skipped by default (minutes).
+
+``--quick``: 3 repeats, batch n = 20,40,80, reference layers at 3 repeats.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+PY = sys.executable
+RSS_PROBE = """
+import atexit, json, resource, runpy, sys
+OUT = sys.argv[1]
+def report():
+    with open(OUT, "w") as fh:
+        json.dump({"self_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                   "children_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+                   "torch": "torch" in sys.modules}, fh)
+atexit.register(report)
+sys.argv = ["convgrade"] + sys.argv[2:]
+runpy.run_module("grader", run_name="__main__")
+"""
+
+
+def env(**extra) -> dict:
+    e = dict(os.environ, PYTHONPATH=str(ROOT), OMP_WAIT_POLICY="PASSIVE", CONVGRADE_SECRET="benchmark-secret")
+    e.pop("CONVGRADE_DEVICE", None)
+    e.update(extra)
+    return e
+
+
+def timed(cmd, cwd, environ) -> tuple[float, int, int]:
+    """(seconds, exit code, ru_maxrss KiB of the process tree) of one whole process."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=cwd, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    seconds = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    p.stderr.close()
+    return seconds, p.returncode, usage.ru_maxrss
+
+
+def otter_setup(work: Path) -> tuple[Path, Path, int]:
+    """(autograder.zip, submission notebook) for ``otter run``, built from the a2 master."""
+    from grader.assignment import load
+    from grader.authoring import public_checker
+    from grader.authoring.notebook import MASTER, parse
+    from grader.authoring.release import CHECKER_NAME, _otter_assign, _with_tests, build_public_checks
+    import numpy as np
+
+    a = load("a2_convolution")
+    master = parse(a.path / MASTER)
+    meta, npz, by_question = build_public_checks(a, master)
+    work.mkdir(parents=True, exist_ok=True)
+    _otter_assign(_with_tests(master, by_question, {c.name: c.points for c in a.checks}), work)
+    ag = work / "otter" / "autograder"
+    shutil.copyfile(public_checker.__file__, ag / CHECKER_NAME)
+    (ag / public_checker.DATA_JSON).write_text(json.dumps(meta), encoding="utf-8")
+    np.savez_compressed(ag / public_checker.DATA_NPZ, **npz)
+    files = [CHECKER_NAME, public_checker.DATA_JSON, public_checker.DATA_NPZ]
+    proc = subprocess.run([PY, "-c", "from otter.cli import cli; cli()", "generate", *files], cwd=ag,
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"otter generate failed: {proc.stderr[-1500:]}")
+    n_cases = sum(len(v) for v in by_question.values())
+    return ag / "autograder.zip", ag / MASTER, n_cases
+
+
+def row_cli(work: Path, repeats: int) -> dict:
+    print("== 1. one a2 notebook, whole processes, alternating (median of %d)" % repeats, flush=True)
+    nb = ROOT / "assignments" / "a2_convolution" / "master.ipynb"
+    zip_path, otter_nb, n_cases = otter_setup(work / "otter-build")
+    (work / "otter-out").mkdir()
+    runs = {
+        "convgrade grade (full isolation)": ([PY, "-m", "grader", "grade", "a2_convolution", str(nb),
+                                             "-o", str(work / "r.json")], env()),
+        "convgrade grade, CONVGRADE_DEVICE=cpu": ([PY, "-m", "grader", "grade", "a2_convolution", str(nb),
+                                                  "-o", str(work / "r2.json")], env(CONVGRADE_DEVICE="cpu")),
+        "otter run (no isolation)": ([PY, "-c", "from otter.cli import cli; cli()", "run", "-a", str(zip_path),
+                                      "-o", str(work / "otter-out"), str(otter_nb)], env()),
+    }
+    times = {k: [] for k in runs}
+    rss = {}
+    for name, (cmd, e) in runs.items():      # warm-up (disk cache, __pycache__)
+        timed(cmd, work, e)
+    for _ in range(repeats):
+        for name, (cmd, e) in runs.items():
+            s, rc, kib = timed(cmd, work, e)
+            if rc not in (0, 1):
+                print(f"   {name}: exit {rc}")
+            times[name].append(s)
+            rss[name] = max(rss.get(name, 0), kib)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    r = json.loads((work / "r.json").read_text())
+    o = json.loads((work / "otter-out" / "results.json").read_text())
+    otter_score = sum(t.get("score") or 0 for t in o.get("tests", []))
+    n_checks = len(r["tests"])
+    base = med["otter run (no isolation)"]
+    for name, m in med.items():
+        print(f"   {name:42s} {m:7.3f} s   x otter {m / base:5.2f}")
+    print(f"   convgrade: {n_checks} rows, score {r['score']:g}/{sum(t['max_score'] for t in r['tests']):g}, "
+          f"isolation {r['convgrade']['isolation']['level']}, sandbox start {r['convgrade']['timing']['sandbox_start_s']:.3f} s; "
+          f"otter: {n_cases} public cases, score {otter_score:g}")
+    return {"med": med, "rss_tree": rss}
+
+
+def row_rss(work: Path) -> None:
+    print("== 3. peak RSS (ru_maxrss), same notebook", flush=True)
+    nb = ROOT / "assignments" / "a2_convolution" / "master.ipynb"
+    out = work / "rss.json"
+    subprocess.run([PY, "-c", RSS_PROBE, str(out), "grade", "a2_convolution", str(nb), "-o", str(work / "r3.json")],
+                   cwd=work, env=env(), stdout=subprocess.DEVNULL, check=False)
+    d = json.loads(out.read_text())
+    print(f"   grader process {d['self_kib'] / 1024:6.1f} MiB (torch imported: {d['torch']}); "
+          f"sandbox worker (largest child) {d['children_kib'] / 1024:6.1f} MiB")
+    return d
+
+
+def row_batch(work: Path, ns: list[int]) -> None:
+    import numpy as np
+    from batch import generate
+
+    print(f"== 2. grade-batch a2_convolution -j 2, hang-free class, n = {ns}", flush=True)
+    pts = []
+    for n in ns + [None]:
+        pool = n is not None
+        n = n if pool else ns[len(ns) // 2]
+        subs = work / f"subs{n}"
+        if not subs.exists():
+            generate(subs, n, 0.0, seed=n)
+        out = work / f"out{n}-{int(pool)}"
+        cmd = [PY, "-m", "grader", "grade-batch", "a2_convolution", str(subs), "-o", str(out), "-j", "2",
+               "--no-progress"]
+        s, rc, _ = timed(cmd, ROOT, env(CONVGRADE_WARM_POOL="1" if pool else "0"))
+        done = sum(1 for _ in out.glob("*/results.json"))
+        label = "warm pool" if pool else "no pool (baseline)"
+        print(f"   n = {n:5d} {label:20s} {s:7.1f} s  {60 * n / s:6.0f}/min  ({done} results, exit {rc}"
+              f"{': the class has crashing and broken uploads by design' if rc == 1 else ''})", flush=True)
+        if pool:
+            pts.append((n, s))
+        else:
+            base = s
+    if len(pts) >= 2:
+        n_arr, t_arr = np.array(pts, dtype=float).T
+        per, fixed = np.polyfit(n_arr, t_arr, 1)
+        print(f"   fit: {fixed:.1f} s fixed + {per:.3f} s per submission -> {60 / per:.0f}/min at large n; "
+              f"warm pool / no pool at n = {ns[len(ns) // 2]}: {dict(pts)[ns[len(ns) // 2]] / base:.2f}x time")
+
+
+def row_validate() -> None:
+    from grader.assignment import available
+
+    print("== 5a. convgrade validate, every bundled assignment", flush=True)
+    total = 0.0
+    for a in available():
+        s, rc, _ = timed([PY, "-m", "grader", "validate", a], ROOT, env())
+        total += s
+        print(f"   {a:32s} {s:7.1f} s (exit {rc})", flush=True)
+    print(f"   all: {total:.1f} s")
+
+
+def row_suite() -> None:
+    print("== 5b. make test", flush=True)
+    s, rc, _ = timed(["make", "test"], ROOT, env())
+    print(f"   make test: {s / 60:.1f} min (exit {rc})")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--batch-n", default=None, help="comma-separated class sizes (default 100,300,1000)")
+    ap.add_argument("--validate", action="store_true", help="also time convgrade validate of every assignment")
+    ap.add_argument("--suite", action="store_true", help="also time make test")
+    ap.add_argument("--skip", default="", help="comma-separated rows to skip: cli,batch,rss,layers")
+    args = ap.parse_args(argv)
+    repeats = 3 if args.quick else args.repeats
+    ns = [int(x) for x in (args.batch_n or ("20,40,80" if args.quick else "100,300,1000")).split(",")]
+    skip = set(filter(None, args.skip.split(",")))
+    print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f} (a shared machine: figures are noisy; "
+          "compare ratios within this run)\n", flush=True)
+    work = Path(tempfile.mkdtemp(prefix="convgrade-all-"))
+    try:
+        if "cli" not in skip:
+            row_cli(work, repeats)
+        if "batch" not in skip:
+            row_batch(work, ns)
+        if "rss" not in skip:
+            row_rss(work)
+        if "layers" not in skip:
+            print("== 4. reference layers vs torch CPU, GEMM ceiling beside each layer", flush=True)
+            subprocess.run([PY, str(ROOT / "benchmarks" / "reference_layers.py"), "--repeats", str(repeats)],
+                           cwd=ROOT, env=env(), check=False)
+        if args.validate:
+            row_validate()
+        if args.suite:
+            row_suite()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

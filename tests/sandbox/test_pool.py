@@ -1,0 +1,124 @@
+"""WarmPool: pre-started workers behave exactly like cold sessions, and are never reused."""
+import time
+
+import pytest
+
+from grader.sandbox import Limits, SandboxConfig
+from grader.sandbox.pool import WarmPool, config_key, default_preload, shared_pool
+
+from .util import ISOLATIONS, make_config, procs_with
+
+SRC = "import numpy as np\n\ndef double(x):\n    return 2 * x\n"
+
+
+@pytest.mark.parametrize("iso", ISOLATIONS)
+def test_warm_session_answers_like_a_cold_one_and_the_pool_refills(iso):
+    config = make_config(iso)
+    with WarmPool(config, size=1) as pool:
+        assert pool.idle() == 1
+        (_, waiting), = pool._idle
+        with pool.session(SRC, "student.py") as s:
+            assert s._worker is waiting                       # the pre-started worker serves it
+            assert s.start().status == "ok"
+            r = s.probe([{"let": "y", "call": "double", "args": [21]}], {"y": "y"})
+            assert r.ok and r.values == {"y": 42}
+            assert s.isolation.level.startswith(iso)
+        assert waiting.proc.poll() is not None               # killed with its session
+        assert pool.idle() == 1 and pool.stats == {"warm": 1, "cold": 0, "recycled": 0, "dead": 0}
+        tag = pool._idle[0][1].tag
+        assert procs_with(tag)
+    assert procs_with(tag) == []                              # close() kills the waiting workers
+
+
+def test_import_error_and_crash_restart_on_a_warm_worker():
+    with WarmPool(make_config("process"), size=1) as pool:
+        with pool.session("raise ValueError('boom')\n") as s:
+            r = s.start()
+            assert r.status == "error" and r.error["message"] == "boom"
+        with pool.session("import os\ndef die():\n    os._exit(3)\ndef one():\n    return 1\n") as s:
+            assert s.probe([{"call": "die"}], {}).status == "crashed"
+            r = s.probe([{"let": "v", "call": "one"}], {"v": "v"})   # a cold restart, same submission
+            assert r.values == {"v": 1} and s.restarts == 1
+
+
+def test_idle_worker_is_recycled_and_a_dead_one_never_handed_out():
+    with WarmPool(make_config("process"), size=1, max_idle_s=0.3) as pool:
+        (_, old), = pool._idle
+        time.sleep(0.5)
+        with pool.session(SRC) as s:
+            assert s._worker is not old and s.start().ok
+        assert old.proc.poll() is not None and pool.stats["recycled"] == 1
+        (_, w), = pool._idle
+        w.proc.kill()
+        w.proc.wait()
+        with pool.session(SRC) as s:
+            assert s.start().ok
+        assert pool.stats["dead"] == 1
+
+
+def test_other_config_gets_a_cold_session_with_that_config():
+    config = make_config("process")
+    other = make_config("process", wall_s=7.0)
+    assert config_key(config) != config_key(other) and config_key(config) == config_key(make_config("process"))
+    with WarmPool(config, size=1) as pool:
+        with pool.session(SRC, config=other) as s:
+            assert s.config is other and s.start().ok
+        assert pool.stats["cold"] == 1 and pool.idle() == 1
+
+
+def test_size_zero_and_one_shot_pools():
+    with WarmPool(make_config("process"), size=0) as pool:
+        with pool.session(SRC) as s:
+            assert s.start().ok
+        assert pool.stats["cold"] == 1 and pool.idle() == 0
+    pool = WarmPool(make_config("process"), size=1, replenish=False)
+    with pool.session(SRC) as s:
+        assert s.start().ok
+    assert pool.idle() == 0
+    pool.close()
+    with pytest.raises(ValueError, match="size"):
+        WarmPool(make_config("process"), size=-1)
+
+
+def test_unstarted_session_from_a_pool_kills_its_worker_on_close():
+    with WarmPool(make_config("process"), size=1) as pool:
+        s = pool.session(SRC, start=False)
+        w = s._warm_worker
+        assert w is not None and w.proc.poll() is None
+        s.close()
+        assert w.proc.poll() is not None
+
+
+def test_preload_torch_only_where_torch_and_all_its_submodules_are_allowed():
+    assert default_preload(SandboxConfig()) == ()
+    assert default_preload(SandboxConfig(allow_torch=True, forbidden_imports=["torchvision"])) == ("torch",)
+    assert default_preload(SandboxConfig(allow_torch=True, forbidden_imports=["torch.nn.functional"])) == ()
+
+
+def test_preloaded_worker_has_torch_before_the_submission_runs():
+    config = SandboxConfig(limits=Limits(wall_s=60.0, probe_timeout_s=30.0), allow_torch=True, isolation="process")
+    with WarmPool(config, size=1) as pool:
+        with pool.session("import sys\nPRE = 'torch' in sys.modules\n") as s:
+            r = s.probe([{"let": "v", "get": "PRE"}], {"v": "v"}, timeout=30)
+            assert r.values == {"v": True}
+
+
+def test_shared_pool_is_one_per_config():
+    a = shared_pool(make_config("process"), size=0)
+    b = shared_pool(make_config("process"), size=0)
+    c = shared_pool(make_config("process", wall_s=9.0), size=0)
+    assert a is b and a is not c
+
+
+def test_grade_submission_through_a_pool_equals_a_cold_grade():
+    from grader.assignment import load
+    from grader.grade import grade_submission, sandbox_config
+
+    a = load("a2_convolution")
+    nb = a.path / "master.ipynb"
+    cold = grade_submission(a, nb, student="s1", secret=b"k")
+    with WarmPool(sandbox_config(a, "auto"), size=1) as pool:
+        warm = grade_submission(a, nb, student="s1", secret=b"k", session_factory=pool.session)
+        assert pool.stats["warm"] == 1
+    strip = lambda r: [(t["name"], t["score"], t["output"]) for t in r["tests"]]   # noqa: E731
+    assert strip(warm) == strip(cold) and warm["score"] == cold["score"] == a.max_score
