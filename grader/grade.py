@@ -91,14 +91,19 @@ def _sha_or_none(path) -> str | None:
 
 
 def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], student: str,
-               secret: bytes | None, isolation: str, meta: dict, progress=None) -> list[tuple[CheckSpec, list[Part]]]:
+               secret: bytes | None, isolation: str, meta: dict, progress=None,
+               session_factory=None) -> list[tuple[CheckSpec, list[Part]]]:
+    """Plan, probe and judge every check of ``specs`` in one session. The session is a sandboxed
+    ``WorkerSession`` unless ``session_factory`` (same signature) gives another: ``grader.kit``
+    passes its in-process one, so the notebook's public checks run this very loop."""
     from .sandbox import WorkerSession
 
     config = sandbox_config(assignment, isolation, gpu=needs_gpu(specs))
     meta["limits"] = dataclasses.asdict(config.limits)
     out: list[tuple[CheckSpec, list[Part]]] = []
     t0 = time.monotonic()
-    with WorkerSession(sub.source, config, filename=Path(sub.filename).with_suffix(".py").name) as session:
+    factory = session_factory or WorkerSession
+    with factory(sub.source, config, filename=Path(sub.filename).with_suffix(".py").name) as session:
         started = session.start()
         meta["timing"] = {"sandbox_start_s": round(time.monotonic() - t0, 4)}
         meta["isolation"] = dataclasses.asdict(session.isolation)
