@@ -4,10 +4,11 @@ release -> the released notebook as a student fills it in -> the grader's verdic
 * ``test_release_folder``: the folder holds public material only (audited), the public
   ``assignment.toml``/``checks.toml`` make it an assignment folder of visible checks, the
   notebook has otter's init cell and a tested ``grader.check`` cell per question;
-* ``test_filled_notebook_gets_full_marks``: the master's solution code pasted into the released
-  notebook's ``...`` places (otter cells untouched), and its ``.py`` export: ``convgrade check``
-  (of the release folder), ``convgrade grade`` and ``grade-batch`` (of the assignment) give full
-  marks from the CLI; the starter as released does not;
+* ``test_convgrade_check_of_the_release_folder`` / ``test_grade_and_grade_batch_give_full_marks``:
+  the master's solution code pasted into the released notebook's ``...`` places (otter cells
+  untouched), and its ``.py`` export: ``convgrade check`` (of the release folder, from inside
+  it), ``convgrade grade`` and ``grade-batch`` (of the assignment) give full marks from the CLI;
+  the starter as released does not;
 * ``test_jupyter_agrees_with_convgrade_check``: the released notebook executed top to bottom by
   nbclient in a real kernel runs every ``grader.check`` cell, and the verdict of each visible
   check row equals ``convgrade check``'s (sandbox) on the same notebook — for the master, the
@@ -161,43 +162,54 @@ def test_release_folder(case, releases):
 
 # ----------------------------------------------------------------------------- full marks
 
+def _handed_in(r: "Released", folder: Path) -> tuple[Path, Path, Path]:
+    """(filled notebook, its .py export, the starter notebook) written into ``folder``."""
+    filled = write(strip_otter_cells(r.filled), folder / f"filled_{r.nb_name}")      # TEMPORARY strip
+    starter = write(strip_otter_cells(r.notebook), folder / r.nb_name)               # TEMPORARY strip
+    exported = folder / "exported.py"
+    exported.write_text(strip_otter_lines(py_export(r.filled)))                       # TEMPORARY strip
+    return filled, exported, starter
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
-def test_filled_notebook_gets_full_marks(case, releases, tmp_path):
+def test_convgrade_check_of_the_release_folder(case, releases, tmp_path):
     r = releases(case)
-    filled = write(strip_otter_cells(r.filled), r.folder / f"filled_{r.nb_name}")   # TEMPORARY strip
-    starter = write(strip_otter_cells(r.notebook), tmp_path / r.nb_name)              # TEMPORARY strip
-    exported = tmp_path / "bob.py"
-    exported.write_text(strip_otter_lines(py_export(r.filled)))                       # TEMPORARY strip
-    try:
-        # convgrade check, of the release folder (public material only), run inside it
+    filled, exported, starter = _handed_in(r, tmp_path)
+    shutil.copyfile(filled, r.folder / filled.name)
+    try:    # run inside the release folder (public material only)
         p = cli("check", ".", filled.name, cwd=r.folder)
-        n = len(load(r.folder).checks)
-        assert p.returncode == 0 and f"{n}/{n} visible checks pass" in p.stdout, p.stdout[-3000:] + p.stderr[-2000:]
-        p = cli("check", r.folder, exported)
-        assert p.returncode == 0, p.stdout[-3000:]
-        p = cli("check", r.folder, starter)
-        assert p.returncode == 1 and "0/" in p.stdout.splitlines()[-1], p.stdout[-2000:]
-        # convgrade grade, every check of the assignment (hidden ones included)
-        p = cli("grade", r.a.path, filled, "--student", "alice", "--json")
-        res = json.loads(p.stdout)
-        assert p.returncode == 0 and res["score"] == res["max_score"] == r.a.max_score, \
-            [t["name"] for t in res["tests"] if t["status"] != "passed"]
-        p = cli("grade", r.a.path, starter, "--json")
-        assert p.returncode == 1 and json.loads(p.stdout)["score"] < r.a.max_score
-        # grade-batch: the filled notebook, its .py export, the starter
-        subs = tmp_path / "subs"
-        subs.mkdir()
-        shutil.copyfile(filled, subs / "alice.ipynb")
-        shutil.copyfile(exported, subs / "bob.py")
-        shutil.copyfile(starter, subs / "carol.ipynb")
-        p = cli("grade-batch", r.a.path, subs, "-o", tmp_path / "out", "-j", "2", "--no-progress", timeout=600)
-        assert p.returncode in (0, 1), p.stderr[-3000:]
-        scores = {s: json.loads((tmp_path / "out" / s / "results.json").read_text())["score"]
-                  for s in ("alice", "bob", "carol")}
-        assert scores["alice"] == scores["bob"] == r.a.max_score and scores["carol"] < r.a.max_score, scores
     finally:
-        filled.unlink()
+        (r.folder / filled.name).unlink()
+    passed = re.search(r"(\d+)/(\d+) visible checks pass", p.stdout)
+    assert p.returncode == 0 and passed and passed[1] == passed[2], p.stdout[-3000:] + p.stderr[-2000:]
+    p = cli("check", r.folder, exported)
+    assert p.returncode == 0, p.stdout[-3000:]
+    p = cli("check", r.folder, starter)
+    assert p.returncode == 1 and "0/" in p.stdout.splitlines()[-1], p.stdout[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES)
+def test_grade_and_grade_batch_give_full_marks(case, releases, tmp_path):
+    r = releases(case)
+    filled, exported, starter = _handed_in(r, tmp_path)
+    # convgrade grade: every check of the assignment, hidden ones included
+    p = cli("grade", r.a.path, filled, "--student", "alice", "--json")
+    res = json.loads(p.stdout)
+    assert p.returncode == 0 and res["score"] == res["max_score"] == r.a.max_score, \
+        [t["name"] for t in res["tests"] if t["status"] != "passed"]
+    # grade-batch: the filled notebook, its .py export, the starter
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copyfile(filled, subs / "alice.ipynb")
+    shutil.copyfile(exported, subs / "bob.py")
+    shutil.copyfile(starter, subs / "carol.ipynb")
+    p = cli("grade-batch", r.a.path, subs, "-o", tmp_path / "out", "-j", "2", "--no-progress", timeout=600)
+    assert p.returncode in (0, 1), p.stderr[-3000:]
+    scores = {s: json.loads((tmp_path / "out" / s / "results.json").read_text())["score"]
+              for s in ("alice", "bob", "carol")}
+    assert scores["alice"] == scores["bob"] == r.a.max_score and scores["carol"] < r.a.max_score, scores
 
 
 # ----------------------------------------------------------------------------- Jupyter agrees
@@ -268,3 +280,46 @@ def test_jupyter_agrees_with_convgrade_check(case, variant, releases, tmp_path):
         assert all(s == "passed" for s in sandbox.values())
     if variant == "starter":
         assert not any(otter_passed.values())
+
+
+# ----------------------------------------------------------------------------- every mutant
+
+CHUNK = {"numpy": 16, "torch": 6, "training": 1}
+TRAINING_SAMPLE = 3        # mutants of a training assignment (each trains 3 times, twice over)
+
+
+def _chunks() -> list[tuple[str, int, int]]:
+    out = []
+    for case in available():
+        a = load(case)
+        n = len(load_mutants(a.path))
+        family = "training" if any(c.kind in TRAINING_KINDS for c in a.checks) else \
+            "torch" if a.allow_torch else "numpy"
+        if family == "training":
+            n = min(n, TRAINING_SAMPLE)
+        size = CHUNK[family]
+        out += [(case, i, min(i + size, n)) for i in range(0, n, size)]
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case,start,stop", _chunks(), ids=lambda v: str(v))
+def test_in_notebook_path_agrees_on_every_mutant(case, start, stop, releases, tmp_path):
+    """Every mutant (training assignments: the first TRAINING_SAMPLE), applied to the filled
+    released notebook: grader.kit's in-kernel session (what the grader.check cells run) and the
+    sandbox give the same verdict on every visible row."""
+    from grader.grade import grade_submission
+    from grader.kit import run_public_checks
+    from grader.submission import load_submission
+
+    r = releases(case)
+    public = load(r.folder)
+    for m in load_mutants(r.a.path)[start:stop]:
+        path = write(strip_otter_cells(edit_cells(r.filled, m.replace, m.name)), tmp_path / f"{m.name}.ipynb")
+        sandbox = grade_submission(public, path, student="public", visibility="visible")
+        env = {"__name__": "__main__"}
+        exec(compile(load_submission(path).source, str(path), "exec"), env)
+        kernel = run_public_checks(env, public)
+        assert {t["name"]: t["status"] for t in kernel["tests"]} == \
+            {t["name"]: t["status"] for t in sandbox["tests"]}, m.name
+        assert [t["score"] for t in kernel["tests"]] == [t["score"] for t in sandbox["tests"]], m.name
