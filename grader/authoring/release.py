@@ -229,7 +229,7 @@ def _readme(a: Assignment, nb_name: str, questions: list[str], lang: str) -> str
                  "pip install otter-grader      # для ячеек grader.check в Jupyter", "```", "",
                  f"Проверяющий запускает ваш код с {runs}; берите " + ("те же версии." if a.allow_torch else "ту же версию."), "",
                  "## Как проверить себя", "",
-                 f"1. В терминале, в этой папке: `convgrade check {nb_name}` (из другой папки: "
+                 f"1. В терминале, в этой папке: `convgrade check {nb_name}` (или `convgrade check . {nb_name}`; из другой папки: "
                  f"`convgrade check ПУТЬ/К/ЭТОЙ/ПАПКЕ {nb_name}`). Все открытые проверки с подробным отзывом "
                  "и вероятной причиной ошибки; код выхода 0, только если все пройдены.",
                  f"2. В Jupyter: после каждого вопроса ({qs}) есть ячейка `grader.check(\"...\")`. Она запускает "
@@ -258,7 +258,7 @@ def _readme(a: Assignment, nb_name: str, questions: list[str], lang: str) -> str
                  "pip install otter-grader      # for the grader.check cells in Jupyter", "```", "",
                  f"The grader runs your code with {runs}; use the same version" + ("s" if a.allow_torch else "") + ".", "",
                  "## How to check your work", "",
-                 f"1. In a terminal, in this folder: `convgrade check {nb_name}` (from elsewhere: "
+                 f"1. In a terminal, in this folder: `convgrade check {nb_name}` (or `convgrade check . {nb_name}`; from elsewhere: "
                  f"`convgrade check PATH/TO/THIS/FOLDER {nb_name}`). Every public check, with detailed feedback "
                  "naming the likely mistake; exit code 0 only when all pass.",
                  f"2. In Jupyter: after each question ({qs}) the notebook has a `grader.check(\"...\")` cell. It "

@@ -95,3 +95,27 @@ def test_toml_writer_round_trips_every_bundled_file():
         assert tomllib.loads(dumps(doc, header="# a comment")) == doc, f
     assert tomllib.loads(dumps({"a": float("inf"), "b": "x\"y\n", "c weird": [1, {"d": []}]})) == \
         {"a": float("inf"), "b": "x\"y\n", "c weird": [1, {"d": []}]}
+
+
+def test_audit_of_the_public_files(relu, tmp_path):
+    from grader.authoring.release import audit, release
+
+    out = tmp_path / "release"
+    release(relu, out, verify=False)
+    a = load(relu)
+    assert audit(a, out) == []
+    hidden = next(c for c in tomllib.loads((relu / "checks.toml").read_text())["check"] if c["visibility"] != "visible")
+    checks = (out / "checks.toml").read_text()
+    (out / "checks.toml").write_text(checks + "\n" + dumps({"check": [hidden]}))
+    problems = audit(a, out)
+    assert any(f"check {hidden['name']!r} is not a visible check" in p for p in problems)
+    assert any(f"names hidden check {hidden['name']!r}" in p for p in problems)
+    (out / "checks.toml").write_text(checks.replace("points = 1", "points = 2", 1))
+    assert any("differs from the instructor's" in p for p in audit(a, out))
+    (out / "checks.toml").write_text(checks)
+    manifest = (out / "assignment.toml").read_text()
+    (out / "assignment.toml").write_text(manifest + '\n[demo]\nmutants = []\n')
+    assert any("instructor-only keys ['demo']" in p for p in audit(a, out))
+    (out / "assignment.toml").write_text(manifest)
+    (out / "tests" / "checks.toml").write_text(checks)           # only the top-level ones are public
+    assert any("tests/checks.toml: an instructor file" in p for p in audit(a, out))
