@@ -13,8 +13,8 @@ release -> the released notebook as a student fills it in -> the grader's verdic
   nbclient in a real kernel runs every ``grader.check`` cell, and the verdict of each visible
   check row equals ``convgrade check``'s (sandbox) on the same notebook — for the master, the
   starter and sampled mutants (see ``MUTANT_SAMPLE``);
-* ``test_in_notebook_path_agrees_on_every_mutant`` (tests/kit/test_kit.py) covers every mutant
-  through the same in-kernel session without starting Jupyter.
+* ``test_in_notebook_path_agrees_on_every_mutant`` covers every mutant (a training assignment:
+  ``TRAINING_SAMPLE``) through the same in-kernel session without starting Jupyter.
 
 Training assignments (a6) run on a copy whose budgets are cut (``fast_copy``): the real budgets
 are the validate test's business; these tests are about the path.
@@ -42,7 +42,8 @@ from grader.checks.milestone import TRAINING_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = available() + ["scaffold"]
-MUTANT_SAMPLE = 2          # mutants per assignment executed in Jupyter (every mutant: test_kit.py)
+MUTANT_SAMPLE = 2          # mutants per assignment executed in Jupyter (1 for a training assignment);
+                           # every mutant goes through the same in-kernel session below
 FAST_BUDGET_S = 8
 
 
@@ -224,7 +225,8 @@ def _variants(case: str) -> list[str]:
         visible = [c.name.lower() for c in a.checks if c.visible]
         hitting = [m for m in mutants if any(t.lower() in v for t in m.targets if ":" not in t for v in visible)]
         sample = (hitting[:1] + [m for m in mutants[::-1] if m not in hitting[:1]])[:MUTANT_SAMPLE]
-        names += [f"mutant:{m.name}" for m in sample]
+        training = any(c.kind in TRAINING_KINDS for c in a.checks)
+        names += [f"mutant:{m.name}" for m in sample[:1 if training else MUTANT_SAMPLE]]
     return names
 
 
@@ -286,7 +288,7 @@ def test_jupyter_agrees_with_convgrade_check(case, variant, releases, tmp_path):
 
 # ----------------------------------------------------------------------------- every mutant
 
-CHUNK = {"numpy": 16, "torch": 6, "training": 1}
+CHUNK = {"numpy": 16, "torch": 3, "training": 1}
 TRAINING_SAMPLE = 3        # mutants of a training assignment (each trains 3 times, twice over)
 
 
