@@ -123,6 +123,9 @@ def _sha_or_none(path) -> str | None:
 def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], student: str,
                secret: bytes | None, isolation: str, meta: dict, progress=None,
                seeds: dict[str, int] | None = None, session_factory=None) -> list[tuple[CheckSpec, list[Part]]]:
+    """Plan, probe and judge every check of ``specs`` in one session. The session is a sandboxed
+    ``WorkerSession`` unless ``session_factory(source, filename=..., config=...)`` gives another: a
+    warm pool's, or ``grader.kit``'s in-process one, so the notebook's public checks run this very loop."""
     from .sandbox import WorkerSession
 
     config = sandbox_config(assignment, isolation, gpu=needs_gpu(specs))

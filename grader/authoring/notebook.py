@@ -22,6 +22,7 @@ Format (what otter assign reads)::
 from __future__ import annotations
 
 import ast
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,3 +212,66 @@ def starter_source(master: MasterNotebook) -> str:
             src = "\n".join(replace_solutions(src.split("\n"), "python"))
         out.append(src.rstrip("\n"))
     return "\n\n".join(c for c in out if c.strip()) + "\n"
+
+
+# ----------------------------------------------------------------------------- released notebooks
+
+_OTTER_LINE = re.compile(r"^\s*(#.*|import otter|grader\s*=\s*otter\.Notebook\(.*\)|"
+                         r"grader\.(check|check_all|export)\(.*\))?\s*$")
+
+
+def is_otter_cell(source: str) -> bool:
+    """Whether a released notebook's code cell is one otter assign wrote (init, grader.check,
+    check_all, export): every line is one of those statements or a comment."""
+    lines = [l for l in source.split("\n") if l.strip()]
+    return bool(lines) and all(_OTTER_LINE.match(l) for l in lines) and any("grader" in l for l in lines)
+
+
+def _master_code_cells(master: MasterNotebook) -> list[tuple[str, bool]]:
+    """(raw source, is a solution cell) of every master code cell otter assign keeps, in order."""
+    out, stack = [], []
+    for cell in master.nb.cells:
+        first = _first_line(cell)
+        if cell.cell_type == "raw" and _CONFIG.match(first):
+            continue
+        m = _BLOCK.match(first) if cell.cell_type == "raw" else None
+        if m:
+            if m.group(1).upper() == "BEGIN":
+                stack.append(m.group(2).upper())
+            else:
+                stack.pop()
+            continue
+        if cell.cell_type != "code" or "TESTS" in stack:
+            continue
+        src = "\n".join(_lines(cell))
+        out.append((src, "SOLUTION" in stack or bool(_SOLUTION_SUFFIX.search(src))))
+    return out
+
+
+def fill_released(released: nbformat.NotebookNode, master: MasterNotebook) -> nbformat.NotebookNode:
+    """A copy of a released (student) notebook with the master's solution code pasted into its
+    solution places, as a student who solved everything would hand it in: otter's cells and every
+    other cell untouched. Released code cells (otter's left aside) pair one to one, in order, with
+    the master's code cells; a solution cell's ``...`` starter becomes the master code."""
+    nb = nbformat.from_dict(json.loads(json.dumps(released)))
+    mine = [c for c in nb.cells if c.cell_type == "code" and not is_otter_cell(c.source)]
+    theirs = _master_code_cells(master)
+    if len(mine) != len(theirs):
+        raise MasterError(f"the released notebook has {len(mine)} code cells besides otter's, the master "
+                          f"{len(theirs)}: they do not pair up")
+    for cell, (src, solution) in zip(mine, theirs):
+        if solution:
+            cell.source = strip_markers(src)
+    return nb
+
+
+def edit_cells(nb: nbformat.NotebookNode, replace: list[tuple[str, str]], what: str = "edit") -> nbformat.NotebookNode:
+    """A copy of ``nb`` with each ``(old, new)`` applied to the one code cell holding ``old``
+    (a mutant's edits, on a notebook instead of the master source)."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    for i, (old, new) in enumerate(replace, 1):
+        hits = [c for c in nb.cells if c.cell_type == "code" and c.source.count(old)]
+        if len(hits) != 1 or hits[0].source.count(old) != 1:
+            raise MasterError(f"{what}: replacement #{i}: text {old[:60]!r} is not in exactly one place of one cell")
+        hits[0].source = hits[0].source.replace(old, new)
+    return nb

@@ -659,10 +659,7 @@ class WorkerSession:
         deadline, is_wall = self._deadline(timeout)
         try:
             header, frames = w.exchange(request, probe_id, deadline)
-            values = header.get("values", {})
-            if not isinstance(values, dict):
-                raise ProtocolError("values is not an object")
-            values = {str(k): v for k, v in decode_value(values, frames).items() if str(k) in returns}
+            return reply_result(header, frames, returns)
         except (_Failure, ProtocolError) as exc:
             result = self._failure(exc, w, is_wall, timeout, what="running this check")
             self._retire()
@@ -670,11 +667,21 @@ class WorkerSession:
         except RecursionError:
             self._retire()
             return ProbeResult("protocol_error", error={"type": "ProtocolError", "message": "reply nests too deeply"})
-        error = header.get("error")
-        stdout = _text(header.get("stdout"))
-        if error is None:
-            return ProbeResult("ok", values=values, stdout=stdout)
-        return ProbeResult("error", values=values, error=_clean_error(error), stdout=stdout)
+
+
+def reply_result(header: dict, frames: list[np.ndarray], returns: dict[str, str]) -> ProbeResult:
+    """A parsed probe reply (JSON header + validated array frames) as a ProbeResult: the values
+    named in ``returns`` decoded, the error reduced to known keys. Raises ProtocolError (or
+    RecursionError) on a malformed reply. ``grader.kit``'s in-process session uses it too."""
+    values = header.get("values", {})
+    if not isinstance(values, dict):
+        raise ProtocolError("values is not an object")
+    values = {str(k): v for k, v in decode_value(values, frames).items() if str(k) in returns}
+    error = header.get("error")
+    stdout = _text(header.get("stdout"))
+    if error is None:
+        return ProbeResult("ok", values=values, stdout=stdout)
+    return ProbeResult("error", values=values, error=_clean_error(error), stdout=stdout)
 
 
 def _text(value, cap: int = PROBE_STDOUT_CAP) -> str:
