@@ -35,7 +35,7 @@ import pytest
 
 from grader.assignment import Assignment, available, load
 from grader.authoring.mutants import load_mutants
-from grader.authoring.notebook import edit_cells, fill_released, is_otter_cell, parse
+from grader.authoring.notebook import edit_cells, fill_released, parse
 from grader.authoring.release import PUBLIC_MANIFEST_KEYS, audit, checks_by_question, notebook_name, release
 from grader.authoring.scaffold import scaffold
 from grader.checks.milestone import TRAINING_KINDS
@@ -74,24 +74,11 @@ def fast_copy(a: Assignment, dest: Path) -> Assignment:
     return load(dest)
 
 
-def strip_otter_cells(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """TEMPORARY, until the loader (room `loader`) leaves otter's cells out itself: the notebook
-    without otter's init and grader.check cells. Remove with its uses once that lands."""
-    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and is_otter_cell(c.source))]
-    return nb
-
-
 def py_export(nb: nbformat.NotebookNode) -> str:
     """The notebook as Jupyter's "Download as .py" writes it (nbconvert's PythonExporter)."""
     from nbconvert import PythonExporter
 
     return PythonExporter().from_notebook_node(nb)[0]
-
-
-def strip_otter_lines(source: str) -> str:
-    """TEMPORARY (see strip_otter_cells): the .py export without otter's statements."""
-    return "\n".join(l for l in source.split("\n") if not is_otter_cell(l) and l.strip() != "import otter")
 
 
 class Released:
@@ -167,10 +154,10 @@ def test_release_folder(case, releases):
 
 def _handed_in(r: "Released", folder: Path) -> tuple[Path, Path, Path]:
     """(filled notebook, its .py export, the starter notebook) written into ``folder``."""
-    filled = write(strip_otter_cells(r.filled), folder / f"filled_{r.nb_name}")      # TEMPORARY strip
-    starter = write(strip_otter_cells(r.notebook), folder / r.nb_name)               # TEMPORARY strip
+    filled = write(r.filled, folder / f"filled_{r.nb_name}")
+    starter = write(r.notebook, folder / r.nb_name)
     exported = folder / "exported.py"
-    exported.write_text(strip_otter_lines(py_export(r.filled)))                       # TEMPORARY strip
+    exported.write_text(py_export(r.filled))
     return filled, exported, starter
 
 
@@ -270,7 +257,7 @@ def test_jupyter_agrees_with_convgrade_check(case, variant, releases, tmp_path):
     assert line, _text(ran.cells[-1].outputs)[-2000:]
     in_notebook = json.loads(line[0][len("VERDICTS "):])
     # convgrade check (the sandbox) on the same notebook, against the same public folder
-    path = write(strip_otter_cells(nb), tmp_path / r.nb_name)     # TEMPORARY strip
+    path = write(nb, tmp_path / r.nb_name)
     res = grade_submission(load(r.folder), path, student="public", visibility="visible")
     sandbox = {t["name"]: t["status"] for t in res["tests"]}
     assert in_notebook == sandbox
@@ -319,7 +306,7 @@ def test_in_notebook_path_agrees_on_every_mutant(case, start, stop, releases, tm
     r = releases(case)
     public = load(r.folder)
     for m in load_mutants(r.a.path)[start:stop]:
-        path = write(strip_otter_cells(edit_cells(r.filled, m.replace, m.name)), tmp_path / f"{m.name}.ipynb")
+        path = write(edit_cells(r.filled, m.replace, m.name), tmp_path / f"{m.name}.ipynb")
         sandbox = grade_submission(public, path, student="public", visibility="visible")
         env = {"__name__": "__main__"}
         exec(compile(load_submission(path).source, str(path), "exec"), env)
