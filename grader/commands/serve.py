@@ -24,7 +24,7 @@ def _course(course: Path) -> Path:
     return course.resolve()
 
 
-def _prepare(course: Path, db: str | None, assignments: Path | None) -> str:
+def _prepare(course: Path, db: str | None, assignments: Path | None, sync_assignments_too: bool = True) -> str:
     """Migrate the database and sync roster and assignments; return the database URL."""
     from grader.serve.course import sync_assignments, sync_roster
     from grader.serve.db import default_url, make_engine, migrate, sessions
@@ -34,7 +34,8 @@ def _prepare(course: Path, db: str | None, assignments: Path | None) -> str:
     try:
         with sessions(engine)() as s, s.begin():
             sync_roster(s, course)
-            sync_assignments(s, assignments or course / "assignments")
+            if sync_assignments_too:
+                sync_assignments(s, assignments or course / "assignments")
     except ValueError as exc:
         raise _BadInput(str(exc))
     engine.dispose()
@@ -143,7 +144,7 @@ def serve_tokens(course, db, base_url, only):
     from grader.serve.course import issue_tokens
     from grader.serve.db import make_engine, sessions
     course = _course(course)
-    url = _prepare(course, db, None)
+    url = _prepare(course, db, None, sync_assignments_too=False)
     engine = make_engine(url)
     with sessions(engine)() as s, s.begin():
         issued = issue_tokens(s, list(only) or None)
