@@ -1,0 +1,48 @@
+"""Loopback load: 200 students upload at once; every upload is acknowledged and queued exactly once.
+
+Workers are off (``--workers 0``) so the figure is the web tier's acknowledgement latency (write,
+fsync, commit); grading speed is the engine's and is measured by its benchmarks. The p50/p99
+latencies are printed (run with ``-s``), never asserted.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from grader.authoring.notebook import parse
+
+from .conftest import A2, issue_tokens, sign_in, upload
+
+N = 200
+
+
+def test_200_uploads_all_acknowledged_and_queued(course, server_factory):
+    (course / "roster.csv").write_text("student,name\n" + "".join(f"s{i:03d},Student {i}\n" for i in range(N)),
+                                       encoding="utf-8")
+    t = time.perf_counter()
+    tokens = issue_tokens(course)
+    print(f"\ntokens {time.perf_counter() - t:.1f} s")
+    srv = server_factory(course, "--workers", "0").start()
+    data = parse(A2 / "master.ipynb").source.encode()
+    t = time.perf_counter()
+    clients = list(ThreadPoolExecutor(16).map(lambda s: sign_in(srv.base, tokens[s]), sorted(tokens)))
+    print(f"sign-in {time.perf_counter() - t:.1f} s")
+
+    def one(c):
+        t0 = time.perf_counter()
+        r = upload(c, "a2_convolution", "convolution.py", data)
+        return r.status_code, time.perf_counter() - t0, r.headers.get("location")
+    t0 = time.perf_counter()
+    got = list(ThreadPoolExecutor(32).map(one, clients))
+    wall = time.perf_counter() - t0
+    assert [g[0] for g in got] == [303] * N
+    lat = sorted(g[1] for g in got)
+    print(f"\n{N} uploads in {wall:.2f} s; acknowledgement p50 {1000 * lat[N // 2]:.0f} ms, "
+          f"p99 {1000 * lat[int(N * 0.99) - 1]:.0f} ms")
+    with sqlite3.connect(course / ".convgrade-serve" / "serve.db") as db:
+        assert db.execute("SELECT count(*), count(DISTINCT student_id) FROM submissions").fetchone() == (N, N)
+        assert db.execute("SELECT count(*) FROM jobs WHERE state='queued'").fetchone()[0] == N
+    assert len({g[2] for g in got}) == N
+    for c in clients:
+        c.close()
