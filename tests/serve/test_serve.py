@@ -76,6 +76,18 @@ def test_student_flow_isolation_and_staff(course, server_factory):
     hashes = [h for (h,) in db.execute("SELECT token_hash FROM students")]
     assert tokens["alice"] not in hashes and len(hashes[0]) == 64
     assert db.execute("SELECT count(*) FROM results").fetchone()[0] == 2
+    for page in (fb.text, ov.text, csv.text, hist, home):
+        assert "serve-test-secret" not in page          # the course secret is never served
+    # re-grade: a new job and a second result for the same submission; the first stays
+    assert ta.post(f"/staff/regrade/{good}", data={"csrf": "forged"}).status_code == 403
+    assert alice.post(f"/staff/regrade/{good}", data={"csrf": csrf_of(alice)}).status_code == 403
+    assert ta.post(f"/staff/regrade/{good}", data={"csrf": csrf_of(ta, "/staff")}).status_code == 303
+    import time
+    t0 = time.monotonic()
+    while db.execute("SELECT count(*) FROM results").fetchone()[0] < 3 and time.monotonic() - t0 < 50:
+        time.sleep(0.3)
+    assert db.execute("SELECT count(*) FROM results WHERE submission_id=?", (good,)).fetchone()[0] == 2
+    assert _score(wait_graded(alice, good)) == (score, top)
 
 
 def test_sign_in_refusals_and_cookie_flags(course, server_factory):
