@@ -4,7 +4,7 @@ Student pages: ``/`` (assignments, upload forms, every attempt), ``/submission/{
 position, then score and feedback), ``/submission/{id}/feedback`` (the same HTML the CLI writes).
 Staff pages: ``/staff``, ``/staff/a/{id}`` (overview), ``/staff/a/{id}/summary`` (the batch summary
 page), ``/staff/a/{id}/gradebook.csv?fmt=canvas|moodle|plain``, ``/staff/student/{login}``,
-``POST /staff/regrade/{submission}``. Every POST carries a CSRF token; a student only ever reads
+``POST /staff/regrade/{submission}``, ``POST /staff/a/{id}/regrade`` (every student's latest attempt). Every POST carries a CSRF token; a student only ever reads
 their own submissions (404 otherwise, so ids leak nothing).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 import secrets
 import tempfile
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -47,7 +47,6 @@ class Settings:
     rate_count: int = 10          # at most this many uploads per student ...
     rate_window_s: float = 600.0  # ... in this many seconds
     secure_cookies: bool = True
-    extra: dict = field(default_factory=dict)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -317,7 +316,7 @@ def create_app(settings: Settings) -> Starlette:
     async def overview(request: Request):
         if staff_only(request) is None:
             return refuse(request, 403, "Staff only.")
-        from grader.report.gradebook import pass_rates, score_histogram
+        from grader.report.gradebook import frequent_diagnoses, pass_rates, score_histogram
         aid = request.path_params["aid"]
         with Session() as s:
             arow = s.get(AssignmentRow, aid)
@@ -327,6 +326,7 @@ def create_app(settings: Settings) -> Starlette:
         hist = [int(x) for x in score_histogram(rows)] if rows else [0] * 10
         return render(request, "overview.html", assignment=arow, rows=rows, hist=hist,
                       hist_max=max(hist) or 1, rates=pass_rates(rows) if rows else [],
+                      diagnoses=frequent_diagnoses(rows) if rows else [],
                       broken=sum(r["status"] != "ok" for r in rows),
                       late=sum(bool(r["late"] and r["late"].get("days_late")) for r in rows))
 
@@ -378,6 +378,19 @@ def create_app(settings: Settings) -> Starlette:
             queue.enqueue(s, sid)
         return RedirectResponse(f"/submission/{sid}", 303)
 
+    async def regrade_all(request: Request):
+        if staff_only(request) is None:
+            return refuse(request, 403, "Staff only.")
+        if await form_checked(request) is None:
+            return refuse(request, 403, "The form expired: reload the page and try again.")
+        aid = request.path_params["aid"]
+        with Session() as s, s.begin():
+            latest = s.execute(select(func.max(Submission.id)).where(Submission.assignment_id == aid)
+                               .group_by(Submission.student_id)).scalars().all()
+            for sid in sorted(latest):
+                queue.enqueue(s, sid)
+        return RedirectResponse(f"/staff/a/{aid}", 303)
+
     routes = [Route("/", index), Route("/login", login_page, methods=["GET"]),
               Route("/login", login, methods=["POST"]), Route("/logout", logout, methods=["POST"]),
               Route("/submit/{aid}", submit, methods=["POST"]),
@@ -385,7 +398,8 @@ def create_app(settings: Settings) -> Starlette:
               Route("/staff", staff_home), Route("/staff/a/{aid}", overview),
               Route("/staff/a/{aid}/summary", summary), Route("/staff/a/{aid}/gradebook.csv", gradebook),
               Route("/staff/student/{login}", student_history),
-              Route("/staff/regrade/{sid}", regrade, methods=["POST"])]
+              Route("/staff/regrade/{sid}", regrade, methods=["POST"]),
+              Route("/staff/a/{aid}/regrade", regrade_all, methods=["POST"])]
     app = Starlette(routes=routes)
     app.state.engine = engine
     return app

@@ -88,6 +88,11 @@ def test_student_flow_isolation_and_staff(course, server_factory):
         time.sleep(0.3)
     assert db.execute("SELECT count(*) FROM results WHERE submission_id=?", (good,)).fetchone()[0] == 2
     assert _score(wait_graded(alice, good)) == (score, top)
+    ov = ta.get(f"/staff/a/{AID}").text
+    assert 'id="diagnoses"' in ov and "flipped_kernel" in ov.split('id="diagnoses"')[1].split("</table>")[0]
+    assert ta.post(f"/staff/a/{AID}/regrade", data={"csrf": csrf_of(ta, "/staff")}).status_code == 303
+    # alice's latest attempt (the buggy one) is queued again
+    assert db.execute("SELECT count(*) FROM jobs WHERE submission_id=?", (bad,)).fetchone()[0] == 2
 
 
 def test_sign_in_refusals_and_cookie_flags(course, server_factory):
