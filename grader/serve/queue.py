@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from .db import Job, Result, utcnow
 
 LEASE_S = 120.0
+MAX_ATTEMPTS = 3  # a job whose worker died this many times is finished with an error result
 
 
 def worker_name() -> str:
@@ -33,18 +34,19 @@ def enqueue(session, submission_id: int) -> Job:
     return job
 
 
-def claim(engine: Engine, worker: str, lease_s: float = LEASE_S) -> tuple[int, int] | None:
-    """Claim the oldest claimable job: ``(job_id, submission_id)``, or None when there is none."""
+def claim(engine: Engine, worker: str, lease_s: float = LEASE_S) -> tuple[int, int, int] | None:
+    """Claim the oldest claimable job: ``(job_id, submission_id, attempts)`` (attempts counts this
+    claim), or None when there is none."""
     now = utcnow()
     lock = " FOR UPDATE SKIP LOCKED" if engine.dialect.name == "postgresql" else ""
     sql = text(
         "UPDATE jobs SET state='running', worker=:worker, lease_until=:lease, attempts=attempts+1 "
         "WHERE id = (SELECT id FROM jobs WHERE state='queued' OR (state='running' AND lease_until < :now) "
-        f"ORDER BY id LIMIT 1{lock}) RETURNING id, submission_id")
+        f"ORDER BY id LIMIT 1{lock}) RETURNING id, submission_id, attempts")
     with engine.begin() as conn:
         row = conn.execute(sql, {"worker": worker, "now": now,
                                  "lease": now + dt.timedelta(seconds=lease_s)}).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 def renew(engine: Engine, job_id: int, worker: str, lease_s: float = LEASE_S) -> bool:

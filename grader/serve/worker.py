@@ -31,6 +31,11 @@ def grade_job(Session, submission_id: int) -> dict:
     return grade_submission(assignment, path, student=login, name=name or None, submitted_at=received)
 
 
+def _error_results(message: str) -> dict:
+    return {"score": 0.0, "max_score": 0.0, "tests": [], "output": message,
+            "convgrade": {"batch_error": "internal_error", "notes": [message]}}
+
+
 def run(url: str, *, once: bool = False, poll_s: float = 0.5, stop: threading.Event | None = None) -> int:
     """Work the queue until ``stop`` is set (or, with ``once``, until it is empty); jobs done."""
     engine = make_engine(url)
@@ -45,7 +50,11 @@ def run(url: str, *, once: bool = False, poll_s: float = 0.5, stop: threading.Ev
                 break
             stop.wait(poll_s)
             continue
-        job_id, sub_id = got
+        job_id, sub_id, attempts = got
+        if attempts > queue.MAX_ATTEMPTS:  # it killed its worker every time: record that, stop retrying
+            queue.finish(engine, job_id, sub_id, me, _error_results(
+                f"Not graded: the grader stopped {attempts - 1} times on this submission; staff will look at it."))
+            continue
         hb_stop = threading.Event()
         hb = threading.Thread(target=_heartbeat, args=(engine, job_id, me, hb_stop, queue.LEASE_S / 4),
                               daemon=True)
@@ -53,9 +62,7 @@ def run(url: str, *, once: bool = False, poll_s: float = 0.5, stop: threading.Ev
         try:
             results = grade_job(Session, sub_id)
         except Exception as exc:  # the engine itself failed: record it, never lose the job silently
-            results = {"score": 0.0, "max_score": 0.0, "tests": [],
-                       "output": f"Internal grader error: {type(exc).__name__}",
-                       "convgrade": {"batch_error": "internal_error", "notes": []}}
+            results = _error_results(f"Internal grader error: {type(exc).__name__}")
         finally:
             hb_stop.set()
         queue.finish(engine, job_id, sub_id, me, results)

@@ -8,10 +8,15 @@ import shutil
 import nbformat
 import pytest
 
+for _mod in ("httpx", "starlette", "uvicorn", "sqlalchemy", "alembic"):
+    pytest.importorskip(_mod, reason="the [serve] extra is not installed")
+
 from grader.authoring.mutants import load_mutants
 from grader.authoring.notebook import parse
 
 from .conftest import A2, issue_tokens
+
+pytestmark = pytest.mark.slow  # a real server and real grading: ~20-60 s on a busy 2-core machine
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 CHROMIUM = next((p for p in ("/usr/lib/chromium/chromium", shutil.which("chromium") or "") if p and os.path.exists(p)), None)

@@ -2,13 +2,20 @@
 exactly once, nothing lost."""
 from __future__ import annotations
 
+import pytest
+
 import sqlite3
 import time
+
+for _mod in ("httpx", "starlette", "uvicorn", "sqlalchemy", "alembic"):
+    pytest.importorskip(_mod, reason="the [serve] extra is not installed")
 
 from grader.authoring.mutants import load_mutants
 from grader.authoring.notebook import parse
 
 from .conftest import A2, issue_tokens, sign_in, upload
+
+pytestmark = pytest.mark.slow  # a real server and real grading: ~20-60 s on a busy 2-core machine
 
 
 def _db(course):

@@ -6,13 +6,20 @@ latencies are printed (run with ``-s``), never asserted.
 """
 from __future__ import annotations
 
+import pytest
+
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+for _mod in ("httpx", "starlette", "uvicorn", "sqlalchemy", "alembic"):
+    pytest.importorskip(_mod, reason="the [serve] extra is not installed")
+
 from grader.authoring.notebook import parse
 
 from .conftest import A2, issue_tokens, sign_in, upload
+
+pytestmark = pytest.mark.slow  # a real server and real grading: ~20-60 s on a busy 2-core machine
 
 N = 200
 

@@ -6,10 +6,15 @@ import secrets
 
 import pytest
 
+for _mod in ("httpx", "starlette", "uvicorn", "sqlalchemy", "alembic"):
+    pytest.importorskip(_mod, reason="the [serve] extra is not installed")
+
 from grader.authoring.mutants import load_mutants
 from grader.authoring.notebook import parse
 
 from .conftest import A2, issue_tokens, sign_in, upload, wait_graded
+
+pytestmark = pytest.mark.slow  # a real server and real grading: ~20-60 s on a busy 2-core machine
 
 PG = os.environ.get("CONVGRADE_TEST_PG_URL", "")
 

@@ -55,11 +55,12 @@ def test_concurrent_claims_take_each_job_once(engine):
 
 def test_expired_lease_is_claimed_again_and_the_first_worker_cannot_finish(engine):
     _jobs(engine, 1)
-    job, sub = queue.claim(engine, "h:1")
+    job, sub, n = queue.claim(engine, "h:1")
+    assert n == 1
     assert queue.claim(engine, "h:2") is None                    # leased
     with engine.begin() as c:
         c.execute(update(Job).values(lease_until=utcnow() - dt.timedelta(seconds=1)))
-    assert queue.claim(engine, "h:2") == (job, sub)               # the lease ran out
+    assert queue.claim(engine, "h:2") == (job, sub, 2)            # the lease ran out
     assert not queue.finish(engine, job, sub, "h:1", {"score": 1, "max_score": 1})
     assert not queue.renew(engine, job, "h:1")
     assert queue.finish(engine, job, sub, "h:2", {"score": 1, "max_score": 1})
@@ -81,3 +82,18 @@ def test_requeue_dead_hands_back_jobs_of_dead_local_workers(engine):
     assert states == {1: "queued", 2: "running"}
     with sessions(engine)() as s:
         assert queue.position(s, s.get(Job, 1)) == 1
+
+
+def test_a_job_that_kills_its_worker_every_time_ends_with_an_error_result(engine):
+    from grader.serve import worker
+    _jobs(engine, 1)
+    for _ in range(queue.MAX_ATTEMPTS):
+        queue.claim(engine, "h:1")
+        with engine.begin() as c:
+            c.execute(update(Job).values(lease_until=utcnow() - dt.timedelta(seconds=1)))
+    url = engine.url.render_as_string(hide_password=False)
+    assert worker.run(url, once=True) == 0                       # nothing graded: the path is /nowhere
+    with sessions(engine)() as s:
+        res = s.scalars(select(Result)).all()
+        assert len(res) == 1 and "stopped 3 times" in res[0].results_json
+        assert s.get(Job, 1).state == "done"

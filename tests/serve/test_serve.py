@@ -6,6 +6,9 @@ import sqlite3
 
 import pytest
 
+for _mod in ("httpx", "starlette", "uvicorn", "sqlalchemy", "alembic"):
+    pytest.importorskip(_mod, reason="the [serve] extra is not installed")
+
 from grader.authoring.mutants import load_mutants
 from grader.authoring.notebook import parse
 
