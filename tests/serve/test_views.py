@@ -29,3 +29,14 @@ def test_after_due_date_checks_hidden_until_the_due_date():
                                         (".py", None), ("notes.txt", None), ("", None), ("..", None)])
 def test_safe_filename(name, want):
     assert safe_filename(name) == want
+
+
+def test_serve_commands_have_help_with_an_example():
+    from click.testing import CliRunner
+
+    from grader.cli import main
+    for cmd in ("serve", "serve-worker", "serve-tokens"):
+        r = CliRunner().invoke(main, [cmd, "--help"])
+        assert r.exit_code == 0 and "Example" in r.output
+    r = CliRunner().invoke(main, ["serve-tokens", "--course", "/no/such/course"])
+    assert r.exit_code == 3 and "not a folder" in r.output
