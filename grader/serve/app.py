@@ -3,7 +3,7 @@
 Student pages: ``/`` (assignments, upload forms, every attempt), ``/submission/{id}`` (queue
 position, then score and feedback), ``/submission/{id}/feedback`` (the same HTML the CLI writes).
 Staff pages: ``/staff``, ``/staff/a/{id}`` (overview), ``/staff/a/{id}/summary`` (the batch summary
-page), ``/staff/a/{id}/gradebook.csv?fmt=canvas|moodle|plain``, ``/staff/student/{login}``,
+page), ``/staff/a/{id}/gradebook.csv?fmt=canvas|moodle|plain``, ``/staff/a/{id}/similarity``, ``/staff/student/{login}``,
 ``POST /staff/regrade/{submission}``, ``POST /staff/a/{id}/regrade`` (every student's latest attempt). Every POST carries a CSRF token; a student only ever reads
 their own submissions (404 otherwise, so ids leak nothing).
 """
@@ -378,6 +378,39 @@ def create_app(settings: Settings) -> Starlette:
             queue.enqueue(s, sid)
         return RedirectResponse(f"/submission/{sid}", 303)
 
+    async def similarity(request: Request):
+        """The winnowing similarity report over every student's latest attempt (sources read by
+        the engine's own loader, never run)."""
+        if staff_only(request) is None:
+            return refuse(request, 403, "Staff only.")
+        from grader.assignment import load
+        from grader.report.similarity import compare, render_pairs_html
+        from grader.submission import SubmissionError, load_submission
+        aid = request.path_params["aid"]
+        with Session() as s:
+            arow = s.get(AssignmentRow, aid)
+            if arow is None:
+                return refuse(request, 404, "No such assignment.")
+            latest = s.execute(select(Student.login, Submission.path).join(Student)
+                               .where(Submission.id.in_(select(func.max(Submission.id))
+                                                        .where(Submission.assignment_id == aid)
+                                                        .group_by(Submission.student_id)))).all()
+        names = load(arow.path).preferred_names
+        sources = {}
+        for login, path in latest:
+            try:
+                sources[login] = load_submission(path, preferred_names=names).source
+            except SubmissionError:
+                continue
+        starter = ""
+        try:
+            from grader.authoring.notebook import parse, starter_source
+            starter = starter_source(parse(Path(arow.path)))
+        except Exception:  # no master notebook in the course folder: compare without a starter
+            pass
+        html = render_pairs_html(compare(sources, starter), sources)
+        return HTMLResponse(html, headers={"Content-Security-Policy": FEEDBACK_CSP})
+
     async def regrade_all(request: Request):
         if staff_only(request) is None:
             return refuse(request, 403, "Staff only.")
@@ -399,7 +432,8 @@ def create_app(settings: Settings) -> Starlette:
               Route("/staff/a/{aid}/summary", summary), Route("/staff/a/{aid}/gradebook.csv", gradebook),
               Route("/staff/student/{login}", student_history),
               Route("/staff/regrade/{sid}", regrade, methods=["POST"]),
-              Route("/staff/a/{aid}/regrade", regrade_all, methods=["POST"])]
+              Route("/staff/a/{aid}/regrade", regrade_all, methods=["POST"]),
+              Route("/staff/a/{aid}/similarity", similarity)]
     app = Starlette(routes=routes)
     app.state.engine = engine
     return app

@@ -91,6 +91,9 @@ def test_student_flow_isolation_and_staff(course, server_factory):
         time.sleep(0.3)
     assert db.execute("SELECT count(*) FROM results WHERE submission_id=?", (good,)).fetchone()[0] == 2
     assert _score(wait_graded(alice, good)) == (score, top)
+    sim = ta.get(f"/staff/a/{AID}/similarity")
+    assert sim.status_code == 200 and "<html" in sim.text.lower()
+    assert bob.get(f"/staff/a/{AID}/similarity").status_code == 403
     ov = ta.get(f"/staff/a/{AID}").text
     assert 'id="diagnoses"' in ov and "flipped_kernel" in ov.split('id="diagnoses"')[1].split("</table>")[0]
     assert ta.post(f"/staff/a/{AID}/regrade", data={"csrf": csrf_of(ta, "/staff")}).status_code == 303
