@@ -14,7 +14,7 @@ import json
 import os
 import socket
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import DateTime, bindparam, func, select, text, update
 from sqlalchemy.engine import Engine
 
 from .db import Job, Result, utcnow
@@ -42,7 +42,9 @@ def claim(engine: Engine, worker: str, lease_s: float = LEASE_S) -> tuple[int, i
     sql = text(
         "UPDATE jobs SET state='running', worker=:worker, lease_until=:lease, attempts=attempts+1 "
         "WHERE id = (SELECT id FROM jobs WHERE state='queued' OR (state='running' AND lease_until < :now) "
-        f"ORDER BY id LIMIT 1{lock}) RETURNING id, submission_id, attempts")
+        f"ORDER BY id LIMIT 1{lock}) RETURNING id, submission_id, attempts").bindparams(
+        # typed, so SQLite gets the same text form the ORM writes (comparisons are textual there)
+        bindparam("now", type_=DateTime(timezone=True)), bindparam("lease", type_=DateTime(timezone=True)))
     with engine.begin() as conn:
         row = conn.execute(sql, {"worker": worker, "now": now,
                                  "lease": now + dt.timedelta(seconds=lease_s)}).first()
