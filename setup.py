@@ -18,6 +18,8 @@ EXAMPLES = ["grader._examples"] + sorted(
 setup(
     packages=find_packages(include=["grader*", "reference*"]) + EXAMPLES,
     package_dir={"grader._examples": "assignments"},
-    package_data={"grader._examples": ["**/*"]},
+    package_data={"grader._examples": ["**/*"],
+                  "grader.serve": ["templates/*.html", "migrations/*.py", "migrations/*.mako",
+                                   "migrations/versions/*.py"]},
     exclude_package_data={"grader._examples": ["**/__pycache__/*", "**/*.pyc"]},
 )

@@ -1,0 +1,157 @@
+"""The course server: ``serve``, ``serve-worker``, ``serve-tokens``.
+
+Exit codes: 0 clean shutdown / tokens printed, 3 bad input (no such course folder, bad roster).
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+EXIT_BAD_INPUT = 3
+
+
+class _BadInput(click.ClickException):
+    exit_code = EXIT_BAD_INPUT
+
+
+def _course(course: Path) -> Path:
+    if not course.is_dir():
+        raise _BadInput(f"{course} is not a folder (give the course folder)")
+    return course.resolve()
+
+
+def _prepare(course: Path, db: str | None, assignments: Path | None, sync_assignments_too: bool = True) -> str:
+    """Migrate the database and sync roster and assignments; return the database URL."""
+    from grader.serve.course import sync_assignments, sync_roster
+    from grader.serve.db import default_url, make_engine, migrate, sessions
+    url = db or default_url(course)
+    engine = make_engine(url)
+    migrate(engine)
+    try:
+        with sessions(engine)() as s, s.begin():
+            sync_roster(s, course)
+            if sync_assignments_too:
+                sync_assignments(s, assignments or course / "assignments")
+    except ValueError as exc:
+        raise _BadInput(str(exc))
+    engine.dispose()
+    return url
+
+
+def _spawn_worker(url: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "grader", "serve-worker", "--db", url])
+
+
+@click.command("serve")
+@click.option("--course", type=click.Path(path_type=Path), required=True, help="The course folder.")
+@click.option("--db", default=None, help="Database URL (default: SQLite in COURSE/.convgrade-serve/).")
+@click.option("--assignments", type=click.Path(path_type=Path), default=None,
+              help="Assignments folder (default: COURSE/assignments).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(0, 256),
+              help="Grading worker processes to start beside the web server (0: run serve-worker elsewhere).")
+@click.option("--max-upload-kb", default=5120, show_default=True, type=click.IntRange(1))
+@click.option("--rate", default="10/600", show_default=True, help="Uploads per student per seconds, COUNT/SECONDS.")
+@click.option("--secure-cookies/--no-secure-cookies", default=None,
+              help="Mark cookies Secure (default: on unless the host is loopback, where plain HTTP is used).")
+def serve(course, db, assignments, host, port, workers, max_upload_kb, rate, secure_cookies):
+    """Run the course's submission service: students upload and read feedback, staff watch the class.
+
+    \b
+    Examples:
+      convgrade serve --course ~/cnn-course
+      convgrade serve --course . --db postgresql://grader@db/cnn --host 0.0.0.0 --workers 8
+    """
+    import uvicorn
+
+    from grader.serve import queue
+    from grader.serve.app import Settings, create_app
+    from grader.serve.db import make_engine
+    course = _course(course)
+    url = _prepare(course, db, assignments)
+    engine = make_engine(url)
+    queue.requeue_dead(engine)
+    try:
+        count, window = (float(x) for x in rate.split("/"))
+    except ValueError:
+        raise _BadInput(f"--rate {rate!r}: expected COUNT/SECONDS, e.g. 10/600")
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    settings = Settings(course=course, url=url, max_upload_bytes=max_upload_kb * 1024, rate_count=int(count),
+                        rate_window_s=window,
+                        secure_cookies=(not loopback) if secure_cookies is None else secure_cookies)
+    procs = [_spawn_worker(url) for _ in range(workers)]
+    stop = threading.Event()
+
+    def supervise():  # a worker that dies is replaced, and its job handed back to the queue
+        while not stop.wait(1.0):
+            for i, p in enumerate(procs):
+                if p.poll() is not None:
+                    queue.requeue_dead(engine)
+                    procs[i] = _spawn_worker(url)
+
+    threading.Thread(target=supervise, daemon=True).start()
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@click.command("serve-worker")
+@click.option("--db", required=True, help="Database URL of the course server.")
+@click.option("--once", is_flag=True, help="Exit when the queue is empty.")
+def serve_worker(db, once):
+    """Grade queued submissions of a course server (the same engine and sandbox as `convgrade grade`).
+
+    \b
+    Example:
+      convgrade serve-worker --db postgresql://grader@db/cnn
+    """
+    import os
+    import signal
+    from grader.serve import worker
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    worker.run(db, once=once, stop=stop)
+
+
+@click.command("serve-tokens")
+@click.option("--course", type=click.Path(path_type=Path), required=True)
+@click.option("--db", default=None, help="Database URL (default: SQLite in COURSE/.convgrade-serve/).")
+@click.option("--base-url", default="http://127.0.0.1:8000", show_default=True)
+@click.option("--only", multiple=True, help="Only these logins (repeatable).")
+def serve_tokens(course, db, base_url, only):
+    """Issue new sign-in links for the roster's students and staff (earlier links stop working).
+
+    Prints ``kind<TAB>login<TAB>link`` lines; only the tokens' hashes are stored.
+
+    \b
+    Example:
+      convgrade serve-tokens --course ~/cnn-course --base-url https://grader.example.edu > links.tsv
+    """
+    from grader.serve.course import issue_tokens
+    from grader.serve.db import make_engine, sessions
+    course = _course(course)
+    url = _prepare(course, db, None, sync_assignments_too=False)
+    engine = make_engine(url)
+    with sessions(engine)() as s, s.begin():
+        issued = issue_tokens(s, list(only) or None)
+    for kind, login, token in issued:
+        click.echo(f"{kind}\t{login}\t{base_url.rstrip('/')}/login?token={token}")
+
+
+def register(main) -> None:
+    for cmd in (serve, serve_worker, serve_tokens):
+        main.add_command(cmd)

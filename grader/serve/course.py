@@ -1,0 +1,85 @@
+"""The course folder as the server reads it.
+
+::
+
+    COURSE/
+      assignments/<id>/assignment.toml ...   (or --assignments DIR)
+      roster.csv        student, name, email, lang (en/ru), role (student | ta | instructor)
+      convgrade.toml    optional: [serve] staff = ["ta1"], instructors = ["prof"]
+
+Staff are the roster rows whose ``role`` is ``ta``/``instructor`` and the logins listed in
+``convgrade.toml``; everyone else on the roster is a student.
+"""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from sqlalchemy import select
+
+from grader.roster import read_roster
+
+from .db import AssignmentRow, Staff, Student
+from .security import hash_token, new_token
+
+
+def staff_roles(course: Path, rows: list[dict]) -> dict[str, str]:
+    roles = {r["student"]: r["role"].lower() for r in rows if r.get("role", "").lower() in ("ta", "instructor")}
+    cfg = Path(course) / "convgrade.toml"
+    if cfg.is_file():
+        serve = tomllib.loads(cfg.read_text(encoding="utf-8")).get("serve", {})
+        roles.update({str(x): "ta" for x in serve.get("staff", [])})
+        roles.update({str(x): "instructor" for x in serve.get("instructors", [])})
+    return roles
+
+
+def sync_roster(session, course: Path) -> None:
+    path = Path(course) / "roster.csv"
+    if not path.is_file():
+        return
+    rows = read_roster(path)
+    roles = staff_roles(course, rows)
+    for r in rows:
+        login = r["student"]
+        if login in roles:
+            st = session.scalar(select(Staff).where(Staff.login == login)) or Staff(login=login)
+            st.name, st.role = r.get("name", ""), roles[login]
+            session.add(st)
+        else:
+            st = session.scalar(select(Student).where(Student.login == login)) or Student(login=login)
+            st.name, st.email = r.get("name", ""), r.get("email", "")
+            st.lang = r.get("lang", "") if r.get("lang", "") in ("en", "ru") else "en"
+            session.add(st)
+
+
+def sync_assignments(session, folder: Path) -> list[str]:
+    """Mirror every assignment folder under ``folder`` into the table; absent ones become inactive."""
+    from grader.assignment import load
+    seen = []
+    for d in sorted(Path(folder).iterdir()) if Path(folder).is_dir() else []:
+        if not (d / "assignment.toml").is_file():
+            continue
+        a = load(d)
+        row = session.get(AssignmentRow, a.id) or AssignmentRow(id=a.id)
+        row.title, row.path, row.version = a.title, str(d.resolve()), a.version
+        row.due, row.max_score, row.active = a.due, a.max_score, True
+        session.add(row)
+        seen.append(a.id)
+    for row in session.scalars(select(AssignmentRow)):
+        if row.id not in seen:
+            row.active = False
+    return seen
+
+
+def issue_tokens(session, only: list[str] | None = None) -> list[tuple[str, str, str]]:
+    """New sign-in tokens for everyone (or the logins in ``only``): [(kind, login, token)].
+    Earlier tokens of those people stop working."""
+    out = []
+    for kind, model in (("staff", Staff), ("student", Student)):
+        for person in session.scalars(select(model).order_by(model.login)):
+            if only and person.login not in only:
+                continue
+            token = new_token()
+            person.token_hash = hash_token(token)
+            out.append((kind, person.login, token))
+    return out
