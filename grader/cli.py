@@ -65,7 +65,9 @@ def main():
 @click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True,
               help="Sandbox: auto picks the strongest available.")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of a table.")
-def grade(assignment, submission, output, student, isolation, as_json):
+@click.option("--feedback-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write feedback.md, feedback.html and, for a notebook, the annotated notebook here.")
+def grade(assignment, submission, output, student, isolation, as_json, feedback_dir):
     """Grade SUBMISSION (.py, .ipynb or .zip) with every check of ASSIGNMENT.
 
     ASSIGNMENT is a folder with assignment.toml or an id under assignments/.
@@ -83,6 +85,9 @@ def grade(assignment, submission, output, student, isolation, as_json):
     results = grade_submission(a, submission, student=student, isolation=isolation)
     if output:
         write_json_atomic(output, results)
+    if feedback_dir:
+        from .report.annotate import write_feedback
+        write_feedback(feedback_dir, results, assignment=a, notebook=submission)
     if as_json:
         click.echo(json.dumps(results, indent=2, ensure_ascii=False))
     else:

@@ -38,6 +38,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "to_fix": "To fix",
         "passed_checks": "Passed checks",
         "flagged": "Flagged in your code",
+        "feedback": "Feedback",
+        "annotated_note": "The grader's feedback is in the cells marked ✅/❌ under each question.",
         # class summary
         "summary_title": "Class summary: {assignment}",
         "submissions": "Submissions",
@@ -98,6 +100,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "to_fix": "Что исправить",
         "passed_checks": "Пройденные проверки",
         "flagged": "Замечания к вашему коду",
+        "feedback": "Отзыв",
+        "annotated_note": "Отзыв проверяющей системы — в ячейках с ✅/❌ под каждым вопросом.",
         "summary_title": "Сводка по группе: {assignment}",
         "submissions": "Решений",
         "graded": "проверено",

@@ -34,6 +34,20 @@ def question_map(assignment) -> dict[str, str]:
     return out
 
 
+def question_names(assignment) -> dict[str, set[str]]:
+    """``{question: top-level names its master code defines}`` (``{target: {target}}`` without a
+    master notebook): where a question's code lives in a student's notebook."""
+    path = getattr(assignment, "path", None)
+    if path is not None and (path / "master.ipynb").is_file():
+        from grader.authoring.notebook import MasterError, parse
+
+        try:
+            return {q.name: q.defined_names() for q in parse(path).questions}
+        except (MasterError, OSError, ValueError):
+            pass
+    return {spec.target.split(".")[0]: {spec.target.split(".")[0]} for spec in assignment.checks if spec.target}
+
+
 def question_of_test(test: dict, questions: dict[str, str] | None) -> str:
     """The question name of one results.json test (``""`` when unknown)."""
     if not questions:
