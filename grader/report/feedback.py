@@ -157,7 +157,9 @@ def _diagnoses(test: dict) -> list[tuple[str, str]]:
 
 
 def _is_hidden(test: dict) -> bool:
-    return test.get("visibility") == "hidden"
+    """Judged on inputs the student never sees: older rows say ``visibility: "hidden"``, newer
+    ones (shown on Gradescope) carry ``extra_data.hidden_inputs: true``."""
+    return test.get("visibility") == "hidden" or _extra(test).get("hidden_inputs") is True
 
 
 def _channels(heatmap: dict) -> list[np.ndarray]:
