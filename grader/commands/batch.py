@@ -166,7 +166,9 @@ def gradebook(out, fmt, roster, output, title, canvas_assignment_id, lang):
               help="The starter code given to students (.py or .ipynb): its code never counts.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Report pairs sharing at least this fraction of the smaller submission's fingerprints.")
-def similarity(out, starter, threshold):
+@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
+              help="Language of similarity.html.")
+def similarity(out, starter, threshold, lang):
     """Find pairs of submissions in OUT whose code is suspiciously alike.
 
     Writes OUT/similarity.html (matching regions side by side) and OUT/similarity.json, which
@@ -190,7 +192,7 @@ def similarity(out, starter, threshold):
         except SubmissionError as exc:
             raise _BadInput(f"--starter: {exc.reason}") from None
     pairs = compare(sources, starter=starter_src, threshold=threshold)
-    write_text_atomic(out / "similarity.html", render_pairs_html(pairs, sources))
+    write_text_atomic(out / "similarity.html", render_pairs_html(pairs, sources, lang=lang))
     write_json_atomic(out / "similarity.json", {"threshold": threshold, "submissions": len(sources),
                                                 "pairs": [dataclasses.asdict(p) for p in pairs]})
     click.echo(f"{len(sources)} source(s) compared, {len(pairs)} similar pair(s) -> {out / 'similarity.html'}")

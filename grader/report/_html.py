@@ -175,9 +175,9 @@ border-radius:4px}pre code{background:none;padding:0}
 details>summary{cursor:pointer}.passed-list{margin-top:1.4em}.passed-list>summary{font-weight:600;font-size:1.1em}
 footer{margin-top:2em;border-top:1px solid #d0d7de;padding-top:.4em}
 .bar{display:inline-block;height:10px;background:#4c78a8;vertical-align:middle}
-.src td{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.82em;white-space:pre;border:none;
-padding:0 6px}.src td.ln{color:#8c959f;text-align:right}.pair{display:flex;gap:10px}.pair>div{flex:1;
-overflow-x:auto}
+.src{width:100%;table-layout:fixed}.src td{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.82em;
+white-space:pre-wrap;overflow-wrap:anywhere;border:none;padding:0 6px}.src td.ln{color:#8c959f;text-align:right;
+width:3.2em;white-space:nowrap}.pair{display:flex;gap:10px}.pair>div{flex:1;min-width:0}
 """.strip()
 
 

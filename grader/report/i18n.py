@@ -64,6 +64,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "similarity": "Similar pairs",
         "similarity_score": "Similarity",
         "regions": "Matching regions (lines)",
+        "sim_title": "Similar submissions",
+        "sim_intro": "{n} pair(s). Score = shared fingerprints / fingerprints of the smaller submission "
+                     "(starter code and class-wide boilerplate excluded).",
+        "sim_pair": "Pair",
+        "sim_regions": "Regions",
+        "sim_shared": "{shared} shared of {a} / {b} fingerprints",
+        "sim_more": "{n} more matching line(s)",
+        "sim_other": "{n} more region(s)",
     },
     "ru": {
         "feedback_for": "Отзыв для {student}",
@@ -125,6 +133,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "similarity": "Похожие пары",
         "similarity_score": "Сходство",
         "regions": "Совпадающие фрагменты (строки)",
+        "sim_title": "Похожие решения",
+        "sim_intro": "Пар: {n}. Сходство = общие отпечатки / отпечатки меньшего решения "
+                     "(без кода-заготовки и общего для всей группы шаблона).",
+        "sim_pair": "Пара",
+        "sim_regions": "Фрагменты",
+        "sim_shared": "общих отпечатков: {shared} из {a} / {b}",
+        "sim_more": "и ещё совпадающих строк: {n}",
+        "sim_other": "Ещё фрагментов: {n}",
     },
 }
 

@@ -210,3 +210,11 @@ def test_screenshot_above_the_fold(graded, tmp_path, lang):
     box_rows = np.flatnonzero(near(fold, (0xf6, 0xf8, 0xfa), 2).sum(axis=1) > 600)
     assert box_rows.size and box_rows[0] < 150              # the score summary starts at the top
     assert (tmp_path / f"feedback-{lang}.png").stat().st_size > 10_000
+
+
+def test_flipped_kernel_page_is_self_contained(graded):
+    from .fixtures import assert_self_contained
+
+    results, questions = graded
+    for lang in ("en", "ru"):
+        assert_self_contained(render_html(results, lang, questions))
