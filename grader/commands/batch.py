@@ -166,8 +166,8 @@ def gradebook(out, fmt, roster, output, title, canvas_assignment_id, lang):
               help="The starter code given to students (.py or .ipynb): its code never counts.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Report pairs sharing at least this fraction of the smaller submission's fingerprints.")
-@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
-              help="Language of similarity.html.")
+@click.option("--lang", type=click.Choice(["en", "ru"]), default=None,
+              help="Language of similarity.html (default: the course's convgrade.toml lang, else en).")
 def similarity(out, starter, threshold, lang):
     """Find pairs of submissions in OUT whose code is suspiciously alike.
 
@@ -179,6 +179,7 @@ def similarity(out, starter, threshold, lang):
         convgrade similarity out/ --starter assignments/a2_convolution/starter.py --threshold 0.6
     """
     from grader.batch.outputs import write_text_atomic
+    from grader.report.i18n import default_lang
     from grader.report.similarity import compare, load_sources, render_pairs_html
     from grader.results import write_json_atomic
     from grader.submission import SubmissionError, load_submission
@@ -192,7 +193,7 @@ def similarity(out, starter, threshold, lang):
         except SubmissionError as exc:
             raise _BadInput(f"--starter: {exc.reason}") from None
     pairs = compare(sources, starter=starter_src, threshold=threshold)
-    write_text_atomic(out / "similarity.html", render_pairs_html(pairs, sources, lang=lang))
+    write_text_atomic(out / "similarity.html", render_pairs_html(pairs, sources, lang=lang or default_lang()))
     write_json_atomic(out / "similarity.json", {"threshold": threshold, "submissions": len(sources),
                                                 "pairs": [dataclasses.asdict(p) for p in pairs]})
     click.echo(f"{len(sources)} source(s) compared, {len(pairs)} similar pair(s) -> {out / 'similarity.html'}")

@@ -170,16 +170,20 @@ def annotated_html(nb, lang: str = "en", title: str = "") -> str:
     return page(title or tr(lang)["feedback"], "\n".join(b), lang)
 
 
-def write_feedback(folder: str | Path, results: dict, lang: str = "en", *, assignment=None,
+def write_feedback(folder: str | Path, results: dict, lang: str | None = None, *, assignment=None,
                    notebook: str | Path | None = None) -> list[Path]:
     """Write ``feedback.md`` and ``feedback.html`` into ``folder`` and, when ``notebook`` is an
-    ``.ipynb``, ``<stem>.annotated.ipynb`` and ``<stem>.annotated.html``; returns the paths."""
+    ``.ipynb``, ``<stem>.annotated.ipynb`` and ``<stem>.annotated.html``; returns the paths.
+    ``lang`` None: the course's language (``default_lang``)."""
     import nbformat
 
     from grader.report.feedback import render_html, render_markdown
     from grader.report.questions import question_map, question_names
     from grader.results import write_text_atomic
 
+    from grader.report.i18n import default_lang
+
+    lang = lang or default_lang()
     folder = Path(folder)
     questions = question_map(assignment) if assignment is not None else None
     written = []

@@ -150,3 +150,17 @@ def tr(lang: str) -> dict[str, str]:
     if lang not in STRINGS:
         raise ValueError(f"lang: expected one of {sorted(STRINGS)}, got {lang!r}")
     return STRINGS[lang]
+
+
+def default_lang() -> str:
+    """The language of pages written for people when no ``--lang`` is given: the current
+    course's ``convgrade.toml`` ``lang`` (``grader.course``), else ``"en"``."""
+    try:
+        from grader.course import current_course
+    except ImportError:                     # no course resolver in this version
+        return "en"
+    try:
+        lang = getattr(current_course(), "lang", "en")
+    except Exception:                       # an unreadable convgrade.toml: the command reports it itself
+        return "en"
+    return lang if lang in STRINGS else "en"

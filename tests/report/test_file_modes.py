@@ -23,3 +23,22 @@ def test_atomic_writes_follow_the_umask(tmp_path, umask):
     for p in [tmp_path / "a" / "results.json"] + written:
         assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~umask, p
     assert not [p for p in (tmp_path / "a").iterdir() if p.name.startswith(".")]     # no temp file left
+
+
+def test_default_lang_follows_the_course(monkeypatch):
+    import sys
+    import types
+
+    from grader.report.i18n import default_lang
+
+    fake = types.ModuleType("grader.course")
+    fake.current_course = lambda: types.SimpleNamespace(lang="ru")
+    monkeypatch.setitem(sys.modules, "grader.course", fake)
+    assert default_lang() == "ru"
+    fake.current_course = lambda: types.SimpleNamespace(lang="de")        # unknown: English
+    assert default_lang() == "en"
+
+    def broken():
+        raise ValueError("convgrade.toml: bad")
+    fake.current_course = broken
+    assert default_lang() == "en"
