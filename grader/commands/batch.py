@@ -153,7 +153,9 @@ def gradebook(out, fmt, roster, output, title, canvas_assignment_id, lang):
         raise _BadInput(str(exc)) from None
     path = write_csv(rows, output or out / f"gradebook-{fmt}.csv", fmt, roster=ros, title=title,
                      canvas_assignment_id=canvas_assignment_id)
-    write_text_atomic(out / "summary.html", render_summary_html(rows, _similarity_pairs(out), lang))
+    from grader.report.summary import with_questions      # the by-question section (issue 14)
+    page = with_questions(render_summary_html(rows, _similarity_pairs(out), lang), out, rows, lang)
+    write_text_atomic(out / "summary.html", page)
     bad = [r for r in rows if r["status"] != "ok"]
     click.echo(f"{len(rows)} student(s) -> {path}; summary -> {out / 'summary.html'}"
                + (f"; {len(bad)} without a full grade: {', '.join(r['student'] for r in bad[:10])}" if bad else ""))

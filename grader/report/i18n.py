@@ -64,6 +64,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "similarity": "Similar pairs",
         "similarity_score": "Similarity",
         "regions": "Matching regions (lines)",
+        "by_question": "By question",
+        "question_mean": "class mean {pct}% of its points",
+        "common_mistakes": "Most common mistakes",
+        "checks_in_question": "Its checks ({n}), worst pass rate first",
         "sim_title": "Similar submissions",
         "sim_intro": "{n} pair(s). Score = shared fingerprints / fingerprints of the smaller submission "
                      "(starter code and class-wide boilerplate excluded).",
@@ -133,6 +137,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "similarity": "Похожие пары",
         "similarity_score": "Сходство",
         "regions": "Совпадающие фрагменты (строки)",
+        "by_question": "По вопросам",
+        "question_mean": "в среднем по группе {pct}% баллов",
+        "common_mistakes": "Самые частые ошибки",
+        "checks_in_question": "Проверки вопроса ({n}), сначала самые трудные",
         "sim_title": "Похожие решения",
         "sim_intro": "Пар: {n}. Сходство = общие отпечатки / отпечатки меньшего решения "
                      "(без кода-заготовки и общего для всей группы шаблона).",
