@@ -105,7 +105,9 @@ def grade(assignment, submission, output, student, isolation, as_json, feedback_
 @click.argument("assignment")
 @click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-v", "--verbose", is_flag=True, help="Show the feedback of passing checks too.")
-def check(assignment, submission, verbose):
+@click.option("--lang", type=click.Choice(["en", "ru"]), default=None,
+              help="Language of the report (default: the course's convgrade.toml lang, else en).")
+def check(assignment, submission, verbose, lang):
     """Run the visible checks of ASSIGNMENT on your SUBMISSION, on your own machine.
 
     Exit code 0 only when every visible check passes.
@@ -121,22 +123,12 @@ def check(assignment, submission, verbose):
         raise _BadInput(f"no such file: {submission}")
     results = grade_submission(a, submission, student="public", visibility="visible")
     cg = results["convgrade"]
-    if cg.get("load_error"):
-        click.echo(click.style(cg["load_error"], fg="red"))
-    for note in cg.get("notes", []):
-        click.echo(f"note: {note}")
-    for finding in cg.get("static_findings", []):
-        click.echo(click.style(f"flagged: your code {finding}", fg="yellow"))
-    for t in results["tests"]:
-        ok = t["status"] == "passed"
-        mark = click.style("PASS", fg="green") if ok else click.style("FAIL", fg="red")
-        click.echo(f"{mark} {t['name']}  ({t['score']:g}/{t['max_score']:g})")
-        if not ok or verbose:
-            for line in t["output"].splitlines():
-                click.echo(f"     {line}")
+    from .report.console import check_report
+    from .report.i18n import default_lang
+    for line in check_report(results, lang or default_lang(), verbose,
+                             lambda text, ok: click.style(text, fg="green" if ok else "red")):
+        click.echo(line)
     passed = sum(t["status"] == "passed" for t in results["tests"])
-    click.echo(f"\n{passed}/{len(results['tests'])} visible checks pass. "
-               f"Hidden checks run when your TA grades; they use other inputs.")
     sys.exit(0 if passed == len(results["tests"]) and not cg.get("load_error") else EXIT_FAILED)
 
 
