@@ -22,9 +22,9 @@ import re
 from pathlib import Path
 
 from grader.report._html import esc, fmt_num, markdown_to_html, page
-from grader.report.feedback import (_grouped, _late_line, _points, _question_title, _split_output,
+from grader.report.feedback import (_grouped, _is_hidden, _late_line, _points, _split_output,
                                     assignment_title, load_error_text, max_score, student_label,
-                                    test_status, tests_of, total_score, _is_hidden)
+                                    test_status, total_score)
 from grader.report.i18n import tr
 
 TAG = "convgrade-feedback"
