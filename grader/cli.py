@@ -86,7 +86,9 @@ def main(course_dir):
 @click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True,
               help="Sandbox: auto picks the strongest available.")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of a table.")
-def grade(assignment, submission, output, student, isolation, as_json):
+@click.option("--feedback-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write feedback.md, feedback.html and, for a notebook, the annotated notebook here.")
+def grade(assignment, submission, output, student, isolation, as_json, feedback_dir):
     """Grade SUBMISSION (.py, .ipynb, .zip, or a folder of them) with every check of ASSIGNMENT.
 
     ASSIGNMENT is a folder with assignment.toml or an assignment id of the current course. A folder
@@ -115,6 +117,9 @@ def grade(assignment, submission, output, student, isolation, as_json):
         results = grade_submission(a, submission, student=student, isolation=isolation)
     if output:
         write_json_atomic(output, results)
+    if feedback_dir:
+        from .report.annotate import write_feedback
+        write_feedback(feedback_dir, results, assignment=a, notebook=submission)
     if as_json:
         click.echo(json.dumps(results, indent=2, ensure_ascii=False))
     else:
@@ -145,7 +150,9 @@ def _check_arguments(args: tuple[str, ...]) -> tuple[str, Path]:
 @main.command()
 @click.argument("args", nargs=-1, required=True, metavar="[ASSIGNMENT] SUBMISSION")
 @click.option("-v", "--verbose", is_flag=True, help="Show the feedback of passing checks too.")
-def check(args, verbose):
+@click.option("--lang", type=click.Choice(["en", "ru"]), default=None,
+              help="Language of the report (default: the course's convgrade.toml lang, else en).")
+def check(args, verbose, lang):
     """Run the visible checks of ASSIGNMENT on your SUBMISSION, on your own machine.
 
     ASSIGNMENT is the released folder (or an assignment folder or id); left out, it is the
@@ -166,22 +173,12 @@ def check(args, verbose):
         raise _BadInput(f"no such file: {submission}")
     results = grade_submission(a, submission, student="public", visibility="visible")
     cg = results["convgrade"]
-    if cg.get("load_error"):
-        click.echo(click.style(cg["load_error"], fg="red"))
-    for note in cg.get("notes", []):
-        click.echo(f"note: {note}")
-    for finding in cg.get("static_findings", []):
-        click.echo(click.style(f"flagged: your code {finding}", fg="yellow"))
-    for t in results["tests"]:
-        ok = t["status"] == "passed"
-        mark = click.style("PASS", fg="green") if ok else click.style("FAIL", fg="red")
-        click.echo(f"{mark} {t['name']}  ({t['score']:g}/{t['max_score']:g})")
-        if not ok or verbose:
-            for line in t["output"].splitlines():
-                click.echo(f"     {line}")
+    from .report.console import check_report
+    from .report.i18n import default_lang
+    for line in check_report(results, lang or default_lang(), verbose,
+                             lambda text, ok: click.style(text, fg="green" if ok else "red")):
+        click.echo(line)
     passed = sum(t["status"] == "passed" for t in results["tests"])
-    click.echo(f"\n{passed}/{len(results['tests'])} visible checks pass. "
-               f"Hidden checks run when your TA grades; they use other inputs.")
     sys.exit(0 if passed == len(results["tests"]) and not cg.get("load_error") else EXIT_FAILED)
 
 

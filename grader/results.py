@@ -87,10 +87,26 @@ def summary_text(assignment, raw: float, score: float, max_score: float, meta: d
     return "\n\n".join(lines)
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (``os.umask`` sets it, which races with other
+    threads creating files); falls back to ``os.umask`` where /proc has no ``Umask:`` line."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o077)
+    os.umask(old)
+    return old
+
+
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) so that readers see the old file or the complete new one, never a
     torn one: a temporary file in the same folder, fsynced, then renamed over ``path``. The file
-    keeps ``tempfile.mkstemp``'s mode 0600 (results and sources are students' data)."""
+    gets ``0o666 & ~umask`` like any created file (``umask 027``: the course staff group reads it,
+    others do not); the temporary file is 0600 until it is complete."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -99,6 +115,7 @@ def write_text_atomic(path: str | Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         try:

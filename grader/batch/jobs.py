@@ -112,7 +112,12 @@ def failure_results(assignment, job: Job, reason: str, kind: str, seconds: float
 def render_members(results: dict, job: Job, source: str | None) -> dict:
     """Per-member copies of ``results`` (student and name set) with their feedback rendered."""
     from grader.report.feedback import render_html, render_markdown
+    from grader.report.questions import question_map
 
+    try:
+        questions = question_map(_assignment(job))      # feedback grouped by the notebook's questions
+    except Exception:
+        questions = None
     members = {}
     for student, name in job.members:
         r = copy.deepcopy(results)
@@ -120,8 +125,8 @@ def render_members(results: dict, job: Job, source: str | None) -> dict:
         r["convgrade"]["name"] = name or None
         if len(job.members) > 1:
             r["convgrade"]["group"] = [s for s, _ in job.members]
-        members[student] = {"results": r, "feedback_md": render_markdown(r, job.lang),
-                            "feedback_html": render_html(r, job.lang)}
+        members[student] = {"results": r, "feedback_md": render_markdown(r, job.lang, questions),
+                            "feedback_html": render_html(r, job.lang, questions)}
     return {"key": job.key, "sha256": job.sha256, "source": source, "members": members}
 
 

@@ -127,6 +127,7 @@ def run_batch(assignment, entries: list[Entry], out, *, executor: str = "local",
     report = BatchReport(total=len(entries), skipped=len(done), executor=executor, workers=workers)
     t0 = time.monotonic()
     bar = Progress(len(todo), skipped=len(done), enabled=progress)
+    bar.start()                         # drawn from the first second, not after the first result
     pool = None
     try:
         if todo:
@@ -148,7 +149,9 @@ def run_batch(assignment, entries: list[Entry], out, *, executor: str = "local",
                     if on_result:
                         on_result(student, status)
                 report.graded += 1
-                bar.update(failed=any(status_of(m["results"]) != "ok" for m in payload["members"].values()))
+                st = [status_of(m["results"]) for m in payload["members"].values()] or ["ok"]
+                bar.update(failed=any(x != "ok" for x in st), note=f"{', '.join(payload['members'])}: {st[0]}",
+                           status=st[0])
                 if time.monotonic() - last_index > 5.0:
                     write_index(out, index, assignment.id, assignment.version)
                     last_index = time.monotonic()

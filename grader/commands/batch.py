@@ -169,7 +169,9 @@ def gradebook(out, fmt, roster, output, title, canvas_assignment_id, new_canvas_
                          new_canvas_column=new_canvas_column)
     except GradebookError as exc:
         raise _BadInput(str(exc)) from None
-    write_text_atomic(out / "summary.html", render_summary_html(rows, _similarity_pairs(out), lang))
+    from grader.report.summary import with_questions      # the by-question section
+    page = with_questions(render_summary_html(rows, _similarity_pairs(out), lang), out, rows, lang)
+    write_text_atomic(out / "summary.html", page)
     bad = [r for r in rows if r["status"] != "ok"]
     click.echo(f"{len(rows)} student(s) -> {path}; summary -> {out / 'summary.html'}"
                + (f"; {len(bad)} without a full grade: {', '.join(r['student'] for r in bad[:10])}" if bad else ""))
@@ -182,7 +184,9 @@ def gradebook(out, fmt, roster, output, title, canvas_assignment_id, new_canvas_
               help="The starter code given to students (.py or .ipynb): its code never counts.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Report pairs sharing at least this fraction of the smaller submission's fingerprints.")
-def similarity(out, starter, threshold):
+@click.option("--lang", type=click.Choice(["en", "ru"]), default=None,
+              help="Language of similarity.html (default: the course's convgrade.toml lang, else en).")
+def similarity(out, starter, threshold, lang):
     """Find pairs of submissions in OUT whose code is suspiciously alike.
 
     Writes OUT/similarity.html (matching regions side by side) and OUT/similarity.json, which
@@ -193,6 +197,7 @@ def similarity(out, starter, threshold):
         convgrade similarity out/ --starter assignments/a2_convolution/starter.py --threshold 0.6
     """
     from grader.batch.outputs import write_text_atomic
+    from grader.report.i18n import default_lang
     from grader.report.similarity import compare, load_sources, render_pairs_html
     from grader.results import write_json_atomic
     from grader.submission import SubmissionError, load_submission
@@ -206,7 +211,7 @@ def similarity(out, starter, threshold):
         except SubmissionError as exc:
             raise _BadInput(f"--starter: {exc.reason}") from None
     pairs = compare(sources, starter=starter_src, threshold=threshold)
-    write_text_atomic(out / "similarity.html", render_pairs_html(pairs, sources))
+    write_text_atomic(out / "similarity.html", render_pairs_html(pairs, sources, lang=lang or default_lang()))
     write_json_atomic(out / "similarity.json", {"threshold": threshold, "submissions": len(sources),
                                                 "pairs": [dataclasses.asdict(p) for p in pairs]})
     click.echo(f"{len(sources)} source(s) compared, {len(pairs)} similar pair(s) -> {out / 'similarity.html'}")

@@ -49,6 +49,7 @@ _BULLET = re.compile(r"^\s*[-*+]\s+(.*)$")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+_EM = re.compile(r"(?<![*\w])\*(?![\s*])([^*]+?)(?<!\s)\*(?![*\w])")
 
 
 def _inline(text: str) -> str:
@@ -62,7 +63,7 @@ def _inline(text: str) -> str:
         if i % 2 == 1:
             out.append(f"<code>{part}</code>")
         else:
-            out.append(_BOLD.sub(r"<strong>\1</strong>", part))
+            out.append(_EM.sub(r"<em>\1</em>", _BOLD.sub(r"<strong>\1</strong>", part)))
     return "".join(out)
 
 
@@ -169,11 +170,14 @@ border-radius:4px}pre code{background:none;padding:0}
 .check{border:1px solid #d0d7de;border-radius:6px;padding:4px 14px 10px;margin:14px 0}
 .diag{background:#ddf4ff;border-left:4px solid #0969da;padding:4px 10px;margin:.5em 0}
 .figs{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
+.summary{border:1px solid #d0d7de;border-radius:6px;padding:8px 14px;margin:.4em 0 .8em;background:#f6f8fa}
+.todo ul{margin:.2em 0}.case{background:#f6f8fa;padding:4px 8px;border-radius:4px}
+details>summary{cursor:pointer}.passed-list{margin-top:1.4em}.passed-list>summary{font-weight:600;font-size:1.1em}
 footer{margin-top:2em;border-top:1px solid #d0d7de;padding-top:.4em}
 .bar{display:inline-block;height:10px;background:#4c78a8;vertical-align:middle}
-.src td{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.82em;white-space:pre;border:none;
-padding:0 6px}.src td.ln{color:#8c959f;text-align:right}.pair{display:flex;gap:10px}.pair>div{flex:1;
-overflow-x:auto}
+.src{width:100%;table-layout:fixed}.src td{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:.82em;
+white-space:pre-wrap;overflow-wrap:anywhere;border:none;padding:0 6px}.src td.ln{color:#8c959f;text-align:right;
+width:3.2em;white-space:nowrap}.pair{display:flex;gap:10px}.pair>div{flex:1;min-width:0}
 """.strip()
 
 

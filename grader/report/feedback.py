@@ -21,6 +21,7 @@ import numpy as np
 from grader.report._html import (esc, fmt_err, fmt_num, inline_markdown, markdown_to_html, page,
                                  svg_heatmap, svg_line_chart)
 from grader.report.i18n import tr
+from grader.report.questions import group_by_question
 from grader.results import hidden_inputs
 
 SHADES = " ░▒▓█"
@@ -129,7 +130,9 @@ def _isolation_line(results: dict, s: dict) -> str:
         iso = {"level": iso}
     parts = [f"{s['isolation']}: {iso.get('level', '?')}"]
     details = iso.get("details")
-    if details:
+    if isinstance(details, list):
+        parts.append("; ".join(_as_text(d) for d in details if d))
+    elif details:
         parts.append(_as_text(details))
     if results.get("execution_time") is not None:
         parts.append(s["time"].format(t=fmt_num(results["execution_time"])))
@@ -155,6 +158,7 @@ def _diagnoses(test: dict) -> list[tuple[str, str]]:
 
 
 def _is_hidden(test: dict) -> bool:
+    """Judged on inputs the student never sees (``grader.results.hidden_inputs``)."""
     return hidden_inputs(test)
 
 
@@ -229,14 +233,106 @@ def _curve_summary(curve: dict, s: dict) -> list[str]:
     return lines
 
 
-def render_markdown(results: dict, lang: str = "en") -> str:
-    """Feedback for one student as Markdown (see the module docstring for the content)."""
+# ----------------------------------------------------------------------------------------------
+# What each section shows (shared by Markdown and HTML so both keep the same order)
+# ----------------------------------------------------------------------------------------------
+_CASE_PREFIX = "Case:"
+_DIAG_PREFIX = "**Likely mistake:**"
+
+
+def _split_output(test: dict) -> tuple[str, str, list[str]]:
+    """``(case, body, diagnoses)`` of a failed test, each said once.
+
+    The checks write the case as a ``Case: ...`` paragraph and each diagnosis as a
+    ``**Likely mistake:** ...`` paragraph of ``output``; the diagnoses are also in
+    ``extra_data.diagnoses``. The case comes from ``extra_data.case`` (visible checks only) or the
+    output's ``Case:`` paragraph; the diagnoses from ``extra_data`` (their messages, never their
+    internal codes) or, failing that, the output's paragraphs; the body is the rest of the output.
+    """
+    diags = [msg for _code, msg in _diagnoses(test) if msg]
+    case = "" if _is_hidden(test) else _as_text(_extra(test).get("case"))
+    body, from_output = [], []
+    for para in str(test.get("output") or "").strip().split("\n\n"):
+        p = para.strip()
+        if not p:
+            continue
+        if p.startswith(_CASE_PREFIX):
+            if not case:
+                case = p[len(_CASE_PREFIX):].strip()
+            continue
+        if p.startswith(_DIAG_PREFIX):
+            from_output.append(p[len(_DIAG_PREFIX):].strip())
+            continue
+        if any(m.strip() and m.strip() in p for m in diags):
+            continue
+        body.append(para)
+    return case, "\n\n".join(body), diags or from_output
+
+
+def _summary_paragraphs(results: dict) -> list[str]:
+    """Paragraphs of the top-level ``output`` that the page does not already show (its title and
+    score line, the late penalty, the load error and the notes are shown once, from the
+    ``convgrade`` block)."""
+    known = {load_error_text(results).strip()} | {n.strip() for n in _notes(results)}
+    out = []
+    paras = [p.strip() for p in str(results.get("output") or "").split("\n\n") if p.strip()]
+    for i, p in enumerate(paras):
+        if (i == 0 and " — " in p) or p in known or p.startswith(("Note: ", "Flagged: ", "Submitted ")):
+            continue
+        out.append(p)
+    return out
+
+
+def _findings(results: dict) -> list[str]:
+    found = _cg(results).get("static_findings") or []
+    if isinstance(found, str):
+        found = [found]
+    return [_as_text(f) for f in found if f]
+
+
+def _grouped(results: dict, questions: dict[str, str] | None):
+    """``(failed groups, passed groups)``: each a list of ``(question, tests)``; questions with a
+    failure keep the notebook's order, their passed tests go to the passed groups."""
+    groups = group_by_question(tests_of(results), questions)
+    failed = [(q, [t for t in ts if test_status(t) == "failed"]) for q, ts in groups.items()]
+    passed = [(q, [t for t in ts if test_status(t) == "passed"]) for q, ts in groups.items()]
+    return [g for g in failed if g[1]], [g for g in passed if g[1]], groups
+
+
+def _points(tests: list[dict]) -> tuple[float, float]:
+    got = total = 0.0
+    for t in tests:
+        try:
+            got += float(t.get("score", 0) or 0)
+            total += float(t.get("max_score", 0) or 0)
+        except (TypeError, ValueError):
+            pass
+    return got, total
+
+
+def _question_title(q: str, tests: list[dict], s: dict) -> str:
+    """The question's heading with its points over all its checks (passed ones included)."""
+    got, total = _points(tests)
+    name = s["question"].format(q=q) if q else s["other_checks"]
+    return f"{name} ({fmt_num(got)} / {fmt_num(total)})"
+
+
+def _passed_count(results: dict, s: dict) -> str:
+    tests = tests_of(results)
+    return s["checks_passed"].format(n=sum(test_status(t) == "passed" for t in tests), total=len(tests))
+
+
+def render_markdown(results: dict, lang: str = "en", questions: dict[str, str] | None = None) -> str:
+    """Feedback for one student as Markdown, in the order of the HTML page: score summary, failed
+    checks grouped by question, then the passed checks (``questions``: ``question_map``)."""
     s = tr(lang)
     if not isinstance(results, dict):
         raise ValueError(f"results: expected a dict, got {type(results).__name__}")
     title = assignment_title(results)
     out = [f"# {title + ' — ' if title else ''}{s['feedback_for'].format(student=student_label(results))}", ""]
-    out += [f"**{s['total']}: {fmt_num(total_score(results))} / {fmt_num(max_score(results))}**", ""]
+    tests = tests_of(results)
+    out += [f"**{s['total']}: {fmt_num(total_score(results))} / {fmt_num(max_score(results))}**"
+            + (f" · {_passed_count(results, s)}" if tests else ""), ""]
     late = _late_line(results, s)
     if late:
         out += [f"> {late}", ""]
@@ -246,55 +342,66 @@ def render_markdown(results: dict, lang: str = "en") -> str:
     notes = _notes(results)
     if notes:
         out += [f"**{s['notes']}:**", ""] + [f"- {n}" for n in notes] + [""]
-    if results.get("output"):
-        out += [f"**{s['summary_output']}:**", "", str(results["output"]).strip(), ""]
+    found = _findings(results)
+    if found:
+        out += [f"**{s['flagged']}:**", ""] + [f"- {f}" for f in found] + [""]
+    extra_summary = _summary_paragraphs(results)
+    if extra_summary:
+        out += [f"**{s['summary_output']}:**", ""] + extra_summary + [""]
 
-    tests = tests_of(results)
-    out += [f"## {s['checks']}", ""]
-    if tests:
-        out += [f"| {s['check']} | {s['score']} | {s['status']} |", "|---|---:|---|"]
-        for t in tests:
-            st = s[test_status(t)] + (f" ({s['hidden']})" if _is_hidden(t) else "")
-            out.append(f"| {_md_cell(t.get('name', '?'))} | {fmt_num(t.get('score'))} / "
-                       f"{fmt_num(t.get('max_score'))} | {st} |")
-        out.append("")
-    else:
+    failed_groups, passed_groups, all_groups = _grouped(results, questions)
+    if not tests:
         out += [s["no_checks"], ""]
-
-    failed = [t for t in tests if test_status(t) == "failed"]
-    if failed:
+    elif failed_groups:
         out += [f"## {s['failed_checks']}", ""]
-    elif tests:
+    else:
         out += [s["all_passed"], ""]
-    for t in failed:
-        out += [f"### {t.get('name', '?')} ({fmt_num(t.get('score'))} / {fmt_num(t.get('max_score'))})", ""]
-        extra = _extra(t)
-        if not _is_hidden(t) and extra.get("case"):
-            out += [f"*{s['case']}:* {extra['case']}", ""]
-        if t.get("output"):
-            out += [str(t["output"]).strip(), ""]
-        diags = _diagnoses(t)
-        if diags:
-            out += [f"**{s['diagnoses']}:**", ""]
-            out += [f"- **{code}**: {msg}" if code else f"- {msg}" for code, msg in diags] + [""]
-        if _is_hidden(t):
-            continue
-        heat = extra.get("heatmap")
-        if isinstance(heat, dict):
-            chans = _channels(heat)
-            if chans:
-                vmax = _channel_max(chans)
-                block = [str(heat.get("title") or ""), s["heatmap_legend"].format(vmax=fmt_err(vmax))]
-                for c, ch in enumerate(chans):
-                    block += ["", s["heatmap_channel"].format(c=c)] + text_heatmap(ch, vmax)
-                out += ["```text"] + block + ["```", ""]
-        curve = extra.get("curve")
-        if isinstance(curve, dict):
-            lines = _curve_summary(curve, s)
-            if lines:
-                out += [f"**{s['curve']}:**", ""] + [f"- {line}" for line in lines] + [""]
+    for q, group in failed_groups:
+        if q or len(failed_groups) > 1:
+            out += [f"### {_question_title(q, all_groups[q], s)}", ""]
+        for t in group:
+            out += _md_failure(t, s)
+    if passed_groups:
+        out += [f"## {s['passed_checks']}", "", f"| {s['check']} | {s['score']} | {s['status']} |", "|---|---:|---|"]
+        for q, group in passed_groups:
+            for t in group:
+                name = f"{q}: {t.get('name', '?')}" if q else t.get("name", "?")
+                hid = f" ({s['hidden']})" if _is_hidden(t) else ""
+                out.append(f"| {_md_cell(name)} | {fmt_num(t.get('score'))} / {fmt_num(t.get('max_score'))} "
+                           f"| {s['passed']}{hid} |")
+        out.append("")
     out += ["---", f"*{_isolation_line(results, s)}*", ""]
     return "\n".join(out)
+
+
+def _md_failure(t: dict, s: dict) -> list[str]:
+    out = [f"#### {t.get('name', '?')} ({fmt_num(t.get('score'))} / {fmt_num(t.get('max_score'))})"
+           + (f" — {s['hidden']}" if _is_hidden(t) else ""), ""]
+    case, body, diags = _split_output(t)
+    if case:
+        out += [f"*{s['case']}:* {case}", ""]
+    if body:
+        out += [body.strip(), ""]
+    for msg in diags:
+        out += [f"> **{s['diagnoses']}:** {msg}", ""]
+    if _is_hidden(t):
+        return out
+    extra = _extra(t)
+    heat = extra.get("heatmap")
+    if isinstance(heat, dict):
+        chans = _channels(heat)
+        if chans:
+            vmax = _channel_max(chans)
+            block = [str(heat.get("title") or ""), s["heatmap_legend"].format(vmax=fmt_err(vmax))]
+            for c, ch in enumerate(chans):
+                block += ["", s["heatmap_channel"].format(c=c)] + text_heatmap(ch, vmax)
+            out += ["```text"] + block + ["```", ""]
+    curve = extra.get("curve")
+    if isinstance(curve, dict):
+        lines = _curve_summary(curve, s)
+        if lines:
+            out += [f"**{s['curve']}:**", ""] + [f"- {line}" for line in lines] + [""]
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -337,18 +444,31 @@ def _html_curve(curve: dict, s: dict) -> str:
             f"<ul class=\"muted\">{summary}</ul>")
 
 
-def render_html(results: dict, lang: str = "en") -> str:
-    """Feedback for one student as one self-contained HTML page (inline CSS and SVG, no script,
-    no external URL; everything from ``results`` escaped)."""
+def render_html(results: dict, lang: str = "en", questions: dict[str, str] | None = None) -> str:
+    """Feedback for one student as one self-contained HTML page (inline CSS, SVG and ``<details>``,
+    no script, no external URL; everything from ``results`` escaped).
+
+    Order: the score summary (score, late penalty, load error, notes: each once), the failed
+    checks grouped by question (``questions``: ``{check number: question}`` from
+    ``question_map``; without it one group), each with its case, what was expected and got, the
+    likely cause once and the heatmap or curve; then the passed checks, collapsed."""
     s = tr(lang)
     if not isinstance(results, dict):
         raise ValueError(f"results: expected a dict, got {type(results).__name__}")
     title = assignment_title(results)
     who = student_label(results)
     heading = f"{title + ' — ' if title else ''}{s['feedback_for'].format(student=who)}"
-    b = [f"<h1>{esc(heading)}</h1>",
-         f'<div class="score">{esc(s["total"])}: {esc(fmt_num(total_score(results)))} / '
-         f'{esc(fmt_num(max_score(results)))}</div>']
+    tests = tests_of(results)
+    failed_groups, passed_groups, all_groups = _grouped(results, questions)
+    summary = [f'<div class="score">{esc(s["total"])}: {esc(fmt_num(total_score(results)))} / '
+               f'{esc(fmt_num(max_score(results)))}</div>']
+    if tests:
+        summary.append(f'<div class="muted">{esc(_passed_count(results, s))}</div>')
+    if failed_groups and any(q for q, _ in failed_groups):
+        items = "".join(f'<li><a href="#q{n}">{esc(_question_title(q, all_groups[q], s))}</a></li>'
+                        for n, (q, g) in enumerate(failed_groups))
+        summary.append(f'<div class="todo">{esc(s["to_fix"])}:<ul>{items}</ul></div>')
+    b = [f"<h1>{esc(heading)}</h1>", f'<section class="summary">{"".join(summary)}</section>']
     late = _late_line(results, s)
     if late:
         b.append(f'<div class="late">{esc(late)}</div>')
@@ -358,50 +478,89 @@ def render_html(results: dict, lang: str = "en") -> str:
                  f"</code></pre></div>")
     notes = _notes(results)
     if notes:
-        b.append(f"<p><strong>{esc(s['notes'])}:</strong></p><ul>"
-                 + "".join(f"<li>{inline_markdown(n)}</li>" for n in notes) + "</ul>")
-    if results.get("output"):
-        b.append(f"<p><strong>{esc(s['summary_output'])}:</strong></p>{markdown_to_html(str(results['output']))}")
+        b.append(f'<div class="notes"><strong>{esc(s["notes"])}:</strong><ul>'
+                 + "".join(f"<li>{inline_markdown(n)}</li>" for n in notes) + "</ul></div>")
+    found = _findings(results)
+    if found:
+        b.append(f'<div class="notes"><strong>{esc(s["flagged"])}:</strong><ul>'
+                 + "".join(f"<li>{inline_markdown(f)}</li>" for f in found) + "</ul></div>")
+    extra_summary = _summary_paragraphs(results)
+    if extra_summary:
+        b.append(f"<p><strong>{esc(s['summary_output'])}:</strong></p>"
+                 + markdown_to_html("\n\n".join(extra_summary)))
 
-    tests = tests_of(results)
-    b.append(f"<h2>{esc(s['checks'])}</h2>")
-    if tests:
-        rows = []
-        for t in tests:
-            st = test_status(t)
-            hid = f' <span class="muted">({esc(s["hidden"])})</span>' if _is_hidden(t) else ""
-            rows.append(f"<tr><td>{esc(t.get('name', '?'))}</td><td class=\"num\">{esc(fmt_num(t.get('score')))}"
-                        f" / {esc(fmt_num(t.get('max_score')))}</td><td><span class=\"{st}\">{esc(s[st])}</span>"
-                        f"{hid}</td></tr>")
-        b.append(f"<table><thead><tr><th>{esc(s['check'])}</th><th>{esc(s['score'])}</th>"
-                 f"<th>{esc(s['status'])}</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
-    else:
+    if not tests:
         b.append(f"<p>{esc(s['no_checks'])}</p>")
-
-    failed = [t for t in tests if test_status(t) == "failed"]
-    if failed:
-        b.append(f"<h2>{esc(s['failed_checks'])}</h2>")
-    elif tests:
+    elif failed_groups:
+        b.append(f'<h2 class="failed-h">{esc(s["failed_checks"])}</h2>')
+    else:
         b.append(f'<p class="passed">{esc(s["all_passed"])}</p>')
-    for i, t in enumerate(failed):
-        extra = _extra(t)
-        sec = [f"<h3>{esc(t.get('name', '?'))} <span class=\"muted\">({esc(fmt_num(t.get('score')))} / "
-               f"{esc(fmt_num(t.get('max_score')))})</span></h3>"]
-        if not _is_hidden(t) and extra.get("case"):
-            sec.append(f"<p><em>{esc(s['case'])}:</em> {esc(extra['case'])}</p>")
-        if t.get("output"):
-            sec.append(markdown_to_html(str(t["output"])))
-        for code, msg in _diagnoses(t):
-            label = f"<strong>{esc(code)}</strong>: " if code else ""
-            sec.append(f'<div class="diag">{esc(s["diagnoses"])}: {label}{esc(msg)}</div>')
-        if not _is_hidden(t):
-            if isinstance(extra.get("heatmap"), dict):
-                sec.append(_html_heatmap(extra["heatmap"], s, f"t{i}"))
-            if isinstance(extra.get("curve"), dict):
-                sec.append(_html_curve(extra["curve"], s))
-        b.append(f'<section class="check">{"".join(sec)}</section>')
-    b.append(f'<footer class="muted">{esc(_isolation_line(results, s))}</footer>')
+    uid = 0
+    for n, (q, group) in enumerate(failed_groups):
+        sec = []
+        if q or len(failed_groups) > 1:
+            sec.append(f'<h3 id="q{n}">{esc(_question_title(q, all_groups[q], s))}</h3>')
+        for t in group:
+            sec.append(_html_failure(t, s, f"t{uid}"))
+            uid += 1
+        b.append(f'<section class="question">{"".join(sec)}</section>')
+    if passed_groups:
+        n_passed = sum(len(g) for _, g in passed_groups)
+        rows = []
+        for q, group in passed_groups:
+            if q:
+                rows.append(f'<tr><th colspan="2">{esc(_question_title(q, all_groups[q], s))}</th></tr>')
+            for t in group:
+                hid = f' <span class="muted">({esc(s["hidden"])})</span>' if _is_hidden(t) else ""
+                rows.append(f"<tr><td>{esc(t.get('name', '?'))}{hid}</td><td class=\"num\">"
+                            f"{esc(fmt_num(t.get('score')))} / {esc(fmt_num(t.get('max_score')))}</td></tr>")
+        b.append(f'<details class="passed-list"><summary>{esc(s["passed_checks"])} ({n_passed})</summary>'
+                 f"<table><thead><tr><th>{esc(s['check'])}</th><th>{esc(s['score'])}</th></tr></thead>"
+                 f"<tbody>{''.join(rows)}</tbody></table></details>")
+    b.append(_html_footer(results, s))
     return page(heading, "\n".join(b), lang)
+
+
+def _html_failure(t: dict, s: dict, uid: str) -> str:
+    hid = f' <span class="muted">({esc(s["hidden"])})</span>' if _is_hidden(t) else ""
+    sec = [f"<h4>{esc(t.get('name', '?'))} <span class=\"muted\">({esc(fmt_num(t.get('score')))} / "
+           f"{esc(fmt_num(t.get('max_score')))})</span>{hid}</h4>"]
+    case, body, diags = _split_output(t)
+    if case:
+        sec.append(f'<p class="case"><em>{esc(s["case"])}:</em> {inline_markdown(case)}</p>')
+    if body:
+        sec.append(markdown_to_html(body))
+    for msg in diags:
+        sec.append(f'<div class="diag"><strong>{esc(s["diagnoses"])}:</strong> {inline_markdown(msg)}</div>')
+    if not _is_hidden(t):
+        extra = _extra(t)
+        if isinstance(extra.get("heatmap"), dict):
+            sec.append(_html_heatmap(extra["heatmap"], s, uid))
+        if isinstance(extra.get("curve"), dict):
+            sec.append(_html_curve(extra["curve"], s))
+    return f'<section class="check">{"".join(sec)}</section>'
+
+
+def _html_footer(results: dict, s: dict) -> str:
+    """The isolation level, time and version on one line; the sandbox details, a list of
+    sentences, in a collapsed list under it (never a printed Python list)."""
+    iso = _cg(results).get("isolation") or {}
+    if not isinstance(iso, dict):
+        iso = {"level": iso}
+    parts = [f"{s['isolation']}: {_as_text(iso.get('level', '?'))}"]
+    if results.get("execution_time") is not None:
+        parts.append(s["time"].format(t=fmt_num(results["execution_time"])))
+    version = _cg(results).get("version")
+    if version:
+        parts.append(f"convgrade {_as_text(version)}")
+    details = iso.get("details")
+    if isinstance(details, str):
+        details = [details]
+    items = "".join(f"<li>{esc(_as_text(d))}</li>" for d in details or [] if d)
+    line = esc(" · ".join(parts))
+    if items:
+        return f'<footer class="muted"><details><summary>{line}</summary><ul>{items}</ul></details></footer>'
+    return f'<footer class="muted">{line}</footer>'
 
 
 __all__ = ["render_markdown", "render_html", "text_heatmap", "assignment_title", "student_label",

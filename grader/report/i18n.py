@@ -32,6 +32,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "curve_nonfinite": "{name}: not finite from x = {x} on",
         "isolation": "Isolation",
         "time": "time {t} s",
+        "question": "Question {q}",
+        "other_checks": "Other checks",
+        "checks_passed": "{n} of {total} checks passed",
+        "to_fix": "To fix",
+        "passed_checks": "Passed checks",
+        "flagged": "Flagged in your code",
+        "feedback": "Feedback",
+        "annotated_note": "The grader's feedback is in the cells marked ✅/❌ under each question.",
         # class summary
         "summary_title": "Class summary: {assignment}",
         "submissions": "Submissions",
@@ -59,6 +67,23 @@ STRINGS: dict[str, dict[str, str]] = {
         "missing": "Missing: roster students without a submission",
         "missing_count": "missing",
         "no_submission": "no submission",
+        "cli_note": "note",
+        "cli_flagged": "flagged: your code",
+        "cli_pass": "PASS",
+        "cli_fail": "FAIL",
+        "cli_summary": "{n}/{total} visible checks pass. Hidden checks run when your TA grades; they use other inputs.",
+        "by_question": "By question",
+        "question_mean": "class mean {pct}% of its points",
+        "common_mistakes": "Most common mistakes",
+        "checks_in_question": "Its checks ({n}), worst pass rate first",
+        "sim_title": "Similar submissions",
+        "sim_intro": "{n} pair(s). Score = shared fingerprints / fingerprints of the smaller submission "
+                     "(starter code and class-wide boilerplate excluded).",
+        "sim_pair": "Pair",
+        "sim_regions": "Regions",
+        "sim_shared": "{shared} shared of {a} / {b} fingerprints",
+        "sim_more": "{n} more matching line(s)",
+        "sim_other": "{n} more region(s)",
     },
     "ru": {
         "feedback_for": "Отзыв для {student}",
@@ -89,6 +114,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "curve_nonfinite": "{name}: не число начиная с x = {x}",
         "isolation": "Изоляция",
         "time": "время {t} с",
+        "question": "Вопрос {q}",
+        "other_checks": "Другие проверки",
+        "checks_passed": "пройдено проверок: {n} из {total}",
+        "to_fix": "Что исправить",
+        "passed_checks": "Пройденные проверки",
+        "flagged": "Замечания к вашему коду",
+        "feedback": "Отзыв",
+        "annotated_note": "Отзыв проверяющей системы — в ячейках с ✅/❌ под каждым вопросом.",
         "summary_title": "Сводка по группе: {assignment}",
         "submissions": "Решений",
         "graded": "проверено",
@@ -115,6 +148,24 @@ STRINGS: dict[str, dict[str, str]] = {
         "missing": "Не сдали: студенты из списка без решения",
         "missing_count": "не сдали",
         "no_submission": "решение не сдано",
+        "cli_note": "замечание",
+        "cli_flagged": "подозрительно: ваш код",
+        "cli_pass": "ПРОЙДЕНА",
+        "cli_fail": "ОШИБКА",
+        "cli_summary": "Пройдено открытых проверок: {n} из {total}. Скрытые проверки запускаются, когда "
+                       "работу проверяет ассистент; у них другие входные данные.",
+        "by_question": "По вопросам",
+        "question_mean": "в среднем по группе {pct}% баллов",
+        "common_mistakes": "Самые частые ошибки",
+        "checks_in_question": "Проверки вопроса ({n}), сначала самые трудные",
+        "sim_title": "Похожие решения",
+        "sim_intro": "Пар: {n}. Сходство = общие отпечатки / отпечатки меньшего решения "
+                     "(без кода-заготовки и общего для всей группы шаблона).",
+        "sim_pair": "Пара",
+        "sim_regions": "Фрагменты",
+        "sim_shared": "общих отпечатков: {shared} из {a} / {b}",
+        "sim_more": "и ещё совпадающих строк: {n}",
+        "sim_other": "Ещё фрагментов: {n}",
     },
 }
 
@@ -124,3 +175,17 @@ def tr(lang: str) -> dict[str, str]:
     if lang not in STRINGS:
         raise ValueError(f"lang: expected one of {sorted(STRINGS)}, got {lang!r}")
     return STRINGS[lang]
+
+
+def default_lang() -> str:
+    """The language of pages written for people when no ``--lang`` is given: the current
+    course's ``convgrade.toml`` ``lang`` (``grader.course``), else ``"en"``."""
+    try:
+        from grader.course import current_course
+    except ImportError:                     # no course resolver in this version
+        return "en"
+    try:
+        lang = getattr(current_course(), "lang", "en")
+    except Exception:                       # an unreadable convgrade.toml: the command reports it itself
+        return "en"
+    return lang if lang in STRINGS else "en"

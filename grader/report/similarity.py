@@ -314,34 +314,79 @@ def load_sources(out_dir, filename: str = "source.py") -> dict[str, str]:
 # HTML
 # ----------------------------------------------------------------------------------------------
 _REGION_COLORS = ["#fff3b0", "#c8e6ff", "#d4f5d4", "#ffd8e4", "#e8dcff", "#ffe2c2"]
+MAX_REGIONS = 4             # regions shown per pair (the longest); the others are listed by line range
+MAX_LINES = 10              # matched lines shown per region side; the rest is summarized
+_SIM_CSS = ("<style>" + "".join(f".r{i}{{background:{c}}}" for i, c in enumerate(_REGION_COLORS))
+            + "</style>")
 
 
-def _code_block(lines: list[str], lo: int, hi: int, marked: tuple[int, int], color: str) -> str:
+def _merge(regions):
+    """Regions sorted by their first file's lines; ones that overlap or touch in both files merged."""
+    out = []
+    for ra, rb in sorted(regions):
+        if (out and ra[0] <= out[-1][0][1] + 1 and rb[0] <= out[-1][1][1] + 1
+                and rb[1] >= out[-1][1][0] - 1):
+            (a0, a1), (b0, b1) = out[-1]
+            out[-1] = ((a0, max(a1, ra[1])), (min(b0, rb[0]), max(b1, rb[1])))
+        else:
+            out.append((ra, rb))
+    return out
+
+
+def _code_block(lines: list[str], marked: tuple[int, int], color: int, context: int, more: str) -> str:
+    """Rows of one side: ``context`` lines before, at most MAX_LINES matched lines (highlighted
+    with class ``r<color>``), a row saying how many matched lines are not shown, and ``context``
+    lines after the shown ones."""
+    lo, hi = marked
+    shown_hi = min(hi, lo + MAX_LINES - 1)
     rows = []
-    for n in range(lo, hi + 1):
+
+    def row(n, cls=""):
         text = lines[n - 1] if 0 < n <= len(lines) else ""
-        style = f' style="background:{color}"' if marked[0] <= n <= marked[1] else ""
-        rows.append(f'<tr{style}><td class="ln">{n}</td><td>{esc(text)}</td></tr>')
+        rows.append(f'<tr{cls}><td class="ln">{n}</td><td>{esc(text)}</td></tr>')
+
+    for n in range(max(1, lo - context), lo):
+        row(n)
+    for n in range(lo, shown_hi + 1):
+        row(n, f' class="r{color}"')
+    if shown_hi < hi:
+        rows.append(f'<tr><td class="ln">…</td><td class="muted">{esc(more.format(n=hi - shown_hi))}</td></tr>')
+    else:
+        for n in range(hi + 1, min(len(lines), hi + context) + 1):
+            row(n)
     return f'<table class="src">{"".join(rows)}</table>'
 
 
-def render_pairs_html(pairs: list[Pair], sources: dict[str, str], context: int = 2) -> str:
-    """One self-contained page: for each pair its score and every matching region of both files
-    side by side (matched lines highlighted, ``context`` lines around)."""
-    body = [f"<h1>{esc('Similar submissions')}</h1>",
-            f'<p class="muted">{len(pairs)} pair(s). Score = shared fingerprints / fingerprints of '
-            f"the smaller submission (starter code and class-wide boilerplate excluded).</p>"]
-    for p in pairs:
+def render_pairs_html(pairs: list[Pair], sources: dict[str, str], context: int = 2, lang: str = "en") -> str:
+    """One self-contained page of bounded size: a table of the pairs, then for each pair its
+    longest ``MAX_REGIONS`` matching regions side by side (overlapping regions merged, at most
+    ``MAX_LINES`` matched lines per side plus ``context`` lines around; long lines wrap), the other
+    regions listed by line range."""
+    from grader.report.i18n import tr
+
+    s = tr(lang)
+    body = [_SIM_CSS, f"<h1>{esc(s['sim_title'])}</h1>", f'<p class="muted">{esc(s["sim_intro"].format(n=len(pairs)))}</p>']
+    if pairs:
+        rows = "".join(f'<tr><td><a href="#p{i}">{esc(p.a)} ↔ {esc(p.b)}</a></td><td class="num">'
+                       f"{esc(fmt_num(100 * p.score, 1))}%</td><td class=\"num\">{len(_merge(p.regions))}</td></tr>"
+                       for i, p in enumerate(pairs))
+        body.append(f"<table><thead><tr><th>{esc(s['sim_pair'])}</th><th>{esc(s['similarity_score'])}</th>"
+                    f"<th>{esc(s['sim_regions'])}</th></tr></thead><tbody>{rows}</tbody></table>")
+    for i, p in enumerate(pairs):
         la = (sources.get(p.a) or "").splitlines()
         lb = (sources.get(p.b) or "").splitlines()
-        body.append(f"<h2>{esc(p.a)} ↔ {esc(p.b)}: {esc(fmt_num(100 * p.score, 1))}% "
-                    f'<span class="muted">({p.shared} shared of {p.a_fingerprints} / '
-                    f"{p.b_fingerprints} fingerprints)</span></h2>")
-        for r, (ra, rb) in enumerate(p.regions):
-            color = _REGION_COLORS[r % len(_REGION_COLORS)]
+        body.append(f'<h2 id="p{i}">{esc(p.a)} ↔ {esc(p.b)}: {esc(fmt_num(100 * p.score, 1))}% '
+                    f'<span class="muted">({esc(s["sim_shared"].format(shared=p.shared, a=p.a_fingerprints, b=p.b_fingerprints))})</span></h2>')
+        regions = _merge(p.regions)
+        longest = sorted(regions, key=lambda r: -(r[0][1] - r[0][0]))[:MAX_REGIONS]
+        for r, (ra, rb) in enumerate(sorted(longest)):
+            color = r % len(_REGION_COLORS)
             body.append(
                 f'<h3>{esc(p.a)} {ra[0]}–{ra[1]} ↔ {esc(p.b)} {rb[0]}–{rb[1]}</h3><div class="pair">'
-                f"<div>{_code_block(la, max(1, ra[0] - context), min(len(la), ra[1] + context), ra, color)}</div>"
-                f"<div>{_code_block(lb, max(1, rb[0] - context), min(len(lb), rb[1] + context), rb, color)}</div>"
-                f"</div>")
-    return page("Similar submissions", "\n".join(body))
+                f"<div>{_code_block(la, ra, color, context, s['sim_more'])}</div>"
+                f"<div>{_code_block(lb, rb, color, context, s['sim_more'])}</div></div>")
+        rest = [r for r in regions if r not in longest]
+        if rest:
+            spans = ", ".join(f"{ra[0]}–{ra[1]} ↔ {rb[0]}–{rb[1]}" for ra, rb in rest)
+            body.append(f'<p class="muted">{esc(s["sim_other"].format(n=len(rest)))}: {esc(spans)}</p>')
+    return page(s["sim_title"], "\n".join(body), lang)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from grader.report.similarity import (Pair, compare, fingerprints, kgram_hashes, load_sources, normalize,
-                                      render_pairs_html, winnow)
+                                      render_pairs_html, winnow, MAX_LINES, MAX_REGIONS)
 
 from .fixtures import assert_self_contained
 
@@ -201,11 +201,15 @@ def test_render_pairs_html_side_by_side_highlighted():
     pairs = compare({"a": a, "b": b})
     page = render_pairs_html(pairs, {"a": a, "b": b})
     assert_self_contained(page)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>" not in page
+    hostile = render_pairs_html([Pair("x<i>", "b", 0.9, [((1, 1), (1, 1))])],
+                                {"x<i>": "<script>alert(1)</script>", "b": "y"})
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile and "x&lt;i&gt;" in hostile and "<i>" not in hostile
     (ra, rb) = pairs[0].regions[0]
     assert f"a {ra[0]}–{ra[1]} ↔ b {rb[0]}–{rb[1]}" in page
-    highlighted = page.count('<tr style="background:')
-    assert highlighted == sum(x[1] - x[0] + 1 + y[1] - y[0] + 1 for x, y in pairs[0].regions)
+    highlighted = page.count('<tr class="r')
+    assert highlighted == sum(min(MAX_LINES, x[1] - x[0] + 1) + min(MAX_LINES, y[1] - y[0] + 1)
+                              for x, y in pairs[0].regions[:MAX_REGIONS])
     assert isinstance(pairs[0], Pair)
 
 
@@ -232,3 +236,22 @@ def test_load_sources_from_batch_folder(tmp_path):
     assert [(p.a, p.b) for p in compare(sources)] == [("alice", "bob")]
     with pytest.raises(ValueError, match="out_dir"):
         load_sources(tmp_path / "missing")
+
+
+def test_similarity_page_is_bounded_and_wraps():
+    """8 near-identical 400-line submissions: 28 pairs, each region cut to MAX_LINES shown lines,
+    at most MAX_REGIONS regions per pair; long lines wrap instead of being clipped."""
+    body = "\n".join(f"def f{i}(x):\n    return x * {i} + np.pad(x, {i}).sum() - " + "+".join(["x"] * 60)
+                     for i in range(200))
+    sources = {f"s{i}": body + "\n" * i for i in range(8)}
+    pairs = compare(sources)
+    assert len(pairs) == 28
+    page = render_pairs_html(pairs, sources)
+    assert len(page.encode()) < 28 * MAX_REGIONS * 2 * (MAX_LINES + 5) * 400
+    assert len(page.encode()) < 1_000_000
+    one = render_pairs_html([Pair("a", "b", 1.0, [((1, 50), (3, 52)), ((60, 61), (70, 71))] * 3)],
+                            {"a": body, "b": body})
+    assert "40 more matching line(s)" in one and one.count('<tr class="r') == 2 * (MAX_LINES + 2)
+    assert "white-space:pre-wrap" in page and ".pair>div{flex:1;min-width:0}" in page
+    ru = render_pairs_html(pairs, sources, lang="ru")
+    assert "Похожие решения" in ru and "Similar submissions" not in ru

@@ -1,0 +1,31 @@
+"""What ``convgrade check`` prints, in the student's language (strings from ``i18n``).
+
+``check_report(results, lang, verbose)`` returns the lines: load error, notes, flagged findings,
+one PASS/FAIL line per check (with its feedback when failed, or always when ``verbose``) and the
+closing count. Colour is added by the caller (click.style on the marks).
+"""
+from __future__ import annotations
+
+from grader.report.i18n import tr
+
+
+def check_report(results: dict, lang: str = "en", verbose: bool = False, style=None) -> list[str]:
+    """Lines for the terminal; ``style(text, ok)`` colours a PASS/FAIL mark (default: none)."""
+    s = tr(lang)
+    style = style or (lambda text, ok: text)
+    cg = results.get("convgrade") or {}
+    out = []
+    if cg.get("load_error"):
+        out.append(str(cg["load_error"]))
+    out += [f"{s['cli_note']}: {n}" for n in cg.get("notes", [])]
+    out += [f"{s['cli_flagged']}: {f}" for f in cg.get("static_findings", [])]
+    tests = results.get("tests") or []
+    for t in tests:
+        ok = t.get("status") == "passed"
+        mark = style(s["cli_pass"] if ok else s["cli_fail"], ok)
+        out.append(f"{mark} {t.get('name', '?')}  ({t.get('score', 0):g}/{t.get('max_score', 0):g})")
+        if not ok or verbose:
+            out += [f"     {line}" for line in str(t.get("output") or "").splitlines()]
+    passed = sum(t.get("status") == "passed" for t in tests)
+    out += ["", s["cli_summary"].format(n=passed, total=len(tests))]
+    return out
