@@ -98,7 +98,7 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
     meta["limits"] = dataclasses.asdict(config.limits)
     out: list[tuple[CheckSpec, list[Part]]] = []
     t0 = time.monotonic()
-    with WorkerSession(sub.source, config, filename=Path(sub.filename).with_suffix(".py").name) as session:
+    with WorkerSession(sub.source, config, filename=sandbox_filename(sub.filename)) as session:
         started = session.start()
         meta["timing"] = {"sandbox_start_s": round(time.monotonic() - t0, 4)}
         meta["isolation"] = dataclasses.asdict(session.isolation)
@@ -135,6 +135,14 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
         meta["stdout_tail"] = session.stdout_tail[-4000:]
     meta["timing"]["total_sandbox_s"] = round(time.monotonic() - t0, 4)
     return out
+
+
+def sandbox_filename(name: str) -> str:
+    """The module file name the sandbox runs the source under (it shows in tracebacks): the
+    upload's own stem made a plain name (``<solution.py`` -> ``solution.py``), never a path."""
+    from .roster import safe_id
+
+    return safe_id(Path(str(name).replace("\\", "/")).stem) + ".py"
 
 
 def _import_failure(result, sub: Submission) -> str:
