@@ -7,7 +7,8 @@ one function here, applied where the text leaves the grader, whoever wrote it:
 
 * :func:`inert_markdown` — grader-written Markdown with student text embedded: code spans and
   fenced blocks stay as they are (a viewer shows them literally), everywhere else raw HTML and
-  links are neutralized (``<`` becomes ``&lt;``; ``](``, ``][``, ``]:`` get a backslash), so no
+  links are neutralized (``<`` becomes ``&lt;``; ``](`` and ``][`` get a backslash, as does the
+  ``[`` of a line that could define a link reference), so no
   viewer (GitHub, VS Code, Gradescope, Jupyter) renders a tag, an image or a ``javascript:`` link
   that came from a student. Bold, lists, tables and code keep working.
 * :func:`md_code` — a student string shown as one inline code span, whatever backticks it holds.
@@ -23,7 +24,8 @@ import re
 __all__ = ["inert_markdown", "md_code", "md_text", "terminal_text"]
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_LINK = re.compile(r"\](?=[(\[:])")
+_LINK = re.compile(r"\](?=[(\[])")
+_LINK_DEFINITION = re.compile(r" {0,3}\[")       # a line that could be a `[label]: url` definition
 _BACKTICKS = re.compile(r"`+")
 # C0 controls but \t and \n, DEL, C1 controls, and the bidi / zero-width formatting characters
 # that can make a terminal line read differently from what it holds.
@@ -88,6 +90,8 @@ def inert_markdown(text) -> str:
             fence = m.group(1)
             out.append(line)
             continue
+        if _LINK_DEFINITION.match(line) and "]:" in line:
+            line = line.replace("[", "\\[", 1)
         out.append(_inert_line(line))
     return "\n".join(out)
 

@@ -10,8 +10,8 @@ import numpy as np
 
 from ..diagnose import explain, heatmap
 from ..judge import as_array, compare, fmt_shape
-from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, require_target, \
-    split_points, worker_error_text
+from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, case_text, literal, register, \
+    require_target, split_points, worker_error_text
 from .cases import LayerCase, call_repr, init_kwargs, make_case, module_steps, reference_class
 
 PART_LABEL = {"output": "output", "input": "input gradient (dx)"}
@@ -22,7 +22,7 @@ def part_label(part: str) -> str:
 
 
 def case_line(spec: CheckSpec, case: LayerCase) -> str:
-    return f"Case: {case.describe()}."
+    return case_text(spec, case.describe)
 
 
 def _fail_text(spec, case, comparison, diagnoses, sentence: str) -> str:
@@ -259,13 +259,18 @@ class ShapeCheck(_LayerKind):
             layer = case.build_reference()
             want = np.asarray(layer.forward(np.zeros(shape, dtype=case.dtype))).shape
             got = as_array(result.values.get(f"y{i}"))
+            have = (fmt_shape(got.shape) if got is not None else
+                    worker_error_text(result) if result.status != "ok" else "no output")
             if got is not None and got.shape == want:
                 score += per[str(i)]
-                lines.append(f"- input {fmt_shape(shape)} → {fmt_shape(want)}: correct")
-            else:
-                have = fmt_shape(got.shape) if got is not None else worker_error_text(result)
+                lines.append(f"- input {fmt_shape(shape)} → {fmt_shape(want)}: correct" if spec.visible
+                             else f"- hidden case {i + 1}: correct")
+            elif spec.visible:
                 lines.append(f"- input {fmt_shape(shape)}: expected output shape {fmt_shape(want)}, got {have}")
-        text = f"`{call_repr(spec)}` output shapes:\n\n" + "\n".join(lines)
+            else:     # the input and expected shapes are the hidden case
+                lines.append(f"- hidden case {i + 1}: wrong output shape (yours: {have})")
+        head = f"`{call_repr(spec)}` output shapes" if spec.visible else "Output shapes on hidden inputs"
+        text = f"{head}:\n\n" + "\n".join(lines)
         failed = score < spec.points - 1e-9
         extra = {"kind": self.kind, "failed": failed}
         if failed:
