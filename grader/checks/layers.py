@@ -305,8 +305,9 @@ class ApiCheck(CheckKind):
         attrs, params = plan.context["attrs"], plan.context["params"]
         items = [f"attr:{a}" for a in attrs] + [f"param:{k}" for k in params]
         per = split_points(spec.points, {i: 1.0 for i in items})
+        who = f"`{call_repr(spec)}`" if spec.visible else f"`{spec.target}` (hidden constructor arguments)"
         if result.status != "ok" and not result.values:
-            return [Part(spec.name, spec.points, 0.0, f"`{call_repr(spec)}` could not be constructed: "
+            return [Part(spec.name, spec.points, 0.0, f"{who} could not be constructed: "
                          f"{worker_error_text(result)}.", {"kind": self.kind, "failed": True})]
         score, lines = 0.0, []
         for a in attrs:
@@ -320,9 +321,10 @@ class ApiCheck(CheckKind):
                 score += per[f"param:{k}"]
             else:
                 have = fmt_shape(got.shape) if got is not None else "missing"
-                lines.append(f"- `{k}` should be an array of shape {fmt_shape(shape)} (torch's layout), got {have}")
+                lines.append(f"- `{k}` should be an array of shape {fmt_shape(shape)} (torch's layout), got {have}"
+                             if spec.visible else f"- `{k}` has the wrong shape for torch's layout (yours: {have})")
         if not lines:
-            return [Part(spec.name, spec.points, spec.points, f"`{call_repr(spec)}`: constructor, attributes "
+            return [Part(spec.name, spec.points, spec.points, f"{who}: constructor, attributes "
                          "and parameter shapes are right.", {"kind": self.kind})]
-        return [Part(spec.name, spec.points, round(score, 6), f"`{call_repr(spec)}`:\n\n" + "\n".join(lines),
+        return [Part(spec.name, spec.points, round(score, 6), f"{who}:\n\n" + "\n".join(lines),
                      {"kind": self.kind, "failed": True})]

@@ -188,18 +188,40 @@ def _starter(a) -> str:
 
 
 # ----------------------------------------------------------------------------- the test
-def test_every_kind_is_covered():
-    """Every registered kind is used by a hidden check of some bundled assignment, or by one of
-    the synthetic specs below: a new kind without a hidden use is covered by test_kind_defaults."""
-    used = {s.kind for name in ASSIGNMENTS for s in load(name).checks if not s.visible}
-    assert used, "no hidden checks in the bundled assignments"
-    assert used <= set(REGISTRY)
+def _as_hidden(spec):
+    import dataclasses
+
+    return dataclasses.replace(spec, visibility="hidden", params=dict(spec.params))
+
+
+def _candidates(a, training: bool) -> list:
+    """The hidden checks of ``a`` (training kinds or the others), plus, for every kind that the
+    assignment uses only in visible checks, those checks relabelled hidden: an instructor may
+    make any check hidden, and its feedback must then hide its case too."""
+    pick = [s for s in a.checks if (s.kind in TRAINING_KINDS) == training]
+    hidden_kinds = {s.kind for s in pick if not s.visible}
+    return [s for s in pick if not s.visible] + [_as_hidden(s) for s in pick if s.visible and s.kind not in
+                                                 hidden_kinds | PUBLIC_EXPECTATIONS]
+
+
+# quiz rows come from exam papers (grader.exam), whose hidden answers are tested there
+NOT_IN_ASSIGNMENTS = {"quiz"}
+# kinds whose expected values are a published architecture's parameter counts and shapes, the
+# same for every student and named in the check itself: no hidden input to leak
+PUBLIC_EXPECTATIONS = {"model_params", "model_shapes"}
+
+
+def test_every_registered_kind_is_covered():
+    """Every registered kind is exercised by the tests below on some bundled assignment."""
+    used = {s.kind for name in ASSIGNMENTS for s in load(name).checks}
+    missing = set(REGISTRY) - used - NOT_IN_ASSIGNMENTS
+    assert not missing, f"check kinds no bundled assignment uses, so no leak test covers: {sorted(missing)}"
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_hidden_rows_never_show_case_inputs_or_expected_values(name):
     a = load(name)
-    hidden = _sample([s for s in a.checks if not s.visible and s.kind not in TRAINING_KINDS])
+    hidden = _sample(_candidates(a, training=False))
     if not hidden:
         pytest.skip(f"{name}: no hidden checks outside training milestones (covered by the milestone test)")
     if a.allow_torch:
@@ -231,3 +253,41 @@ def test_hidden_rows_never_show_case_inputs_or_expected_values(name):
         master.close()
         starter.close()
     assert not leaks, f"{len(leaks)} hidden rows leak:\n" + "\n".join(leaks[:20])
+
+
+def _label_runs(y: np.ndarray, n: int = 8) -> list[str]:
+    """The first ``n`` held-out labels in the ways a text could list them."""
+    head = [str(int(v)) for v in y[:n]]
+    return [", ".join(head), " ".join(head), "".join(head), json.dumps([int(v) for v in y[:n]])]
+
+
+@pytest.mark.parametrize("name", [n for n in ASSIGNMENTS if any(s.kind in TRAINING_KINDS for s in load(n).checks)])
+def test_hidden_training_rows_never_show_labels_or_inputs(name):
+    """Training kinds cannot be run in a unit test's time; their hidden rows are judged on worker
+    answers built from the plan: all-wrong and all-right predictions, a huge NaN history, a
+    timeout and an error. No row may list the held-out labels or input values."""
+    a = load(name)
+    for spec in _candidates(a, training=True):
+        seed = check_seed(a.id, spec.name, STUDENT, spec.visible, SECRET)
+        plan = kind_of(spec).plan(spec, np.random.default_rng(seed))
+        y = np.asarray(plan.context.get("y_test", plan.context.get("y", np.zeros(0))), dtype=np.int64)
+        n = len(y)
+        hist = {"loss": [float("nan")] * 5 + [1.0] * 5, **{f"s{i}": [0.0] * 10 for i in range(50)}}
+        base = {k: 0.0 for k in plan.returns if k.startswith("t")}
+        answers = [ProbeResult("ok", values=dict(base, pred=(y + 1) % 10, pred_compare=y.copy(), history=hist)),
+                   ProbeResult("ok", values=dict(base, pred=y.copy(), pred_compare=(y + 1) % 10, history=hist)),
+                   ProbeResult("timeout", error={"type": "Timeout", "message": "deadline"}),
+                   ProbeResult("error", values=dict(base), error={"type": "ValueError", "message": "boom"})]
+        nums: list[float] = []
+        _numbers({k: v for k, v in plan.context.items() if k != "array_refs"}, nums)
+        pats = _number_patterns(nums[:5000])
+        runs = _label_runs(y) if n >= 8 else []
+        for result in answers:
+            for row in _judge_rows(a, spec, plan, result):
+                shown = _visible_text(row)
+                assert len(shown) < 200_000, f"{spec.name}: a {len(shown)}-character row"
+                curve = row["extra_data"].get("curve")
+                if curve:
+                    assert len(curve["series"]) <= 8
+                hits = [r for r in runs if r in shown] + [p.pattern for p in pats if p.search(shown)]
+                assert not hits, f"{spec.kind} {spec.name!r} ({result.status}): {hits[:3]} in {shown[:400]!r}"
