@@ -32,6 +32,8 @@ class _BadInput(click.ClickException):
 
 
 def _table(results: dict, color: bool = True) -> str:
+    from .inert import terminal_text   # student strings never reach the terminal with escapes
+
     rows = []
     width = min(max((len(t["name"]) for t in results["tests"]), default=10), 70)
     for t in results["tests"]:
@@ -39,7 +41,8 @@ def _table(results: dict, color: bool = True) -> str:
         mark = click.style("PASS", fg="green") if ok else click.style("FAIL", fg="red")
         if not color:
             mark = "PASS" if ok else "FAIL"
-        name = t["name"] if len(t["name"]) <= width else t["name"][: width - 1] + "…"
+        name = terminal_text(t["name"])
+        name = name if len(name) <= width else name[: width - 1] + "…"
         rows.append(f"  {mark}  {name:<{width}}  {t['score']:g}/{t['max_score']:g}")
     return "\n".join(rows)
 
@@ -80,6 +83,8 @@ def grade(assignment, submission, output, student, isolation, as_json):
     a = _load_assignment(assignment)
     if not submission.exists():
         raise _BadInput(f"no such file: {submission}")
+    from .inert import terminal_text
+
     results = grade_submission(a, submission, student=student, isolation=isolation)
     if output:
         write_json_atomic(output, results)
@@ -87,9 +92,9 @@ def grade(assignment, submission, output, student, isolation, as_json):
         click.echo(json.dumps(results, indent=2, ensure_ascii=False))
     else:
         cg = results["convgrade"]
-        click.echo(f"{a.id} · {student} · {submission.name}")
+        click.echo(terminal_text(f"{a.id} · {student} · {submission.name}"))
         if cg.get("load_error"):
-            click.echo(click.style(cg["load_error"], fg="red"))
+            click.echo(click.style(terminal_text(cg["load_error"]), fg="red"))
         click.echo(_table(results))
         click.echo(f"Score: {results['score']:g} / {results['max_score']:g}   "
                    f"({results['execution_time']:.2f} s, isolation: {cg['isolation']['level']})")
@@ -114,20 +119,22 @@ def check(assignment, submission, verbose):
     a = _load_assignment(assignment)
     if not submission.exists():
         raise _BadInput(f"no such file: {submission}")
+    from .inert import terminal_text
+
     results = grade_submission(a, submission, student="public", visibility="visible")
     cg = results["convgrade"]
     if cg.get("load_error"):
-        click.echo(click.style(cg["load_error"], fg="red"))
+        click.echo(click.style(terminal_text(cg["load_error"]), fg="red"))
     for note in cg.get("notes", []):
-        click.echo(f"note: {note}")
+        click.echo(terminal_text(f"note: {note}"))
     for finding in cg.get("static_findings", []):
-        click.echo(click.style(f"flagged: your code {finding}", fg="yellow"))
+        click.echo(click.style(terminal_text(f"flagged: your code {finding}"), fg="yellow"))
     for t in results["tests"]:
         ok = t["status"] == "passed"
         mark = click.style("PASS", fg="green") if ok else click.style("FAIL", fg="red")
         click.echo(f"{mark} {t['name']}  ({t['score']:g}/{t['max_score']:g})")
         if not ok or verbose:
-            for line in t["output"].splitlines():
+            for line in terminal_text(t["output"]).splitlines():
                 click.echo(f"     {line}")
     passed = sum(t["status"] == "passed" for t in results["tests"])
     click.echo(f"\n{passed}/{len(results['tests'])} visible checks pass. "

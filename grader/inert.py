@@ -108,12 +108,13 @@ def md_code(value, limit: int = 300) -> str:
     return f"{fence}{pad}{s}{pad}{fence}"
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
 
 
 def md_text(value) -> str:
-    """A student string (a name, an id) as plain Markdown text: every character that could start
-    markup is backslash-escaped, ``<`` becomes ``&lt;``, line breaks become spaces."""
+    """A student string (a name, an id) as plain Markdown text: the characters that could start
+    code, emphasis, links, images, HTML or a table cell are backslash-escaped (``<`` and ``>``
+    become entities), line breaks become spaces. ``_`` inside a word is literal in CommonMark."""
     s = str(value).replace("\r", " ").replace("\n", " ")
     return _MD_SPECIAL.sub(r"\\\1", s).replace("\\<", "&lt;").replace("\\>", "&gt;")
 

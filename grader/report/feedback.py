@@ -21,6 +21,7 @@ import numpy as np
 from grader.report._html import (esc, fmt_err, fmt_num, inline_markdown, markdown_to_html, page,
                                  svg_heatmap, svg_line_chart)
 from grader.report.i18n import tr
+from grader.inert import inert_markdown, md_text
 
 SHADES = " ░▒▓█"
 SERIES_COLORS = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2"]
@@ -154,7 +155,8 @@ def _diagnoses(test: dict) -> list[tuple[str, str]]:
 
 
 def _is_hidden(test: dict) -> bool:
-    return test.get("visibility") == "hidden"
+    """Every row that is not ``visible`` (hidden, after_due_date) shows no case, heatmap or curve."""
+    return test.get("visibility", "visible") != "visible"
 
 
 def _channels(heatmap: dict) -> list[np.ndarray]:
@@ -234,7 +236,9 @@ def render_markdown(results: dict, lang: str = "en") -> str:
     if not isinstance(results, dict):
         raise ValueError(f"results: expected a dict, got {type(results).__name__}")
     title = assignment_title(results)
-    out = [f"# {title + ' — ' if title else ''}{s['feedback_for'].format(student=student_label(results))}", ""]
+    # names, ids, notes and outputs carry student bytes: Markdown-escaped or made inert
+    out = [f"# {inert_markdown(title) + ' — ' if title else ''}"
+           f"{s['feedback_for'].format(student=md_text(student_label(results)))}", ""]
     out += [f"**{s['total']}: {fmt_num(total_score(results))} / {fmt_num(max_score(results))}**", ""]
     late = _late_line(results, s)
     if late:
@@ -244,9 +248,9 @@ def render_markdown(results: dict, lang: str = "en") -> str:
         out += [f"## {s['load_error']}", "", "```", err.replace("```", "ˋˋˋ"), "```", ""]
     notes = _notes(results)
     if notes:
-        out += [f"**{s['notes']}:**", ""] + [f"- {n}" for n in notes] + [""]
+        out += [f"**{s['notes']}:**", ""] + [f"- {inert_markdown(n)}" for n in notes] + [""]
     if results.get("output"):
-        out += [f"**{s['summary_output']}:**", "", str(results["output"]).strip(), ""]
+        out += [f"**{s['summary_output']}:**", "", inert_markdown(str(results["output"]).strip()), ""]
 
     tests = tests_of(results)
     out += [f"## {s['checks']}", ""]
@@ -266,16 +270,17 @@ def render_markdown(results: dict, lang: str = "en") -> str:
     elif tests:
         out += [s["all_passed"], ""]
     for t in failed:
-        out += [f"### {t.get('name', '?')} ({fmt_num(t.get('score'))} / {fmt_num(t.get('max_score'))})", ""]
+        out += [f"### {inert_markdown(t.get('name', '?'))} ({fmt_num(t.get('score'))} / {fmt_num(t.get('max_score'))})", ""]
         extra = _extra(t)
         if not _is_hidden(t) and extra.get("case"):
-            out += [f"*{s['case']}:* {extra['case']}", ""]
+            out += [f"*{s['case']}:* {inert_markdown(extra['case'])}", ""]
         if t.get("output"):
-            out += [str(t["output"]).strip(), ""]
+            out += [inert_markdown(str(t["output"]).strip()), ""]
         diags = _diagnoses(t)
         if diags:
             out += [f"**{s['diagnoses']}:**", ""]
-            out += [f"- **{code}**: {msg}" if code else f"- {msg}" for code, msg in diags] + [""]
+            out += [f"- **{inert_markdown(code)}**: {inert_markdown(msg)}" if code else f"- {inert_markdown(msg)}"
+                    for code, msg in diags] + [""]
         if _is_hidden(t):
             continue
         heat = extra.get("heatmap")
