@@ -24,7 +24,7 @@ import re
 __all__ = ["inert_markdown", "md_code", "md_text", "terminal_text"]
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_LINK = re.compile(r"\](?=[(\[])")
+_LINK = re.compile(r"(?<!\\)\](?=[(\[])")
 _LINK_DEFINITION = re.compile(r" {0,3}\[")       # a line that could be a `[label]: url` definition
 _BACKTICKS = re.compile(r"`+")
 # C0 controls but \t and \n, DEL, C1 controls, and the bidi / zero-width formatting characters

@@ -234,18 +234,19 @@ EVIL = "<img src=x onerror=alert(1)>[click](javascript:alert(1))"
 def test_markdown_from_students_is_inert_everywhere(assignment, tmp_path):
     from grader.grade import grade_submission
 
-    sub = _zip(tmp_path / "upload.zip", {"solution.py": SOLUTION, f"{EVIL}.txt": "x", f"{EVIL}.py": "x = 1"})
-    r = grade_submission(assignment, sub, student="mallory", secret=SECRET, name=EVIL)
-    md = render_markdown(r)
-    for text in [md, r["output"]] + [t["output"] for t in r["tests"]]:
-        assert "<img" not in text and "](javascript" not in text, text[:500]
-    assert inert_markdown(md) == md
+    """Inert = a fixed point of inert_markdown: no '<' and no link syntax outside code spans and
+    fenced blocks (which every viewer shows literally)."""
     bad = tmp_path / "bad.py"
     bad.write_text(f"raise ValueError({EVIL!r} + '`' + {EVIL!r} + '\\x1b[2J\\x1b]0;owned\\x07')\n")
-    r = grade_submission(assignment, bad, student="mallory", secret=SECRET)
-    md = render_markdown(r)
-    assert "<img" not in md and "](javascript" not in md
+    for sub in (_zip(tmp_path / "upload.zip", {"solution.py": SOLUTION, f"{EVIL}.txt": "x"}),
+                _zip(tmp_path / "two.zip", {"solution.py": SOLUTION, f"{EVIL}.py": "x = 1"}), bad):
+        r = grade_submission(assignment, sub, student="mallory", secret=SECRET, name=EVIL)
+        md = render_markdown(r)
+        assert EVIL not in md.split("```")[0]                  # the title: the name escaped
+        for text in [md, r["output"]] + [t["output"] for t in r["tests"]]:
+            assert inert_markdown(text) == text, text[:500]
     assert "\x1b" not in terminal_text(r["convgrade"]["load_error"])
+    assert inert_markdown(EVIL) == "&lt;img src=x onerror=alert(1)>[click]\\(javascript:alert(1))"
 
 
 def test_grade_cli_takes_odd_upload_names_and_strips_terminal_escapes(tmp_path):
