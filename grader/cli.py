@@ -37,6 +37,8 @@ def _load_assignment(name):
 
 
 def _table(results: dict, color: bool = True) -> str:
+    from .inert import terminal_text   # student strings never reach the terminal with escapes
+
     rows = []
     width = min(max((len(t["name"]) for t in results["tests"]), default=10), 70)
     for t in results["tests"]:
@@ -44,7 +46,8 @@ def _table(results: dict, color: bool = True) -> str:
         mark = click.style("PASS", fg="green") if ok else click.style("FAIL", fg="red")
         if not color:
             mark = "PASS" if ok else "FAIL"
-        name = t["name"] if len(t["name"]) <= width else t["name"][: width - 1] + "…"
+        name = terminal_text(t["name"])
+        name = name if len(name) <= width else name[: width - 1] + "…"
         rows.append(f"  {mark}  {name:<{width}}  {t['score']:g}/{t['max_score']:g}")
     return "\n".join(rows)
 
@@ -105,6 +108,8 @@ def grade(assignment, submission, output, student, isolation, as_json, feedback_
     a = _load_assignment(assignment)
     if not submission.exists():
         raise _BadInput(f"no such file: {submission}")
+    from .inert import terminal_text
+
     if submission.is_dir():
         import tempfile
 
@@ -124,9 +129,9 @@ def grade(assignment, submission, output, student, isolation, as_json, feedback_
         click.echo(json.dumps(results, indent=2, ensure_ascii=False))
     else:
         cg = results["convgrade"]
-        click.echo(f"{a.id} · {student} · {submission.name}")
+        click.echo(terminal_text(f"{a.id} · {student} · {submission.name}"))
         if cg.get("load_error"):
-            click.echo(click.style(cg["load_error"], fg="red"))
+            click.echo(click.style(terminal_text(cg["load_error"]), fg="red"))
         click.echo(_table(results))
         click.echo(f"Score: {results['score']:g} / {results['max_score']:g}   "
                    f"({results['execution_time']:.2f} s, isolation: {cg['isolation']['level']})")
@@ -171,6 +176,8 @@ def check(args, verbose, lang):
     a = _load_assignment(assignment)
     if not submission.is_file():
         raise _BadInput(f"no such file: {submission}")
+    from .inert import terminal_text
+
     results = grade_submission(a, submission, student="public", visibility="visible")
     cg = results["convgrade"]
     from .report.console import check_report

@@ -132,7 +132,7 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
     meta["limits"] = dataclasses.asdict(config.limits)
     out: list[tuple[CheckSpec, list[Part]]] = []
     t0 = time.monotonic()
-    filename = Path(sub.filename).with_suffix(".py").name
+    filename = sandbox_filename(sub.filename)
     if session_factory is None:
         session = WorkerSession(sub.source, config, filename=filename)
     else:
@@ -190,6 +190,14 @@ def locate_error(result, sub: Submission) -> None:
         err["where"] = sub.traceback(frames)
     elif isinstance(err.get("line"), int):
         err["where"] = sub.frame(err["line"])
+
+
+def sandbox_filename(name: str) -> str:
+    """The module file name the sandbox runs the source under (it shows in tracebacks): the
+    upload's own stem made a plain name (``<solution.py`` -> ``solution.py``), never a path."""
+    from .roster import safe_id
+
+    return safe_id(Path(str(name).replace("\\", "/")).stem) + ".py"
 
 
 def _import_failure(result, sub: Submission) -> str:

@@ -29,14 +29,25 @@ class RosterError(ValueError):
     """The roster file cannot be used; the message names the file and the line or column."""
 
 
+# Names of the files a batch writes beside the student folders in OUT (and the exam papers'
+# folder): a student id never becomes one of them. Compared case-insensitively.
+RESERVED_NAMES = frozenset({"index.json", "summary.html", "similarity.html", "similarity.json", "roster.csv",
+                            "results.json", "feedback.md", "feedback.html", "source.py"})
+_RESERVED_PATTERN = re.compile(r"(gradebook|summary|similarity|index)([-.].*)?", re.IGNORECASE)
+
+
 def safe_id(raw: str) -> str:
     """A student id usable as a file or folder name: characters other than letters, digits and
     ``. @ + -`` become ``_``, leading dots and underscores go, at most 120 characters, never
-    empty. ``grade-batch`` names the student folders under OUT with it, ``gradebook`` matches
-    roster rows to those folders with it, ``exam build`` names the papers with it."""
+    empty, never one of the names a batch writes into OUT (``index.json``, ``gradebook-*.csv``
+    ...: those get a trailing ``_``). ``grade-batch`` names the student folders under OUT with it,
+    ``gradebook`` matches roster rows to those folders with it, ``exam build`` names the papers
+    with it."""
     s = re.sub(r"[^\w.@+-]", "_", str(raw).strip())
-    s = s.lstrip("._")
-    return s[:120] or "unnamed"
+    s = s.lstrip("._")[:120] or "unnamed"
+    if s.lower() in RESERVED_NAMES or (_RESERVED_PATTERN.fullmatch(s) and "." in s):
+        s = s[:119] + "_"
+    return s
 
 
 def roster_by_folder(rows: list[dict[str, str]], path: str | Path = "") -> dict[str, dict[str, str]]:

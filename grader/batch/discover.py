@@ -17,7 +17,23 @@ also be given as its ``.zip``; it is then unpacked safely into ``OUT/_staging/ex
 
 Student ids become folder names under OUT: Gradescope's ``:sid:`` (else the e-mail, else the
 submission id), a plain folder's file stem or subfolder name; characters other than letters,
-digits and ``_.@+-`` are replaced by ``_`` and a leading ``.``/``_`` is dropped.
+digits and ``_.@+-`` are replaced by ``_`` and a leading ``.``/``_`` is dropped
+(:func:`grader.roster.safe_id`, which also keeps ids off the names of OUT's own files).
+
+Everything inside SUBMISSIONS except the export's own metadata is the students', so nothing in it
+steers discovery or aborts it:
+
+* only the ``submission_metadata.yml`` at the root the TA named (or, for an export zip, at the
+  root of the zip or of its one top-level folder) makes SUBMISSIONS an export; one inside a
+  student's folder is just one of that student's files;
+* a metadata key is a plain submission id (letters, digits, ``_.-``), resolved inside the export
+  root; ``..``, absolute paths, separators and symlinks (or anything resolving outside the root)
+  make that entry a load error with the reason, as does a submission without submitters or with
+  an unreadable time; unsafe names inside an export zip (absolute, ``..``, links) are not
+  unpacked and the submission they belong to gets a load error;
+* two submissions whose ids give the same folder name are both graded, each under a distinct
+  folder name (``<id>.dup-<hash of where it came from>``) with a note saying why: no submission
+  takes over another's folder and the batch never stops for it.
 
 Submission times: Gradescope's ``:created_at:``; for a plain folder, a ``submitted_at`` column
 of the roster (ISO 8601; without an offset it is UTC). A file's modification time is *not* a
@@ -28,6 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -43,6 +60,8 @@ METADATA = "submission_metadata.yml"
 IGNORED = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".DS_Store"})
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MAX_EXPORT_BYTES = 2 << 30
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
+REJECTED = ".rejected.json"          # in an unpacked export: the submission folders with unsafe names
 
 
 class DiscoveryError(ValueError):
@@ -65,12 +84,15 @@ class Entry:
     submitted_at: dt.datetime | None = None
     origin: str = ""                  # where it came from, for messages
     notes: list[str] = field(default_factory=list)
+    error: str | None = None          # why this entry cannot be graded (its row says so)
 
     @property
     def student(self) -> str:
         return self.members[0].student
 
     def sha256(self) -> str | None:
+        if self.error:
+            return None
         try:
             return hashlib.sha256(self.path.read_bytes()).hexdigest()
         except OSError:
@@ -117,26 +139,56 @@ def discover(submissions, staging: Path, roster: dict[str, dict] | None = None) 
     Raises DiscoveryError on unusable input (missing folder, bad metadata, duplicate students)."""
     src = Path(submissions)
     roster = roster or {}
-    if src.is_file() and src.suffix.lower() == ".zip":
+    zipped = src.is_file() and src.suffix.lower() == ".zip"
+    if zipped:
         src = _unpack_export(src, staging / "export")
     if not src.is_dir():
         raise DiscoveryError(f"submissions: {str(submissions)!r} is not a folder (or a Gradescope export zip)")
-    meta = _find_metadata(src)
+    meta = _find_metadata(src, zipped)
     entries = _gradescope(meta, staging) if meta else _plain_folder(src, staging)
-    seen: dict[str, str] = {}
+    _disambiguate(entries)
     for e in entries:
         for m in e.members:
-            if m.student in seen:
-                raise DiscoveryError(f"submissions: student {m.student!r} appears twice "
-                                     f"({seen[m.student]} and {e.origin})")
-            seen[m.student] = e.origin
             info = roster.get(m.student, {})
             m.name = m.name or info.get("name", "")
             m.email = m.email or info.get("email", "")
-        if e.submitted_at is None:
-            e.submitted_at = parse_time(roster.get(e.student, {}).get("submitted_at"),
-                                        f"roster submitted_at of {e.student}")
+        if e.submitted_at is None and not e.error:
+            try:
+                e.submitted_at = parse_time(roster.get(e.student, {}).get("submitted_at"),
+                                            f"roster submitted_at of {e.student}")
+            except DiscoveryError as exc:      # the TA's roster: a bad time is a bad input
+                raise DiscoveryError(f"roster: {exc}") from None
     return sorted(entries, key=lambda e: e.key)
+
+
+def _disambiguate(entries: list[Entry]) -> None:
+    """Give every student id that appears more than once (two files or folders, or two export
+    entries, whose ids map to the same folder name) a distinct, deterministic folder name and a
+    note; nobody's result can overwrite another's."""
+    where: dict[str, list[str]] = {}
+    for e in entries:
+        for m in e.members:
+            where.setdefault(m.student, []).append(e.origin)
+    dups = {s for s, origins in where.items() if len(origins) > 1}
+    if not dups:
+        return
+    taken = set(where)
+    for e in entries:
+        for i, m in enumerate(e.members):
+            if m.student not in dups:
+                continue
+            base, n = m.student, 0
+            h = hashlib.sha256(f"{e.origin}\0{i}".encode("utf-8", "surrogateescape")).hexdigest()
+            new = safe_id(f"{base[:100]}.dup-{h[:8]}")
+            while new in taken:
+                n += 1
+                new = safe_id(f"{base[:100]}.dup-{h[:8]}-{n}")
+            taken.add(new)
+            others = ", ".join(repr(o) for o in where[base])
+            e.notes.append(f"{len(where[base])} submissions ({others}) get the student folder name "
+                           f"{base!r}; this one is graded as {new!r}. A TA must decide which one counts.")
+            m.student = new
+        e.key = e.members[0].student
 
 
 # ----------------------------------------------------------------------------------------------
@@ -161,7 +213,7 @@ def _files_in(folder: Path) -> list[Path]:
         rel = p.relative_to(folder)
         if any(part in IGNORED or part.startswith(".") for part in rel.parts):
             continue
-        if p.is_file() and not p.is_symlink():
+        if p.is_file() and not p.is_symlink() and _inside(folder, p):
             out.append(p)
     return out
 
@@ -190,11 +242,20 @@ def _folder_file(folder: Path, packed: Path) -> Path:
     return packed
 
 
-def _find_metadata(src: Path) -> Path | None:
-    if (src / METADATA).is_file():
-        return src / METADATA
-    subs = [p for p in src.iterdir() if p.is_dir() and (p / METADATA).is_file()]
-    return subs[0] / METADATA if len(subs) == 1 else None   # the export zip's top folder
+def _find_metadata(src: Path, zipped: bool = False) -> Path | None:
+    """The export's own metadata: at the root the TA named, or, for an unpacked export zip, in
+    its one top-level folder. Never in a student's folder of a class folder."""
+    own = src / METADATA
+    if own.is_file() and not own.is_symlink():
+        return own
+    if not zipped:
+        return None
+    tops = [p for p in src.iterdir() if p.name not in IGNORED and not p.name.startswith(".")]
+    if len(tops) == 1 and tops[0].is_dir() and not tops[0].is_symlink():
+        inner = tops[0] / METADATA
+        if inner.is_file() and not inner.is_symlink():
+            return inner
+    return None
 
 
 class _Loader(yaml.SafeLoader):
@@ -233,38 +294,89 @@ def parse_metadata(path: Path) -> dict:
     return {str(k): strip(v) for k, v in doc.items() if isinstance(v, dict)}
 
 
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve(strict=False).relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+def _submission_path(root: Path, folder: str, rejected: dict) -> tuple[Path | None, str | None]:
+    """(path, None) of the export entry ``folder``, or (None, why not)."""
+    if not _PLAIN_KEY.fullmatch(folder) or folder in (".", ".."):
+        return None, (f"the export lists the submission {folder[:80]!r}, which is not a plain submission "
+                      f"id (a path, '..' or odd characters): it was not read")
+    if folder in rejected:
+        return None, (f"the submission held a file with an unsafe name ({rejected[folder][:80]!r}: an absolute "
+                      f"path, '..' or a link); it was not unpacked")
+    path = root / folder
+    if not path.exists() and not path.is_symlink():
+        # Gradescope also exports single-file submissions as files named after the folder key
+        cands = [p for p in sorted(root.iterdir()) if p.name.startswith(folder + ".") and p.suffix
+                 and p.name[len(folder) + 1:] == p.suffix[1:]]
+        if not cands:
+            return None, "the export has no files for this submission"
+        path = cands[0]
+    if path.is_symlink() or not _inside(root, path):
+        return None, "the submission is a link (or resolves outside the export); it was not read"
+    return path, None
+
+
 def _gradescope(meta_path: Path, staging: Path) -> list[Entry]:
     root = meta_path.parent
     meta = parse_metadata(meta_path)
+    try:
+        rejected = json.loads((root / REJECTED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        rejected = {}
+    rejected = rejected if isinstance(rejected, dict) else {}
     entries = []
     for folder, info in sorted(meta.items()):
         submitters = info.get("submitters") or []
+        problems = []
         if not isinstance(submitters, list) or not submitters:
-            raise DiscoveryError(f"{METADATA}: {folder} has no :submitters:")
+            problems.append("the export lists no :submitters: for it")
+            submitters = []
         members = []
         for s in submitters:
             if not isinstance(s, dict):
-                raise DiscoveryError(f"{METADATA}: {folder}: a submitter is not a mapping")
+                problems.append("a submitter in the export is not a mapping")
+                continue
             raw = s.get("sid") or s.get("email") or folder
-            members.append(Member(safe_id(str(raw)), str(s.get("name") or ""), str(s.get("email") or "")))
-        path = root / folder
-        if path.is_dir():
+            members.append(Member(safe_id(str(raw)), str(s.get("name") or "")[:200],
+                                  str(s.get("email") or "")[:200]))
+        if not members:
+            members = [Member(safe_id(folder))]
+        path, why = _submission_path(root, folder, rejected)
+        if why:
+            problems.append(why)
+        try:
+            created = parse_time(info.get("created_at"), f"{folder} :created_at:")
+        except DiscoveryError as exc:
+            created = None
+            problems.append(f"{exc} (the submission time is unknown)")
+        if path is not None and path.is_dir() and not problems:
             path = _folder_file(path, staging / f"{members[0].student}.zip")
-        elif not path.exists():
-            # Gradescope also exports single-file submissions as files named after the folder key
-            cands = sorted(root.glob(f"{folder}.*"))
-            path = cands[0] if cands else path
-        entries.append(Entry(members[0].student, path, members,
-                             parse_time(info.get("created_at"), f"{folder} :created_at:"),
-                             origin=folder,
-                             notes=[f"group submission with {', '.join(m.student for m in members)}"]
-                             if len(members) > 1 else []))
+        notes = [f"group submission with {', '.join(m.student for m in members)}"] if len(members) > 1 else []
+        entries.append(Entry(members[0].student, path if path is not None else root / ".missing", members,
+                             created, origin=folder[:120], notes=notes,
+                             error="; ".join(problems) if problems else None))
     return entries
 
 
+def _unsafe_member(i: zipfile.ZipInfo) -> bool:
+    name = PurePosixPath(i.filename.replace("\\", "/"))
+    mode = (i.external_attr >> 16) & 0o170000
+    return (not i.filename or name.is_absolute() or ".." in name.parts or mode == 0o120000
+            or ":" in (name.parts[0] if name.parts else "") or "\0" in i.filename)
+
+
 def _unpack_export(zpath: Path, dest: Path) -> Path:
-    """Unpack a Gradescope export zip into ``dest`` (names checked: no absolute paths, no ``..``,
-    no symlinks; total size capped). Re-unpacking the same zip is skipped."""
+    """Unpack a Gradescope export zip into ``dest`` (total size capped). Members with unsafe
+    names (absolute, ``..``, links, drive letters) are not unpacked; the submission folders they
+    were in are listed in ``dest/.rejected.json`` and get a load error. Re-unpacking the same zip
+    is skipped."""
     digest = hashlib.sha256(zpath.read_bytes()).hexdigest()
     stamp = dest / ".unpacked"
     if stamp.is_file() and stamp.read_text() == digest:
@@ -277,18 +389,29 @@ def _unpack_export(zpath: Path, dest: Path) -> Path:
         infos = z.infolist()
         if sum(i.file_size for i in infos) > MAX_EXPORT_BYTES:
             raise DiscoveryError(f"submissions: {zpath.name} unpacks to more than {MAX_EXPORT_BYTES >> 30} GiB")
+        rejected: dict[str, str] = {}
+        safe = []
         for i in infos:
-            name = PurePosixPath(i.filename)
-            mode = (i.external_attr >> 16) & 0o170000
-            if name.is_absolute() or ".." in name.parts or mode == 0o120000:
-                raise DiscoveryError(f"submissions: {zpath.name} holds an unsafe entry {i.filename!r}")
+            if _unsafe_member(i):
+                parts = [p for p in PurePosixPath(i.filename.replace("\\", "/")).parts if p not in ("/", "")]
+                # the submission folder it was in: submission_<id>/..., or <top>/submission_<id>/...
+                for p in parts[:2]:
+                    if _PLAIN_KEY.fullmatch(p) and p.startswith("submission_"):
+                        rejected.setdefault(p, i.filename)
+                        break
+                continue
+            safe.append(i)
         dest.mkdir(parents=True, exist_ok=True)
-        for i in infos:
+        for i in safe:
             target = dest.joinpath(*PurePosixPath(i.filename).parts)
             if i.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(z.read(i))
+        # always written (an empty map too), so no stale or uploaded list is ever read
+        tops = {PurePosixPath(i.filename).parts[0] for i in safe if PurePosixPath(i.filename).parts}
+        for r in [dest] + [dest / t for t in sorted(tops) if (dest / t).is_dir() and not (dest / t).is_symlink()]:
+            (r / REJECTED).write_text(json.dumps(rejected), encoding="utf-8")
     stamp.write_text(digest)
     return dest

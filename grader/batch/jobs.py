@@ -45,6 +45,7 @@ class Job:
     notes: list[str] = field(default_factory=list)
     data: bytes | None = None          # the submission's bytes (Dask: the worker may not see `path`)
     bundle: bytes | None = None        # the assignment folder as a tar (Dask), used when `assignment` is absent
+    error: str | None = None           # discovery's reason this entry cannot be graded (a load error row)
 
 
 def assignment_bundle(folder: Path) -> bytes:
@@ -109,24 +110,58 @@ def failure_results(assignment, job: Job, reason: str, kind: str, seconds: float
     return build_results(assignment, parts, meta, seconds, _time(job))
 
 
-def render_members(results: dict, job: Job, source: str | None) -> dict:
-    """Per-member copies of ``results`` (student and name set) with their feedback rendered."""
+def discovery_error_results(assignment, job: Job) -> dict:
+    """The results of an entry discovery refused (an unsafe path in an export, no submitters...):
+    every check 0 with the reason, as a load error (not retried until the submission changes)."""
+    from grader.checks import Part
+    from grader.results import build_results
+
+    student, name = job.members[0]
+    text = f"Not graded: {job.error}."
+    parts = [(s, [Part(s.name, s.points, 0.0, text, {"kind": s.kind, "failed": True})])
+             for s in assignment.select("all")]
+    meta = {"assignment": assignment.id, "version": assignment.version, "student": student,
+            "name": name or None, "notes": list(job.notes), "static_findings": [],
+            "submission_sha256": job.sha256, "load_error": text}
+    return build_results(assignment, parts, meta, 0.0, _time(job))
+
+
+def _render(results: dict, lang: str, questions=None) -> tuple[str, str]:
+    """(feedback.md, feedback.html); a renderer failing on odd data gives a short page that says
+    so instead of stopping the batch."""
+    from grader.report._html import esc, page
     from grader.report.feedback import render_html, render_markdown
-    from grader.report.questions import question_map
 
     try:
-        questions = question_map(_assignment(job))      # feedback grouped by the notebook's questions
+        return render_markdown(results, lang, questions), render_html(results, lang, questions)
+    except Exception as exc:     # noqa: BLE001 - the result is still written, with its score
+        text = (f"The feedback page could not be rendered ({type(exc).__name__}); "
+                f"your score is {results.get('score')} / {results.get('max_score')}.")
+        return text + "\n", page("feedback", f"<p>{esc(text)}</p>", lang)
+
+
+def render_members(results: dict, job: Job, source: str | None) -> dict:
+    """Per-member copies of ``results`` (student and name set, sanitized: see
+    ``grader.results.sanitize_results``) with their feedback rendered, grouped by the notebook's
+    questions."""
+    from grader.report.questions import question_map
+    from grader.results import sanitize_results
+
+    try:
+        questions = question_map(_assignment(job))
     except Exception:
         questions = None
     members = {}
     for student, name in job.members:
         r = copy.deepcopy(results)
+        r.setdefault("convgrade", {})
         r["convgrade"]["student"] = student
         r["convgrade"]["name"] = name or None
         if len(job.members) > 1:
             r["convgrade"]["group"] = [s for s, _ in job.members]
-        members[student] = {"results": r, "feedback_md": render_markdown(r, job.lang, questions),
-                            "feedback_html": render_html(r, job.lang, questions)}
+        r = sanitize_results(r)
+        md, page_html = _render(r, job.lang, questions)
+        members[student] = {"results": r, "feedback_md": md, "feedback_html": page_html}
     return {"key": job.key, "sha256": job.sha256, "source": source, "members": members}
 
 
@@ -138,6 +173,8 @@ def grade_job(job: Job) -> dict:
 
     t0 = time.monotonic()
     a = _assignment(job)
+    if job.error:
+        return render_members(discovery_error_results(a, job), job, None)
     with tempfile.TemporaryDirectory(prefix="convgrade-job-") as tmp:
         path = Path(job.path)
         if job.data is not None:

@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from grader.results import write_json_atomic, write_text_atomic
+from grader.results import write_json_atomic, write_results, write_text_atomic
 
 FEEDBACK_FILES = ("feedback.md", "feedback.html")
 
@@ -35,8 +35,28 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_student(out: Path, student: str, member: dict, source: str | None) -> Path:
-    """Write one student's files (feedback and source first, results.json last); return the folder."""
+    """Write one student's files (feedback and source first, results.json last); return the folder.
+
+    Never raises for one student: when their files cannot be written (a disk error, data that
+    will not serialize), a short failure result is written instead if it can be, and
+    ``member["results"]`` is replaced by it, so the caller's row and index say ``write_error``
+    (a batch error: the next run tries again)."""
     d = out / student
+    try:
+        _write_student(d, member, source)
+    except Exception as exc:      # noqa: BLE001 - one student's outputs never stop the batch
+        member["results"] = write_failure(member.get("results"), f"{type(exc).__name__}: {str(exc)[:200]}")
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            write_results(d / "results.json", member["results"])
+        except Exception:         # noqa: BLE001 - the index still records the failure
+            pass
+    return d
+
+
+def _write_student(d: Path, member: dict, source: str | None) -> None:
+    if d.exists() and (d.is_symlink() or not d.is_dir()):
+        raise OSError(f"{d.name} exists and is not a student folder")
     d.mkdir(parents=True, exist_ok=True)
     write_text_atomic(d / "feedback.md", member["feedback_md"])
     write_text_atomic(d / "feedback.html", member["feedback_html"])
@@ -47,9 +67,26 @@ def write_student(out: Path, student: str, member: dict, source: str | None) -> 
             (d / "source.py").unlink()
         except FileNotFoundError:
             pass
-    write_json_atomic(d / "results.json", member["results"])
+    write_results(d / "results.json", member["results"])
     _fsync_dir(d)
-    return d
+
+
+def write_failure(results, reason: str) -> dict:
+    """The result written when a student's outputs could not be: their checks failed with the
+    reason, ``convgrade.batch_error = "write_error"``; the identity fields are kept."""
+    r = results if isinstance(results, dict) else {}
+    cg = r.get("convgrade") if isinstance(r.get("convgrade"), dict) else {}
+    text = f"Not graded: the grader could not write this result ({reason}). Your TA has been told."
+    tests = []
+    for t in r.get("tests") or []:
+        if isinstance(t, dict):
+            tests.append({k: t.get(k) for k in ("name", "number", "max_score", "visibility", "tags")}
+                         | {"score": 0.0, "status": "failed", "output": text, "output_format": "md"})
+    keep = ("assignment", "version", "student", "name", "submission_sha256", "submitted_at", "group")
+    return {"score": 0.0, "max_score": r.get("max_score", 0.0), "execution_time": 0.0, "output": text,
+            "output_format": "md", "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
+            "convgrade": {k: cg.get(k) for k in keep if k in cg} | {"load_error": text, "batch_error": "write_error",
+                                                                   "notes": [], "static_findings": []}}
 
 
 def read_results(out: Path, student: str) -> dict | None:
@@ -98,7 +135,7 @@ def clean_partial(out: Path) -> int:
 
 
 def status_of(results: dict) -> str:
-    """``ok`` | ``load_error`` | ``internal_error`` | ``timeout``."""
+    """``ok`` | ``load_error`` | ``internal_error`` | ``timeout`` | ``write_error``."""
     cg = results.get("convgrade", {})
     if cg.get("batch_error"):
         return str(cg["batch_error"])

@@ -80,12 +80,15 @@ def make_job(assignment, entry: Entry, *, isolation: str, lang: str, secret: byt
     return Job(key=entry.key, assignment=str(Path(assignment.path).resolve()), version=assignment.version,
                path=str(Path(entry.path).resolve()), members=[(m.student, m.name) for m in entry.members],
                sha256=entry.sha256(), submitted_at=entry.submitted_at.isoformat() if entry.submitted_at else None,
-               isolation=isolation, lang=lang, seeds=seeds, notes=list(entry.notes))
+               isolation=isolation, lang=lang, seeds=seeds, notes=list(entry.notes), error=entry.error)
 
 
-def plan(assignment, entries: list[Entry], out: Path, **job_kw) -> tuple[list[Job], list[Job], dict]:
+def plan(assignment, entries: list[Entry], out: Path, *, force: bool = False, only=None,
+         **job_kw) -> tuple[list[Job], list[Job], dict]:
     """(jobs to run, jobs already done, index entries of every student) for ``entries`` against
-    ``out``; each results.json is read once."""
+    ``out``; each results.json is read once. ``only`` (entry keys): grade just those, whatever
+    their results say, and leave the others as they are; ``force``: grade every entry (of
+    ``only``, when given) whatever its results say."""
     todo, done, index = [], [], {}
     for e in entries:
         job = make_job(assignment, e, **job_kw)
@@ -95,6 +98,10 @@ def plan(assignment, entries: list[Entry], out: Path, **job_kw) -> tuple[list[Jo
             index[s] = index_entry(r)
             finished &= (matches(r, job.sha256, assignment.version, job.submitted_at)
                          and all((out / s / f).is_file() for f in FEEDBACK_FILES))
+        if only is not None:
+            finished = e.key not in only
+        elif force:
+            finished = False
         (done if finished else todo).append(job)
     return todo, done, index
 
@@ -109,10 +116,12 @@ def _outcome_payload(assignment, o: Outcome) -> dict:
 def run_batch(assignment, entries: list[Entry], out, *, executor: str = "local", workers: int | None = None,
               scheduler: str | None = None, isolation: str = "auto", lang: str = "en",
               secret: bytes | None = None, timeout: float | None = None, progress: bool | None = None,
-              dask_client=None, on_result=None, security=None) -> BatchReport:
+              dask_client=None, on_result=None, security=None, force: bool = False,
+              only=None) -> BatchReport:
     """Grade ``entries`` into ``out``; see the module docstring. ``security``: a
     ``distributed.Security`` for a ``tls://`` Dask scheduler. ``on_result(student, status)``
-    is called after each student's files are written. KeyboardInterrupt stops the batch cleanly
+    is called after each student's files are written; ``force``/``only``: see ``plan``.
+    KeyboardInterrupt stops the batch cleanly
     (running gradings are killed, nothing half-written) and returns with ``interrupted=True``."""
     if executor not in EXECUTORS:
         raise ValueError(f"executor: expected one of {EXECUTORS}, got {executor!r}")
@@ -123,7 +132,8 @@ def run_batch(assignment, entries: list[Entry], out, *, executor: str = "local",
     workers = workers or os.cpu_count() or 1
     timeout = timeout or default_timeout(assignment)
     clean_partial(out)
-    todo, done, index = plan(assignment, entries, out, isolation=isolation, lang=lang, secret=secret)
+    todo, done, index = plan(assignment, entries, out, isolation=isolation, lang=lang, secret=secret,
+                             force=force, only=None if only is None else set(only))
     report = BatchReport(total=len(entries), skipped=len(done), executor=executor, workers=workers)
     t0 = time.monotonic()
     bar = Progress(len(todo), skipped=len(done), enabled=progress)

@@ -149,6 +149,20 @@ def timeout_text(err: dict) -> str:
     return "your code did not finish within the time limit (infinite loop, or far too slow)"
 
 
+HIDDEN_CASE = "Hidden case: its inputs and expected values are not shown."
+
+
+def case_text(spec: CheckSpec, describe) -> str:
+    """The sentence naming a row's case: ``Case: <describe()>.`` for a visible check, the fixed
+    ``HIDDEN_CASE`` for every other one (a hidden row never shows its inputs, constructor
+    arguments or expected values: a student could tabulate them). ``describe``: a str or a
+    callable returning one (called only for visible checks)."""
+    if not spec.visible:
+        return HIDDEN_CASE
+    text = describe() if callable(describe) else str(describe)
+    return f"Case: {text}."
+
+
 def worker_error_text(result, where: Callable[[int], str] | None = None) -> str:
     """A student-facing sentence for a probe that did not return normally."""
     status = result.status

@@ -265,21 +265,38 @@ class FunctionCheck(CheckKind):
         per = split_points(spec.points, {str(i): 1.0 for i in range(len(cases))})
         score, lines = 0.0, []
         for i, (args, kwargs, want) in enumerate(cases):
-            call = call_text(spec.target, args, kwargs)
+            # a hidden case is named by its number only: its arguments and answer never show
+            call = f"`{call_text(spec.target, args, kwargs)}`" if spec.visible else f"hidden case {i + 1}"
             if f"r{i}" not in result.values:
-                lines.append(f"- `{call}`: no result — {worker_error_text(result)}")
+                lines.append(f"- {call}: no result — {worker_error_text(result)}")
                 continue
             got = result.values[f"r{i}"]
             ok, note = agree(got, want, rtol, atol)
             if ok:
                 score += per[str(i)]
-                lines.append(f"- `{call}` = {_fmt(want)}: correct" + (f" ({note})" if note else ""))
+                shown = f"{call} = {_fmt(want)}" if spec.visible else call
+                lines.append(f"- {shown}: correct" + (f" ({note})" if note else ""))
+            elif spec.visible:
+                lines.append(f"- {call}: expected {_fmt(want)}, got {_got(got)}")
             else:
-                lines.append(f"- `{call}`: expected {_fmt(want)}, got {_got(got)}")
+                lines.append(f"- {call}: wrong answer" + _hidden_hint(got, want))
         failed = score < spec.points - 1e-9
         text = "\n".join(lines)
         return [Part(spec.name, spec.points, round(score, 6), text,
                      {"kind": self.kind, "failed": True, "diagnoses": []} if failed else {"kind": self.kind})]
+
+
+def _hidden_hint(got, want) -> str:
+    """What may be said about a wrong answer to a hidden case: its type, never a value."""
+    if got is None:
+        return " (your function returned None: a missing `return`?)"
+    if isinstance(got, dict) and "$unencodable" in got:
+        return f" (your function returned an object of type {got['$unencodable']})"
+    if isinstance(want, int) and isinstance(got, float) and not float(got).is_integer():
+        return " (a size or count is a whole number: check the rounding, `//`)"
+    if isinstance(want, list) and not isinstance(got, list):
+        return " (expected a tuple or list)"
+    return ""
 
 
 @register

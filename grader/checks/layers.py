@@ -10,8 +10,8 @@ import numpy as np
 
 from ..diagnose import explain, heatmap
 from ..judge import as_array, compare, fmt_shape
-from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, require_target, \
-    split_points, worker_error_text
+from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, case_text, literal, register, \
+    require_target, split_points, worker_error_text
 from .cases import LayerCase, call_repr, init_kwargs, make_case, module_steps, reference_class
 
 PART_LABEL = {"output": "output", "input": "input gradient (dx)"}
@@ -22,7 +22,7 @@ def part_label(part: str) -> str:
 
 
 def case_line(spec: CheckSpec, case: LayerCase) -> str:
-    return f"Case: {case.describe()}."
+    return case_text(spec, case.describe)
 
 
 def _fail_text(spec, case, comparison, diagnoses, sentence: str) -> str:
@@ -259,13 +259,18 @@ class ShapeCheck(_LayerKind):
             layer = case.build_reference()
             want = np.asarray(layer.forward(np.zeros(shape, dtype=case.dtype))).shape
             got = as_array(result.values.get(f"y{i}"))
+            have = (fmt_shape(got.shape) if got is not None else
+                    worker_error_text(result) if result.status != "ok" else "no output")
             if got is not None and got.shape == want:
                 score += per[str(i)]
-                lines.append(f"- input {fmt_shape(shape)} → {fmt_shape(want)}: correct")
-            else:
-                have = fmt_shape(got.shape) if got is not None else worker_error_text(result)
+                lines.append(f"- input {fmt_shape(shape)} → {fmt_shape(want)}: correct" if spec.visible
+                             else f"- hidden case {i + 1}: correct")
+            elif spec.visible:
                 lines.append(f"- input {fmt_shape(shape)}: expected output shape {fmt_shape(want)}, got {have}")
-        text = f"`{call_repr(spec)}` output shapes:\n\n" + "\n".join(lines)
+            else:     # the input and expected shapes are the hidden case
+                lines.append(f"- hidden case {i + 1}: wrong output shape (yours: {have})")
+        head = f"`{call_repr(spec)}` output shapes" if spec.visible else "Output shapes on hidden inputs"
+        text = f"{head}:\n\n" + "\n".join(lines)
         failed = score < spec.points - 1e-9
         extra = {"kind": self.kind, "failed": failed}
         if failed:
@@ -300,8 +305,9 @@ class ApiCheck(CheckKind):
         attrs, params = plan.context["attrs"], plan.context["params"]
         items = [f"attr:{a}" for a in attrs] + [f"param:{k}" for k in params]
         per = split_points(spec.points, {i: 1.0 for i in items})
+        who = f"`{call_repr(spec)}`" if spec.visible else f"`{spec.target}` (hidden constructor arguments)"
         if result.status != "ok" and not result.values:
-            return [Part(spec.name, spec.points, 0.0, f"`{call_repr(spec)}` could not be constructed: "
+            return [Part(spec.name, spec.points, 0.0, f"{who} could not be constructed: "
                          f"{worker_error_text(result)}.", {"kind": self.kind, "failed": True})]
         score, lines = 0.0, []
         for a in attrs:
@@ -315,9 +321,10 @@ class ApiCheck(CheckKind):
                 score += per[f"param:{k}"]
             else:
                 have = fmt_shape(got.shape) if got is not None else "missing"
-                lines.append(f"- `{k}` should be an array of shape {fmt_shape(shape)} (torch's layout), got {have}")
+                lines.append(f"- `{k}` should be an array of shape {fmt_shape(shape)} (torch's layout), got {have}"
+                             if spec.visible else f"- `{k}` has the wrong shape for torch's layout (yours: {have})")
         if not lines:
-            return [Part(spec.name, spec.points, spec.points, f"`{call_repr(spec)}`: constructor, attributes "
+            return [Part(spec.name, spec.points, spec.points, f"{who}: constructor, attributes "
                          "and parameter shapes are right.", {"kind": self.kind})]
-        return [Part(spec.name, spec.points, round(score, 6), f"`{call_repr(spec)}`:\n\n" + "\n".join(lines),
+        return [Part(spec.name, spec.points, round(score, 6), f"{who}:\n\n" + "\n".join(lines),
                      {"kind": self.kind, "failed": True})]

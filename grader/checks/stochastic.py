@@ -22,7 +22,7 @@ import numpy as np
 
 from ..diagnose import Diagnosis
 from ..judge import as_array, compare, fmt_shape
-from .base import CheckDefinitionError, CheckKind, Part, Plan, literal, register, require_target, \
+from .base import CheckDefinitionError, CheckKind, Part, Plan, case_text, literal, register, require_target, \
     split_points, worker_error_text
 from .cases import LayerCase, call_repr, init_kwargs, make_case
 from .layers import judge_part
@@ -138,7 +138,7 @@ class DropoutMaskCheck(CheckKind):
                                             "seeded": float(weights.get("seeded", 1.0))})
         names = {"output": f"{spec.name} — output", "input": f"{spec.name} — input gradient (dx)",
                  "seeded": f"{spec.name} — mask drawn from the given rng"}
-        line = f"Case: {case.describe()}, `rng=np.random.default_rng(seed)`."
+        line = case_text(spec, lambda: f"{case.describe()}, `rng=np.random.default_rng(seed)`")
         vals = result.values
         keep, why = read_mask(vals.get("mask"), case.x.shape, case.p)
         if keep is None:

@@ -180,7 +180,8 @@ def _top_counts(shapes) -> dict[str, int]:
 
 
 def _no_answer(spec, result, what) -> list[Part]:
-    return [Part(spec.name, spec.points, 0.0, f"`{_call(spec)}`: no {what}: {worker_error_text(result)}.",
+    who = f"`{_call(spec)}`" if spec.visible else f"`{spec.target}` (hidden case)"
+    return [Part(spec.name, spec.points, 0.0, f"{who}: no {what}: {worker_error_text(result)}.",
                  {"kind": spec.kind, "failed": True})]
 
 
@@ -334,13 +335,17 @@ class ModelTraceCheck(_ModelKind):
         frac = right / len(want) if len(got) == len(want) else min(right, len(got)) / max(len(want), len(got))
         score = round(spec.points * frac, 6)
         shape = spec.get("inputs")[0]
-        text = f"`{_call(spec)}` on input {fmt_shape(shape)}: {right} of {len(want)} layers (conv, linear, pooling) right."
+        where = f"`{_call(spec)}` on input {fmt_shape(shape)}" if spec.visible else "On a hidden input"
+        text = f"{where}: {right} of {len(want)} layers (conv, linear, pooling) right."
         first = next((i for i, (w, g) in enumerate(zip(want, got)) if w[1:] != g[1:]), None)
-        if first is not None:
+        if first is not None and spec.visible:
             w, g = want[first], got[first]
             text += (f"\n\nFirst difference at layer #{first + 1}: expected a `{w[1]}` with output {fmt_shape(w[2])}, "
                      f"your `{g[0]}` is a `{g[1]}` with output {fmt_shape(g[2])} — check its stride, padding and "
                      f"channels.")
+        elif first is not None:    # hidden: which layer, never the expected shapes
+            text += (f"\n\nFirst difference at layer #{first + 1} (your `{got[first][0]}`, a `{got[first][1]}`) — "
+                     f"check its stride, padding and channels.")
         elif len(got) != len(want):
             text += f"\n\nYour trace has {len(got)} such layers, the architecture has {len(want)}."
         if not got and rows:
@@ -413,7 +418,8 @@ class ModelForwardCheck(_ModelKind):
     def judge(self, spec, plan, result):
         ctx = plan.context
         mode = "training mode (batch statistics)" if ctx["train"] else "eval mode"
-        case = f"`{_call(spec)}` in {mode}, input {fmt_shape(ctx['x'].shape)}, the grader's weights"
+        case = (f"`{_call(spec)}` in {mode}, input {fmt_shape(ctx['x'].shape)}, the grader's weights" if spec.visible
+                else f"In {mode}, on a hidden input with the grader's weights")   # never the hidden case
         got = parse_shapes(result.values.get("ps"))
         if got is not None:
             problem = first_mismatch(ctx["want"], got)

@@ -55,7 +55,14 @@ def _load_assignment(name):
 @click.option("--timeout", type=click.FloatRange(min=1), default=None,
               help="Hard limit per submission in seconds (default: 1.5 x the assignment's wall_s + 30).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
-def grade_batch(assignment, submissions, out, jobs, roster, lang, executor, scheduler, isolation, timeout, progress):
+@click.option("--only", "only", multiple=True, metavar="STUDENT",
+              help="Grade only this student's submission (repeatable, or comma-separated), whatever "
+                   "its saved result says; the others are left as they are.")
+@click.option("--force", is_flag=True,
+              help="Re-grade every submission (of --only, when given) even when its saved result is "
+                   "up to date, e.g. after a load error caused by the grader's environment.")
+def grade_batch(assignment, submissions, out, jobs, roster, lang, executor, scheduler, isolation, timeout, progress,
+                only, force):
     """Grade every submission in SUBMISSIONS with ASSIGNMENT into OUT.
 
     SUBMISSIONS is a folder with one file (.py/.ipynb/.zip) or subfolder per student, or a
@@ -68,6 +75,8 @@ def grade_batch(assignment, submissions, out, jobs, roster, lang, executor, sche
         convgrade grade-batch a2_convolution submissions/ -o out/ -j 8 --roster roster.csv
         convgrade grade-batch a2_convolution gradescope_export.zip -o out/ --lang ru
         convgrade grade-batch a2_convolution subs/ -o out/ --executor dask --scheduler tcp://head:8786
+        convgrade grade-batch a2_convolution subs/ -o out/ --only alice --only bob
+        convgrade grade-batch a2_convolution subs/ -o out/ --force
         convgrade gradebook out/ --format canvas
     """
     from grader.batch import DiscoveryError, discover, read_roster, run_batch
@@ -85,9 +94,10 @@ def grade_batch(assignment, submissions, out, jobs, roster, lang, executor, sche
         raise _BadInput(str(exc)) from None
     if not entries:
         raise _BadInput(f"{submissions} holds no submissions")
+    chosen = _chosen(entries, only) if only else None
     secret = course_secret() if any(not c.visible for c in a.checks) else None
     report = run_batch(a, entries, out, executor=executor, workers=jobs, scheduler=scheduler, isolation=isolation,
-                       lang=lang, secret=secret, timeout=timeout, progress=progress)
+                       lang=lang, secret=secret, timeout=timeout, progress=progress, force=force, only=chosen)
     broken = report.broken
     click.echo(f"{a.id}: {report.total} submission(s), {report.graded} graded now, {report.skipped} unchanged "
                f"(skipped) in {fmt_duration(report.seconds)}"
@@ -106,6 +116,27 @@ def grade_batch(assignment, submissions, out, jobs, roster, lang, executor, sche
                    err=True)
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(EXIT_FAILED if broken else 0)
+
+
+def _chosen(entries, only) -> set[str]:
+    """Entry keys of the students named in ``--only`` (an id as given or as its folder name;
+    any member of a group names the group's submission); exit 3 naming the unknown ones."""
+    from grader.roster import safe_id
+
+    by_student = {m.student: e.key for e in entries for m in e.members}
+    wanted = [w.strip() for value in only for w in value.split(",") if w.strip()]
+    keys, unknown = set(), []
+    for w in wanted:
+        key = by_student.get(w) or by_student.get(safe_id(w))
+        if key is None:
+            unknown.append(w)
+        else:
+            keys.add(key)
+    if unknown or not keys:
+        known = ", ".join(sorted(by_student)[:20]) + (" ..." if len(by_student) > 20 else "")
+        raise _BadInput(f"--only: no submission of {', '.join(repr(u) for u in unknown) or '(nobody)'} "
+                        f"in the batch (students: {known})")
+    return keys
 
 
 def _similarity_pairs(out: Path):

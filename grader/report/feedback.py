@@ -23,6 +23,7 @@ from grader.report._html import (esc, fmt_err, fmt_num, inline_markdown, markdow
 from grader.report.i18n import tr
 from grader.report.questions import group_by_question
 from grader.results import hidden_inputs
+from grader.inert import inert_markdown, md_text
 
 SHADES = " ░▒▓█"
 SERIES_COLORS = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2"]
@@ -158,8 +159,9 @@ def _diagnoses(test: dict) -> list[tuple[str, str]]:
 
 
 def _is_hidden(test: dict) -> bool:
-    """Judged on inputs the student never sees (``grader.results.hidden_inputs``)."""
-    return hidden_inputs(test)
+    """Judged on inputs the student never sees (``grader.results.hidden_inputs``), or not a
+    ``visible`` row at all (after_due_date): such a row shows no case, heatmap or curve."""
+    return hidden_inputs(test) or test.get("visibility", "visible") != "visible"
 
 
 def _channels(heatmap: dict) -> list[np.ndarray]:
@@ -185,7 +187,7 @@ def _channel_max(chans: list[np.ndarray]) -> float:
 # Markdown
 # ----------------------------------------------------------------------------------------------
 def _md_cell(text) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return inert_markdown(str(text)).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def text_heatmap(channel, vmax: float) -> list[str]:
@@ -313,7 +315,7 @@ def _points(tests: list[dict]) -> tuple[float, float]:
 def _question_title(q: str, tests: list[dict], s: dict) -> str:
     """The question's heading with its points over all its checks (passed ones included)."""
     got, total = _points(tests)
-    name = s["question"].format(q=q) if q else s["other_checks"]
+    name = s["question"].format(q=md_text(q)) if q else s["other_checks"]
     return f"{name} ({fmt_num(got)} / {fmt_num(total)})"
 
 
@@ -329,7 +331,9 @@ def render_markdown(results: dict, lang: str = "en", questions: dict[str, str] |
     if not isinstance(results, dict):
         raise ValueError(f"results: expected a dict, got {type(results).__name__}")
     title = assignment_title(results)
-    out = [f"# {title + ' — ' if title else ''}{s['feedback_for'].format(student=student_label(results))}", ""]
+    # names, ids, notes and outputs carry student bytes: Markdown-escaped or made inert
+    out = [f"# {inert_markdown(title) + ' — ' if title else ''}"
+           f"{s['feedback_for'].format(student=md_text(student_label(results)))}", ""]
     tests = tests_of(results)
     out += [f"**{s['total']}: {fmt_num(total_score(results))} / {fmt_num(max_score(results))}**"
             + (f" · {_passed_count(results, s)}" if tests else ""), ""]
@@ -341,13 +345,13 @@ def render_markdown(results: dict, lang: str = "en", questions: dict[str, str] |
         out += [f"## {s['load_error']}", "", "```", err.replace("```", "ˋˋˋ"), "```", ""]
     notes = _notes(results)
     if notes:
-        out += [f"**{s['notes']}:**", ""] + [f"- {n}" for n in notes] + [""]
+        out += [f"**{s['notes']}:**", ""] + [f"- {inert_markdown(n)}" for n in notes] + [""]
     found = _findings(results)
     if found:
-        out += [f"**{s['flagged']}:**", ""] + [f"- {f}" for f in found] + [""]
+        out += [f"**{s['flagged']}:**", ""] + [f"- {inert_markdown(f)}" for f in found] + [""]
     extra_summary = _summary_paragraphs(results)
     if extra_summary:
-        out += [f"**{s['summary_output']}:**", ""] + extra_summary + [""]
+        out += [f"**{s['summary_output']}:**", ""] + [inert_markdown(p) for p in extra_summary] + [""]
 
     failed_groups, passed_groups, all_groups = _grouped(results, questions)
     if not tests:
@@ -375,15 +379,15 @@ def render_markdown(results: dict, lang: str = "en", questions: dict[str, str] |
 
 
 def _md_failure(t: dict, s: dict) -> list[str]:
-    out = [f"#### {t.get('name', '?')} ({fmt_num(t.get('score'))} / {fmt_num(t.get('max_score'))})"
+    out = [f"#### {inert_markdown(t.get('name', '?'))} ({fmt_num(t.get('score'))} / {fmt_num(t.get('max_score'))})"
            + (f" — {s['hidden']}" if _is_hidden(t) else ""), ""]
     case, body, diags = _split_output(t)
     if case:
-        out += [f"*{s['case']}:* {case}", ""]
+        out += [f"*{s['case']}:* {inert_markdown(case)}", ""]
     if body:
-        out += [body.strip(), ""]
+        out += [inert_markdown(body.strip()), ""]
     for msg in diags:
-        out += [f"> **{s['diagnoses']}:** {msg}", ""]
+        out += [f"> **{s['diagnoses']}:** {inert_markdown(msg)}", ""]
     if _is_hidden(t):
         return out
     extra = _extra(t)

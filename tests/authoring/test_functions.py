@@ -53,7 +53,12 @@ def test_function_plan_and_judge_scores_cases_separately():
     full = kind.judge(s, plan, result({"r0": 16, "r1": 3}))[0]
     assert full.score == 2.0 and full.passed
     half = kind.judge(s, plan, result({"r0": 16, "r1": 3.5}))[0]
+    assert half.score == 1.0 and "hidden case 2: wrong answer" in half.output
+    assert "8, 3" not in half.output and "expected" not in half.output     # a hidden case never shows
+    s.visibility = "visible"
+    half = kind.judge(s, plan, result({"r0": 16, "r1": 3.5}))[0]
     assert half.score == 1.0 and "expected 3, got 3.5" in half.output
+    s.visibility = "hidden"
     none = kind.judge(s, plan, result({}, status="timeout"))[0]
     assert none.score == 0 and "time limit" in none.output
 
