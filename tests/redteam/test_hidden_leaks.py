@@ -28,7 +28,7 @@ from grader.assignment import available, load  # noqa: E402
 from grader.authoring.notebook import master_source, parse, starter_source  # noqa: E402
 from grader.checks import REGISTRY, kind_of  # noqa: E402
 from grader.checks.milestone import TRAINING_KINDS  # noqa: E402
-from grader.results import build_results  # noqa: E402
+from grader.results import build_results, hidden_inputs  # noqa: E402
 from grader.sandbox.config import ProbeResult  # noqa: E402
 from grader.sandbox.protocol import decode_npy, decode_value, encode_npy  # noqa: E402
 from grader.seeds import check_seed  # noqa: E402
@@ -244,7 +244,8 @@ def test_hidden_rows_never_show_case_inputs_or_expected_values(name):
             pats = _number_patterns(nums)
             for result in answers:
                 for row in _judge_rows(a, spec, plan, result):
-                    assert row["visibility"] != "visible"
+                    # a hidden check is a visible row (Gradescope shows it) judged on hidden inputs
+                    assert hidden_inputs(row)
                     shown = _visible_text(row)
                     hits = [t for t in texts if t in shown] + [p.pattern for p in pats if p.search(shown)]
                     if hits:
