@@ -7,6 +7,8 @@ matches it, the feedback names the mistake. Generic diagnoses read the error pat
 """
 from __future__ import annotations
 
+import logging
+import traceback
 from dataclasses import dataclass
 from typing import Callable
 
@@ -179,8 +181,31 @@ def _format(alt, case, what: str) -> str:
                               verb="are" if flag else "are not", what=what, What=what[0].upper() + what[1:])
 
 
-def explain(case, part: str, actual, expected: dict, comparison: Comparison) -> list[Diagnosis]:
-    """Diagnoses for one failed part of a layer check, best first."""
+log = logging.getLogger(__name__)
+
+
+def explain(case, part: str, actual, expected: dict, comparison: Comparison,
+            errors: list[str] | None = None) -> list[Diagnosis]:
+    """Diagnoses for one failed part of a layer check, best first.
+
+    Never raises: a diagnosis that fails is an internal error of that diagnosis only (appended to
+    ``errors`` and logged), so it can never change a score or hide the comparison's message."""
+    try:
+        return _explain(case, part, actual, expected, comparison, errors)
+    except Exception:
+        _diagnosis_failed("explain", errors)
+        return []
+
+
+def _diagnosis_failed(what: str, errors: list[str] | None) -> None:
+    text = f"diagnosis {what} failed: {traceback.format_exc(limit=4)}"
+    log.warning(text)
+    if errors is not None:
+        errors.append(text)
+
+
+def _explain(case, part: str, actual, expected: dict, comparison: Comparison,
+             errors: list[str] | None) -> list[Diagnosis]:
     found: list[Diagnosis] = []
     name = case.spec.get("reference", case.spec.target)
     arr = as_array(actual)
@@ -202,11 +227,15 @@ def explain(case, part: str, actual, expected: dict, comparison: Comparison) -> 
                 and close(arr, value, dtype=case.dtype, rtol=1e-4):
             found.append(Diagnosis(alt.code, _format(alt, case, _what(part))))
             return found
-    found.extend(_generic(case, part, arr, exp, comparison))
+    for generic in GENERIC:
+        try:
+            found.extend(generic(case, part, arr, exp, comparison))
+        except Exception:
+            _diagnosis_failed(generic.__name__, errors)
     return found
 
 
-def _generic(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
+def _batch_scaled(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
     out: list[Diagnosis] = []
     n = int(case.x.shape[0]) if case.x.ndim else 1
     what = _what(part)
@@ -217,17 +246,46 @@ def _generic(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comp
         elif close(arr, exp * n, dtype=case.dtype, rtol=1e-4):
             out.append(Diagnosis("multiplied_by_batch", f"{what.capitalize()} is the right one multiplied by the batch "
                                  f"size N={n}."))
-    if arr.shape != exp.shape:
-        out.extend(_shape_mismatch(case, part, arr, exp))
-    elif comparison.error_map is not None and arr.ndim >= 3 and part in ("output", "input"):
-        if _only_border(comparison, arr.ndim):
-            out.append(Diagnosis("border_only", f"{what.capitalize()} is correct in the interior and wrong only near the "
-                                 "border: check how you pad (amount and mode) and the windows that touch it."))
     return out
 
 
-def _shape_mismatch(case, part: str, arr: np.ndarray, exp: np.ndarray) -> list[Diagnosis]:
+def _border(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
+    if arr.shape == exp.shape and comparison.error_map is not None and arr.ndim >= 3 \
+            and part in ("output", "input") and _only_border(comparison, arr.ndim):
+        return [Diagnosis("border_only", f"{_what(part).capitalize()} is correct in the interior and wrong only near "
+                          "the border: check how you pad (amount and mode) and the windows that touch it.")]
+    return []
+
+
+def _all_zero(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
+    """An unfinished backward: the gradient was allocated (np.zeros_like) and never filled."""
+    if part != "output" and arr.shape == exp.shape and arr.size and not arr.any() and np.abs(exp).max() > 0:
+        return [Diagnosis("gradient_all_zero", f"{_what(part).capitalize()} is all zeros: the array was created "
+                          "but nothing was accumulated into it (is the loop or the `+=` that fills it missing, or "
+                          "does it write into a copy?).")]
+    return []
+
+
+def _empty(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
+    """``dx_padded[..., pad:-pad, pad:-pad]`` with pad = 0 is an empty slice (``-0`` is ``0``)."""
+    if arr.size == 0 and exp.size > 0 and arr.ndim == exp.ndim:
+        padding = _kw(case, "padding", 0)
+        zero = padding == 0 or (isinstance(padding, tuple) and 0 in padding)
+        hint = (" This case has padding 0, and a slice `p:-p` with p = 0 is `0:0`, empty: use "
+                "`p:H + p` (or `p:p + H`) to cut the padding off." if zero else "")
+        return [Diagnosis("empty_gradient" if part != "output" else "empty_output",
+                          f"{_what(part).capitalize()} is empty (shape {tuple(arr.shape)}).{hint}")]
+    return []
+
+
+def _shape_mismatch(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison = None) -> list[Diagnosis]:
     out = []
+    if arr.shape == exp.shape:
+        return out
+    if arr.size == exp.size and arr.size and tuple(d for d in arr.shape if d != 1) == tuple(d for d in exp.shape if d != 1):
+        out.append(Diagnosis("extra_axis", f"{_what(part).capitalize()} has shape {tuple(arr.shape)}, expected "
+                             f"{tuple(exp.shape)}: the same values with an extra or missing axis of length 1 "
+                             "(keepdims=True, or a reshape to a row)."))
     g = case.grad_out
     if part == "bias" and g is not None:
         if arr.shape == g.shape:
@@ -239,11 +297,14 @@ def _shape_mismatch(case, part: str, arr: np.ndarray, exp: np.ndarray) -> list[D
         elif arr.shape == g.shape[1:]:
             out.append(Diagnosis("bias_grad_not_summed", "grads['bias'] is summed over the batch but not over "
                                  "the spatial positions."))
-    if part == "weight" and arr.ndim >= 2 and arr.shape == np.swapaxes(exp, 0, 1).shape:
+    if part == "weight" and arr.ndim >= 2 and exp.ndim >= 2 and arr.shape == np.swapaxes(exp, 0, 1).shape:
         if close(arr, np.swapaxes(exp, 0, 1), dtype=case.dtype, rtol=1e-4):
             out.append(Diagnosis("weight_grad_transposed", "grads['weight'] is transposed: it must have the "
                                  "weight's layout (out_channels, in_channels/groups, *kernel_size)."))
     return out
+
+
+BORDER_MIN_SIDE = 5
 
 
 def _only_border(comparison: Comparison, ndim: int) -> bool:
@@ -251,7 +312,8 @@ def _only_border(comparison: Comparison, ndim: int) -> bool:
     tol = max(comparison.max_abs_error * 1e-3, 1e-12)
     bad = err > tol
     spatial = bad.shape[2:]
-    if min(spatial) < 3 or not bad.any():
+    # on small outputs most cells touch the border (8 of 9 on 3x3): "only at the border" says nothing
+    if min(spatial) < BORDER_MIN_SIDE or not bad.any():
         return False
     inner = bad[(slice(None), slice(None)) + tuple(slice(1, s - 1) for s in spatial)]
     return not inner.any()
@@ -279,6 +341,10 @@ def heatmap(error_map: np.ndarray | None, max_side: int = 16, max_channels: int 
         pooled = padded.reshape(ph // fh, fh, pw // fw, fw).max(axis=(1, 3))
         channels.append([[round(float(v), 6) for v in row] for row in pooled])
     return {"title": "absolute error of sample 0, channel by channel", "channels": channels}
+
+
+# generic diagnoses read the error pattern itself; each runs on its own (one failing never hides another)
+GENERIC = [_batch_scaled, _shape_mismatch, _empty, _all_zero, _border]
 
 
 # ---- normalization, dropout, losses, upsampling (appended) -------------------------------------

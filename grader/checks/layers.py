@@ -55,15 +55,22 @@ def judge_part(spec, case, part: str, actual, expected: dict, points: float, res
     if actual is None and result.status != "ok":
         text = f"{case_line(spec, case)}\n\nNo {label}: {worker_error_text(result)}."
         return Part(name, points, 0.0, text, {"kind": spec.kind, "failed": True, "diagnoses": []})
-    diagnoses = explain(case, part, actual, expected, comparison)
+    errors: list[str] = []
+    diagnoses = explain(case, part, actual, expected, comparison, errors)
     text = _fail_text(spec, case, comparison, diagnoses, sentence(comparison.message))
     if extra_note:
         text += "\n\n" + extra_note
     extra = {"kind": spec.kind, "failed": True, "diagnoses": [d.as_dict() for d in diagnoses]}
     if comparison.problem == "value":
-        hm = heatmap(comparison.error_map)
+        try:
+            hm = heatmap(comparison.error_map)
+        except Exception:   # feedback decoration only: never costs the row
+            hm = None
+            errors.append("heatmap failed")
         if hm:
             extra["heatmap"] = hm
+    if errors:
+        extra["diagnosis_errors"] = [e.splitlines()[0][:200] for e in errors]
     if spec.visible:
         extra["case"] = case.describe()
     return Part(name, points, 0.0, text, extra)
@@ -133,10 +140,15 @@ class BackwardCheck(_LayerKind):
         note = "" if fwd_ok else ("Note: your forward output is also wrong for this case; gradients are "
                                   "judged against the correct forward, so fix forward first.")
         out = []
-        for p in parts:
+        for p in parts:   # each part on its own: one that cannot be judged never takes the others down
             actual = result.values.get("dx" if p == "input" else f"grad:{p}")
-            out.append(judge_part(spec, case, p, actual, expected, points[p], result,
-                                  f"{spec.name} — {part_label(p)}", note))
+            name = f"{spec.name} — {part_label(p)}"
+            try:
+                out.append(judge_part(spec, case, p, actual, expected, points[p], result, name, note))
+            except Exception:
+                out.append(Part(name, points[p], 0.0, "The grader failed on this part (internal error); your TA "
+                                "has been told. This is not your fault.",
+                                {"kind": spec.kind, "failed": True, "internal_error": True}))
         return out
 
 
@@ -156,11 +168,19 @@ class GradientConsistencyCheck(_LayerKind):
             raise CheckDefinitionError(f"check {spec.name!r}: gradient_consistency needs float64")
         n_dir = int(spec.get("directions", 2))
         h = float(spec.get("step", 1e-5))
-        plan = Plan([], {"dx": "dx"}, context={"case": case, "h": h, "dirs": [], "pdirs": []})
+        gseed = int(rng.integers(2**62))
+        plan = Plan([], {"dx": "dx", "y0": "y0"},
+                    context={"case": case, "h": h, "dirs": [], "pdirs": [], "gseed": gseed})
         x_ref = plan.array(case.x)
         steps = module_steps(plan, case)
+        # the upstream gradient has the shape of the student's *own* output (drawn in the worker from
+        # a seed; the judge draws the same one): a forward with a wrong shape cannot make a
+        # self-consistent backward look wrong
         steps += [{"let": "y0", "call": "m.forward", "args": [x_ref]},
-                  {"let": "dx", "call": "m.backward", "args": [plan.array(case.grad_out)]}]
+                  {"set": "g_rng", "value": {"$rng": gseed}},
+                  {"let": "g_shape", "get": "y0.shape"},
+                  {"let": "g", "call": "g_rng.standard_normal", "args": [{"$ref": "g_shape"}]},
+                  {"let": "dx", "call": "m.backward", "args": [{"$ref": "g"}]}]
         for p in case.param_names():
             plan.returns[f"grad:{p}"] = f"m.grads.{p}"
         for j in range(n_dir):
@@ -184,8 +204,18 @@ class GradientConsistencyCheck(_LayerKind):
 
     def judge(self, spec, plan, result):
         case, h = plan.context["case"], plan.context["h"]
-        g = case.grad_out.astype(np.float64)
         vals = result.values
+        y0 = as_array(vals.get("y0"))
+        line = case_line(spec, case)
+        if y0 is None or y0.ndim == 0 or y0.size > 10**7:
+            why = worker_error_text(result) if result.status != "ok" else "your forward returned no array"
+            return [Part(spec.name, spec.points, 0.0, f"{line}\n\nCould not be evaluated: {why}.",
+                         {"kind": self.kind, "failed": True})]
+        g = np.random.default_rng(plan.context["gseed"]).standard_normal(y0.shape)
+        _, y_ref = case.reference_forward()
+        shape_note = "" if y0.shape == np.shape(y_ref) else (
+            f"\n\n(Your forward returns shape {fmt_shape(y0.shape)}, expected {fmt_shape(np.shape(y_ref))}: the "
+            "forward checks cover that; this check only asks whether backward is the derivative of your forward.)")
         problems, worst = [], 0.0
 
         def directional(tag_p, tag_m):
@@ -213,16 +243,15 @@ class GradientConsistencyCheck(_LayerKind):
             gp = as_array(vals.get(f"grad:{p}"))
             an = float(np.sum(gp * v)) if gp is not None and gp.shape == v.shape else None
             agree(f"grads[{p!r}]", directional(f"wp_{p}", f"wm_{p}"), an)
-        line = case_line(spec, case)
-        if result.status != "ok" and not vals:
-            return [Part(spec.name, spec.points, 0.0, f"{line}\n\n{worker_error_text(result)}.",
-                         {"kind": self.kind, "failed": True})]
         if not problems:
             return [Part(spec.name, spec.points, spec.points,
                          f"{line} Your backward agrees with finite differences of your own forward "
-                         f"(worst relative disagreement {worst:.1e}).", {"kind": self.kind})]
+                         f"(worst relative disagreement {worst:.1e}).{shape_note}", {"kind": self.kind})]
+        if result.status != "ok":
+            return [Part(spec.name, spec.points, 0.0, f"{line}\n\n{worker_error_text(result)}.{shape_note}",
+                         {"kind": self.kind, "failed": True})]
         text = (f"{line}\n\nYour backward does not match your own forward, so the bug is in backward "
-                "(whatever forward computes):\n\n" + "\n".join(f"- {p}" for p in problems))
+                "(whatever forward computes):\n\n" + "\n".join(f"- {p}" for p in problems) + shape_note)
         diag = [{"code": "backward_inconsistent", "message": "backward is not the derivative of your forward"}]
         return [Part(spec.name, spec.points, 0.0, text, {"kind": self.kind, "failed": True, "diagnoses": diag})]
 
