@@ -140,7 +140,21 @@ VARIANTS: list[Variant] = [
             CONVT, lambda c: _nontrivial(_kw(c, "output_padding", 0), 0), lambda c: {"output_padding": 0}),
 ]
 
+def _dilation_taps_adjacent(case, expected: dict) -> np.ndarray:
+    """Output size computed with the dilation, taps taken adjacent: dilation-1 output, cropped."""
+    y = _forward_with(case, dilation=1)
+    shape = np.shape(expected["output"])
+    if y.ndim != len(shape) or any(a < b for a, b in zip(y.shape, shape)):
+        raise ValueError("not comparable")
+    return y[tuple(slice(0, n) for n in shape)]
+
+
 ALTERNATIVES: list[Alternative] = [
+    Alternative(
+        "dilation_ignored", "output",
+        "Your output has the right size but matches kernel taps that are *adjacent*: with dilation d the taps "
+        "are d pixels apart (x[.., y·S + u·d, x·S + v·d]); your output size already uses d, the window does not.",
+        CONV, lambda c: _nontrivial(_kw(c, "dilation", 1), 1), _dilation_taps_adjacent),
     # ---- backward ---------------------------------------------------------------------
     Alternative(
         "flipped_kernel", "weight",
@@ -195,6 +209,23 @@ def explain(case, part: str, actual, expected: dict, comparison: Comparison,
     except Exception:
         _diagnosis_failed("explain", errors)
         return []
+
+
+def explain_error(case, result, errors: list[str] | None = None) -> list[Diagnosis]:
+    """Diagnoses for a layer check whose probe raised before producing the value (never raises)."""
+    try:
+        err = result.error or {}
+        msg = str(err.get("message", ""))
+        if err.get("type") == "KeyError" and err.get("step") == 1 and case.state:
+            names = [k for k in case.state if f"'{k}'" in msg or f'"{k}"' in msg or msg.strip("'\"") == k]
+            if names:
+                return [Diagnosis("parameter_not_registered", (
+                    f"`load_state_dict` does not know the parameter {names[0]!r}: it was assigned as "
+                    f"`self.{names[0]} = ...` instead of `self.register_parameter({names[0]!r}, ...)`. Only "
+                    "registered parameters are in the state dict, receive gradients and can be loaded."))]
+    except Exception:
+        _diagnosis_failed("explain_error", errors)
+    return []
 
 
 def _diagnosis_failed(what: str, errors: list[str] | None) -> None:
@@ -571,6 +602,11 @@ def _naive_softmax_family(case, part: str) -> np.ndarray:
     return np.asarray(loss) if part == "output" else dx
 
 
+def _mistake_ce_log_of_softmax(case) -> float:
+    from reference import mistakes
+    return mistakes.cross_entropy_log_of_softmax(case.x, case.target)[0]
+
+
 def _softplus_naive(case) -> np.ndarray:
     from reference import mistakes
     return mistakes.softplus_without_threshold(case.x, _kw(case, "beta", 1.0))
@@ -650,6 +686,15 @@ ALTERNATIVES += [
         "stable form such as np.logaddexp(0, βx) / β.",
         ("Softplus",), lambda c: float(np.max(c.x)) * _kw(c, "beta", 1.0) > OVERFLOW_LOGIT,
         lambda c, e: _softplus_naive(c)),
+    # cross-entropy as log(softmax): the shift is there, the log of an underflowed probability is not
+    Alternative(
+        "ce_log_of_softmax", "output",
+        "Your loss is infinite at large logits: it takes the log of a probability that underflowed to 0 "
+        "(log 0 = −inf), or of an exp that overflowed. Subtracting the maximum prevents the overflow but not the "
+        "underflow: compute the log-probabilities directly with log-sum-exp, log softmax(x)ₖ = (xₖ − m) − "
+        "log Σⱼ exp(xⱼ − m) with m the row maximum, and never take the log of a softmax.",
+        ("CrossEntropyLoss",), _large_logits,
+        lambda c, e: np.asarray(_mistake_ce_log_of_softmax(c))),
     # softmax / log-softmax / cross-entropy with large logits (NaN/inf answers are matched by the
     # large_inputs check kind, grader/checks/large_inputs.py, which compares non-finite positions)
     *[Alternative(

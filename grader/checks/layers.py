@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..diagnose import explain, heatmap
+from ..diagnose import explain, explain_error, heatmap
 from ..judge import as_array, compare, fmt_shape
 from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, require_target, \
     split_points, worker_error_text
@@ -54,7 +54,11 @@ def judge_part(spec, case, part: str, actual, expected: dict, points: float, res
                     f"{comparison.rel_error:.1e}).", {"kind": spec.kind})
     if actual is None and result.status != "ok":
         text = f"{case_line(spec, case)}\n\nNo {label}: {worker_error_text(result)}."
-        return Part(name, points, 0.0, text, {"kind": spec.kind, "failed": True, "diagnoses": []})
+        found = explain_error(case, result)
+        for d in found:
+            text += f"\n\n**Likely mistake:** {d.message}"
+        return Part(name, points, 0.0, text, {"kind": spec.kind, "failed": True,
+                                              "diagnoses": [d.as_dict() for d in found]})
     errors: list[str] = []
     diagnoses = explain(case, part, actual, expected, comparison, errors)
     text = _fail_text(spec, case, comparison, diagnoses, sentence(comparison.message))
