@@ -18,7 +18,9 @@
 Cheap by construction. Mutants are the instructor's own code, so they are judged in this
 process (:class:`~grader.authoring.trusted.TrustedSession`: the worker's probe code, the same
 plans, judges and diagnoses, no sandbox start per mutant and student); a mutant that edits its
-imports is judged in a sandbox instead, as students are. Training checks (milestones) run only
+imports is judged in a sandbox instead, as students are. A check whose target the edit cannot
+reach (no edited top-level definition is read by it, transitively: :func:`affected_names`) keeps
+the master's result and is not run again. Training checks (milestones) run only
 for the mutants whose targets name them, in the sandbox, once. The session factories are
 parameters (``trusted_session``, ``sandbox_session``), so a warm sandbox pool can replace either.
 
@@ -26,6 +28,7 @@ Hidden inputs come from a fixed validation secret, so they differ from any stude
 """
 from __future__ import annotations
 
+import ast
 import tempfile
 import time
 import traceback
@@ -41,7 +44,9 @@ from .notebook import MASTER, MasterError, parse, starter_source
 
 VALIDATION_SECRET = b"convgrade-validation-secret"
 STUDENTS = ("validate-1", "validate-2")
-SAMPLES = 200           # sampled student ids per mutant (catch rate)
+SAMPLES = 200           # sampled student ids per mutant (catch rate), at most
+MIN_SAMPLES = 30        # at least, whatever the budget
+SAMPLE_BUDGET_S = 1.5   # seconds of sampling per mutant beyond MIN_SAMPLES (torch models are slow)
 MASTER_SAMPLES = 20     # sampled student ids the master must pass every hidden check for
 MIN_MUTANTS = 6
 HANG_LIMIT = 2          # as grade.HANG_LIMIT: a target that timed out this often is not run again
@@ -144,24 +149,40 @@ def _row(part) -> dict:
 class _Judge:
     """Plans, probes and judges checks of one assignment on a session, like ``grade.run_checks``."""
 
+    PLAN_CACHE = 4000            # plans kept (each check's plan depends only on its seed)
+    PLAN_CACHE_BYTES = 1 << 20   # plans with more input bytes than this are not kept
+
     def __init__(self, assignment: Assignment):
         from ..checks import kind_of
 
         self.a = assignment
         self.kind_of = kind_of
         self.internal_errors: list[str] = []
+        self._plans: dict[tuple[str, str], object] = {}
+
+    def plan(self, kind, spec, student: str):
+        """The check's plan for ``student``: built once and shared by the master and every mutant
+        (the plan is a function of the seed; the worker gets copies of its arrays)."""
+        from ..seeds import check_seed
+
+        key = (spec.name, "public" if spec.visible else student)
+        plan = self._plans.get(key)
+        if plan is None:
+            seed = check_seed(self.a.id, spec.name, student, spec.visible, VALIDATION_SECRET)
+            plan = kind.plan(spec, np.random.default_rng(seed))
+            if len(self._plans) < self.PLAN_CACHE and sum(a.nbytes for a in plan.arrays) <= self.PLAN_CACHE_BYTES:
+                self._plans[key] = plan
+        return plan
 
     def check(self, session, spec, student: str, timeouts: dict) -> list[dict]:
         from ..grade import _failed_parts
-        from ..seeds import check_seed
 
         if timeouts.get(spec.target, 0) >= HANG_LIMIT:
             return [dict(_row(p), check=spec.name) for p in _failed_parts(spec, "not run: its target hung before")]
         kind = self.kind_of(spec)
-        seed = check_seed(self.a.id, spec.name, student, spec.visible, VALIDATION_SECRET)
         result = None
         try:
-            plan = kind.plan(spec, np.random.default_rng(seed))
+            plan = self.plan(kind, spec, student)
             result = session.probe(plan.steps, plan.returns, plan.arrays, timeout=plan.timeout)
             parts = kind.judge(spec, plan, result)
         except Exception:
@@ -190,6 +211,74 @@ def _sandbox_session(source: str, assignment: Assignment, specs, isolation: str 
     return WorkerSession(source, sandbox_config(assignment, isolation, gpu=needs_gpu(specs)))
 
 
+def _top_level(source: str) -> tuple[dict[str, list[tuple[str, set[str]]]], list[str]]:
+    """Top-level statements by the names they define: ``{name: [(ast dump, global names it
+    reads)]}``, plus the dumps of statements that define no name."""
+    defs: dict[str, list[tuple[str, set[str]]]] = {}
+    anonymous: list[str] = []
+    for node in ast.parse(source).body:
+        names: list[str] = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = [node.name]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [(a.asname or a.name).split(".")[0] for a in node.names]
+        dump = ast.dump(node)
+        refs = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        for name in names:
+            defs.setdefault(name, []).append((dump, refs))
+        if not names:
+            anonymous.append(dump)
+    return defs, anonymous
+
+
+def affected_names(master: str, mutant: str) -> set[str] | None:
+    """Top-level names whose behaviour a mutant can change: the definitions it edits and every
+    definition that reads one of them, transitively. ``None``: anything may change (a statement
+    that defines no name was edited, or the source does not parse). Instructor code has no hidden
+    global state, so a check whose target is not affected gives the master's result."""
+    try:
+        (m_defs, m_anon), (u_defs, u_anon) = _top_level(master), _top_level(mutant)
+    except SyntaxError:
+        return None
+    if m_anon != u_anon:
+        return None
+    changed = {n for n in m_defs.keys() | u_defs.keys()
+               if [d for d, _ in m_defs.get(n, [])] != [d for d, _ in u_defs.get(n, [])]}
+    reads = {n: set().union(*(r for _, r in entries)) for n, entries in u_defs.items()}
+    affected, grew = set(changed), True
+    while grew:
+        grew = False
+        for n, r in reads.items():
+            if n not in affected and r & affected:
+                affected.add(n)
+                grew = True
+    return affected
+
+
+def _spec_names(spec) -> set[str]:
+    """Names of the student's module a check may use: its target and identifiers in its params."""
+    out = {spec.target.split(".")[0]} if spec.target else set()
+
+    def walk(v):
+        if isinstance(v, str) and v.replace(".", "").replace("_", "").isalnum():
+            out.add(v.split(".")[0])
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+    walk(spec.params)
+    return out
+
+
+def _can_differ(spec, affected: set[str] | None) -> bool:
+    return affected is None or not spec.target or bool(_spec_names(spec) & affected)
+
+
 def _matches(targets: list[str], names: list[str]) -> bool:
     subs = [t.lower() for t in targets if not t.startswith("diagnosis:")]
     return any(s in n.lower() for s in subs for n in names)
@@ -203,8 +292,10 @@ def _edits_imports(m: Mutant) -> bool:
 
 def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", workers: int = 2,
              students: tuple[str, ...] = STUDENTS, thorough: bool = False, samples: int = SAMPLES,
-             master_samples: int = MASTER_SAMPLES, trusted_session=None, sandbox_session=None) -> ValidationReport:
-    """Validate an assignment (see the module docstring); ``samples`` student ids per mutant.
+             master_samples: int = MASTER_SAMPLES, trusted_session=None, sandbox_session=None,
+             sample_budget_s: float | None = SAMPLE_BUDGET_S) -> ValidationReport:
+    """Validate an assignment (see the module docstring); up to ``samples`` student ids per mutant
+    (at least :data:`MIN_SAMPLES`, then as many as ``sample_budget_s`` allows; ``None``: all).
 
     ``trusted_session(source, assignment)`` and ``sandbox_session(source, assignment, specs)``
     make the sessions mutants are judged on (defaults: in process, and a fresh sandbox)."""
@@ -275,17 +366,21 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
 
         graded = [pool.submit(run, job) for job in jobs]
         sandboxed: dict[str, list] = {}
+        affected: dict[str, set[str] | None] = {}
         for i, m in enumerate(mutants):
             if m.name not in mutated:
                 continue
             ids = students if thorough else (students[i % len(students)],)
             rows[m.name].students = list(ids)
             in_sandbox = _edits_imports(m)
-            trained = [s for s in training if _matches(m.targets, part_names[s.name])]
+            affected[m.name] = affected_names(source, mutated[m.name])
+            trained = [s for s in training if _matches(m.targets, part_names[s.name])
+                       and _can_differ(s, affected[m.name])]
+            mine = [s for s in plain if _can_differ(s, affected[m.name])]
             for student in ids:
                 if in_sandbox:
                     sandboxed.setdefault(m.name, []).append(
-                        (student, pool.submit(sandbox_mutant, m, mutated[m.name], student, plain + trained)))
+                        (student, pool.submit(sandbox_mutant, m, mutated[m.name], student, mine + trained)))
                 elif trained:
                     sandboxed.setdefault(m.name, []).append(
                         (student, pool.submit(sandbox_mutant, m, mutated[m.name], student, trained)))
@@ -317,8 +412,9 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
             row = rows[m.name]
             if m.name not in mutated or row.where == "sandbox":
                 continue
-            tests_by[m.name] = _trusted_mutant(a, judge, trusted_session, m, row, mutated[m.name], plain,
-                                               part_names, sample_ids)
+            mine = [s for s in plain if _can_differ(s, affected[m.name])]
+            tests_by[m.name] = _trusted_mutant(a, judge, trusted_session, m, row, mutated[m.name], mine,
+                                               part_names, sample_ids, sample_budget_s)
 
         results = [f.result() for f in graded]
         for name, futures in sandboxed.items():
@@ -366,7 +462,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
         elif not row.rate_ok:
             report.problems.append(
                 f"mutant {m.name!r} is caught on target for only {row.caught} of {row.sampled} sampled students "
-                f"({row.catch_rate:.0%}; required {row.min_catch_rate:.0%}): a hidden case catches it only by "
+                f"({_pct(row.catch_rate)}; required {_pct(row.min_catch_rate)}): a hidden case catches it only by "
                 f"chance — make the case deterministic in what matters, or declare min_catch_rate with a reason")
     report.seconds = time.monotonic() - t0
     return report
@@ -397,7 +493,7 @@ def _merge(row: MutantRow, m: Mutant, tests: list[dict], order: list[str]) -> No
 
 
 def _trusted_mutant(a, judge: _Judge, factory, m: Mutant, row: MutantRow, src: str, plain, part_names,
-                    sample_ids: list[str]) -> dict[str, list[dict]]:
+                    sample_ids: list[str], budget_s: float | None = None) -> dict[str, list[dict]]:
     """Judge a mutant in process: every non-training check under its validation id(s) (returned,
     per id), then its target checks for every sampled id, stopping per student at the first catch."""
     out: dict[str, list[dict]] = {}
@@ -422,7 +518,10 @@ def _trusted_mutant(a, judge: _Judge, factory, m: Mutant, row: MutantRow, src: s
             return out
         visible_cache: dict[str, list[dict]] = {}
         timeouts = {}
-        for sid in sample_ids:
+        t0 = time.monotonic()
+        for k, sid in enumerate(sample_ids):
+            if budget_s is not None and k >= MIN_SAMPLES and time.monotonic() - t0 > budget_s:
+                break
             failed: list[dict] = []
             hit = False
             for spec in candidates:
@@ -454,7 +553,7 @@ def format_table(report: ValidationReport, style=None) -> str:
         caught = ", ".join(r.caught_by[:3]) + (f" (+{len(r.caught_by) - 3})" if len(r.caught_by) > 3 else "")
         if r.error:
             caught = "ERROR: " + r.error
-        rate = "—" if r.catch_rate is None else f"{r.catch_rate:.0%} of {r.sampled}"
+        rate = "—" if r.catch_rate is None else f"{_pct(r.catch_rate)} of {r.sampled}"
         if r.min_catch_rate < 1 and r.catch_rate is not None:
             rate += f" (≥{r.min_catch_rate:.0%})"
         body.append((r.name, r.description, caught or "—", f"{r.points_lost:g}", rate, "✓" if r.ok else "✗"))
@@ -474,6 +573,11 @@ def format_table(report: ValidationReport, style=None) -> str:
     return "\n".join(lines)
 
 
+def _pct(rate: float) -> str:
+    """100% only when every sampled student caught it (199/200 is 99.5%, never "100%")."""
+    return "100%" if rate >= 1 else f"{min(rate * 100, 99.9):.1f}%"
+
+
 def rate_summary(report: ValidationReport) -> str:
     """One line: how many mutants were sampled and the lowest catch rate among them."""
     sampled = [r for r in report.rows if r.catch_rate is not None]
@@ -481,8 +585,9 @@ def rate_summary(report: ValidationReport) -> str:
         return "catch rate: no mutant sampled"
     full = sum(r.caught == r.sampled for r in sampled)
     low = min(sampled, key=lambda r: r.catch_rate)
-    return (f"catch rate over {report.samples} sampled students: {full}/{len(sampled)} mutants caught for every "
-            f"student; lowest {low.catch_rate:.0%} ({low.name})")
+    n = sorted(r.sampled for r in sampled)
+    return (f"catch rate over {n[0]}–{n[-1]} sampled students per mutant: {full}/{len(sampled)} mutants caught for "
+            f"every sampled student; lowest {_pct(low.catch_rate)} ({low.name})")
 
 
 __all__ = ["validate", "format_table", "rate_summary", "coverage", "ValidationReport", "MutantRow",
