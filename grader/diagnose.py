@@ -216,6 +216,8 @@ def explain_error(case, result, errors: list[str] | None = None) -> list[Diagnos
     try:
         err = result.error or {}
         msg = str(err.get("message", ""))
+        if err.get("type") in ("ZeroDivisionError", "FloatingPointError") and _dropout_p_one(case):
+            return [_DROPOUT_P1]
         if err.get("type") == "KeyError" and err.get("step") == 1 and case.state:
             names = [k for k in case.state if f"'{k}'" in msg or f'"{k}"' in msg or msg.strip("'\"") == k]
             if names:
@@ -225,6 +227,22 @@ def explain_error(case, result, errors: list[str] | None = None) -> list[Diagnos
                     "registered parameters are in the state dict, receive gradients and can be loaded."))]
     except Exception:
         _diagnosis_failed("explain_error", errors)
+    return []
+
+
+_DROPOUT_P1 = Diagnosis("dropout_p1_divides_by_zero", (
+    "With p = 1 every element is dropped, and the rescaling 1/(1 − p) divides by zero. Handle p = 1 "
+    "on its own: the output (and the gradient) is all zeros, as in torch."))
+
+
+def _dropout_p_one(case) -> bool:
+    return case.spec.get("reference", case.spec.target) in ("Dropout", "Dropout2d") and \
+        float(case.kwargs.get("p", 0.5)) == 1.0
+
+
+def _dropout_nonfinite(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
+    if _dropout_p_one(case) and arr.size and not np.isfinite(arr).all():
+        return [_DROPOUT_P1]
     return []
 
 
@@ -375,7 +393,7 @@ def heatmap(error_map: np.ndarray | None, max_side: int = 16, max_channels: int 
 
 
 # generic diagnoses read the error pattern itself; each runs on its own (one failing never hides another)
-GENERIC = [_batch_scaled, _shape_mismatch, _empty, _all_zero, _border]
+GENERIC = [_batch_scaled, _shape_mismatch, _empty, _all_zero, _border, _dropout_nonfinite]
 
 
 # ---- normalization, dropout, losses, upsampling (appended) -------------------------------------
