@@ -114,6 +114,11 @@ VARIANTS: list[Variant] = [
             "sliding the window.",
             CONV + POOL, lambda c: isinstance(_kw(c, "padding", 0), (int, tuple)) and _nontrivial(_kw(c, "padding", 0), 0),
             lambda c: {"padding": 0}),
+    Variant("padding_too_small",
+            "{What} matches padding 1, but this case asks for `padding={padding}`: pad the input by `padding` "
+            "on each side (the output grows by 2 per unit of padding).",
+            CONV + POOL, lambda c: isinstance(_kw(c, "padding", 0), int) and not isinstance(_kw(c, "padding", 0), bool)
+            and _kw(c, "padding", 0) >= 2, lambda c: {"padding": 1}),
     Variant("stride_ignored",
             "{What} matches stride 1: the window must move by `stride` positions "
             "(output size floor((W - F + 2P) / S) + 1).",
@@ -191,7 +196,7 @@ def _what(part: str) -> str:
 
 def _format(alt, case, what: str) -> str:
     flag = _kw(case, "count_include_pad", True)
-    return alt.message.format(mode=_kw(case, "padding_mode", "zeros"), flag=flag,
+    return alt.message.format(mode=_kw(case, "padding_mode", "zeros"), flag=flag, padding=_kw(case, "padding", 0),
                               verb="are" if flag else "are not", what=what, What=what[0].upper() + what[1:])
 
 
