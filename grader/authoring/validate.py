@@ -569,7 +569,7 @@ def format_table(report: ValidationReport, style=None) -> str:
             rate += f" (≥{r.min_catch_rate:.0%})"
         body.append((r.name, r.description, caught or "—", f"{r.points_lost:g}", rate, "✓" if r.ok else "✗"))
     widths = [min(max([len(h)] + [len(row[i]) for row in body]), cap)
-              for i, (h, cap) in enumerate(zip(header, (28, 48, 60, 6, 18, 6)))]
+              for i, (h, cap) in enumerate(zip(header, (28, 48, 60, 6, 24, 6)))]
 
     def cut(text, w):
         return text if len(text) <= w else text[: w - 1] + "…"
