@@ -47,7 +47,9 @@ STUDENTS = ("validate-1", "validate-2")
 SAMPLES = 200           # sampled student ids per mutant (catch rate), at most
 MIN_SAMPLES = 30        # at least, whatever the budget
 SAMPLE_BUDGET_S = 1.5   # seconds of sampling per mutant beyond MIN_SAMPLES (torch models are slow)
-MASTER_SAMPLES = 20     # sampled student ids the master must pass every hidden check for
+MASTER_SAMPLES = 20     # sampled student ids the master must pass every hidden check for, at most
+MIN_MASTER_SAMPLES = 5  # at least
+MASTER_BUDGET_S = 15.0  # seconds for the ids beyond MIN_MASTER_SAMPLES
 MIN_MUTANTS = 6
 HANG_LIMIT = 2          # as grade.HANG_LIMIT: a target that timed out this often is not run again
 
@@ -403,10 +405,14 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
             with trusted_session(source, a) as session:
                 started = session.start()
                 if started.status == "ok":
-                    report.master_samples = int(master_samples)
                     timeouts: dict = {}
                     unfair: dict[str, list[str]] = {}
+                    t_master = time.monotonic()
                     for k in range(int(master_samples)):
+                        if sample_budget_s is not None and k >= MIN_MASTER_SAMPLES and \
+                                time.monotonic() - t_master > MASTER_BUDGET_S:
+                            break
+                        report.master_samples = k + 1
                         sid = f"master-sample-{k:03d}"
                         for spec in hidden:
                             for r in judge.check(session, spec, sid, timeouts):
@@ -414,7 +420,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                                     unfair.setdefault(r["name"], []).append(sid)
                     for name, sids in unfair.items():
                         report.problems.append(f"master solution fails {name!r} for {len(sids)} of "
-                                               f"{master_samples} sampled students (e.g. {sids[0]}): the check "
+                                               f"{report.master_samples} sampled students (e.g. {sids[0]}): the check "
                                                f"is unfair for some seeds")
 
         # mutants: the full row under its id(s), then the catch rate over the sampled ids
