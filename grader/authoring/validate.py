@@ -338,6 +338,10 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
 
     specs = a.select("all")
     part_names = {s.name: [s.name] + [n for n, _ in _parts(kind_of, s)] for s in specs}
+    for s in specs:   # a milestone's comparison row ("<name>: beats <label>") is added by its judge
+        cmp = s.get("compare")
+        if isinstance(cmp, dict):
+            part_names[s.name].append(f"{s.name}: beats {cmp.get('label', 'the comparison')}")
     training = [s for s in specs if s.kind in TRAINING_KINDS]
     plain = [s for s in specs if s.kind not in TRAINING_KINDS]
     sample_ids = [f"sample-{i:04d}" for i in range(max(0, int(samples)))]
@@ -389,6 +393,11 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
             affected[m.name] = affected_names(source, mutated[m.name])
             trained = [s for s in training if _matches(m.targets, part_names[s.name])
                        and _can_differ(s, affected[m.name])]
+            names_only = [t for t in m.targets if not t.startswith("diagnosis:")]
+            if not trained and not any(_matches(names_only, part_names[s.name]) for s in specs):
+                # targets named by no row we know of (a kind whose judge adds rows): run every
+                # training check the edit can reach rather than none
+                trained = [s for s in training if _can_differ(s, affected[m.name])]
             mine = [s for s in plain if _can_differ(s, affected[m.name])]
             for student in ids:
                 if in_sandbox:
