@@ -291,20 +291,23 @@ def new_assignment(assignment_id, dest, title):
 @click.option("--workers", default=2, show_default=True, help="Submissions graded in parallel.")
 @click.option("--thorough", is_flag=True, help="Grade every mutant under every validation student id.")
 @click.option("--isolation", type=click.Choice(["auto", "bwrap", "process"]), default="auto", show_default=True)
-def validate_assignment(assignment, workers, thorough, isolation):
+@click.option("--samples", default=200, show_default=True,
+              help="Student ids each mutant's catch rate is measured over (at most; at least 30).")
+def validate_assignment(assignment, workers, thorough, isolation, samples):
     """Prove ASSIGNMENT's checks right and strong: the master solution scores full marks, every
-    mutant loses points on the checks it targets, the starter fails the visible checks cleanly.
+    mutant loses points on the checks it targets for every sampled student (each gets other hidden
+    inputs), the starter fails the visible checks cleanly.
 
-    Prints the mutation table; exit code 1 when anything fails.
+    Prints the mutation table with each mutant's catch rate; exit code 1 when anything fails.
 
     \b
     Example:
         convgrade validate a2_convolution
     """
-    from .authoring.validate import format_table, validate
+    from .authoring.validate import format_table, rate_summary, validate
 
     a = _load_assignment(assignment)
-    report = validate(a, isolation=isolation, workers=workers, thorough=thorough)
+    report = validate(a, isolation=isolation, workers=workers, thorough=thorough, samples=samples)
     scores = ", ".join(f"{s}: {v:g}" for s, v in report.master_scores.items())
     click.echo(f"{a.id}: master solution {scores or '(not graded)'} / {report.max_score:g}")
     if report.rows:
@@ -312,6 +315,7 @@ def validate_assignment(assignment, workers, thorough, isolation):
     caught = sum(r.ok for r in report.rows)
     click.echo(f"\n{caught}/{len(report.rows)} mutants caught on target; starter: "
                f"{len(report.starter_passing)} visible check(s) pass on it ({report.seconds:.1f} s)")
+    click.echo(rate_summary(report))
     for p in report.problems:
         click.echo(click.style(f"problem: {p}", fg="red"))
     if report.ok:

@@ -7,6 +7,8 @@ matches it, the feedback names the mistake. Generic diagnoses read the error pat
 """
 from __future__ import annotations
 
+import logging
+import traceback
 from dataclasses import dataclass
 from typing import Callable
 
@@ -112,6 +114,11 @@ VARIANTS: list[Variant] = [
             "sliding the window.",
             CONV + POOL, lambda c: isinstance(_kw(c, "padding", 0), (int, tuple)) and _nontrivial(_kw(c, "padding", 0), 0),
             lambda c: {"padding": 0}),
+    Variant("padding_too_small",
+            "{What} matches padding 1, but this case asks for `padding={padding}`: pad the input by `padding` "
+            "on each side (the output grows by 2 per unit of padding).",
+            CONV + POOL, lambda c: isinstance(_kw(c, "padding", 0), int) and not isinstance(_kw(c, "padding", 0), bool)
+            and _kw(c, "padding", 0) >= 2, lambda c: {"padding": 1}),
     Variant("stride_ignored",
             "{What} matches stride 1: the window must move by `stride` positions "
             "(output size floor((W - F + 2P) / S) + 1).",
@@ -138,7 +145,21 @@ VARIANTS: list[Variant] = [
             CONVT, lambda c: _nontrivial(_kw(c, "output_padding", 0), 0), lambda c: {"output_padding": 0}),
 ]
 
+def _dilation_taps_adjacent(case, expected: dict) -> np.ndarray:
+    """Output size computed with the dilation, taps taken adjacent: dilation-1 output, cropped."""
+    y = _forward_with(case, dilation=1)
+    shape = np.shape(expected["output"])
+    if y.ndim != len(shape) or any(a < b for a, b in zip(y.shape, shape)):
+        raise ValueError("not comparable")
+    return y[tuple(slice(0, n) for n in shape)]
+
+
 ALTERNATIVES: list[Alternative] = [
+    Alternative(
+        "dilation_ignored", "output",
+        "Your output has the right size but matches kernel taps that are *adjacent*: with dilation d the taps "
+        "are d pixels apart (x[.., y·S + u·d, x·S + v·d]); your output size already uses d, the window does not.",
+        CONV, lambda c: _nontrivial(_kw(c, "dilation", 1), 1), _dilation_taps_adjacent),
     # ---- backward ---------------------------------------------------------------------
     Alternative(
         "flipped_kernel", "weight",
@@ -175,12 +196,70 @@ def _what(part: str) -> str:
 
 def _format(alt, case, what: str) -> str:
     flag = _kw(case, "count_include_pad", True)
-    return alt.message.format(mode=_kw(case, "padding_mode", "zeros"), flag=flag,
+    return alt.message.format(mode=_kw(case, "padding_mode", "zeros"), flag=flag, padding=_kw(case, "padding", 0),
                               verb="are" if flag else "are not", what=what, What=what[0].upper() + what[1:])
 
 
-def explain(case, part: str, actual, expected: dict, comparison: Comparison) -> list[Diagnosis]:
-    """Diagnoses for one failed part of a layer check, best first."""
+log = logging.getLogger(__name__)
+
+
+def explain(case, part: str, actual, expected: dict, comparison: Comparison,
+            errors: list[str] | None = None) -> list[Diagnosis]:
+    """Diagnoses for one failed part of a layer check, best first.
+
+    Never raises: a diagnosis that fails is an internal error of that diagnosis only (appended to
+    ``errors`` and logged), so it can never change a score or hide the comparison's message."""
+    try:
+        return _explain(case, part, actual, expected, comparison, errors)
+    except Exception:
+        _diagnosis_failed("explain", errors)
+        return []
+
+
+def explain_error(case, result, errors: list[str] | None = None) -> list[Diagnosis]:
+    """Diagnoses for a layer check whose probe raised before producing the value (never raises)."""
+    try:
+        err = result.error or {}
+        msg = str(err.get("message", ""))
+        if err.get("type") in ("ZeroDivisionError", "FloatingPointError") and _dropout_p_one(case):
+            return [_DROPOUT_P1]
+        if err.get("type") == "KeyError" and err.get("step") == 1 and case.state:
+            names = [k for k in case.state if f"'{k}'" in msg or f'"{k}"' in msg or msg.strip("'\"") == k]
+            if names:
+                return [Diagnosis("parameter_not_registered", (
+                    f"`load_state_dict` does not know the parameter {names[0]!r}: it was assigned as "
+                    f"`self.{names[0]} = ...` instead of `self.register_parameter({names[0]!r}, ...)`. Only "
+                    "registered parameters are in the state dict, receive gradients and can be loaded."))]
+    except Exception:
+        _diagnosis_failed("explain_error", errors)
+    return []
+
+
+_DROPOUT_P1 = Diagnosis("dropout_p1_divides_by_zero", (
+    "With p = 1 every element is dropped, and the rescaling 1/(1 − p) divides by zero. Handle p = 1 "
+    "on its own: the output (and the gradient) is all zeros, as in torch."))
+
+
+def _dropout_p_one(case) -> bool:
+    return case.spec.get("reference", case.spec.target) in ("Dropout", "Dropout2d") and \
+        float(case.kwargs.get("p", 0.5)) == 1.0
+
+
+def _dropout_nonfinite(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
+    if _dropout_p_one(case) and arr.size and not np.isfinite(arr).all():
+        return [_DROPOUT_P1]
+    return []
+
+
+def _diagnosis_failed(what: str, errors: list[str] | None) -> None:
+    text = f"diagnosis {what} failed: {traceback.format_exc(limit=4)}"
+    log.warning(text)
+    if errors is not None:
+        errors.append(text)
+
+
+def _explain(case, part: str, actual, expected: dict, comparison: Comparison,
+             errors: list[str] | None) -> list[Diagnosis]:
     found: list[Diagnosis] = []
     name = case.spec.get("reference", case.spec.target)
     arr = as_array(actual)
@@ -202,11 +281,15 @@ def explain(case, part: str, actual, expected: dict, comparison: Comparison) -> 
                 and close(arr, value, dtype=case.dtype, rtol=1e-4):
             found.append(Diagnosis(alt.code, _format(alt, case, _what(part))))
             return found
-    found.extend(_generic(case, part, arr, exp, comparison))
+    for generic in GENERIC:
+        try:
+            found.extend(generic(case, part, arr, exp, comparison))
+        except Exception:
+            _diagnosis_failed(generic.__name__, errors)
     return found
 
 
-def _generic(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
+def _batch_scaled(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
     out: list[Diagnosis] = []
     n = int(case.x.shape[0]) if case.x.ndim else 1
     what = _what(part)
@@ -217,17 +300,46 @@ def _generic(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comp
         elif close(arr, exp * n, dtype=case.dtype, rtol=1e-4):
             out.append(Diagnosis("multiplied_by_batch", f"{what.capitalize()} is the right one multiplied by the batch "
                                  f"size N={n}."))
-    if arr.shape != exp.shape:
-        out.extend(_shape_mismatch(case, part, arr, exp))
-    elif comparison.error_map is not None and arr.ndim >= 3 and part in ("output", "input"):
-        if _only_border(comparison, arr.ndim):
-            out.append(Diagnosis("border_only", f"{what.capitalize()} is correct in the interior and wrong only near the "
-                                 "border: check how you pad (amount and mode) and the windows that touch it."))
     return out
 
 
-def _shape_mismatch(case, part: str, arr: np.ndarray, exp: np.ndarray) -> list[Diagnosis]:
+def _border(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
+    if arr.shape == exp.shape and comparison.error_map is not None and arr.ndim >= 3 \
+            and part in ("output", "input") and _only_border(comparison, arr.ndim):
+        return [Diagnosis("border_only", f"{_what(part).capitalize()} is correct in the interior and wrong only near "
+                          "the border: check how you pad (amount and mode) and the windows that touch it.")]
+    return []
+
+
+def _all_zero(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
+    """An unfinished backward: the gradient was allocated (np.zeros_like) and never filled."""
+    if part != "output" and arr.shape == exp.shape and arr.size and not arr.any() and np.abs(exp).max() > 0:
+        return [Diagnosis("gradient_all_zero", f"{_what(part).capitalize()} is all zeros: the array was created "
+                          "but nothing was accumulated into it (is the loop or the `+=` that fills it missing, or "
+                          "does it write into a copy?).")]
+    return []
+
+
+def _empty(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
+    """``dx_padded[..., pad:-pad, pad:-pad]`` with pad = 0 is an empty slice (``-0`` is ``0``)."""
+    if arr.size == 0 and exp.size > 0 and arr.ndim == exp.ndim:
+        padding = _kw(case, "padding", 0)
+        zero = padding == 0 or (isinstance(padding, tuple) and 0 in padding)
+        hint = (" This case has padding 0, and a slice `p:-p` with p = 0 is `0:0`, empty: use "
+                "`p:H + p` (or `p:p + H`) to cut the padding off." if zero else "")
+        return [Diagnosis("empty_gradient" if part != "output" else "empty_output",
+                          f"{_what(part).capitalize()} is empty (shape {tuple(arr.shape)}).{hint}")]
+    return []
+
+
+def _shape_mismatch(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison = None) -> list[Diagnosis]:
     out = []
+    if arr.shape == exp.shape:
+        return out
+    if arr.size == exp.size and arr.size and tuple(d for d in arr.shape if d != 1) == tuple(d for d in exp.shape if d != 1):
+        out.append(Diagnosis("extra_axis", f"{_what(part).capitalize()} has shape {tuple(arr.shape)}, expected "
+                             f"{tuple(exp.shape)}: the same values with an extra or missing axis of length 1 "
+                             "(keepdims=True, or a reshape to a row)."))
     g = case.grad_out
     if part == "bias" and g is not None:
         if arr.shape == g.shape:
@@ -239,11 +351,14 @@ def _shape_mismatch(case, part: str, arr: np.ndarray, exp: np.ndarray) -> list[D
         elif arr.shape == g.shape[1:]:
             out.append(Diagnosis("bias_grad_not_summed", "grads['bias'] is summed over the batch but not over "
                                  "the spatial positions."))
-    if part == "weight" and arr.ndim >= 2 and arr.shape == np.swapaxes(exp, 0, 1).shape:
+    if part == "weight" and arr.ndim >= 2 and exp.ndim >= 2 and arr.shape == np.swapaxes(exp, 0, 1).shape:
         if close(arr, np.swapaxes(exp, 0, 1), dtype=case.dtype, rtol=1e-4):
             out.append(Diagnosis("weight_grad_transposed", "grads['weight'] is transposed: it must have the "
                                  "weight's layout (out_channels, in_channels/groups, *kernel_size)."))
     return out
+
+
+BORDER_MIN_SIDE = 5
 
 
 def _only_border(comparison: Comparison, ndim: int) -> bool:
@@ -251,7 +366,8 @@ def _only_border(comparison: Comparison, ndim: int) -> bool:
     tol = max(comparison.max_abs_error * 1e-3, 1e-12)
     bad = err > tol
     spatial = bad.shape[2:]
-    if min(spatial) < 3 or not bad.any():
+    # on small outputs most cells touch the border (8 of 9 on 3x3): "only at the border" says nothing
+    if min(spatial) < BORDER_MIN_SIDE or not bad.any():
         return False
     inner = bad[(slice(None), slice(None)) + tuple(slice(1, s - 1) for s in spatial)]
     return not inner.any()
@@ -279,6 +395,10 @@ def heatmap(error_map: np.ndarray | None, max_side: int = 16, max_channels: int 
         pooled = padded.reshape(ph // fh, fh, pw // fw, fw).max(axis=(1, 3))
         channels.append([[round(float(v), 6) for v in row] for row in pooled])
     return {"title": "absolute error of sample 0, channel by channel", "channels": channels}
+
+
+# generic diagnoses read the error pattern itself; each runs on its own (one failing never hides another)
+GENERIC = [_batch_scaled, _shape_mismatch, _empty, _all_zero, _border, _dropout_nonfinite]
 
 
 # ---- normalization, dropout, losses, upsampling (appended) -------------------------------------
@@ -505,6 +625,11 @@ def _naive_softmax_family(case, part: str) -> np.ndarray:
     return np.asarray(loss) if part == "output" else dx
 
 
+def _mistake_ce_log_of_softmax(case) -> float:
+    from reference import mistakes
+    return mistakes.cross_entropy_log_of_softmax(case.x, case.target)[0]
+
+
 def _softplus_naive(case) -> np.ndarray:
     from reference import mistakes
     return mistakes.softplus_without_threshold(case.x, _kw(case, "beta", 1.0))
@@ -584,6 +709,15 @@ ALTERNATIVES += [
         "stable form such as np.logaddexp(0, βx) / β.",
         ("Softplus",), lambda c: float(np.max(c.x)) * _kw(c, "beta", 1.0) > OVERFLOW_LOGIT,
         lambda c, e: _softplus_naive(c)),
+    # cross-entropy as log(softmax): the shift is there, the log of an underflowed probability is not
+    Alternative(
+        "ce_log_of_softmax", "output",
+        "Your loss is infinite at large logits: it takes the log of a probability that underflowed to 0 "
+        "(log 0 = −inf), or of an exp that overflowed. Subtracting the maximum prevents the overflow but not the "
+        "underflow: compute the log-probabilities directly with log-sum-exp, log softmax(x)ₖ = (xₖ − m) − "
+        "log Σⱼ exp(xⱼ − m) with m the row maximum, and never take the log of a softmax.",
+        ("CrossEntropyLoss",), _large_logits,
+        lambda c, e: np.asarray(_mistake_ce_log_of_softmax(c))),
     # softmax / log-softmax / cross-entropy with large logits (NaN/inf answers are matched by the
     # large_inputs check kind, grader/checks/large_inputs.py, which compares non-finite positions)
     *[Alternative(

@@ -158,3 +158,21 @@ def softplus_without_threshold(x: np.ndarray, beta: float = 1.0) -> np.ndarray:
     bx = np.asarray(x, dtype=np.float64) * beta
     with np.errstate(over="ignore"):
         return np.log1p(np.exp(bx)) / beta
+
+
+__all__ += ["cross_entropy_log_of_softmax"]
+
+
+def cross_entropy_log_of_softmax(x: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy computed as CS231n's textbook loss: shift by the row maximum, softmax,
+    *then* the log. The shift prevents the overflow, but a probability that underflows to 0
+    (a target logit ~745 below the row's maximum) has ``log 0 = -inf``: the loss is ``+inf``.
+    The gradient ``(softmax(x) - onehot(y)) / N`` stays right. ``(N, C), (N,) -> (loss, d loss / d x)``."""
+    x = np.asarray(x, dtype=np.float64)
+    target = np.asarray(target)
+    n = x.shape[0]
+    p = softmax_without_max_subtraction(x - x.max(axis=1, keepdims=True), dim=1)
+    with np.errstate(divide="ignore"):
+        loss = float(-np.log(p[np.arange(n), target]).mean())
+    dx = (p - (np.arange(x.shape[1]) == target[:, None])) / n
+    return loss, dx

@@ -12,6 +12,14 @@
 one, and ``diagnosis:<code>`` entries, every one of which it must trigger. Each ``old`` text of
 ``replace`` must occur exactly once in the master solution at the moment it is applied (edits
 apply in order).
+
+``validate`` judges each mutant's target checks for hundreds of sampled student ids (each gets
+its own hidden inputs) and requires it caught for every one of them. A mistake that a seeded case
+can only catch by chance should get a case that is deterministic in what matters; where that is
+impossible, the mutant declares the bound it meets and why::
+
+    min_catch_rate = 0.9
+    reason = "a window of 3 random values has a tie with probability ~1e-3"
 """
 from __future__ import annotations
 
@@ -32,6 +40,8 @@ class Mutant:
     description: str
     targets: list[str]
     replace: list[tuple[str, str]] = field(default_factory=list)
+    min_catch_rate: float = 1.0    # share of sampled students it must be caught for
+    reason: str = ""               # why a lower bound is acceptable (required below 1.0)
 
     def apply(self, source: str) -> str:
         """The master solution with this mutant's edits (each ``old`` must occur exactly once)."""
@@ -77,10 +87,18 @@ def load_mutants(path: str | Path) -> list[Mutant]:
             raise MutantError(f"{path}: mutant {name!r}: replace must be a list of [\"old\", \"new\"] pairs")
         if any(old == new or not old for old, new in replace):
             raise MutantError(f"{path}: mutant {name!r}: each replacement must change a non-empty text")
-        unknown = set(raw) - {"name", "description", "targets", "replace"}
+        unknown = set(raw) - {"name", "description", "targets", "replace", "min_catch_rate", "reason"}
         if unknown:
             raise MutantError(f"{path}: mutant {name!r}: unknown keys {sorted(unknown)}")
-        out.append(Mutant(name, desc.strip(), list(targets), [(o, n) for o, n in replace]))
+        rate = raw.get("min_catch_rate", 1.0)
+        reason = raw.get("reason", "")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
+            raise MutantError(f"{path}: mutant {name!r}: min_catch_rate must be a number in (0, 1]")
+        if not isinstance(reason, str) or (rate < 1 and not reason.strip()):
+            raise MutantError(f"{path}: mutant {name!r}: min_catch_rate below 1 needs a reason = \"...\" "
+                              f"(why some students' cases cannot catch it)")
+        out.append(Mutant(name, desc.strip(), list(targets), [(o, n) for o, n in replace],
+                          float(rate), reason.strip()))
     return out
 
 

@@ -42,8 +42,31 @@ def dtype_of(spec: CheckSpec) -> str:
     return dtype
 
 
+def low_corner(x: np.ndarray, corner) -> np.ndarray:
+    """``x`` with its smallest values swapped into the top-left ``corner`` block of sample 0,
+    channel 0: a guaranteed all-negative border window (max pooling that pads with 0 instead of
+    -inf is then caught for every student), while the values stay each student's own (and
+    distinct, when they were)."""
+    x = np.array(x, copy=True)
+    corner = tuple(int(c) for c in corner)
+    if x.ndim != 2 + len(corner) or min(corner, default=0) < 1:
+        raise ValueError("negative_corner needs one positive size per spatial axis of the input")
+    mask = np.zeros(x.shape, bool)
+    mask[(0, 0) + tuple(slice(0, c) for c in corner)] = True
+    flat, m = x.reshape(-1), mask.reshape(-1)
+    smallest = np.argsort(flat, kind="stable")[: int(m.sum())]
+    small = np.zeros(flat.size, bool)
+    small[smallest] = True
+    move_in, move_out = smallest[~m[smallest]], np.flatnonzero(m & ~small)
+    flat[move_in], flat[move_out] = flat[move_out].copy(), flat[move_in].copy()
+    if not (flat[m] < 0).all():
+        raise ValueError("negative_corner: the input has too few negative values for the block")
+    return flat.reshape(x.shape)
+
+
 def draw_input(rng: np.random.Generator, shape, *, distinct: bool = False, scale: float = 1.0,
-               dtype: str = "float64", low: float | None = None, high: float | None = None) -> np.ndarray:
+               dtype: str = "float64", low: float | None = None, high: float | None = None,
+               negative_corner=None) -> np.ndarray:
     shape = tuple(int(s) for s in shape)
     n = int(np.prod(shape)) if shape else 1
     if distinct:  # no ties: max pooling's argmax is unique everywhere
@@ -53,6 +76,8 @@ def draw_input(rng: np.random.Generator, shape, *, distinct: bool = False, scale
         x = rng.uniform(low, high, size=shape)
     else:
         x = rng.standard_normal(shape) * scale
+    if negative_corner is not None:
+        x = low_corner(x, negative_corner)
     return x.astype(dtype)
 
 
@@ -131,9 +156,12 @@ def make_case(spec: CheckSpec, rng: np.random.Generator) -> LayerCase:
         raise CheckDefinitionError(f"check {spec.name!r}: reference {cls.__name__}: {exc}") from None
     inp = input_spec(spec)
     state = draw_state(layer, rng, dtype)
-    x = draw_input(rng, inp["shape"], distinct=bool(inp.get("distinct", False)),
-                   scale=float(inp.get("scale", 1.0)), dtype=dtype,
-                   low=inp.get("low"), high=inp.get("high"))
+    try:
+        x = draw_input(rng, inp["shape"], distinct=bool(inp.get("distinct", False)),
+                       scale=float(inp.get("scale", 1.0)), dtype=dtype,
+                       low=inp.get("low"), high=inp.get("high"), negative_corner=inp.get("negative_corner"))
+    except ValueError as exc:
+        raise CheckDefinitionError(f"check {spec.name!r}: input: {exc}") from None
     case = LayerCase(spec, kwargs, dtype, state, x, training=bool(spec.get("train", True)))
     _, y = case.reference_forward()
     case.grad_out = rng.standard_normal(y.shape).astype(dtype)

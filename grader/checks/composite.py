@@ -33,7 +33,8 @@ import numpy as np
 
 from ..diagnose import Diagnosis
 from ..judge import compare
-from .base import CheckDefinitionError, CheckKind, Part, Plan, literal, register, require_target, split_points
+from .base import CheckDefinitionError, CheckKind, Part, Plan, literal, register, require_target, split_points, \
+    worker_error_text
 from .layers import judge_part
 from .losses import scalar_of
 from .cases import LayerCase, draw_state, dtype_of, init_kwargs, input_spec, make_case, module_steps
@@ -124,6 +125,7 @@ class RunningStatsCheck(CheckKind):
         plan = Plan([], {b: f"m.{b}" for b in self.BUFFERS}, context={"case": case})
         steps = module_steps(plan, case)   # constructs, loads the state; training mode
         steps = [s for s in steps if s.get("call") != "m.eval"]
+        plan.context["train_steps"] = (len(steps), len(steps) + len(case.extra_inputs["xs"]))
         for i, x in enumerate(case.extra_inputs["xs"]):
             steps.append({"let": f"y{i}", "call": "m.forward", "args": [plan.array(x)]})
         if not case.training:
@@ -144,6 +146,14 @@ class RunningStatsCheck(CheckKind):
         weights = {"running_mean": 2.0, "running_var": 2.0, "num_batches_tracked": 1.0, "output": 2.0}
         weights.update(spec.get("parts") or {})
         points = split_points(spec.points, {p: float(weights[p]) for p in parts})
+        step = (result.error or {}).get("step")
+        first, end = plan.context.get("train_steps", (0, 0))
+        if result.status == "error" and isinstance(step, int) and first <= step < end:
+            # the training forward raised: the buffers are whatever it left, never "not updated"
+            why = (f"{case.describe()}.\n\nYour training forward #{step - first + 1} raised, so the running "
+                   f"statistics could not be judged: {worker_error_text(result)}.")
+            return [Part(f"{spec.name} — {self.LABELS[p]}", points[p], 0.0, why,
+                         {"kind": self.kind, "failed": True, "diagnoses": []}) for p in parts]
         out = []
         for p in parts:
             actual = result.values.get("y_eval" if p == "output" else p)

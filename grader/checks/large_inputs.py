@@ -61,6 +61,9 @@ def same_nonfinite(actual: np.ndarray, value: np.ndarray, rtol: float = 1e-4) ->
     bad_a, bad_v = ~np.isfinite(actual), ~np.isfinite(value)
     if not bad_v.any() or not np.array_equal(bad_a, bad_v):
         return False
+    # NaN, +inf and -inf tell different mistakes apart (log 0 = -inf is not inf / inf = NaN)
+    if not (np.array_equal(np.isnan(actual), np.isnan(value)) and np.array_equal(actual[bad_a] > 0, value[bad_v] > 0)):
+        return False
     a, v = actual[~bad_a], value[~bad_v]
     if a.size == 0:
         return True

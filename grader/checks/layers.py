@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..diagnose import explain, heatmap
+from ..diagnose import explain, explain_error, heatmap
 from ..judge import as_array, compare, fmt_shape
 from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, case_text, literal, register, \
     require_target, split_points, worker_error_text
@@ -54,19 +54,43 @@ def judge_part(spec, case, part: str, actual, expected: dict, points: float, res
                     f"{comparison.rel_error:.1e}).", {"kind": spec.kind})
     if actual is None and result.status != "ok":
         text = f"{case_line(spec, case)}\n\nNo {label}: {worker_error_text(result)}."
-        return Part(name, points, 0.0, text, {"kind": spec.kind, "failed": True, "diagnoses": []})
-    diagnoses = explain(case, part, actual, expected, comparison)
+        found = explain_error(case, result)
+        for d in found:
+            text += f"\n\n**Likely mistake:** {d.message}"
+        return Part(name, points, 0.0, text, {"kind": spec.kind, "failed": True,
+                                              "diagnoses": [d.as_dict() for d in found]})
+    errors: list[str] = []
+    diagnoses = explain(case, part, actual, expected, comparison, errors)
     text = _fail_text(spec, case, comparison, diagnoses, sentence(comparison.message))
     if extra_note:
         text += "\n\n" + extra_note
     extra = {"kind": spec.kind, "failed": True, "diagnoses": [d.as_dict() for d in diagnoses]}
     if comparison.problem == "value":
-        hm = heatmap(comparison.error_map)
+        try:
+            hm = heatmap(comparison.error_map)
+        except Exception:   # feedback decoration only: never costs the row
+            hm = None
+            errors.append("heatmap failed")
         if hm:
             extra["heatmap"] = hm
+    if errors:
+        extra["diagnosis_errors"] = [e.splitlines()[0][:200] for e in errors]
     if spec.visible:
         extra["case"] = case.describe()
     return Part(name, points, 0.0, text, extra)
+
+
+def _renamed(steps: list[dict], name: str) -> list[dict]:
+    """``module_steps`` building the layer under another name than ``m``."""
+    out = []
+    for step in steps:
+        step = dict(step)
+        if step.get("let") == "m":
+            step["let"] = name
+        if isinstance(step.get("call"), str) and step["call"].startswith("m."):
+            step["call"] = name + step["call"][1:]
+        out.append(step)
+    return out
 
 
 class _LayerKind(CheckKind):
@@ -133,10 +157,15 @@ class BackwardCheck(_LayerKind):
         note = "" if fwd_ok else ("Note: your forward output is also wrong for this case; gradients are "
                                   "judged against the correct forward, so fix forward first.")
         out = []
-        for p in parts:
+        for p in parts:   # each part on its own: one that cannot be judged never takes the others down
             actual = result.values.get("dx" if p == "input" else f"grad:{p}")
-            out.append(judge_part(spec, case, p, actual, expected, points[p], result,
-                                  f"{spec.name} — {part_label(p)}", note))
+            name = f"{spec.name} — {part_label(p)}"
+            try:
+                out.append(judge_part(spec, case, p, actual, expected, points[p], result, name, note))
+            except Exception:
+                out.append(Part(name, points[p], 0.0, "The grader failed on this part (internal error); your TA "
+                                "has been told. This is not your fault.",
+                                {"kind": spec.kind, "failed": True, "internal_error": True}))
         return out
 
 
@@ -156,18 +185,29 @@ class GradientConsistencyCheck(_LayerKind):
             raise CheckDefinitionError(f"check {spec.name!r}: gradient_consistency needs float64")
         n_dir = int(spec.get("directions", 2))
         h = float(spec.get("step", 1e-5))
-        plan = Plan([], {"dx": "dx"}, context={"case": case, "h": h, "dirs": [], "pdirs": []})
+        gseed = int(rng.integers(2**62))
+        plan = Plan([], {"dx": "dx", "y0": "y0", "dx_own": "dx_own"},
+                    context={"case": case, "h": h, "dirs": [], "pdirs": [], "gseed": gseed})
         x_ref = plan.array(case.x)
-        steps = module_steps(plan, case)
-        steps += [{"let": "y0", "call": "m.forward", "args": [x_ref]},
-                  {"let": "dx", "call": "m.backward", "args": [plan.array(case.grad_out)]}]
+        # 1. on its own instance: the upstream gradient in the shape of the student's *own* output
+        # (drawn in the worker from a seed; the judge draws the same one), so a forward with a wrong
+        # shape cannot make a self-consistent backward look wrong (used only when the shape is wrong)
+        steps = _renamed(module_steps(plan, case), "m_own")
+        steps += [{"let": "y0", "call": "m_own.forward", "args": [x_ref]},
+                  {"set": "g_rng", "value": {"$rng": gseed}},
+                  {"let": "g_shape", "get": "y0.shape"},
+                  {"let": "g", "call": "g_rng.standard_normal", "args": [{"$ref": "g_shape"}]},
+                  {"let": "dx_own", "call": "m_own.backward", "args": [{"$ref": "g"}]}]
         for p in case.param_names():
-            plan.returns[f"grad:{p}"] = f"m.grads.{p}"
+            plan.returns[f"grad_own:{p}"] = f"m_own.grads.{p}"
+        # 2. the finite differences, forwards only, on another instance
+        steps += _renamed(module_steps(plan, case), "m_fd")
+        fd_steps = []
         for j in range(n_dir):
             v = rng.standard_normal(case.x.shape)
             plan.context["dirs"].append(v)
             for sign, tag in ((1, "p"), (-1, "m")):
-                steps.append({"let": f"y{tag}{j}", "call": "m.forward", "args": [plan.array(case.x + sign * h * v)]})
+                fd_steps.append({"let": f"y{tag}{j}", "call": "m_fd.forward", "args": [plan.array(case.x + sign * h * v)]})
                 plan.returns[f"y{tag}{j}"] = f"y{tag}{j}"
         for p in case.param_names():
             v = {k: (rng.standard_normal(val.shape) if k == p else np.zeros_like(val))
@@ -175,17 +215,37 @@ class GradientConsistencyCheck(_LayerKind):
             plan.context["pdirs"].append((p, v[p]))
             for sign, tag in ((1, "p"), (-1, "m")):
                 shifted = {k: case.state[k] + sign * h * v[k] if k in v else case.state[k] for k in case.state}
-                steps.append({"let": "_", "call": "m.load_state_dict",
-                              "args": [{"$dict": {k: plan.array(a) for k, a in shifted.items()}}]})
-                steps.append({"let": f"w{tag}_{p}", "call": "m.forward", "args": [x_ref]})
+                fd_steps.append({"let": "_", "call": "m_fd.load_state_dict",
+                                 "args": [{"$dict": {k: plan.array(a) for k, a in shifted.items()}}]})
+                fd_steps.append({"let": f"w{tag}_{p}", "call": "m_fd.forward", "args": [x_ref]})
                 plan.returns[f"w{tag}_{p}"] = f"w{tag}_{p}"
-        plan.steps = steps
+        # 3. last (it may raise when the forward's shape is wrong): backward of the case's upstream
+        # gradient, the one the released public tests use
+        std = module_steps(plan, case) + [{"let": "y", "call": "m.forward", "args": [x_ref]},
+                                          {"let": "dx", "call": "m.backward", "args": [plan.array(case.grad_out)]}]
+        for p in case.param_names():
+            plan.returns[f"grad:{p}"] = f"m.grads.{p}"
+        plan.steps = steps + fd_steps + std
         return plan
 
     def judge(self, spec, plan, result):
         case, h = plan.context["case"], plan.context["h"]
-        g = case.grad_out.astype(np.float64)
         vals = result.values
+        y0 = as_array(vals.get("y0"))
+        line = case_line(spec, case)
+        if y0 is None or y0.ndim == 0 or y0.size > 10**7:
+            why = worker_error_text(result) if result.status != "ok" else "your forward returned no array"
+            return [Part(spec.name, spec.points, 0.0, f"{line}\n\nCould not be evaluated: {why}.",
+                         {"kind": self.kind, "failed": True})]
+        _, y_ref = case.reference_forward()
+        own = y0.shape != np.shape(y_ref)
+        if own:   # judge the backward of the student's own output shape
+            g = np.random.default_rng(plan.context["gseed"]).standard_normal(y0.shape)
+        else:
+            g = case.grad_out.astype(np.float64)
+        shape_note = "" if not own else (
+            f"\n\n(Your forward returns shape {fmt_shape(y0.shape)}, expected {fmt_shape(np.shape(y_ref))}: the "
+            "forward checks cover that; this check only asks whether backward is the derivative of your forward.)")
         problems, worst = [], 0.0
 
         def directional(tag_p, tag_m):
@@ -205,24 +265,23 @@ class GradientConsistencyCheck(_LayerKind):
                 problems.append(f"{label}: your backward gives {an:.6g}, finite differences of your "
                                 f"forward give {fd:.6g}")
 
-        dx = as_array(vals.get("dx"))
+        dx = as_array(vals.get("dx_own" if own else "dx"))
         for j, v in enumerate(plan.context["dirs"]):
             an = float(np.sum(dx * v)) if dx is not None and dx.shape == v.shape else None
             agree(f"dx along direction {j + 1}", directional(f"yp{j}", f"ym{j}"), an)
         for p, v in plan.context["pdirs"]:
-            gp = as_array(vals.get(f"grad:{p}"))
+            gp = as_array(vals.get(f"grad_own:{p}" if own else f"grad:{p}"))
             an = float(np.sum(gp * v)) if gp is not None and gp.shape == v.shape else None
             agree(f"grads[{p!r}]", directional(f"wp_{p}", f"wm_{p}"), an)
-        line = case_line(spec, case)
-        if result.status != "ok" and not vals:
-            return [Part(spec.name, spec.points, 0.0, f"{line}\n\n{worker_error_text(result)}.",
-                         {"kind": self.kind, "failed": True})]
         if not problems:
             return [Part(spec.name, spec.points, spec.points,
                          f"{line} Your backward agrees with finite differences of your own forward "
-                         f"(worst relative disagreement {worst:.1e}).", {"kind": self.kind})]
+                         f"(worst relative disagreement {worst:.1e}).{shape_note}", {"kind": self.kind})]
+        if result.status != "ok" and all(p.endswith("could not be evaluated") for p in problems):
+            return [Part(spec.name, spec.points, 0.0, f"{line}\n\n{worker_error_text(result)}.{shape_note}",
+                         {"kind": self.kind, "failed": True})]
         text = (f"{line}\n\nYour backward does not match your own forward, so the bug is in backward "
-                "(whatever forward computes):\n\n" + "\n".join(f"- {p}" for p in problems))
+                "(whatever forward computes):\n\n" + "\n".join(f"- {p}" for p in problems) + shape_note)
         diag = [{"code": "backward_inconsistent", "message": "backward is not the derivative of your forward"}]
         return [Part(spec.name, spec.points, 0.0, text, {"kind": self.kind, "failed": True, "diagnoses": diag})]
 

@@ -70,8 +70,17 @@ def register(main) -> None:
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                   help="Write results.json here.")
     @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of a table.")
-    def grade(exam, answers, student, output, as_json):
-        """Score ANSWERS (.yaml, .json, or a notebook/.py with ANSWERS = {...}) for STUDENT's paper."""
+    @click.option("--papers", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="The folder `exam build` wrote: refuse (exit 3) unless STUDENT has a paper there and the "
+                       "course secret matches the key's fingerprint.")
+    def grade(exam, answers, student, output, as_json, papers):
+        """Score ANSWERS (.yaml, .json, or a notebook/.py with ANSWERS = {...}) for STUDENT's paper.
+
+        \b
+        Example:
+            convgrade exam grade exam_midterm alice.yaml --student alice --papers papers/ -o alice.json
+        """
+        from grader.exam.build import verify_paper
         from grader.exam.grade import grade_answers
         from grader.results import write_json_atomic
         from grader.seeds import course_secret
@@ -79,7 +88,16 @@ def register(main) -> None:
         e = _exam(exam)
         if not answers.exists():
             raise _BadInput(f"no such file: {answers}")
-        results = grade_answers(e, answers, student, course_secret())
+        secret = course_secret()
+        if papers is not None:
+            problems = verify_paper(e, student, secret, papers)
+            if problems:
+                raise _BadInput("not graded: " + "; ".join(problems))
+        else:
+            click.echo(click.style("warning: not checked against the built papers (pass --papers DIR): a wrong "
+                                   "--student id or another course secret grades a paper nobody was given",
+                                   fg="yellow"), err=True)
+        results = grade_answers(e, answers, student, secret)
         if output:
             write_json_atomic(output, results)
         cg = results["convgrade"]

@@ -16,7 +16,8 @@ type        accepted forms                                    partial credit
             field, effective stride, effective padding)
 ``ratio``   ``"18/25"``, ``0.72``, ``"0.72"``, ``"72%"``      none; a decimal counts when it
                                                               is within 0.1% of the exact value
-``choice``  ``"B"``, ``"b"``, ``"(B)"``, ``"B)"``              none
+``choice``  ``"B"``, ``"b"``, ``"(B)"``, ``"B)"``, and the        none
+            Cyrillic look-alikes ``А В С Е Н`` (Russian layout)
 ==========  ================================================  ==============================
 """
 from __future__ import annotations
@@ -38,24 +39,41 @@ _INT_TEXT = re.compile(r"^[+-]?\d+(?:[ _,\u00a0\u202f]\d{3})*$")
 _SEPARATORS = re.compile(r"\s*(?:[x×*,;]|\s)\s*", re.IGNORECASE)
 
 
+MAX_DIGITS = 30     # no answer of the bank is anywhere near this; longer numbers are not answers
+# Cyrillic capitals that look like (and on a Russian layout are typed for) Latin choice letters
+CYRILLIC_LOOKALIKES = str.maketrans({"А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H"})
+
+
+def _short(value) -> str:
+    """repr of a student's value for a message, bounded (huge ints have no repr in Python 3.11)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** MAX_DIGITS:
+        return f"a number with more than {MAX_DIGITS} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def parse_int(value) -> int:
     """``1234``, ``"1 234"``, ``"1,234"``, ``1234.0`` -> ``1234``."""
     if isinstance(value, bool):
-        raise AnswerFormatError(f"expected a whole number, got {value!r}")
+        raise AnswerFormatError(f"expected a whole number, got {_short(value)}")
     if isinstance(value, Integral):
+        if abs(int(value)) >= 10 ** MAX_DIGITS:
+            raise AnswerFormatError(f"expected a whole number of at most {MAX_DIGITS} digits")
         return int(value)
     if isinstance(value, Real):
         f = float(value)
         if math.isfinite(f) and f == int(f):
             return int(f)
-        raise AnswerFormatError(f"expected a whole number, got {value!r}")
+        raise AnswerFormatError(f"expected a whole number, got {_short(value)}")
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > 2 * MAX_DIGITS:
+            raise AnswerFormatError(f"expected a whole number of at most {MAX_DIGITS} digits")
         if _INT_TEXT.match(text):
             return int(re.sub(r"[ _,\u00a0\u202f]", "", text))
         if re.fullmatch(r"[+-]?\d+\.0*", text):
             return int(float(text))
-    raise AnswerFormatError(f"expected a whole number such as 1234, got {value!r}")
+    raise AnswerFormatError(f"expected a whole number such as 1234, got {_short(value)}")
 
 
 def parse_ints(value) -> tuple[int, ...]:
@@ -63,13 +81,17 @@ def parse_ints(value) -> tuple[int, ...]:
     if isinstance(value, (list, tuple)):
         if not value:
             raise AnswerFormatError("expected numbers, got an empty list")
+        if len(value) > 16:
+            raise AnswerFormatError(f"expected a few numbers, got a list of {len(value)}")
         return tuple(parse_int(v) for v in value)
     if isinstance(value, bool) or value is None:
-        raise AnswerFormatError(f"expected numbers such as (8, 16, 16), got {value!r}")
+        raise AnswerFormatError(f"expected numbers such as (8, 16, 16), got {_short(value)}")
     if isinstance(value, Integral):
         return (int(value),)
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > 200:
+            raise AnswerFormatError("expected numbers such as (8, 16, 16), got a long text")
         if len(text) >= 2 and text[0] + text[-1] in ("()", "[]", "{}"):
             text = text[1:-1].strip()
         text = text.rstrip(",").strip()
@@ -79,24 +101,26 @@ def parse_ints(value) -> tuple[int, ...]:
         try:
             return tuple(parse_int(p) for p in parts)
         except AnswerFormatError:
-            raise AnswerFormatError(f"expected numbers such as (8, 16, 16) or 8x16x16, got {value!r}") from None
-    raise AnswerFormatError(f"expected numbers such as (8, 16, 16), got {value!r}")
+            raise AnswerFormatError(f"expected numbers such as (8, 16, 16) or 8x16x16, got {_short(value)}") from None
+    raise AnswerFormatError(f"expected numbers such as (8, 16, 16), got {_short(value)}")
 
 
 def parse_ratio(value) -> Fraction | float:
     """``"18/25"`` -> ``Fraction(18, 25)``; ``0.72`` / ``"0.72"`` / ``"72%"`` -> ``0.72`` (float)."""
     if isinstance(value, bool) or value is None:
-        raise AnswerFormatError(f"expected a fraction such as 18/25 or a decimal such as 0.72, got {value!r}")
+        raise AnswerFormatError(f"expected a fraction such as 3/4 or a decimal such as 0.72, got {_short(value)}")
     if isinstance(value, Fraction):
         return value
     if isinstance(value, Integral):
-        return Fraction(int(value))
+        return Fraction(parse_int(value))
     if isinstance(value, Real):
         if not math.isfinite(float(value)):
-            raise AnswerFormatError(f"expected a finite number, got {value!r}")
+            raise AnswerFormatError(f"expected a finite number, got {_short(value)}")
         return float(value)
     if isinstance(value, str):
         text = value.strip().replace(" ", "")
+        if len(text) > 2 * MAX_DIGITS:
+            raise AnswerFormatError("expected a fraction such as 3/4 or a decimal such as 0.72, got a long text")
         m = re.fullmatch(r"([+-]?\d+)/([+-]?\d+)", text)
         if m:
             if int(m.group(2)) == 0:
@@ -108,17 +132,17 @@ def parse_ratio(value) -> Fraction | float:
         m = re.fullmatch(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:e[+-]?\d+)?", text, re.IGNORECASE)
         if m:
             return float(text.replace(",", "."))
-    raise AnswerFormatError(f"expected a fraction such as 18/25 or a decimal such as 0.72, got {value!r}")
+    raise AnswerFormatError(f"expected a fraction such as 3/4 or a decimal such as 0.72, got {_short(value)}")
 
 
 def parse_choice(value, n_choices: int) -> str:
-    """``"b"``, ``"(B)"``, ``"B)"`` -> ``"B"``; must be one of the first ``n_choices`` letters."""
+    """``"b"``, ``"(B)"``, ``"B)"``, Cyrillic ``"В"`` -> ``"B"``; one of the first ``n_choices`` letters."""
     letters = "ABCDEFGH"[:n_choices]
-    if isinstance(value, str):
-        text = value.strip().strip("().[] ").upper()
+    if isinstance(value, str) and len(value) <= 20:
+        text = value.strip().strip("().[] ").upper().translate(CYRILLIC_LOOKALIKES)
         if len(text) == 1 and text in letters:
             return text
-    raise AnswerFormatError(f"expected one letter of {', '.join(letters)}, got {value!r}")
+    raise AnswerFormatError(f"expected one letter of {', '.join(letters)}, got {_short(value)}")
 
 
 def normalize(answer_type: str, value, n_choices: int = 0):
@@ -176,7 +200,7 @@ def score_answer(answer_type: str, exact, given, partial: bool = True, n_choices
             ok = value == exact
         else:
             ok = abs(value - float(exact)) <= RATIO_RTOL * abs(float(exact))
-        return (1.0, "correct") if ok else (0.0, f"your answer {given!r} is not the right ratio")
+        return (1.0, "correct") if ok else (0.0, f"your answer {_short(given)} is not the right ratio")
     if value == exact:
         return 1.0, "correct"
     shown = format_answer(answer_type, value)

@@ -41,6 +41,44 @@ class BuildReport:
     pdf: bool = False
 
 
+def secret_fingerprint(secret: bytes, exam_id: str) -> str:
+    """A short HMAC of the exam id under the course secret: tells whether grading uses the secret
+    the papers were built with, without revealing it."""
+    import hashlib
+    import hmac
+
+    return hmac.new(secret, b"convgrade-exam-key|" + exam_id.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def verify_paper(exam: Exam, student: str, secret: bytes, papers_dir: str | Path) -> list[str]:
+    """Problems that make grading ``student`` with ``secret`` grade a paper nobody was given:
+    the id is not among the papers ``exam build`` wrote in ``papers_dir`` (its ``key.json``), the
+    secret's fingerprint differs, or the re-drawn paper's answers differ from the key's. [] is fine."""
+    path = Path(papers_dir) / "key.json"
+    try:
+        key = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return [f"cannot read the answer key {path}: {exc}"]
+    problems = []
+    if key.get("exam") != exam.id:
+        problems.append(f"{path} is the key of exam {key.get('exam')!r}, not {exam.id!r}")
+    fp = key.get("secret_fingerprint")
+    if fp is not None and fp != secret_fingerprint(secret, exam.id):
+        problems.append("the course secret is not the one the papers were built with (fingerprints differ): "
+                        "set CONVGRADE_SECRET or ~/.config/convgrade/secret to the builder's secret")
+    students = key.get("students") or {}
+    if student not in students:
+        near = sorted(s for s in students if s.lower() == student.lower() or safe_id(s) == safe_id(student))
+        problems.append(f"no paper was built for student {student!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    elif not problems:
+        paper = make_paper(exam, student, secret, students[student].get("lang") or None)
+        texts = students[student].get("answer_texts") or {}
+        if any(texts.get(q.id) != q.answer_text for q in paper.questions):
+            problems.append(f"the paper re-drawn for {student!r} differs from the one in {path} (another secret "
+                            f"or exam version)")
+    return problems
+
+
 def read_roster(path: str | Path) -> list[RosterRow]:
     """Roster CSV (see ``grader.roster``; a ``lang`` cell must be one of ``LANGS``) -> rows in
     file order. Raises RosterError naming the file and the line or column."""
@@ -82,7 +120,9 @@ def build_exam(exam: Exam, roster: str | Path, out_dir: str | Path, secret: byte
     key_md = key_markdown(papers, exam)
     (out / "key.md").write_text(key_md, encoding="utf-8")
     (out / "key.html").write_text(to_html(key_md, f"Answer key — {exam.title}"), encoding="utf-8")
-    (out / "key.json").write_text(json.dumps({"exam": exam.id, "version": exam.version, "students": key_data},
+    (out / "key.json").write_text(json.dumps({"exam": exam.id, "version": exam.version,
+                                              "secret_fingerprint": secret_fingerprint(secret, exam.id),
+                                              "students": key_data},
                                              indent=2, ensure_ascii=False), encoding="utf-8")
     (out / "index.json").write_text(json.dumps({
         "exam": exam.id, "version": exam.version, "title": exam.title, "students": report.students,

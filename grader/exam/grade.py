@@ -7,7 +7,18 @@ Answer files (never executed):
 * ``.ipynb`` / ``.py``: a top-level assignment ``ANSWERS = {...}`` (the last one wins), its value
   read with ``ast.literal_eval`` — literals only, no names, no calls.
 
-Keys are ``q1``, ``Q1``, ``1`` or the integer ``1``. The paper is re-drawn from the seeds, so
+Keys are ``q1``, ``Q1``, ``1`` or the integer ``1``.
+
+Answer files are hostile input parsed in the grader process, so every parser is bounded: at most
+:data:`MAX_BYTES`, nesting at most :data:`MAX_DEPTH`, YAML anchors and aliases refused (a
+600-byte alias bomb expands to gigabytes), at most :data:`MAX_KEYS` answers, each a small value
+(long lists, deep structures and numbers of more than a few dozen digits are not answers). Any
+failure, whatever raised it, is that student's result with a reason (``load_error``), never a
+traceback.
+
+:func:`verify_paper` checks a student id and the course secret against the papers ``exam build``
+wrote (``key.json``: the students, the secret's fingerprint and every answer), so a typo in the id
+or another TA's secret cannot silently grade against a paper nobody was given. The paper is re-drawn from the seeds, so
 grading needs only the exam, the student id and the course secret. The result is the same
 ``results.json`` (Gradescope schema + ``convgrade`` block) as homework grading writes.
 """
@@ -32,11 +43,79 @@ class AnswersError(ValueError):
     """The answer file cannot be read (the message is student-facing)."""
 
 
+MAX_BYTES = 256_000
+MAX_DEPTH = 8
+MAX_KEYS = 200
+MAX_EVENTS = 20_000
+MAX_VALUE_ITEMS = 64
+MAX_STR = 1_000
+
+
+def _yaml_bounded(text: str, name: str):
+    """``yaml.safe_load`` after a linear pass over the parse events: no anchors or aliases, nesting
+    at most MAX_DEPTH, at most MAX_EVENTS events (the composer recurses; aliases multiply)."""
+    depth = events = 0
+    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+        events += 1
+        if events > MAX_EVENTS:
+            raise AnswersError(f"{name}: too many YAML items for an answer file")
+        if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
+            raise AnswersError(f"{name}: YAML anchors and aliases (&, *) are not allowed in answer files")
+        if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise AnswersError(f"{name}: answers nest deeper than {MAX_DEPTH} levels")
+        elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return yaml.safe_load(text)
+
+
+def _json_depth_ok(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Nesting of brackets outside strings at most MAX_DEPTH (a linear scan, before json.loads)."""
+    depth, in_str, esc = 0, False, False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
+def _bounded_value(value, depth: int = 0):
+    """A small answer value, or AnswersError (lists of numbers, short strings, numbers)."""
+    if depth > 3:
+        raise AnswersError("an answer nests too deeply")
+    if isinstance(value, str):
+        if len(value) > MAX_STR:
+            raise AnswersError(f"an answer is a text of {len(value)} characters")
+        return value
+    if isinstance(value, (list, tuple)):
+        if len(value) > MAX_VALUE_ITEMS:
+            raise AnswersError(f"an answer is a list of {len(value)} items")
+        return type(value)(_bounded_value(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        raise AnswersError("an answer is itself a mapping; each answer is a number, a shape, a ratio or a letter")
+    return value
+
+
 def _from_source(source: str, where: str) -> object:
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
         raise AnswersError(f"{where}: Python syntax error on line {exc.lineno}: {exc.msg}") from None
+    except (MemoryError, RecursionError, ValueError):
+        raise AnswersError(f"{where}: the code is nested too deeply to be read") from None
     found = None
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
@@ -53,14 +132,24 @@ def _from_source(source: str, where: str) -> object:
 
 
 def load_answers(path: str | Path) -> dict[str, object]:
-    """The answers of a file as ``{"q1": value, ...}``, or :class:`AnswersError`."""
-    path = Path(path)
+    """The answers of a file as ``{"q1": value, ...}``, or :class:`AnswersError` (never another
+    exception: whatever a parser raises on a crafted file becomes the reason)."""
+    try:
+        return _load_answers(Path(path))
+    except AnswersError:
+        raise
+    except (Exception, RecursionError, MemoryError) as exc:   # noqa: BLE001 - hostile bytes
+        raise AnswersError(f"{Path(path).name}: could not be read as an answer file "
+                           f"({type(exc).__name__})") from None
+
+
+def _load_answers(path: Path) -> dict[str, object]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise AnswersError(f"cannot read {path.name}: {exc.strerror}") from None
-    if len(raw) > 2_000_000:
-        raise AnswersError(f"{path.name} is larger than 2 MB: not an answer file")
+    if len(raw) > MAX_BYTES:
+        raise AnswersError(f"{path.name} is larger than {MAX_BYTES // 1000} kB: not an answer file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -68,17 +157,21 @@ def load_answers(path: str | Path) -> dict[str, object]:
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         try:
-            data = yaml.safe_load(text)
+            data = _yaml_bounded(text, path.name)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f" on line {mark.line + 1}" if mark is not None else ""
             raise AnswersError(f"{path.name}: invalid YAML{line}: {getattr(exc, 'problem', exc)}") from None
     elif suffix == ".json":
+        if not _json_depth_ok(text):
+            raise AnswersError(f"{path.name}: answers nest deeper than {MAX_DEPTH} levels")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise AnswersError(f"{path.name}: invalid JSON on line {exc.lineno}: {exc.msg}") from None
     elif suffix == ".ipynb":
+        if not _json_depth_ok(text, limit=64):   # cell outputs nest deeper than answers
+            raise AnswersError(f"{path.name}: the notebook nests too deeply")
         try:
             nb = json.loads(text)
             cells = [c for c in nb["cells"] if c.get("cell_type") == "code"]
@@ -87,7 +180,10 @@ def load_answers(path: str | Path) -> dict[str, object]:
         data = None
         for i, cell in enumerate(cells, 1):
             src = cell.get("source", "")
-            src = "".join(src) if isinstance(src, list) else str(src)
+            if isinstance(src, list) and all(isinstance(line, str) for line in src):
+                src = "".join(src)
+            elif not isinstance(src, str):
+                raise AnswersError(f"{path.name}, code cell {i}: the cell's source is not text")
             if "ANSWERS" not in src:
                 continue
             # IPython magics make a cell unparsable; drop them, answers are plain Python
@@ -106,6 +202,8 @@ def load_answers(path: str | Path) -> dict[str, object]:
     if not isinstance(data, dict):
         raise AnswersError(f"{path.name}: the answers must be a mapping like {{q1: ..., q2: ...}}, "
                            f"got {type(data).__name__}")
+    if len(data) > MAX_KEYS:
+        raise AnswersError(f"{path.name}: {len(data)} answers; an exam has far fewer questions")
     out: dict[str, object] = {}
     for key, value in data.items():
         if isinstance(key, bool) or not isinstance(key, (str, int)):
@@ -113,9 +211,14 @@ def load_answers(path: str | Path) -> dict[str, object]:
         norm = str(key).strip().lower()
         if norm.isdigit():
             norm = f"q{int(norm)}"
+        if len(norm) > 20:
+            raise AnswersError(f"{path.name}: question keys are q1, q2, ...; got a long key")
         if norm in out:
             raise AnswersError(f"{path.name}: question {norm} is answered twice")
-        out[norm] = value
+        try:
+            out[norm] = _bounded_value(value)
+        except AnswersError as exc:
+            raise AnswersError(f"{path.name}: {norm}: {exc}") from None
     return out
 
 

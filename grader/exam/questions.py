@@ -458,10 +458,10 @@ def factorized_ratio(rng: np.random.Generator, lang: str = "en") -> Question:
         "", "factorized_ratio",
         f"One {k}×{k} convolution ({c} → {c} channels, no bias) is replaced by {word[0]} stacked 3×3 "
         f"convolutions ({c} → {c}, no bias) with the same receptive field. What fraction of the "
-        f"original weights does the stack have? Give a fraction such as 18/25.",
+        f"original weights does the stack have? Give a fraction such as 3/4.",
         f"Одну свёртку {k}×{k} ({c} → {c} каналов, без bias) заменили {word[1]} последовательными "
         f"свёртками 3×3 ({c} → {c}, без bias) с тем же рецептивным полем. Какую долю исходного числа "
-        f"весов составляет новый стек? Ответ — дробь, например 18/25.",
+        f"весов составляет новый стек? Ответ — дробь, например 3/4.",
         answer, answer_type="ratio", title_en="Factorized convolutions", title_ru="Факторизация свёрток",
         explanation="n·9·C² / (K²·C²) with n = (K − 1)/2", lang=lang)
 
