@@ -109,6 +109,7 @@ class InProcessSession:
         self._wire = worker
         # the sandbox's own step executor, exactly as worker.main sets it up after init
         self._session = worker.Session(filename, int(lim.max_elements), int(lim.result_bytes) // 2)
+        self._session.helpers = worker.capture_torch(self.config.forbidden)
         holder = _Namespace()
         holder.__dict__ = namespace
         self._session.module = holder

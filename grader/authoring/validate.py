@@ -199,10 +199,12 @@ class _Judge:
 
 
 def _trusted_session(source: str, assignment: Assignment):
+    from ..grade import sandbox_config
     from .trusted import TrustedSession
 
     limits = assignment.limits
-    return TrustedSession(source, probe_timeout_s=float(limits.get("probe_timeout_s", 30.0)))
+    return TrustedSession(source, probe_timeout_s=float(limits.get("probe_timeout_s", 30.0)),
+                          forbidden=sandbox_config(assignment).forbidden)
 
 
 def _sandbox_session(source: str, assignment: Assignment, specs, isolation: str = "auto"):

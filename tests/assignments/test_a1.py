@@ -82,9 +82,13 @@ def test_heldout_labels_never_enter_the_sandbox():
     split = data.load(spec.get("dataset"))
     x_test = np.asarray(split.x_test, dtype=np.float64).reshape(len(split.x_test), -1)   # flatten = true
     y_train, y_test = np.asarray(split.y_train), np.asarray(split.y_test)
-    assert np.array_equal(plan.context["y_test"], y_test)
+    # the held-out images go in an order drawn per student; the grader keeps their labels in that order
+    x_sent = next(a for a in plan.arrays if a.shape == x_test.shape)
+    where = {row.tobytes(): i for i, row in enumerate(x_test)}
+    order = np.array([where[row.tobytes()] for row in np.asarray(x_sent, dtype=np.float64)])
+    assert sorted(order) == list(range(len(x_test)))
+    assert np.array_equal(plan.context["y_test"], y_test[order])
     assert not any(a.shape == y_test.shape and np.array_equal(a, y_test) for a in plan.arrays)
-    assert any(a.shape == x_test.shape and np.array_equal(a, x_test) for a in plan.arrays)
     assert any(a.shape == y_train.shape and np.array_equal(a, y_train) for a in plan.arrays)
     flat = repr(plan.steps) + repr(plan.returns)
     assert "y_test" not in flat
