@@ -76,12 +76,21 @@ def finish(engine: Engine, job_id: int, submission_id: int, worker: str, results
 
 
 def _pid_alive(pid: int) -> bool:
+    """True while process ``pid`` runs. A zombie (killed, not yet reaped: its parent died too and
+    the container's init does not reap) is dead, and so is a pid now held by another program."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        if stat[stat.rindex(b")") + 2:][:1] in (b"Z", b"X"):
+            return False
+    except (OSError, ValueError):
+        pass
     return True
 
 

@@ -43,7 +43,7 @@ def test_master_full_marks_and_issue_mutants_caught(a6, tmp_path):
     assert not master["convgrade"].get("internal_errors"), master["convgrade"].get("internal_errors")
     assert master["score"] == master["max_score"] == 14.0, [t["output"] for t in _failed(master)]
     mnist = next(t for t in master["tests"] if t["name"].startswith("MNIST"))
-    assert mnist["extra_data"]["accuracy"] >= 0.985 and mnist["extra_data"]["device"] == "cpu"
+    assert mnist["extra_data"]["accuracy"] >= 0.98 and mnist["extra_data"]["device"] == "cpu"
     # one point per epoch; how many of the 12 fit in the wall-clock budget depends on the machine's load
     assert 2 <= len(mnist["extra_data"]["curve"]["x"]) <= 12
     beats = next(t for t in master["tests"] if "beats training from scratch" in t["name"])
