@@ -613,7 +613,7 @@ MAX_JSON_DEPTH = 100             # JSON nesting the pre-scan allows (real notebo
 _JSON_STOP = re.compile(r'[\[\]{}"\\]')
 
 
-def _json_depth_ok(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+def json_depth_ok(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether the JSON text nests at most ``limit`` deep (strings skipped); linear, no recursion."""
     depth, in_string, pos = 0, False, 0
     for m in _JSON_STOP.finditer(text):
@@ -648,7 +648,7 @@ def read_notebook_cells(text: str, name: str) -> list[dict]:
     # linear) pre-scan needed to keep deep JSON away from the C stack.
     deep = (f"{name} is not a usable notebook: its JSON nests too deeply (more than "
             f"{MAX_JSON_DEPTH} levels).")
-    if sys.getrecursionlimit() > 10_000 and not _json_depth_ok(text):
+    if sys.getrecursionlimit() > 10_000 and not json_depth_ok(text):
         raise SubmissionError(deep)
     try:
         raw = json.loads(text)

@@ -35,6 +35,7 @@ import yaml
 from .. import __version__
 from ..checks.base import CheckSpec, Part
 from ..results import build_results
+from ..submission import SubmissionError, json_depth_ok, read_notebook_cells
 from .answers import score_answer
 from .exam import Exam, Paper, make_paper
 
@@ -68,28 +69,6 @@ def _yaml_bounded(text: str, name: str):
         elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
     return yaml.safe_load(text)
-
-
-def _json_depth_ok(text: str, limit: int = MAX_DEPTH) -> bool:
-    """Nesting of brackets outside strings at most MAX_DEPTH (a linear scan, before json.loads)."""
-    depth, in_str, esc = 0, False, False
-    for ch in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return False
-        elif ch in "]}":
-            depth -= 1
-    return True
 
 
 def _bounded_value(value, depth: int = 0):
@@ -163,27 +142,20 @@ def _load_answers(path: Path) -> dict[str, object]:
             line = f" on line {mark.line + 1}" if mark is not None else ""
             raise AnswersError(f"{path.name}: invalid YAML{line}: {getattr(exc, 'problem', exc)}") from None
     elif suffix == ".json":
-        if not _json_depth_ok(text):
+        if not json_depth_ok(text, MAX_DEPTH):
             raise AnswersError(f"{path.name}: answers nest deeper than {MAX_DEPTH} levels")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise AnswersError(f"{path.name}: invalid JSON on line {exc.lineno}: {exc.msg}") from None
     elif suffix == ".ipynb":
-        if not _json_depth_ok(text, limit=64):   # cell outputs nest deeper than answers
-            raise AnswersError(f"{path.name}: the notebook nests too deeply")
-        try:
-            nb = json.loads(text)
-            cells = [c for c in nb["cells"] if c.get("cell_type") == "code"]
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
-            raise AnswersError(f"{path.name}: not a Jupyter notebook") from None
+        try:     # the one bounded notebook reader the submission loader uses
+            cells = [c for c in read_notebook_cells(text, path.name) if c["cell_type"] == "code"]
+        except SubmissionError as exc:
+            raise AnswersError(exc.reason) from None
         data = None
         for i, cell in enumerate(cells, 1):
-            src = cell.get("source", "")
-            if isinstance(src, list) and all(isinstance(line, str) for line in src):
-                src = "".join(src)
-            elif not isinstance(src, str):
-                raise AnswersError(f"{path.name}, code cell {i}: the cell's source is not text")
+            src = cell["source"]
             if "ANSWERS" not in src:
                 continue
             # IPython magics make a cell unparsable; drop them, answers are plain Python

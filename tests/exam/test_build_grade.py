@@ -186,8 +186,9 @@ def test_wrong_student_id_scores_low(tmp_path, exam):
     ("x.py", "x = 1", "no top-level ANSWERS"),
     ("x.py", "ANSWERS = {'q1': 1, 1: 2}", "answered twice"),
     ("x.txt", "q1: 1", "answer files are"),
-    ("x.ipynb", "{\"cells\": []}", "no code cell assigns ANSWERS"),
-    ("x.ipynb", "not json", "not a Jupyter notebook"),
+    ("x.ipynb", "{\"nbformat\": 4, \"cells\": []}", "no code cell assigns ANSWERS"),
+    ("x.ipynb", "{\"cells\": []}", "not a Jupyter notebook"),
+    ("x.ipynb", "not json", "not a valid notebook"),
 ])
 def test_malformed_answer_files(tmp_path, name, content, message):
     p = tmp_path / name

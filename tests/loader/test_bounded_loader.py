@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.submission import MAX_CELLS, MAX_JSON_DEPTH, SubmissionError, _json_depth_ok, load_bytes
+from grader.submission import MAX_CELLS, MAX_JSON_DEPTH, SubmissionError, json_depth_ok, load_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,7 +63,7 @@ def test_deep_json_is_refused_without_recursion():
     reason = reason_of(raw_notebook('[], "x": ' + depth))
     assert f"nests too deeply (more than {MAX_JSON_DEPTH} levels)" in reason
     # the linear pre-scan used where a process raised the recursion limit
-    assert not _json_depth_ok(depth) and _json_depth_ok("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH)
+    assert not json_depth_ok(depth) and json_depth_ok("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH)
     # nesting inside a string does not count
     src = json.dumps("x = '" + "[" * 5_000 + "'")
     assert load_bytes(raw_notebook('[{"cell_type": "code", "metadata": {}, "source": ' + src + "}]"),
