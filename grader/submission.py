@@ -596,6 +596,16 @@ def _otter_statements(trees: list[ast.Module]) -> list[list[ast.stmt]]:
     return [sorted(a + b + c, key=lambda s: s.lineno) for a, b, c in zip(inits, calls, imports)]
 
 
+def is_otter_cell(source: str) -> bool:
+    """Whether a code cell holds otter's statements only (by the rule above, applied to the cell
+    alone): the cells ``otter assign`` writes into a student notebook."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return bool(tree.body) and len(_otter_statements([tree])[0]) == len(tree.body)
+
+
 def _otter_shape(stmt: ast.stmt) -> str:
     if _import_otter(stmt):
         return "import otter"

@@ -31,7 +31,7 @@ import nbformat
 import yaml
 
 
-from ..submission import PARSE_LOCK
+from ..submission import PARSE_LOCK, is_otter_cell   # one rule for otter's cells: the loader's
 
 MASTER = "master.ipynb"
 SKIP_MARK = re.compile(r"^\s*#\s*convgrade\s*:\s*skip\b", re.IGNORECASE)
@@ -215,17 +215,6 @@ def starter_source(master: MasterNotebook) -> str:
 
 
 # ----------------------------------------------------------------------------- released notebooks
-
-_OTTER_LINE = re.compile(r"^\s*(#.*|import otter|grader\s*=\s*otter\.Notebook\(.*\)|"
-                         r"grader\.(check|check_all|export)\(.*\))?\s*$")
-
-
-def is_otter_cell(source: str) -> bool:
-    """Whether a released notebook's code cell is one otter assign wrote (init, grader.check,
-    check_all, export): every line is one of those statements or a comment."""
-    lines = [l for l in source.split("\n") if l.strip()]
-    return bool(lines) and all(_OTTER_LINE.match(l) for l in lines) and any("grader" in l for l in lines)
-
 
 def _master_code_cells(master: MasterNotebook) -> list[tuple[str, bool]]:
     """(raw source, is a solution cell) of every master code cell otter assign keeps, in order."""
