@@ -196,6 +196,9 @@ def _otter_assign(nb: nbformat.NotebookNode, work: Path) -> Path:
                            str(src), str(out)], capture_output=True, text=True, cwd=work, timeout=300)
     student = out / "student"
     if proc.returncode != 0 or not student.is_dir():
+        if "No module named 'otter'" in proc.stderr:
+            raise ReleaseError("release needs otter-grader, which is not installed: "
+                               "pip install 'convgrade[instructor]'")
         raise ReleaseError(f"otter assign failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
     return student
 
