@@ -193,19 +193,9 @@ def starter_source(master: MasterNotebook) -> str:
     """The student's starting code: solution cells through otter's own solution stripping."""
     from otter.assign.solutions import replace_solutions
 
-    out, stack = [], []
-    for cell in master.nb.cells:
-        first = _first_line(cell)
-        if cell.cell_type == "raw" and _CONFIG.match(first):
-            continue
-        m = _BLOCK.match(first) if cell.cell_type == "raw" else None
-        if m:
-            if m.group(1).upper() == "BEGIN":
-                stack.append(m.group(2).upper())
-            else:
-                stack.pop()
-            continue
-        if cell.cell_type != "code" or "TESTS" in stack or SKIP_MARK.match(first):
+    out = []
+    for cell, stack in _kept_code_cells(master):
+        if SKIP_MARK.match(_first_line(cell)):
             continue
         src = "\n".join(_lines(cell))
         if "SOLUTION" in stack:
@@ -214,11 +204,10 @@ def starter_source(master: MasterNotebook) -> str:
     return "\n\n".join(c for c in out if c.strip()) + "\n"
 
 
-# ----------------------------------------------------------------------------- released notebooks
-
-def _master_code_cells(master: MasterNotebook) -> list[tuple[str, bool]]:
-    """(raw source, is a solution cell) of every master code cell otter assign keeps, in order."""
-    out, stack = [], []
+def _kept_code_cells(master: MasterNotebook):
+    """(code cell, open BEGIN/END blocks) of every master code cell outside a TESTS block, in
+    order: the cells otter assign keeps for students (config and block marker cells skipped)."""
+    stack: list[str] = []
     for cell in master.nb.cells:
         first = _first_line(cell)
         if cell.cell_type == "raw" and _CONFIG.match(first):
@@ -230,8 +219,16 @@ def _master_code_cells(master: MasterNotebook) -> list[tuple[str, bool]]:
             else:
                 stack.pop()
             continue
-        if cell.cell_type != "code" or "TESTS" in stack:
-            continue
+        if cell.cell_type == "code" and "TESTS" not in stack:
+            yield cell, tuple(stack)
+
+
+# ----------------------------------------------------------------------------- released notebooks
+
+def _master_code_cells(master: MasterNotebook) -> list[tuple[str, bool]]:
+    """(raw source, is a solution cell) of every master code cell otter assign keeps, in order."""
+    out = []
+    for cell, stack in _kept_code_cells(master):
         src = "\n".join(_lines(cell))
         out.append((src, "SOLUTION" in stack or bool(_SOLUTION_SUFFIX.search(src))))
     return out
