@@ -56,18 +56,15 @@ def _cell_source(cell) -> str:
 
 def _defines(source: str) -> set[str]:
     """Top-level names a code cell defines (a regex fallback when the cell does not parse)."""
+    from grader.authoring.notebook import top_level_names
+    from grader.submission import PARSE_LOCK
+
     try:
-        tree = ast.parse(source)
+        with PARSE_LOCK:      # ast.parse is serialized process-wide (grader.submission)
+            tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return set(re.findall(r"^(?:class|def)\s+([A-Za-z_]\w*)", source, re.M))
-    names = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(t.id for t in targets if isinstance(t, ast.Name))
-    return names
+    return top_level_names(tree)
 
 
 def _anchor(cells, question: str, names: set[str]) -> int | None:
