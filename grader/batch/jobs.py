@@ -97,33 +97,30 @@ def failure_results(assignment, job: Job, reason: str, kind: str, seconds: float
     """A results dict for a submission the grader itself could not finish: every check 0 with
     ``reason``; ``convgrade.batch_error`` = ``kind`` ("internal_error" | "timeout") so a resume
     tries it again."""
-    from grader.checks import Part
-    from grader.results import build_results
-
-    student, name = job.members[0]
-    text = f"Not graded: {reason}. This is not your fault; your TA has been told."
-    parts = [(s, [Part(s.name, s.points, 0.0, text, {"kind": s.kind, "failed": True})])
-             for s in assignment.select("all")]
-    meta = {"assignment": assignment.id, "version": assignment.version, "student": student,
-            "name": name or None, "notes": list(job.notes), "static_findings": [],
-            "submission_sha256": job.sha256, "load_error": text, "batch_error": kind}
-    return build_results(assignment, parts, meta, seconds, _time(job))
+    return _ungraded_results(assignment, job, f"Not graded: {reason}. This is not your fault; your TA "
+                             "has been told.", seconds, batch_error=kind)
 
 
 def discovery_error_results(assignment, job: Job) -> dict:
     """The results of an entry discovery refused (an unsafe path in an export, no submitters...):
     every check 0 with the reason, as a load error (not retried until the submission changes)."""
+    return _ungraded_results(assignment, job, f"Not graded: {job.error}.", 0.0)
+
+
+def _ungraded_results(assignment, job: Job, text: str, seconds: float, batch_error: str | None = None) -> dict:
+    """Every check of ``assignment`` 0 with ``text``, which is also the load error."""
     from grader.checks import Part
     from grader.results import build_results
 
     student, name = job.members[0]
-    text = f"Not graded: {job.error}."
     parts = [(s, [Part(s.name, s.points, 0.0, text, {"kind": s.kind, "failed": True})])
              for s in assignment.select("all")]
     meta = {"assignment": assignment.id, "version": assignment.version, "student": student,
             "name": name or None, "notes": list(job.notes), "static_findings": [],
             "submission_sha256": job.sha256, "load_error": text}
-    return build_results(assignment, parts, meta, 0.0, _time(job))
+    if batch_error is not None:
+        meta["batch_error"] = batch_error
+    return build_results(assignment, parts, meta, seconds, _time(job))
 
 
 def _render(results: dict, lang: str, questions=None) -> tuple[str, str]:
