@@ -17,14 +17,9 @@ from pathlib import Path
 
 import click
 
+from .exit_codes import EXIT_FAILED, BadInput as _BadInput
+
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 3
-
-
-class _BadInput(click.ClickException):
-    exit_code = EXIT_BAD_INPUT
 
 
 def _load_assignment(name):

@@ -13,13 +13,7 @@ from pathlib import Path
 
 import click
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 3
-EXIT_INTERRUPTED = 130
-
-
-class _BadInput(click.ClickException):
-    exit_code = EXIT_BAD_INPUT
+from ..exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, BadInput as _BadInput
 
 
 def _out_dir(out: Path) -> Path:

@@ -11,12 +11,7 @@ from pathlib import Path
 
 import click
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 3
-
-
-class _BadInput(click.ClickException):
-    exit_code = EXIT_BAD_INPUT
+from ..exit_codes import EXIT_FAILED, BadInput as _BadInput
 
 
 def _exam(name):

@@ -11,11 +11,7 @@ from pathlib import Path
 
 import click
 
-EXIT_BAD_INPUT = 3
-
-
-class _BadInput(click.ClickException):
-    exit_code = EXIT_BAD_INPUT
+from ..exit_codes import BadInput as _BadInput
 
 
 def _course(course: Path) -> Path:
