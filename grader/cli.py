@@ -176,7 +176,7 @@ def check(args, verbose, lang):
     results = grade_submission(a, submission, student="public", visibility="visible")
     cg = results["convgrade"]
     from .report.console import check_report
-    from .report.i18n import default_lang
+    from .i18n import default_lang
     for line in check_report(results, lang or default_lang(), verbose,
                              lambda text, ok: click.style(text, fg="green" if ok else "red")):
         click.echo(line)

@@ -22,6 +22,7 @@ from .checks.base import CheckSpec, timeout_text, worker_error_text
 from .results import build_results
 from .seeds import check_seed, course_secret
 from .checks.milestone import TRAINING_KINDS, needs_gpu
+from .i18n import language
 from .static import scan_imports, scan_shortcuts
 from .submission import Submission, SubmissionError, load_submission
 
@@ -54,8 +55,12 @@ def _failed_parts(spec: CheckSpec, reason: str) -> list[Part]:
 def grade_submission(assignment: Assignment, path: str | Path, *, student: str = "anonymous",
                      visibility: str = "all", secret: bytes | None = None, isolation: str = "auto",
                      submitted_at: dt.datetime | None = None, name: str | None = None,
-                     progress=None, seeds: dict[str, int] | None = None, session_factory=None) -> dict:
+                     progress=None, seeds: dict[str, int] | None = None, session_factory=None,
+                     lang: str | None = None) -> dict:
     """Grade ``path`` and return a Gradescope ``results.json`` dict (with a ``convgrade`` block).
+
+    ``lang`` ("en"/"ru"; None: the current context's, ``grader.i18n``): the language of every
+    message in the results, recorded as ``convgrade.lang``.
 
     ``seeds`` (``grader.seeds.hidden_seeds``) replaces the secret: the hidden checks' seeds,
     derived by whoever holds the secret (a batch client sends only these to its workers).
@@ -63,6 +68,14 @@ def grade_submission(assignment: Assignment, path: str | Path, *, student: str =
     ``grader.sandbox.pool.WarmPool(config, size).session``); by default a worker is started
     before the submission is read, so its start overlaps loading (``$CONVGRADE_WARM_POOL``: a
     per-process warm pool of that size instead, as the batch's local workers use)."""
+    with language(lang) as lang:
+        return _grade(assignment, path, student=student, visibility=visibility, secret=secret,
+                      isolation=isolation, submitted_at=submitted_at, name=name, progress=progress,
+                      seeds=seeds, session_factory=session_factory, lang=lang)
+
+
+def _grade(assignment, path, *, student, visibility, secret, isolation, submitted_at, name, progress,
+           seeds, session_factory, lang) -> dict:
     t0 = time.monotonic()
     specs = assignment.select(visibility)
     own_pool = None   # a one-shot pool: its worker is used by run_checks, else killed on return
@@ -71,7 +84,7 @@ def grade_submission(assignment: Assignment, path: str | Path, *, student: str =
     if secret is None and seeds is None and any(not s.visible for s in specs):
         secret = course_secret()
     meta = {"assignment": assignment.id, "version": assignment.version, "student": student,
-            "name": name, "grader_version": __version__, "notes": [], "static_findings": []}
+            "name": name, "grader_version": __version__, "lang": lang, "notes": [], "static_findings": []}
     try:
         sub = load_submission(path, preferred_names=assignment.preferred_names)
     except SubmissionError as exc:

@@ -222,7 +222,7 @@ def similarity(out, starter, threshold, lang):
         convgrade similarity out/ --starter assignments/a2_convolution/starter.py --threshold 0.6
     """
     from grader.batch.outputs import write_text_atomic
-    from grader.report.i18n import default_lang
+    from grader.i18n import default_lang
     from grader.report.similarity import compare, load_sources, render_pairs_html
     from grader.results import write_json_atomic
     from grader.submission import SubmissionError, load_submission

@@ -64,7 +64,7 @@ def feedback(submission, results_path, output, html_path, assignment, lang):
         nb = nbformat.read(str(submission), as_version=4)
     except Exception as exc:
         raise _BadInput(f"{submission}: not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})") from None
-    from grader.report.i18n import default_lang
+    from grader.i18n import default_lang
 
     lang = lang or default_lang()
     a = _assignment_for(assignment, results)

@@ -25,7 +25,7 @@ from grader.report._html import esc, fmt_num, markdown_to_html, page
 from grader.report.feedback import (_grouped, _is_hidden, _late_line, _points, _split_output,
                                     assignment_title, load_error_text, max_score, student_label,
                                     test_status, total_score)
-from grader.report.i18n import tr
+from grader.i18n import tr
 
 TAG = "convgrade-feedback"
 _CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.S)
@@ -178,7 +178,7 @@ def write_feedback(folder: str | Path, results: dict, lang: str | None = None, *
     from grader.report.questions import question_map, question_names
     from grader.results import write_text_atomic
 
-    from grader.report.i18n import default_lang
+    from grader.i18n import default_lang
 
     lang = lang or default_lang()
     folder = Path(folder)

@@ -7,7 +7,7 @@ closing count. Colour is added by the caller (click.style on the marks).
 from __future__ import annotations
 
 from grader.inert import terminal_text
-from grader.report.i18n import tr
+from grader.i18n import tr
 
 
 def check_report(results: dict, lang: str = "en", verbose: bool = False, style=None) -> list[str]:

@@ -20,7 +20,7 @@ import numpy as np
 
 from grader.report._html import (esc, fmt_err, fmt_num, inline_markdown, markdown_to_html, page,
                                  svg_heatmap, svg_line_chart)
-from grader.report.i18n import tr
+from grader.i18n import tr
 from grader.report.questions import group_by_question
 from grader.results import hidden_inputs
 from grader.inert import inert_markdown, md_text

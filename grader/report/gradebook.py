@@ -24,7 +24,7 @@ import numpy as np
 from grader.report._html import esc, fmt_num, page, svg_histogram
 from grader.report.feedback import (assignment_title, load_error_text, max_score, test_status,
                                     tests_of, total_score)
-from grader.report.i18n import tr
+from grader.i18n import tr
 from grader.roster import read_roster as read_roster_rows, roster_by_folder
 
 FORMATS = ("canvas", "moodle", "plain")

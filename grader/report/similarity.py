@@ -362,7 +362,7 @@ def render_pairs_html(pairs: list[Pair], sources: dict[str, str], context: int =
     longest ``MAX_REGIONS`` matching regions side by side (overlapping regions merged, at most
     ``MAX_LINES`` matched lines per side plus ``context`` lines around; long lines wrap), the other
     regions listed by line range."""
-    from grader.report.i18n import tr
+    from grader.i18n import tr
 
     s = tr(lang)
     body = [_SIM_CSS, f"<h1>{esc(s['sim_title'])}</h1>", f'<p class="muted">{esc(s["sim_intro"].format(n=len(pairs)))}</p>']

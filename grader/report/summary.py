@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 
 from grader.report._html import esc, fmt_num, inline_markdown
-from grader.report.i18n import tr
+from grader.i18n import tr
 from grader.report.questions import question_of_test
 
 

@@ -29,7 +29,7 @@ def test_default_lang_follows_the_course(monkeypatch):
     import sys
     import types
 
-    from grader.report.i18n import default_lang
+    from grader.i18n import default_lang
 
     fake = types.ModuleType("grader.course")
     fake.current_course = lambda: types.SimpleNamespace(lang="ru")

@@ -1,8 +1,7 @@
-"""Fixed UI strings of the reports in English and Russian. Keys are the same in both languages;
-``tr(lang)`` validates ``lang`` and returns the dict."""
-from __future__ import annotations
+"""Fixed UI strings of the pages and console reports (feedback, summary, similarity, gradebook,
+`convgrade check`)."""
 
-STRINGS: dict[str, dict[str, str]] = {
+MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "feedback_for": "Feedback for {student}",
         "assignment": "Assignment",
@@ -168,24 +167,3 @@ STRINGS: dict[str, dict[str, str]] = {
         "sim_other": "Ещё фрагментов: {n}",
     },
 }
-
-
-def tr(lang: str) -> dict[str, str]:
-    """The UI strings for ``lang`` ("en" or "ru"); ValueError naming ``lang`` otherwise."""
-    if lang not in STRINGS:
-        raise ValueError(f"lang: expected one of {sorted(STRINGS)}, got {lang!r}")
-    return STRINGS[lang]
-
-
-def default_lang() -> str:
-    """The language of pages written for people when no ``--lang`` is given: the current
-    course's ``convgrade.toml`` ``lang`` (``grader.course``), else ``"en"``."""
-    try:
-        from grader.course import current_course
-    except ImportError:                     # no course resolver in this version
-        return "en"
-    try:
-        lang = getattr(current_course(), "lang", "en")
-    except Exception:                       # an unreadable convgrade.toml: the command reports it itself
-        return "en"
-    return lang if lang in STRINGS else "en"
