@@ -150,9 +150,12 @@ def load(name_or_path: str | Path, validate: bool = True) -> Assignment:
         vis = raw.pop("visibility", "hidden")
         if vis not in VISIBILITIES:
             raise AssignmentError(f"{checks_path}: check {name!r}: visibility must be one of {VISIBILITIES}")
+        name_ru = raw.pop("name_ru", "")
+        if not isinstance(name_ru, str):
+            raise AssignmentError(f"{checks_path}: check {name!r}: name_ru must be a string")
         spec = CheckSpec(name=name, kind=kind, points=float(raw.pop("points", 1.0)), visibility=vis,
                          target=raw.pop("target", ""), number=str(i), tags=list(raw.pop("tags", [])),
-                         params=raw)
+                         params=raw, name_ru=name_ru)
         checks.append(spec)
     if validate:
         for spec in checks:

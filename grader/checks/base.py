@@ -30,6 +30,15 @@ class CheckSpec:
     params: dict = field(default_factory=dict)
     number: str = ""
     tags: list[str] = field(default_factory=list)
+    name_ru: str = ""            # the Russian row name (checks.toml ``name_ru``); ``name`` stays the id
+
+    @property
+    def display_name(self) -> str:
+        """The row name a person reads, in the current language (``grader.i18n``). ``name`` is
+        the check's identity (seeds, caches, ``--only``) and never changes with the language."""
+        from grader.i18n import localized
+
+        return localized(self, "name") or self.name
 
     @property
     def visible(self) -> bool:
