@@ -194,8 +194,8 @@ def gradebook(out, fmt, roster, output, title, canvas_assignment_id, new_canvas_
                          new_canvas_column=new_canvas_column)
     except GradebookError as exc:
         raise _BadInput(str(exc)) from None
-    from grader.report.summary import with_questions      # the by-question section
-    page = with_questions(render_summary_html(rows, _similarity_pairs(out), lang), out, rows, lang)
+    from grader.report.summary import questions_for       # the by-question section
+    page = render_summary_html(rows, _similarity_pairs(out), lang, questions=questions_for(out))
     write_text_atomic(out / "summary.html", page)
     bad = [r for r in rows if r["status"] != "ok"]
     click.echo(f"{len(rows)} student(s) -> {path}; summary -> {out / 'summary.html'}"

@@ -348,9 +348,12 @@ def _table(head: list[str], body: list[list[str]], num_cols=()) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 
-def render_summary_html(rows: list[dict], similarity_pairs=None, lang: str = "en") -> str:
-    """The class summary as one self-contained HTML page: score histogram (SVG), pass rate per
-    check (worst first), most frequent diagnoses, slowest submissions, crashed or unreadable ones
+def render_summary_html(rows: list[dict], similarity_pairs=None, lang: str = "en",
+                        questions: dict[str, str] | None = None) -> str:
+    """The class summary as one self-contained HTML page: score histogram (SVG), then by
+    question (``questions``: ``{test name: question}``, see ``summary.questions_for``) the class
+    mean, the most common diagnoses and the pass rate of each check — or, without questions, the
+    pass rate per check (worst first) — then the most frequent diagnoses overall, slowest submissions, crashed or unreadable ones
     with their reason, isolation levels used and, when given, the similar pairs
     (``similarity.Pair`` objects or dicts with ``a``, ``b``, ``score``, ``regions``)."""
     s = tr(lang)
@@ -370,14 +373,16 @@ def render_summary_html(rows: list[dict], similarity_pairs=None, lang: str = "en
     labels = [f"{int(e)}" for e in np.linspace(0, 100, 11)]
     b.append(svg_histogram(score_histogram(rows), labels, s["histogram"], width=640, height=220))
 
-    b.append(f"<h2>{esc(s['pass_rates'])}</h2>")
-    rates = pass_rates(rows)
-    if rates:
+    if questions:
+        from grader.report.summary import render_questions_html
+        b.append(render_questions_html(rows, questions, lang))
+    else:
+        b.append(f"<h2>{esc(s['pass_rates'])}</h2>")
+        rates = pass_rates(rows)
         body = [[esc(n), f'<span class="bar" style="width:{int(round(120 * rate))}px"></span> '
                  f"{esc(fmt_num(100 * rate, 1))}%", esc(f"{p} / {t}")] for n, p, t, rate in rates]
-        b.append(_table([s["check"], s["pass_rate"], s["attempts"]], body, num_cols=(2,)))
-    else:
-        b.append(f"<p>{esc(s['none'])}</p>")
+        b.append(_table([s["check"], s["pass_rate"], s["attempts"]], body, num_cols=(2,))
+                 if body else f"<p>{esc(s['none'])}</p>")
 
     b.append(f"<h2>{esc(s['frequent_diagnoses'])}</h2>")
     diags = frequent_diagnoses(rows)

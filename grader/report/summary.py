@@ -3,8 +3,9 @@ points, its checks' pass rates (worst first, collapsed) and the most common diag
 checks (their messages, never the internal codes).
 
 ``render_questions_html(rows, by_name, lang)`` takes the rows of ``gradebook.collect`` and
-``{check name: question}`` (``questions_by_name``) and returns an HTML fragment (escaped, no
-script) for the summary page; ``gradebook.render_summary_html`` places it under the histogram.
+``{check name: question}`` (``questions_by_name``; ``questions_for(out_dir)`` finds it for a
+batch) and returns an HTML fragment (escaped, no script); ``gradebook.render_summary_html``
+places it under the histogram, in place of the flat per-check table.
 """
 from __future__ import annotations
 
@@ -69,18 +70,16 @@ def render_questions_html(rows: list[dict], by_name: dict[str, str], lang: str =
     return "\n".join(parts)
 
 
-def with_questions(page: str, out_dir, rows: list[dict], lang: str = "en") -> str:
-    """``page`` (the summary page) with the by-question section inserted after the score
-    histogram (before the first ``<h2>`` after it; at the end when there is none). The questions
-    come from the bundled assignment the results name; ``page`` is returned unchanged when none
-    can be found."""
+def questions_for(out_dir) -> dict[str, str] | None:
+    """``{test name: question}`` for the batch in ``out_dir``: the questions of the assignment its
+    results name (found in the current course), matched on one results.json's tests. None when
+    no results name an assignment that can be loaded."""
     import json
     from pathlib import Path
 
     from grader.assignment import AssignmentError, available, load
     from grader.report.questions import question_map
 
-    tests = None
     for path in sorted(Path(out_dir).glob("*/results.json"))[:50]:
         try:
             res = json.loads(path.read_text(encoding="utf-8"))
@@ -88,18 +87,9 @@ def with_questions(page: str, out_dir, rows: list[dict], lang: str = "en") -> st
             continue
         cg = res.get("convgrade") if isinstance(res, dict) else None
         aid = cg.get("assignment") if isinstance(cg, dict) else None
-        if isinstance(aid, str) and res.get("tests") and aid in available():
-            tests = res["tests"]
-            break
-    if tests is None:
-        return page
-    try:
-        questions = question_map(load(aid))
-    except AssignmentError:
-        return page
-    fragment = render_questions_html(rows, questions_by_name(tests, questions), lang)
-    svg_end = page.find("</svg>")
-    at = page.find("<h2>", svg_end if svg_end >= 0 else 0)
-    if at < 0:
-        at = page.rfind("</body>")
-    return page[:at] + fragment + "\n" + page[at:]
+        if isinstance(aid, str) and isinstance(res.get("tests"), list) and res["tests"] and aid in available():
+            try:
+                return questions_by_name(res["tests"], question_map(load(aid)))
+            except AssignmentError:
+                return None
+    return None

@@ -5,7 +5,7 @@ import pytest
 
 from grader.report.gradebook import collect, render_summary_html
 from grader.report.similarity import compare, render_pairs_html
-from grader.report.summary import with_questions
+from grader.report.summary import questions_for
 
 from .fixtures import make_results, write_batch
 from .test_render_chromium import assert_not_blank, near, needs_chromium, screenshot
@@ -40,7 +40,7 @@ def test_summary_page_by_question(tmp_path, lang):
         r["convgrade"]["assignment"] = "a2_convolution"
     out = write_batch(tmp_path / "OUT", res)
     rows = collect(out)
-    page = with_questions(render_summary_html(rows, lang=lang), out, rows, lang)
+    page = render_summary_html(rows, lang=lang, questions=questions_for(out))
     img = screenshot(page, tmp_path, f"summary-{lang}")
     assert_not_blank(img)
     assert near(img, (0xdd, 0xf4, 0xff), 4).sum() > 2000   # the "most common mistakes" box is drawn

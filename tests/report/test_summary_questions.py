@@ -41,17 +41,18 @@ def test_html_fragment_escaped_and_localized(tmp_path):
 
 def test_summary_page_gets_the_section_under_the_histogram(tmp_path):
     from grader.report.gradebook import render_summary_html
-    from grader.report.summary import with_questions
+    from grader.report.summary import questions_for
 
     res = {s: make_results(s, kind) for s, kind in (("alice", "failing"), ("bob", "passing"))}
     for r in res.values():
         r["convgrade"]["assignment"] = "a2_convolution"       # checks 1-4 are the conv2d question
     out = write_batch(tmp_path / "OUT", res)
     rows = collect(out)
-    page = with_questions(render_summary_html(rows), out, rows)
+    page = render_summary_html(rows, questions=questions_for(out))
     at = page.index("Question conv2d")
-    assert page.index("</svg>") < at < page.index("Pass rate per check")
+    assert page.index("</svg>") < at < page.index("Most frequent diagnoses")
+    assert "Pass rate per check" not in page            # grouped by question, no flat table
     res["alice"]["convgrade"]["assignment"] = res["bob"]["convgrade"]["assignment"] = "../../etc"
     out2 = write_batch(tmp_path / "OUT2", res)
-    plain = render_summary_html(collect(out2))
-    assert with_questions(plain, out2, collect(out2)) == plain       # unknown assignment: unchanged
+    assert questions_for(out2) is None                               # unknown assignment: no questions
+    assert "Pass rate per check" in render_summary_html(collect(out2), questions=questions_for(out2))
