@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,6 +37,10 @@ def screenshot(html: str, tmp_path, name: str) -> np.ndarray:
     assert png.exists(), f"chromium wrote no screenshot (rc={proc.returncode}): {proc.stderr[-2000:]}"
     img = decode_png(png)
     assert img.shape == (1400, 1000, 3)
+    keep = os.environ.get("CONVGRADE_ARTIFACTS")       # screenshots for people: .ci/run keeps them
+    if keep:
+        Path(keep, "screenshots").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, Path(keep, "screenshots", png.name))
     return img
 
 
