@@ -38,7 +38,8 @@ def _assignment_for(name, results: dict):
               help="Also write the annotated notebook as a self-contained HTML page.")
 @click.option("--assignment", help="Assignment folder or id, to group by question (default: the one RESULTS.json names).")
 @click.option("--lang", type=click.Choice(["en", "ru"]), default=None,
-              help="Language of the feedback cells (default: the course's convgrade.toml lang, else en).")
+              help="Language of the feedback cells (default: the language RESULTS.json was graded in, else "
+                   "the course's convgrade.toml lang, else en).")
 def feedback(submission, results_path, output, html_path, assignment, lang):
     """Insert the results of RESULTS.json into SUBMISSION.ipynb, one Markdown cell under each
     question (the way nbgrader hands back feedback), plus a score summary at the top.
@@ -64,9 +65,9 @@ def feedback(submission, results_path, output, html_path, assignment, lang):
         nb = nbformat.read(str(submission), as_version=4)
     except Exception as exc:
         raise _BadInput(f"{submission}: not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})") from None
-    from grader.i18n import default_lang
+    from grader.i18n import default_lang, results_lang
 
-    lang = lang or default_lang()
+    lang = lang or results_lang(results) or default_lang()
     a = _assignment_for(assignment, results)
     questions = question_map(a) if a is not None else None
     names = question_names(a) if a is not None else None

@@ -145,3 +145,11 @@ def default_lang() -> str:
     except Exception:                       # an unreadable convgrade.toml: the command reports it itself
         return DEFAULT
     return lang if lang in LANGS else DEFAULT
+
+
+def results_lang(results) -> str | None:
+    """The language a results.json was graded in (``convgrade.lang``), None when it does not say
+    or says something that is not a catalogue language (results.json is untrusted input)."""
+    cg = results.get("convgrade") if isinstance(results, dict) else None
+    lang = cg.get("lang") if isinstance(cg, dict) else None
+    return lang if isinstance(lang, str) and lang in LANGS else None

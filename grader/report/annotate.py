@@ -171,16 +171,16 @@ def write_feedback(folder: str | Path, results: dict, lang: str | None = None, *
                    notebook: str | Path | None = None) -> list[Path]:
     """Write ``feedback.md`` and ``feedback.html`` into ``folder`` and, when ``notebook`` is an
     ``.ipynb``, ``<stem>.annotated.ipynb`` and ``<stem>.annotated.html``; returns the paths.
-    ``lang`` None: the course's language (``default_lang``)."""
+    ``lang`` None: the language the results were graded in, else the course's (``default_lang``)."""
     import nbformat
 
     from grader.report.feedback import render_html, render_markdown
     from grader.report.questions import question_map, question_names
     from grader.results import write_text_atomic
 
-    from grader.i18n import default_lang
+    from grader.i18n import default_lang, results_lang
 
-    lang = lang or default_lang()
+    lang = lang or results_lang(results) or default_lang()
     folder = Path(folder)
     questions = question_map(assignment) if assignment is not None else None
     written = []
