@@ -180,11 +180,13 @@ def check(args, verbose, lang):
         raise _BadInput(f"no such file: {submission}")
     from .inert import terminal_text
 
-    results = grade_submission(a, submission, student="public", visibility="visible")
+    from .i18n import default_lang
+
+    lang = lang or default_lang()
+    results = grade_submission(a, submission, student="public", visibility="visible", lang=lang)
     cg = results["convgrade"]
     from .report.console import check_report
-    from .i18n import default_lang
-    for line in check_report(results, lang or default_lang(), verbose,
+    for line in check_report(results, lang, verbose,
                              lambda text, ok: click.style(text, fg="green" if ok else "red")):
         click.echo(line)
     passed = sum(t["status"] == "passed" for t in results["tests"])

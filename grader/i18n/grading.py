@@ -234,6 +234,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.summary_late": "Submitted {days} days late: {pct} off (before the penalty: {raw}).",
         "grading.summary_note": "Note: {note}",
         "grading.summary_flagged": "Flagged: your code {finding}.",
+        "grading.shortcut_not_allowed": "{finding} ({where}), which this assignment does not allow",
+        "grading.too_large": "This result was too large to keep in full; its bulky details were left out.",
         # --- the notebook kit (grader.kit) -------------------------------------------------------
         "grading.kit_pass": "PASS",
         "grading.kit_fail": "FAIL",
@@ -467,6 +469,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.summary_late": "Сдано с опозданием на {days} дн.: штраф {pct} (до штрафа: {raw}).",
         "grading.summary_note": "Примечание: {note}",
         "grading.summary_flagged": "Замечание: ваш код {finding}.",
+        "grading.shortcut_not_allowed": "{finding} ({where}), что в этом задании запрещено",
+        "grading.too_large": "Этот результат слишком велик, чтобы сохранить его целиком: объёмные подробности "
+                             "опущены.",
         "grading.kit_pass": "ПРОЙДЕНО",
         "grading.kit_fail": "НЕ ПРОЙДЕНО",
         "grading.kit_no_release": "нет assignment.toml и checks.toml ни в {folder}, ни выше: запускайте ноутбук "

@@ -231,3 +231,22 @@ def test_gradient_consistency_names_the_shape_and_nonfinite_reasons():
     values.update({f"ym{j}": y for j in range(len(plan.context["dirs"]))})
     part = kind.judge(spec, plan, ProbeResult("ok", values=values))[0]
     assert "your backward's gradient is not finite (nan)" in part.output, part.output
+
+
+# ----------------------------------------------------------------------------- the notebook kit
+
+def test_kit_feedback_in_russian(flipped):
+    from grader.authoring import master_source
+    from grader.kit import check_in_notebook
+
+    a, sub = flipped
+    env = {"__name__": "__main__"}
+    exec(compile(sub.read_text(encoding="utf-8"), "notebook.py", "exec"), env)
+    with pytest.raises(AssertionError) as info:
+        check_in_notebook(env, "Conv2d forward: 3x3, no padding", a.path, lang="ru")
+    text = str(info.value)
+    assert text.startswith("НЕ ПРОЙДЕНО ") and "Случай:" in text and "Выход отличается" in text
+    assert "`convgrade check` в этой папке" in text
+    clean = {"__name__": "__main__"}
+    exec(compile(master_source(a), "notebook.py", "exec"), clean)
+    check_in_notebook(clean, "Conv2d forward: 3x3, no padding", a.path, lang="ru")
