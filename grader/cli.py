@@ -86,7 +86,9 @@ def main(course_dir):
 @click.option("--json", "as_json", is_flag=True, help="Print results.json to stdout instead of a table.")
 @click.option("--feedback-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write feedback.md, feedback.html and, for a notebook, the annotated notebook here.")
-def grade(assignment, submission, output, student, isolation, as_json, feedback_dir):
+@click.option("--lang", type=click.Choice(["en", "ru"]), default=None,
+              help="Language of the messages and feedback (default: the course's convgrade.toml lang, else en).")
+def grade(assignment, submission, output, student, isolation, as_json, feedback_dir, lang):
     """Grade SUBMISSION (.py, .ipynb, .zip, or a folder of them) with every check of ASSIGNMENT.
 
     ASSIGNMENT is a folder with assignment.toml or an assignment id of the current course. A folder
@@ -96,9 +98,13 @@ def grade(assignment, submission, output, student, isolation, as_json, feedback_
     \b
     Example:
         convgrade grade a2_convolution alice.ipynb --student alice -o alice.json
+        convgrade grade a2_convolution alice.ipynb --lang ru --feedback-dir alice/
     """
     from .grade import grade_submission
+    from .i18n import default_lang
     from .results import write_json_atomic
+
+    lang = lang or default_lang()
 
     a = _load_assignment(assignment)
     if not submission.exists():
@@ -112,14 +118,15 @@ def grade(assignment, submission, output, student, isolation, as_json, feedback_
 
         with tempfile.TemporaryDirectory(prefix="convgrade-folder-") as tmp:
             results = grade_submission(a, submission_path(submission, Path(tmp)), student=student,
-                                       isolation=isolation)
+                                       isolation=isolation, lang=lang)
     else:
-        results = grade_submission(a, submission, student=student, isolation=isolation)
+        results = grade_submission(a, submission, student=student, isolation=isolation, lang=lang)
     if output:
         write_json_atomic(output, results)
     if feedback_dir:
         from .report.annotate import write_feedback
-        write_feedback(feedback_dir, results, assignment=a, notebook=submission)
+        write_feedback(feedback_dir, results, results["convgrade"].get("lang") or lang, assignment=a,
+                       notebook=submission)
     if as_json:
         click.echo(json.dumps(results, indent=2, ensure_ascii=False))
     else:
@@ -173,11 +180,13 @@ def check(args, verbose, lang):
         raise _BadInput(f"no such file: {submission}")
     from .inert import terminal_text
 
-    results = grade_submission(a, submission, student="public", visibility="visible")
+    from .i18n import default_lang
+
+    lang = lang or default_lang()
+    results = grade_submission(a, submission, student="public", visibility="visible", lang=lang)
     cg = results["convgrade"]
     from .report.console import check_report
-    from .i18n import default_lang
-    for line in check_report(results, lang or default_lang(), verbose,
+    for line in check_report(results, lang, verbose,
                              lambda text, ok: click.style(text, fg="green" if ok else "red")):
         click.echo(line)
     passed = sum(t["status"] == "passed" for t in results["tests"])

@@ -22,7 +22,7 @@ from .checks.base import CheckSpec, timeout_text, worker_error_text
 from .results import build_results
 from .seeds import check_seed, course_secret
 from .checks.milestone import TRAINING_KINDS, needs_gpu
-from .i18n import language
+from .i18n import language, t
 from .static import scan_imports, scan_shortcuts
 from .submission import Submission, SubmissionError, load_submission
 
@@ -48,7 +48,7 @@ def _failed_parts(spec: CheckSpec, reason: str) -> list[Part]:
     try:
         rows = kind_of(spec).parts(spec)
     except Exception:
-        rows = [(spec.name, spec.points)]
+        rows = [(spec.display_name, spec.points)]
     return [Part(name, points, 0.0, reason, {"kind": spec.kind, "failed": True}) for name, points in rows]
 
 
@@ -92,7 +92,7 @@ def _grade(assignment, path, *, student, visibility, secret, isolation, submitte
             own_pool.close()
         meta["load_error"] = exc.reason
         meta["submission_sha256"] = _sha_or_none(path)
-        parts = [(s, _failed_parts(s, f"Not graded: {exc.reason}")) for s in specs]
+        parts = [(s, _failed_parts(s, t("grading.not_graded", reason=exc.reason))) for s in specs]
         return build_results(assignment, parts, meta, time.monotonic() - t0, submitted_at)
     meta["submission_sha256"] = sub.sha256
     meta["filename"] = sub.filename
@@ -101,7 +101,7 @@ def _grade(assignment, path, *, student, visibility, secret, isolation, submitte
     meta["static_findings"] = [f.message(sub.locate) for f in findings]
     if any(s.kind in TRAINING_KINDS for s in specs):
         allow = bool(assignment.manifest.get("training", {}).get("allow_weight_files", False))
-        meta["static_findings"] += [f"{msg} ({sub.locate(line)}), which this assignment does not allow"
+        meta["static_findings"] += [t("grading.shortcut_not_allowed", finding=msg, where=sub.locate(line))
                                     for line, msg in scan_shortcuts(sub.source, allow)]
     parts = run_checks(assignment, sub, specs, student, secret, isolation, meta, progress, seeds=seeds,
                        session_factory=session_factory)
@@ -165,9 +165,7 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
                     else check_seed(assignment.id, spec.name, student, spec.visible, secret))
             result = None
             if timeouts.get(spec.target, 0) >= HANG_LIMIT:
-                out.append((spec, _failed_parts(spec, (
-                    f"Not run: `{spec.target}` did not finish in {HANG_LIMIT} earlier checks (an infinite loop, "
-                    f"or far too slow), so its remaining checks were skipped. Fix the hang and they run again."))))
+                out.append((spec, _failed_parts(spec, t("grading.hang_skipped", target=spec.target, n=HANG_LIMIT))))
                 continue
             try:
                 plan = kind.plan(spec, np.random.default_rng(seed))
@@ -176,8 +174,7 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
                 parts = kind.judge(spec, plan, result)
             except Exception:   # a grader bug must not take the student's other checks down
                 meta.setdefault("internal_errors", []).append(f"{spec.name}: {traceback.format_exc(limit=5)}")
-                parts = _failed_parts(spec, "The grader failed on this check (internal error); your TA "
-                                            "has been told. This is not your fault.")
+                parts = _failed_parts(spec, t("grading.internal_error_check"))
             if result is not None:
                 if result.status == "timeout":
                     timeouts[spec.target] = timeouts.get(spec.target, 0) + 1
@@ -218,12 +215,8 @@ def _import_failure(result, sub: Submission) -> str:
     if result.status == "error":
         locate_error(result, sub)
         where = err.get("where", "")
-        return (f"Your module failed to import: `{err.get('type', 'Exception')}: "
-                f"{str(err.get('message', ''))[:300]}`" + (f" ({where})" if where else "") +
-                ". Nothing was graded; code at the top level of a notebook runs on import — move demos "
-                "into cells starting with `# convgrade: skip`.")
+        return t("grading.import_failed", type=err.get("type", "Exception"), message=str(err.get("message", ""))[:300],
+                 where=f" ({where})" if where else "")
     if result.status == "timeout" and err.get("deadline") == "import":
-        return (f"Not graded: {timeout_text(err)}. Code at the top level of a notebook runs on import: keep "
-                "training, plots and demos in cells starting with `# convgrade: skip` (the import deadline is "
-                "the assignment's `[limits] import_timeout_s`).")
-    return f"Your module could not be loaded: {worker_error_text(result)}."
+        return t("grading.import_timeout", why=timeout_text(err))
+    return t("grading.import_other", why=worker_error_text(result))

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .i18n import t
+
 # Relative tolerance by the dtype the check feeds the student's code.
 RTOL = {"float64": 1e-6, "float32": 2e-4}
 
@@ -51,38 +53,38 @@ def as_array(value) -> np.ndarray | None:
 
 
 def describe_value(value) -> str:
+    """A worker value's type in words, in the current language (never its content)."""
     if value is None:
         return "None"
     if isinstance(value, np.ndarray):
-        return f"an array of shape {fmt_shape(value.shape)}"
+        return t("grading.value_array", shape=fmt_shape(value.shape))
     if isinstance(value, dict) and "$unencodable" in value:
-        return f"an object of type {value['$unencodable']}"
-    return f"a {type(value).__name__}"
+        return t("grading.value_object", type=value["$unencodable"])
+    return t("grading.value_type", type=type(value).__name__)
 
 
-def compare(actual, expected: np.ndarray, what: str = "output", dtype: str = "float64",
+def compare(actual, expected: np.ndarray, what: str | None = None, dtype: str = "float64",
             rtol: float | None = None) -> Comparison:
-    """Compare a decoded worker value with a trusted expected array."""
+    """Compare a decoded worker value with a trusted expected array. ``what`` names the value in
+    the message, in the current language (default: "output", ``grading.what_output``)."""
     expected = np.asarray(expected, dtype=np.float64)
     rtol = RTOL.get(dtype, 1e-6) if rtol is None else rtol
+    what = t("grading.what_output") if what is None else what
     if actual is None:
-        return Comparison(False, "missing", f"no {what} was returned (got None)")
+        return Comparison(False, "missing", t("grading.cmp_missing", what=what))
     arr = as_array(actual)
     if arr is None:
-        return Comparison(False, "type", f"{what} should be an array of shape "
-                          f"{fmt_shape(expected.shape)}, got {describe_value(actual)}")
+        return Comparison(False, "type", t("grading.cmp_type", what=what, shape=fmt_shape(expected.shape),
+                                           got=describe_value(actual)))
     if arr.shape != expected.shape:
-        if arr.size == expected.size and arr.size > 1:
-            hint = " (same number of elements: check your reshape/transpose)"
-        else:
-            hint = ""
-        return Comparison(False, "shape", f"{what} has shape {fmt_shape(arr.shape)}, expected "
-                          f"{fmt_shape(expected.shape)}{hint}", n_total=expected.size)
+        hint = t("grading.cmp_shape_hint") if arr.size == expected.size and arr.size > 1 else ""
+        return Comparison(False, "shape", t("grading.cmp_shape", what=what, got=fmt_shape(arr.shape),
+                                            shape=fmt_shape(expected.shape), hint=hint), n_total=expected.size)
     finite = np.isfinite(arr)
     if not finite.all():
         bad = int((~finite).sum())
         kind = "NaN" if np.isnan(arr).any() else "inf"
-        return Comparison(False, "nonfinite", f"{what} contains {bad} non-finite value(s) ({kind})",
+        return Comparison(False, "nonfinite", t("grading.cmp_nonfinite", what=what, bad=bad, kind=kind),
                           n_wrong=bad, n_total=arr.size)
     if arr.size == 0:
         return Comparison(True, n_total=0)
@@ -100,8 +102,8 @@ def compare(actual, expected: np.ndarray, what: str = "output", dtype: str = "fl
                           error_map=diff)
     return Comparison(
         False, "value",
-        f"{what} differs: {n_wrong} of {arr.size} values wrong, max abs error {max_err:.3g} "
-        f"(relative {rel:.2g}, tolerance {rtol:g})",
+        t("grading.cmp_value", what=what, n_wrong=n_wrong, n=arr.size, err=f"{max_err:.3g}", rel=f"{rel:.2g}",
+          tol=f"{rtol:g}"),
         max_abs_error=max_err, rel_error=rel, worst_index=worst, n_wrong=n_wrong,
         n_total=arr.size, error_map=diff)
 

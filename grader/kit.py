@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assignment import Assignment, AssignmentError, load
+from .i18n import LANGS, default_lang, language, t
 from .sandbox.config import IsolationReport, ProbeResult, SandboxConfig
 from .seeds import PUBLIC_STUDENT
 
@@ -65,7 +66,7 @@ def _deadline(seconds: float):
 
     def fire(signum, frame):
         state["fired"] = True
-        raise _Deadline(f"no answer within {seconds:g} s")
+        raise _Deadline(t("grading.kit_timeout", s=f"{seconds:g}"))
 
     previous = signal.signal(signal.SIGALRM, fire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -137,7 +138,7 @@ class InProcessSession:
                 pass
         if state["fired"]:
             return ProbeResult("timeout", error={"type": "timeout",
-                               "message": f"no answer within {timeout:g} s while running this check"},
+                               "message": t("grading.kit_timeout", s=f"{timeout:g}")},
                                seconds=time.monotonic() - t0)
         reply["stdout"] = ""                # printed output went to the notebook
         data = _through_file(lambda fd: self._wire.write_message(fd, reply, out), _read_all)
@@ -181,16 +182,28 @@ def find_release(here: str | Path = ".") -> Path:
     for folder in (start, *start.parents):
         if all((folder / name).is_file() for name in RELEASE_FILES):
             return folder
-    raise KitError(f"no assignment.toml and checks.toml in {start} or above: run the notebook inside the "
-                   f"folder it was released in (convgrade release writes them beside the notebook)")
+    raise KitError(t("grading.kit_no_release", folder=start))
+
+
+def kit_lang(assignment: Assignment | None = None, lang: str | None = None) -> str:
+    """The language of the kit's messages: ``lang``, else the release's ``assignment.toml``
+    ``lang`` (when it has one), else the course's (``grader.i18n.default_lang``)."""
+    if lang is not None:
+        return lang
+    manifest = getattr(assignment, "manifest", None) or {}
+    own = manifest.get("lang") if isinstance(manifest, dict) else None
+    return own if own in LANGS else default_lang()
 
 
 def run_public_checks(namespace: dict, assignment: str | Path | Assignment = ".",
-                      names: list[str] | None = None, *, filename: str = "notebook.py") -> dict:
+                      names: list[str] | None = None, *, filename: str = "notebook.py",
+                      lang: str | None = None) -> dict:
     """Judge the visible checks (all, or those called ``names``) on the names defined in
     ``namespace``; returns the same ``results.json`` dict ``convgrade check`` builds.
 
     ``assignment``: an Assignment, or a release (or assignment) folder, or a path inside one.
+    ``lang`` ("en"/"ru"): the language of the messages (default: :func:`kit_lang`); ``names`` are
+    check names (``CheckSpec.name``), whatever the language.
     """
     from .grade import run_checks
     from .results import build_results
@@ -202,57 +215,65 @@ def run_public_checks(namespace: dict, assignment: str | Path | Assignment = "."
             a = load(find_release(assignment))
         except AssignmentError as exc:
             raise KitError(str(exc)) from None
-    visible = a.select("visible")
-    if names is not None:
-        known = {c.name for c in visible}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise KitError(f"no visible check {unknown[0]!r} in {a.id} (known: {', '.join(sorted(known))})")
-        visible = [c for c in visible if c.name in names]
-    t0 = time.monotonic()
-    meta = {"assignment": a.id, "version": a.version, "student": PUBLIC_STUDENT, "notes": [],
-            "static_findings": [], "where": "notebook"}
-    parts = run_checks(a, _NamespaceSubmission(filename), visible, PUBLIC_STUDENT, None, "process", meta,
-                       session_factory=lambda source, config, filename: InProcessSession(namespace, config, filename))
-    results = build_results(a, parts, meta, time.monotonic() - t0)
-    for t in results["tests"]:
-        _VERDICTS[t["name"]] = t["status"]
+    with language(kit_lang(a, lang)) as lang:
+        visible = a.select("visible")
+        if names is not None:
+            known = {c.name for c in visible}
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                raise KitError(t("grading.kit_unknown_check", name=repr(unknown[0]), assignment=a.id,
+                                 known=", ".join(sorted(known))))
+            visible = [c for c in visible if c.name in names]
+        t0 = time.monotonic()
+        meta = {"assignment": a.id, "version": a.version, "student": PUBLIC_STUDENT, "notes": [],
+                "static_findings": [], "where": "notebook", "lang": lang}
+        parts = run_checks(a, _NamespaceSubmission(filename), visible, PUBLIC_STUDENT, None, "process", meta,
+                           session_factory=lambda source, config, filename: InProcessSession(namespace, config,
+                                                                                            filename))
+        results = build_results(a, parts, meta, time.monotonic() - t0)
+    for row in results["tests"]:
+        _VERDICTS[row["name"]] = row["status"]
     return results
 
 
 def feedback_text(results: dict, only_failed: bool = True) -> str:
-    """The rows of ``results`` as ``convgrade check`` prints them (FAIL/PASS, score, feedback)."""
+    """The rows of ``results`` as ``convgrade check`` prints them (FAIL/PASS, score, feedback), in
+    the results' language (``convgrade.lang``)."""
+    lang = (results.get("convgrade") or {}).get("lang")
+    lang = lang if lang in LANGS else None
     lines = []
     if results["convgrade"].get("load_error"):
         lines.append(results["convgrade"]["load_error"])
-    for t in results["tests"]:
-        ok = t["status"] == "passed"
+    for row in results["tests"]:
+        ok = row["status"] == "passed"
         if ok and only_failed:
             continue
-        lines.append(f"{'PASS' if ok else 'FAIL'} {t['name']}  ({t['score']:g}/{t['max_score']:g})")
-        lines += [f"     {line}" for line in t["output"].splitlines()]
+        verdict = t("grading.kit_pass" if ok else "grading.kit_fail", lang=lang)
+        lines.append(f"{verdict} {row['name']}  ({row['score']:g}/{row['max_score']:g})")
+        lines += [f"     {line}" for line in row["output"].splitlines()]
     return "\n".join(lines)
 
 
-def check_in_notebook(env: dict, name: str, here: str | Path = ".", *, assignment: str | None = None) -> None:
+def check_in_notebook(env: dict, name: str, here: str | Path = ".", *, assignment: str | None = None,
+                      lang: str | None = None) -> None:
     """Run the visible check ``name`` on the notebook's globals ``env``; raise AssertionError with
     the grader's feedback (diagnoses included) unless every row of it passes.
 
     ``here``: the release folder or a path inside it (default: the working directory, which in
     Jupyter is the notebook's folder). ``assignment``: when given, the folder's assignment id must
     be this one (the released tests pass it, so a notebook moved into another release says so).
+    ``lang``: the language of the feedback (default: :func:`kit_lang`).
     """
     try:
         a = load(find_release(here))
     except AssignmentError as exc:
         raise KitError(str(exc)) from None
+    lang = kit_lang(a, lang)
     if assignment is not None and a.id != assignment:
-        raise KitError(f"this folder holds assignment {a.id!r}, but the check belongs to {assignment!r}: "
-                       f"run the notebook inside its own release folder")
-    results = run_public_checks(env, a, [name])
-    if any(t["status"] != "passed" for t in results["tests"]):
-        raise AssertionError(feedback_text(results) + "\n(`convgrade check` in this folder runs every visible "
-                             "check on the whole notebook.)")
+        raise KitError(t("grading.kit_wrong_folder", here=repr(a.id), wanted=repr(assignment), lang=lang))
+    results = run_public_checks(env, a, [name], lang=lang)
+    if any(row["status"] != "passed" for row in results["tests"]):
+        raise AssertionError(feedback_text(results) + "\n" + t("grading.kit_run_all", lang=lang))
 
 
 def verdicts() -> dict[str, str]:

@@ -76,18 +76,42 @@ def build_results(assignment, checks_parts, meta: dict, seconds: float,
 
 
 def summary_text(assignment, raw: float, score: float, max_score: float, meta: dict) -> str:
-    lines = [f"**{assignment.title}** — {round(score, 2):g} / {max_score:g}"]
+    """The top-level ``output``: title and score, the late penalty, the load error, the notes and
+    the static findings, in the current language (``grader.i18n``; the title is the assignment's
+    ``title_ru`` in Russian when it has one)."""
+    from grader.i18n import localized, t
+
+    title = localized(assignment, "title") or getattr(assignment, "title", "") or getattr(assignment, "id", "")
+    lines = [f"**{title}** — {round(score, 2):g} / {max_score:g}"]
     if meta.get("late"):
         late = meta["late"]
-        lines.append(f"Submitted {late['days_late']:.2f} days late: {late['penalty_fraction']:.0%} off "
-                     f"(before the penalty: {round(raw, 2):g}).")
+        lines.append(t("grading.summary_late", days=f"{late['days_late']:.2f}", pct=f"{late['penalty_fraction']:.0%}",
+                       raw=f"{round(raw, 2):g}"))
     if meta.get("load_error"):
         lines.append(meta["load_error"])
     for note in meta.get("notes", []):
-        lines.append(f"Note: {note}")
+        lines.append(t("grading.summary_note", note=note))
     for finding in meta.get("static_findings", []):
-        lines.append(f"Flagged: your code {finding}.")
+        lines.append(t("grading.summary_flagged", finding=finding))
     return "\n\n".join(lines)
+
+
+def output_prefixes(key: str) -> tuple[str, ...]:
+    """The paragraph prefix ``key`` of the catalogue (``grading.case_prefix``,
+    ``grading.likely_mistake_prefix``) in every language: how a reader of any results.json finds
+    the case and diagnosis paragraphs the checks wrote."""
+    from grader.i18n import LANGS, tr
+
+    return tuple(dict.fromkeys(tr(lang)[key] for lang in LANGS))
+
+
+def summary_prefixes() -> tuple[str, ...]:
+    """How :func:`summary_text`'s own paragraphs start (late penalty, notes, findings) in every
+    language: the report shows those from the ``convgrade`` block instead."""
+    from grader.i18n import LANGS, tr
+
+    keys = ("grading.summary_late", "grading.summary_note", "grading.summary_flagged")
+    return tuple(dict.fromkeys(tr(lang)[k].split("{")[0] for lang in LANGS for k in keys))
 
 
 def _umask() -> int:
@@ -234,7 +258,10 @@ def sanitize_results(results: dict) -> dict:
 def _shrink(r: dict) -> dict:
     """Drop what makes ``r`` too big: curves and heatmaps, then stdout and tracebacks, then long
     outputs. A note says so."""
-    note = "This result was too large to keep in full; its bulky details were left out."
+    from grader.i18n import LANGS, t
+
+    cg0 = r.get("convgrade") if isinstance(r.get("convgrade"), dict) else {}
+    note = t("grading.too_large", lang=cg0.get("lang") if cg0.get("lang") in LANGS else None)
     for t in r.get("tests") or []:
         if isinstance(t, dict) and isinstance(t.get("extra_data"), dict):
             for key in ("curve", "heatmap"):

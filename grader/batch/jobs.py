@@ -187,7 +187,7 @@ def grade_job(job: Job) -> dict:
         try:
             results = grade_submission(a, path, student=job.members[0][0], seeds=job.seeds or {},
                                        isolation=job.isolation, submitted_at=_time(job),
-                                       name=job.members[0][1] or None)
+                                       name=job.members[0][1] or None, lang=job.lang)
             results["convgrade"]["notes"] = list(job.notes) + list(results["convgrade"].get("notes", []))
         except Exception as exc:    # a bug in the grader: still a result, the batch goes on
             tb = traceback.format_exc(limit=6)

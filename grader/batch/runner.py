@@ -97,6 +97,7 @@ def plan(assignment, entries: list[Entry], out: Path, *, force: bool = False, on
             r = read_results(out, s)
             index[s] = index_entry(r)
             finished &= (matches(r, job.sha256, assignment.version, job.submitted_at)
+                         and _graded_lang(r) == job.lang       # messages in another language: again
                          and all((out / s / f).is_file() for f in FEEDBACK_FILES))
         if only is not None:
             finished = e.key not in only
@@ -104,6 +105,13 @@ def plan(assignment, entries: list[Entry], out: Path, *, force: bool = False, on
             finished = False
         (done if finished else todo).append(job)
     return todo, done, index
+
+
+def _graded_lang(results) -> str:
+    """The language a saved result's messages are in (results before ``convgrade.lang``: en)."""
+    cg = results.get("convgrade") if isinstance(results, dict) else None
+    lang = cg.get("lang") if isinstance(cg, dict) else None
+    return lang if isinstance(lang, str) and lang else "en"
 
 
 def _outcome_payload(assignment, o: Outcome) -> dict:

@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from grader.i18n import t
+
 VISIBILITIES = ("visible", "hidden", "after_due_date")
 
 
@@ -87,7 +89,7 @@ class CheckKind:
     def parts(self, spec: CheckSpec) -> list[tuple[str, float]]:
         """(row name, points) of every row ``judge`` produces: a check that cannot run still gets
         the same rows, all failed, so pass rates stay comparable across submissions."""
-        return [(spec.name, spec.points)]
+        return [(spec.display_name, spec.points)]
 
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
         raise NotImplementedError
@@ -145,35 +147,36 @@ def literal(value: Any) -> Any:
 def timeout_text(err: dict) -> str:
     """Which deadline ran out, in words: the import's, this check's, or the session's."""
     limit = err.get("limit_s")
-    secs = f" {limit:g} s" if isinstance(limit, (int, float)) and not isinstance(limit, bool) else ""
+    secs = t("grading.seconds", s=f"{limit:g}") if isinstance(limit, (int, float)) and not isinstance(limit, bool) \
+        else ""
     deadline = err.get("deadline")
     if deadline == "import":
-        return f"importing your module took longer than{secs or ' its deadline'} (the import deadline)"
+        return t("grading.timeout_import", limit=secs or t("grading.timeout_import_default"))
     if deadline == "wall":
-        return (f"the time for all checks together{' (' + secs.strip() + ')' if secs else ''} was used up "
-                "before this one finished")
+        return t("grading.timeout_wall", limit=f" ({secs})" if secs else "")
     if deadline == "probe":
-        return (f"your code did not finish within this check's time limit{' of' + secs if secs else ''} "
-                "(the probe deadline): an infinite loop, or far too slow")
-    return "your code did not finish within the time limit (infinite loop, or far too slow)"
+        return t("grading.timeout_probe", limit=t("grading.timeout_probe_limit", limit=secs) if secs else "")
+    return t("grading.timeout_other")
 
 
-HIDDEN_CASE = "Hidden case: its inputs and expected values are not shown."
+def hidden_case_text() -> str:
+    """The fixed sentence of a hidden row's case, in the current language."""
+    return t("grading.hidden_case")
 
 
 def case_text(spec: CheckSpec, describe) -> str:
     """The sentence naming a row's case: ``Case: <describe()>.`` for a visible check, the fixed
-    ``HIDDEN_CASE`` for every other one (a hidden row never shows its inputs, constructor
+    ``hidden_case_text()`` for every other one (a hidden row never shows its inputs, constructor
     arguments or expected values: a student could tabulate them). ``describe``: a str or a
-    callable returning one (called only for visible checks)."""
+    callable returning one (called only for visible checks). Both in the current language."""
     if not spec.visible:
-        return HIDDEN_CASE
+        return hidden_case_text()
     text = describe() if callable(describe) else str(describe)
-    return f"Case: {text}."
+    return t("grading.case", text=text)
 
 
 def worker_error_text(result, where: Callable[[int], str] | None = None) -> str:
-    """A student-facing sentence for a probe that did not return normally."""
+    """A student-facing sentence for a probe that did not return normally (current language)."""
     status = result.status
     err = result.error or {}
     if status == "error":
@@ -181,15 +184,15 @@ def worker_error_text(result, where: Callable[[int], str] | None = None) -> str:
         if where and isinstance(err.get("line"), int):
             loc = where(err["line"])
         msg = str(err.get("message", ""))[:300]
-        return f"your code raised `{err.get('type', 'Exception')}: {msg}`" + (f" ({loc})" if loc else "")
+        return t("grading.worker_raised", type=err.get("type", "Exception"), message=msg) + (f" ({loc})" if loc else "")
     if status == "timeout":
         return timeout_text(err)
     if status == "crashed":
-        return f"the worker running your code died ({err.get('message', 'crashed')})"
+        return t("grading.worker_crashed", message=err.get("message") or t("grading.worker_crashed_default"))
     if status == "output_flood":
-        return "your code printed too much output and was stopped"
+        return t("grading.worker_flood")
     if status == "not_started":
-        return "not run: your code crashed or timed out too many times in earlier checks"
+        return t("grading.worker_not_started")
     if status == "protocol_error":
-        return f"your code's process answered with malformed data ({err.get('message', '')})"
-    return f"check could not run ({status})"
+        return t("grading.worker_protocol", message=err.get("message", ""))
+    return t("grading.worker_other", status=status)

@@ -134,8 +134,12 @@ class LayerCase:
         return [name for name, _ in layer.named_parameters()]
 
     def describe(self) -> str:
-        mode = "" if self.training else ", in eval mode"
-        return f"`{call_repr(self.spec)}` on an input of shape {tuple(self.x.shape)}{mode} ({self.dtype})"
+        """The case in words, in the current language (shown for visible checks only)."""
+        from grader.i18n import t
+
+        mode = "" if self.training else t("grading.describe_eval_mode")
+        return t("grading.describe_layer", call=call_repr(self.spec), shape=tuple(self.x.shape), mode=mode,
+                 dtype=self.dtype)
 
 
 def input_spec(spec) -> dict:

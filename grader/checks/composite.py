@@ -32,10 +32,11 @@ from collections import OrderedDict
 import numpy as np
 
 from ..diagnose import Diagnosis
+from ..i18n import t
 from ..judge import compare
 from .base import CheckDefinitionError, CheckKind, Part, Plan, literal, register, require_target, split_points, \
     worker_error_text
-from .layers import judge_part
+from .layers import forward_note, judge_part, mistake_text, part_label
 from .losses import scalar_of
 from .cases import LayerCase, draw_state, dtype_of, init_kwargs, input_spec, make_case, module_steps
 
@@ -51,7 +52,7 @@ def judge_labeled(spec, case, part: str, label: str, actual, expected: np.ndarra
                   name: str, extra_note: str = "") -> Part:
     """One scored part named by ``label`` (``layers.judge_part``); a failure reads "Your <label>: ..."."""
     return judge_part(spec, case, part, actual, {part: expected}, points, result, name, extra_note,
-                      label=label, sentence=lambda message: f"Your {label}: {message}.")
+                      label=label, sentence=lambda message: t("grading.your_label", label=label, message=message))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,10 +80,9 @@ class RunningStatsCase(LayerCase):
     def describe(self) -> str:
         from .cases import call_repr
         xs = self.extra_inputs["xs"]
-        text = (f"`{call_repr(self.spec)}` after {len(xs)} training forward(s) on batches of shape "
-                f"{tuple(xs[0].shape)}, starting from random running statistics")
+        text = t("grading.describe_running", call=call_repr(self.spec), n=len(xs), shape=tuple(xs[0].shape))
         if not self.training:
-            text += ", then a forward in eval mode"
+            text += t("grading.describe_then_eval")
         return text + f" ({self.dtype})"
 
 
@@ -114,7 +114,18 @@ class RunningStatsCheck(CheckKind):
     kind = "running_stats"
     BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
     LABELS = {"running_mean": "running_mean", "running_var": "running_var",
-              "num_batches_tracked": "num_batches_tracked", "output": "eval-mode output"}
+              "num_batches_tracked": "num_batches_tracked", "output": "grading.what_eval_output"}
+
+    def label(self, part: str) -> str:
+        """The part's name in messages and rows: the buffer's name (code), or a catalogue label."""
+        text = self.LABELS[part]
+        return t(text) if text.startswith("grading.") else text
+
+    @staticmethod
+    def _weights(spec, parts) -> dict[str, float]:
+        weights = {"running_mean": 2.0, "running_var": 2.0, "num_batches_tracked": 1.0, "output": 2.0}
+        weights.update(spec.get("parts") or {})
+        return {p: float(weights[p]) for p in parts}
 
     def validate(self, spec):
         require_target(spec, "the student's class")
@@ -143,24 +154,22 @@ class RunningStatsCheck(CheckKind):
         if not case.training:
             expected["output"] = np.asarray(layer.forward(case.x))
             parts.append("output")
-        weights = {"running_mean": 2.0, "running_var": 2.0, "num_batches_tracked": 1.0, "output": 2.0}
-        weights.update(spec.get("parts") or {})
-        points = split_points(spec.points, {p: float(weights[p]) for p in parts})
+        points = split_points(spec.points, self._weights(spec, parts))
         step = (result.error or {}).get("step")
         first, end = plan.context.get("train_steps", (0, 0))
         if result.status == "error" and isinstance(step, int) and first <= step < end:
             # the training forward raised: the buffers are whatever it left, never "not updated"
-            why = (f"{case.describe()}.\n\nYour training forward #{step - first + 1} raised, so the running "
-                   f"statistics could not be judged: {worker_error_text(result)}.")
-            return [Part(f"{spec.name} — {self.LABELS[p]}", points[p], 0.0, why,
+            why = (f"{case.describe()}.\n\n"
+                   + t("grading.running_forward_raised", k=step - first + 1, why=worker_error_text(result)))
+            return [Part(f"{spec.display_name} — {self.label(p)}", points[p], 0.0, why,
                          {"kind": self.kind, "failed": True, "diagnoses": []}) for p in parts]
         out = []
         for p in parts:
             actual = result.values.get("y_eval" if p == "output" else p)
             if p == "num_batches_tracked":
                 actual = scalar_of(actual)
-            out.append(judge_labeled(spec, case, p, self.LABELS[p], actual, expected[p], points[p], result,
-                                     f"{spec.name} — {self.LABELS[p]}"))
+            out.append(judge_labeled(spec, case, p, self.label(p), actual, expected[p], points[p], result,
+                                     f"{spec.display_name} — {self.label(p)}"))
         return out
 
 
@@ -183,7 +192,8 @@ class ModelCase(LayerCase):
     def describe(self) -> str:
         from .cases import call_repr
         chain = " → ".join(f"{layer['name']} ({layer['type']})" for layer in self.spec.get("layers"))
-        return f"`{call_repr(self.spec)}` ({chain}) on an input of shape {tuple(self.x.shape)} ({self.dtype})"
+        return t("grading.describe_model", call=call_repr(self.spec), chain=chain, shape=tuple(self.x.shape),
+                 dtype=self.dtype)
 
 
 def build_sequential(spec):
@@ -264,8 +274,8 @@ class ModelCheck(CheckKind):
         model = case.build_reference()
         expected = {"output": np.asarray(model.forward(case.x))}
         if not spec.get("backward", True):
-            return [judge_labeled(spec, case, "output", "output", result.values.get("y"), expected["output"],
-                                  spec.points, result, spec.name)]
+            return [judge_labeled(spec, case, "output", part_label("output"), result.values.get("y"),
+                                  expected["output"], spec.points, result, spec.display_name)]
         expected["input"] = np.asarray(model.backward(case.grad_out))
         names = case.param_names()
         grads = dict(model.named_grads())
@@ -277,20 +287,24 @@ class ModelCheck(CheckKind):
         fwd_ok = compare(result.values.get("y"), expected["output"], dtype=case.dtype).ok
         ok = {p: compare(result.values.get("dx" if p == "input" else f"grad:{p}"), expected[p],
                          dtype=case.dtype).ok for p in parts}
-        note = "" if fwd_ok else ("Note: your forward output is also wrong for this case; gradients are judged "
-                                  "against the correct forward, so fix forward first.")
+        note = "" if fwd_ok else forward_note()
         chain = self._chain_note(spec, names, ok) if fwd_ok else None
         out = []
         for p in parts:
-            label = "input gradient (dx)" if p == "input" else f"gradient of `{p}`"
+            label = self.label(p)
             actual = result.values.get("dx" if p == "input" else f"grad:{p}")
             part = judge_labeled(spec, case, p, label, actual, expected[p], points[p], result,
-                                 f"{spec.name} — {label}", note)
+                                 f"{spec.display_name} — {label}", note)
             if chain and part.extra.get("failed"):
                 part.extra.setdefault("diagnoses", []).insert(0, chain.as_dict())
-                part.output += f"\n\n**Likely mistake:** {chain.message}"
+                part.output += "\n\n" + mistake_text(chain.message)
             out.append(part)
         return out
+
+    @staticmethod
+    def label(part: str) -> str:
+        """A part's name: the input gradient, or the gradient of one parameter (by its dotted key)."""
+        return t("grading.what_dx") if part == "input" else t("grading.what_param_grad", param=part)
 
     @staticmethod
     def _chain_note(spec, names: list[str], ok: dict) -> Diagnosis | None:
@@ -308,8 +322,6 @@ class ModelCheck(CheckKind):
             return None
         first_good = min(after, key=order.index)
         between = order[order.index(last_bad) + 1: order.index(first_good)]
-        where = f" (through {', '.join(f'`{b}`' for b in between)})" if between else ""
-        return Diagnosis("model_gradient_lost", f"The gradients of `{first_good}` are right but those of "
-                         f"`{last_bad}` are not, and the forward output is right: the gradient is wrong on its "
-                         f"way back between them{where}. Run each layer's backward in reverse order, feeding "
-                         "it the gradient returned by the layer after it.")
+        where = t("grading.model_gradient_through", names=", ".join(f"`{b}`" for b in between)) if between else ""
+        return Diagnosis("model_gradient_lost", t("grading.model_gradient_lost", good=first_good, bad=last_bad,
+                                                  where=where))

@@ -39,7 +39,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..judge import as_array, compare
+from ..i18n import localized, t
+from ..judge import as_array, compare, fmt_shape
 from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, require_target, \
     split_points, worker_error_text
 
@@ -162,13 +163,13 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, np.ndarray):
-        return f"an array of shape {tuple(value.shape)}"
+        return t("grading.value_array", shape=tuple(value.shape))
     return repr(value)
 
 
 def _got(value) -> str:
     if isinstance(value, dict) and "$unencodable" in value:
-        return f"an object of type {value['$unencodable']}"
+        return t("grading.value_object", type=value["$unencodable"])
     if isinstance(value, np.ndarray) and value.ndim == 0:
         return _fmt(float(value))
     return _fmt(value)
@@ -185,7 +186,7 @@ def agree(actual, expected, rtol: float, atol: float) -> tuple[bool, str]:
             return False, ""
         if actual != expected:
             return False, ""
-        return True, ("returned a float; a size or count is an int (use `//`)" if isinstance(actual, float) else "")
+        return True, (t("grading.fn_float_for_int") if isinstance(actual, float) else "")
     if isinstance(expected, (float, Fraction)):
         if isinstance(actual, bool) or not isinstance(actual, (int, float)) or not math.isfinite(actual):
             return False, ""
@@ -266,37 +267,136 @@ class FunctionCheck(CheckKind):
         score, lines = 0.0, []
         for i, (args, kwargs, want) in enumerate(cases):
             # a hidden case is named by its number only: its arguments and answer never show
-            call = f"`{call_text(spec.target, args, kwargs)}`" if spec.visible else f"hidden case {i + 1}"
+            call = (f"`{call_text(spec.target, args, kwargs)}`" if spec.visible
+                    else t("grading.hidden_case_n", n=i + 1))
             if f"r{i}" not in result.values:
-                lines.append(f"- {call}: no result — {worker_error_text(result)}")
+                lines.append(t("grading.fn_no_result", call=call, why=worker_error_text(result)))
                 continue
             got = result.values[f"r{i}"]
             ok, note = agree(got, want, rtol, atol)
             if ok:
                 score += per[str(i)]
                 shown = f"{call} = {_fmt(want)}" if spec.visible else call
-                lines.append(f"- {shown}: correct" + (f" ({note})" if note else ""))
+                lines.append(t("grading.fn_correct_note", call=shown, note=note) if note
+                             else t("grading.fn_correct", call=shown))
             elif spec.visible:
-                lines.append(f"- {call}: expected {_fmt(want)}, got {_got(got)}")
+                lines.append(t("grading.fn_expected", call=call, want=_fmt(want), got=_got(got)))
             else:
-                lines.append(f"- {call}: wrong answer" + _hidden_hint(got, want))
+                hint = _hidden_hint(got, want)
+                lines.append(t("grading.fn_wrong_hint", call=call, hint=hint) if hint
+                             else t("grading.fn_wrong", call=call))
         failed = score < spec.points - 1e-9
         text = "\n".join(lines)
-        return [Part(spec.name, spec.points, round(score, 6), text,
+        return [Part(spec.display_name, spec.points, round(score, 6), text,
                      {"kind": self.kind, "failed": True, "diagnoses": []} if failed else {"kind": self.kind})]
 
 
 def _hidden_hint(got, want) -> str:
-    """What may be said about a wrong answer to a hidden case: its type, never a value."""
+    """What may be said about a wrong answer to a hidden case: its form, never a value ("" when
+    nothing but the value is wrong)."""
     if got is None:
-        return " (your function returned None: a missing `return`?)"
+        return t("grading.fn_returned_none")
     if isinstance(got, dict) and "$unencodable" in got:
-        return f" (your function returned an object of type {got['$unencodable']})"
-    if isinstance(want, int) and isinstance(got, float) and not float(got).is_integer():
-        return " (a size or count is a whole number: check the rounding, `//`)"
-    if isinstance(want, list) and not isinstance(got, list):
-        return " (expected a tuple or list)"
+        return t("grading.fn_returned_object", type=got["$unencodable"])
+    if isinstance(want, int) and not isinstance(want, bool) and isinstance(got, float) and not float(got).is_integer():
+        return t("grading.fn_whole_number")
+    if not same_form(got, want):
+        return t("grading.fn_wrong_form", form=expected_form(want), got=given_form(got))
     return ""
+
+
+# ----------------------------------------------------------------------------- forms
+# The *form* of an answer (its type, and for a tuple its length and items' types) may always be
+# said, also for hidden cases; the expected *value* never is.
+
+def _scalar(value):
+    return value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
+def _kind(value) -> str:
+    """bool | int | float | str | tuple | array | none | ellipsis | object: the form class of a
+    plain (oracle) or decoded (worker) value."""
+    value = _scalar(value)
+    if value is None:
+        return "none"
+    if value is Ellipsis or (isinstance(value, dict) and value.get("$unencodable") == "ellipsis"):
+        return "ellipsis"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (Integral, np.integer)):
+        return "int"
+    if isinstance(value, (Real, Fraction, np.floating)):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, (list, tuple)):
+        return "tuple"
+    if isinstance(value, np.ndarray):
+        return "array"
+    return "object"
+
+
+def same_form(got, want) -> bool:
+    """True when ``got`` has the form of ``want`` (an integral float for an int counts; so does an
+    int for a float; a tuple needs the same length and item forms; an array the same shape)."""
+    kg, kw = _kind(got), _kind(want)
+    if kw == "float":
+        return kg in ("float", "int")
+    if kw == "int":
+        return kg == "int" or (kg == "float" and float(_scalar(got)).is_integer())
+    if kw == "tuple":
+        return kg == "tuple" and len(got) == len(want) and all(same_form(g, w) for g, w in zip(got, want))
+    if kw == "array":
+        arr = as_array(got)
+        return arr is not None and arr.shape == np.shape(want)
+    return kg == kw
+
+
+def _item_form(value) -> str:
+    k = _kind(value)
+    if k == "tuple":
+        return t("grading.form_item_tuple", n=len(value))
+    if k == "array":
+        return t("grading.form_item_array", shape=fmt_shape(np.shape(value)))
+    if k == "object":
+        kind = value.get("$unencodable") if isinstance(value, dict) else None
+        return t("grading.form_item_object", type=kind or type(value).__name__)
+    if k == "ellipsis":
+        return "`...`"
+    return "None" if k == "none" else k          # bool, int, float, str: Python's own names
+
+
+def expected_form(want) -> str:
+    """The form of an expected (oracle) answer in words: "one number (a float)", "a tuple of 2
+    values (int, float)", "an array of shape (3, 4)" — never its value."""
+    k = _kind(want)
+    if k == "tuple":
+        return t("grading.form_tuple", n=len(want), items=", ".join(_item_form(w) for w in want))
+    if k == "array":
+        return t("grading.form_array", shape=fmt_shape(np.shape(want)))
+    if k in ("bool", "int", "float", "str"):
+        return t(f"grading.form_{k}")
+    return _item_form(want)
+
+
+def given_form(got) -> str:
+    """The form of a student's (decoded) answer in words, like :func:`expected_form`."""
+    k = _kind(got)
+    if k == "tuple":
+        return t("grading.form_tuple", n=len(got), items=", ".join(_item_form(g) for g in got))
+    if k == "array":
+        return t("grading.form_array", shape=fmt_shape(np.shape(got)))
+    if k in ("none", "object", "ellipsis"):
+        return _item_form(got)
+    return t(f"grading.form_{k}")
+
+
+def answer_form(spec: CheckSpec, want) -> str:
+    """The expected form of a ``value`` check's answer: the check's own ``form``/``form_ru`` text
+    (an instructor's words, e.g. "one number: the value, not the z where it is reached") when it
+    has one, else :func:`expected_form` of the expected value."""
+    own = localized(spec.params, "form")
+    return own if own else expected_form(want)
 
 
 @register
@@ -322,15 +422,24 @@ class ValueCheck(CheckKind):
         want = plan.context["expected"]
         rtol, atol = _tolerances(spec)
         if "v" not in result.values:
-            why = worker_error_text(result) if result.status != "ok" else "the variable is not defined"
-            return [Part(spec.name, spec.points, 0.0, f"`{spec.target}`: no answer ({why}).",
+            why = worker_error_text(result) if result.status != "ok" else t("grading.value_not_defined")
+            text = t("grading.value_no_answer", target=spec.target, why=why) + " " + \
+                t("grading.value_form", form=answer_form(spec, want))
+            return [Part(spec.display_name, spec.points, 0.0, text,
                          {"kind": self.kind, "failed": True, "diagnoses": []})]
         got = result.values["v"]
         ok, note = agree(got, want, rtol, atol)
         if ok:
-            return [Part(spec.name, spec.points, spec.points, f"`{spec.target}` is correct."
-                         + (f" Note: {note}." if note else ""), {"kind": self.kind})]
-        text = f"`{spec.target}` = {_got(got)} is not right."
-        if got is Ellipsis or (isinstance(got, dict) and got.get("$unencodable") == "ellipsis"):
-            text = f"`{spec.target}` is still `...`: write your answer."
-        return [Part(spec.name, spec.points, 0.0, text, {"kind": self.kind, "failed": True, "diagnoses": []})]
+            return [Part(spec.display_name, spec.points, spec.points,
+                         t("grading.value_correct_note", target=spec.target, note=note) if note
+                         else t("grading.value_correct", target=spec.target), {"kind": self.kind})]
+        if _kind(got) == "ellipsis":
+            text = t("grading.value_ellipsis", target=spec.target)
+            text += " " + t("grading.value_form", form=answer_form(spec, want))
+        else:
+            text = t("grading.value_wrong", target=spec.target, got=_got(got))
+            # the expected form, always (a wrong answer in the right form is still told what form
+            # is asked for); what the student gave, when its form differs
+            text += " " + (t("grading.value_form", form=answer_form(spec, want)) if same_form(got, want)
+                           else t("grading.value_form_differs", form=answer_form(spec, want), got=given_form(got)))
+        return [Part(spec.display_name, spec.points, 0.0, text, {"kind": self.kind, "failed": True, "diagnoses": []})]

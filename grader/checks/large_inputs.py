@@ -25,8 +25,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..diagnose import ALTERNATIVES, Diagnosis
+from ..i18n import t
 from ..judge import as_array
 from .base import REGISTRY, CheckDefinitionError, CheckKind, register
+from .layers import mistake_text
 from .losses import scalar_of
 
 OF = ("forward", "backward", "loss")
@@ -88,11 +90,9 @@ def explain_nonfinite(case, part: str, actual, expected: np.ndarray) -> list[Dia
             continue
         if same_nonfinite(arr, value):
             return [Diagnosis(alt.code, alt.message)]
-    what = "your output" if part == "output" else ("your input gradient" if part == "input" else f"your grads[{part!r}]")
-    return [Diagnosis("nonfinite_large_input",
-                      f"{what[0].upper()}{what[1:]} contains NaN/inf although the correct values are finite: with "
-                      "inputs this large some intermediate overflows (exp of a large number is inf in float64). "
-                      "Rewrite the formula so that nothing large is exponentiated.")]
+    what = (t("grading.nonfinite_your_output") if part == "output" else t("grading.nonfinite_your_dx")
+            if part == "input" else t("grading.nonfinite_your_grad", param=repr(part)))
+    return [Diagnosis("nonfinite_large_input", t("grading.nonfinite_large_input", what=what))]
 
 
 @register
@@ -124,6 +124,6 @@ class LargeInputsCheck(CheckKind):
             for d in found:
                 if d.code not in {h.get("code") for h in have}:
                     have.append(d.as_dict())
-                    part.output += f"\n\n**Likely mistake:** {d.message}"
+                    part.output += "\n\n" + mistake_text(d.message)
             part.extra["failed"] = True
         return parts

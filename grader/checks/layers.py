@@ -9,16 +9,29 @@ from __future__ import annotations
 import numpy as np
 
 from ..diagnose import explain, explain_error, heatmap
-from ..judge import as_array, compare, fmt_shape
+from ..i18n import t
+from ..judge import as_array, compare, describe_value, fmt_shape
 from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, case_text, literal, register, \
     require_target, split_points, worker_error_text
 from .cases import LayerCase, call_repr, init_kwargs, make_case, module_steps, reference_class
 
-PART_LABEL = {"output": "output", "input": "input gradient (dx)"}
+PART_LABEL = {"output": "grading.what_output", "input": "grading.what_dx"}     # catalogue keys
 
 
 def part_label(part: str) -> str:
-    return PART_LABEL.get(part, f"grads[{part!r}]")
+    """The name of a part's value in messages and row names, in the current language
+    (``grads['weight']`` for a parameter: code)."""
+    return t(PART_LABEL[part]) if part in PART_LABEL else f"grads[{part!r}]"
+
+
+def mistake_text(message: str) -> str:
+    """A diagnosis as the output's paragraph the report recognizes (``grading.likely_mistake_prefix``)."""
+    return f"{t('grading.likely_mistake_prefix')} {message}"
+
+
+def forward_note() -> str:
+    """The note of a gradient part judged while the forward output is wrong."""
+    return t("grading.fix_forward_first")
 
 
 def case_line(spec: CheckSpec, case: LayerCase) -> str:
@@ -28,9 +41,9 @@ def case_line(spec: CheckSpec, case: LayerCase) -> str:
 def _fail_text(spec, case, comparison, diagnoses, sentence: str) -> str:
     lines = [case_line(spec, case), sentence]
     if comparison.problem == "value" and spec.visible and comparison.worst_index:
-        lines.append(f"Largest error at index {comparison.worst_index}.")
+        lines.append(t("grading.largest_error", index=comparison.worst_index))
     for d in diagnoses:
-        lines.append(f"**Likely mistake:** {d.message}")
+        lines.append(mistake_text(d.message))
     return "\n\n".join(lines)
 
 
@@ -50,13 +63,13 @@ def judge_part(spec, case, part: str, actual, expected: dict, points: float, res
     label = label or part_label(part)
     comparison = compare(actual, expected[part], what=label, dtype=case.dtype)
     if comparison.ok:
-        return Part(name, points, points, f"{case_line(spec, case)} Correct (max relative error "
-                    f"{comparison.rel_error:.1e}).", {"kind": spec.kind})
+        return Part(name, points, points, f"{case_line(spec, case)} "
+                    + t("grading.correct_rel", rel=f"{comparison.rel_error:.1e}"), {"kind": spec.kind})
     if actual is None and result.status != "ok":
-        text = f"{case_line(spec, case)}\n\nNo {label}: {worker_error_text(result)}."
+        text = f"{case_line(spec, case)}\n\n" + t("grading.no_value", label=label, why=worker_error_text(result))
         found = explain_error(case, result)
         for d in found:
-            text += f"\n\n**Likely mistake:** {d.message}"
+            text += "\n\n" + mistake_text(d.message)
         return Part(name, points, 0.0, text, {"kind": spec.kind, "failed": True,
                                               "diagnoses": [d.as_dict() for d in found]})
     errors: list[str] = []
@@ -114,7 +127,7 @@ class ForwardCheck(_LayerKind):
         case = plan.context["case"]
         _, y = case.reference_forward()
         return [judge_part(spec, case, "output", result.values.get("y"), {"output": y},
-                           spec.points, result, spec.name)]
+                           spec.points, result, spec.display_name)]
 
 
 @register
@@ -141,7 +154,7 @@ class BackwardCheck(_LayerKind):
 
     def parts(self, spec):
         names = [n for n, _ in reference_class(spec)(**init_kwargs(spec)).named_parameters()]
-        return [(f"{spec.name} — {part_label(p)}", pts) for p, pts in self._points(spec, names).items()]
+        return [(f"{spec.display_name} — {part_label(p)}", pts) for p, pts in self._points(spec, names).items()]
 
     def judge(self, spec, plan, result):
         case = plan.context["case"]
@@ -154,17 +167,15 @@ class BackwardCheck(_LayerKind):
         parts = ["input"] + case.param_names()
         points = self._points(spec, case.param_names())
         fwd_ok = compare(result.values.get("y"), y, dtype=case.dtype).ok
-        note = "" if fwd_ok else ("Note: your forward output is also wrong for this case; gradients are "
-                                  "judged against the correct forward, so fix forward first.")
+        note = "" if fwd_ok else forward_note()
         out = []
         for p in parts:   # each part on its own: one that cannot be judged never takes the others down
             actual = result.values.get("dx" if p == "input" else f"grad:{p}")
-            name = f"{spec.name} — {part_label(p)}"
+            name = f"{spec.display_name} — {part_label(p)}"
             try:
                 out.append(judge_part(spec, case, p, actual, expected, points[p], result, name, note))
             except Exception:
-                out.append(Part(name, points[p], 0.0, "The grader failed on this part (internal error); your TA "
-                                "has been told. This is not your fault.",
+                out.append(Part(name, points[p], 0.0, t("grading.internal_error_part"),
                                 {"kind": spec.kind, "failed": True, "internal_error": True}))
         return out
 
@@ -228,14 +239,36 @@ class GradientConsistencyCheck(_LayerKind):
         plan.steps = steps + fd_steps + std
         return plan
 
+    # what each instance of the plan is for, to say which call failed
+    ROLES = {"m_own": "grading.gc_role_own", "m_fd": "grading.gc_role_fd", "m": "grading.gc_role_std"}
+
+    def _worker_why(self, plan, result) -> str:
+        """The worker's failure, with the call of the plan that failed and what it was for."""
+        why = worker_error_text(result)
+        step = (result.error or {}).get("step")
+        if result.status == "error" and isinstance(step, int) and 0 <= step < len(plan.steps):
+            call = plan.steps[step].get("call")
+            if isinstance(call, str):
+                role = self.ROLES.get(call.split(".")[0])
+                if role:
+                    why += " " + t("grading.gc_failed_call", call=call, role=t(role))
+        return why
+
     def judge(self, spec, plan, result):
         case, h = plan.context["case"], plan.context["h"]
         vals = result.values
         y0 = as_array(vals.get("y0"))
         line = case_line(spec, case)
+        name = spec.display_name
         if y0 is None or y0.ndim == 0 or y0.size > 10**7:
-            why = worker_error_text(result) if result.status != "ok" else "your forward returned no array"
-            return [Part(spec.name, spec.points, 0.0, f"{line}\n\nCould not be evaluated: {why}.",
+            if result.status != "ok" and "y0" not in vals:
+                why = self._worker_why(plan, result)
+            elif y0 is not None and y0.size > 10**7:
+                why = t("grading.gc_too_large", size=y0.size)
+            else:
+                why = t("grading.gc_no_array", got=describe_value(vals.get("y0")) if y0 is None
+                        else t("grading.value_array", shape=fmt_shape(y0.shape)))
+            return [Part(name, spec.points, 0.0, f"{line}\n\n" + t("grading.gc_not_evaluated", why=why),
                          {"kind": self.kind, "failed": True})]
         _, y_ref = case.reference_forward()
         own = y0.shape != np.shape(y_ref)
@@ -243,47 +276,74 @@ class GradientConsistencyCheck(_LayerKind):
             g = np.random.default_rng(plan.context["gseed"]).standard_normal(y0.shape)
         else:
             g = case.grad_out.astype(np.float64)
-        shape_note = "" if not own else (
-            f"\n\n(Your forward returns shape {fmt_shape(y0.shape)}, expected {fmt_shape(np.shape(y_ref))}: the "
-            "forward checks cover that; this check only asks whether backward is the derivative of your forward.)")
-        problems, worst = [], 0.0
+        shape_note = "" if not own else "\n\n" + t("grading.gc_shape_note", got=fmt_shape(y0.shape),
+                                                   want=fmt_shape(np.shape(y_ref)))
+        problems, unevaluated, worst = [], [], 0.0
+        worker_why = self._worker_why(plan, result) if result.status != "ok" else ""
 
-        def directional(tag_p, tag_m):
+        def directional(tag_p, tag_m, param=None):
+            """(finite-difference directional derivative, None) or (None, why it cannot be computed)."""
+            for tag, which in ((tag_p, "+h·v"), (tag_m, "−h·v")):
+                if vals.get(tag) is None or as_array(vals.get(tag)) is None:
+                    if worker_why and tag not in vals:
+                        return None, worker_why
+                    got = describe_value(vals.get(tag))
+                    return None, (t("grading.gc_fd_missing_param", param=param, which=which, got=got) if param
+                                  else t("grading.gc_fd_missing", which=which, got=got))
             yp, ym = as_array(vals.get(tag_p)), as_array(vals.get(tag_m))
-            if yp is None or ym is None or yp.shape != g.shape or ym.shape != g.shape:
-                return None
-            return float(np.sum(g * (yp - ym)) / (2 * h))
+            for y in (yp, ym):
+                if y.shape != g.shape:
+                    return None, t("grading.gc_fd_shape", got=fmt_shape(y.shape), want=fmt_shape(g.shape))
+            fd = float(np.sum(g * (yp - ym)) / (2 * h))
+            if not np.isfinite(fd):
+                return None, t("grading.gc_fd_nonfinite", value=f"{fd}")
+            return fd, None
 
-        def agree(label, fd, an):
+        def analytic(key, v):
+            """(<gradient, v>, None) or (None, why it cannot be computed)."""
+            grad = vals.get(key)
+            arr = as_array(grad)
+            if arr is None or arr.shape != v.shape:
+                if worker_why and key not in vals:
+                    return None, worker_why
+                got = describe_value(grad) if arr is None else t("grading.value_array", shape=fmt_shape(arr.shape))
+                return None, t("grading.gc_an_missing", got=got, want=fmt_shape(v.shape))
+            an = float(np.sum(arr * v))
+            if not np.isfinite(an):
+                return None, t("grading.gc_an_nonfinite", value=f"{an}")
+            return an, None
+
+        def agree(label, fd_why, an_why):
             nonlocal worst
-            if fd is None or an is None or not np.isfinite(an) or not np.isfinite(fd):
-                problems.append(f"{label}: could not be evaluated")
+            (fd, why_fd), (an, why_an) = fd_why, an_why
+            if fd is None or an is None:
+                why = why_fd if fd is None else why_an
+                problems.append(t("grading.gc_problem", label=label, why=why))
+                unevaluated.append(why)
                 return
             err = abs(fd - an) / max(abs(fd), abs(an), 1e-8)
             worst = max(worst, err)
             if err > 1e-4:
-                problems.append(f"{label}: your backward gives {an:.6g}, finite differences of your "
-                                f"forward give {fd:.6g}")
+                problems.append(t("grading.gc_mismatch", label=label, an=f"{an:.6g}", fd=f"{fd:.6g}"))
 
-        dx = as_array(vals.get("dx_own" if own else "dx"))
+        dx_key = "dx_own" if own else "dx"
         for j, v in enumerate(plan.context["dirs"]):
-            an = float(np.sum(dx * v)) if dx is not None and dx.shape == v.shape else None
-            agree(f"dx along direction {j + 1}", directional(f"yp{j}", f"ym{j}"), an)
+            agree(t("grading.gc_direction", j=j + 1), directional(f"yp{j}", f"ym{j}"), analytic(dx_key, v))
         for p, v in plan.context["pdirs"]:
-            gp = as_array(vals.get(f"grad_own:{p}" if own else f"grad:{p}"))
-            an = float(np.sum(gp * v)) if gp is not None and gp.shape == v.shape else None
-            agree(f"grads[{p!r}]", directional(f"wp_{p}", f"wm_{p}"), an)
+            agree(f"grads[{p!r}]", directional(f"wp_{p}", f"wm_{p}", param=p),
+                  analytic(f"grad_own:{p}" if own else f"grad:{p}", v))
         if not problems:
-            return [Part(spec.name, spec.points, spec.points,
-                         f"{line} Your backward agrees with finite differences of your own forward "
-                         f"(worst relative disagreement {worst:.1e}).{shape_note}", {"kind": self.kind})]
-        if result.status != "ok" and all(p.endswith("could not be evaluated") for p in problems):
-            return [Part(spec.name, spec.points, 0.0, f"{line}\n\n{worker_error_text(result)}.{shape_note}",
-                         {"kind": self.kind, "failed": True})]
-        text = (f"{line}\n\nYour backward does not match your own forward, so the bug is in backward "
-                "(whatever forward computes):\n\n" + "\n".join(f"- {p}" for p in problems) + shape_note)
-        diag = [{"code": "backward_inconsistent", "message": "backward is not the derivative of your forward"}]
-        return [Part(spec.name, spec.points, 0.0, text, {"kind": self.kind, "failed": True, "diagnoses": diag})]
+            return [Part(name, spec.points, spec.points,
+                         f"{line} " + t("grading.gc_ok", worst=f"{worst:.1e}") + shape_note, {"kind": self.kind})]
+        if worker_why and len(unevaluated) == len(problems) and set(unevaluated) == {worker_why}:
+            return [Part(name, spec.points, 0.0, f"{line}\n\n" + t("grading.gc_not_evaluated", why=worker_why)
+                         + shape_note, {"kind": self.kind, "failed": True})]
+        text = (f"{line}\n\n" + t("grading.gc_wrong") + "\n\n" + "\n".join(f"- {p}" for p in problems) + shape_note)
+        if len(unevaluated) == len(problems):      # nothing compared: no verdict on backward itself
+            text = f"{line}\n\n" + "\n".join(f"- {p}" for p in problems) + shape_note
+            return [Part(name, spec.points, 0.0, text, {"kind": self.kind, "failed": True})]
+        diag = [{"code": "backward_inconsistent", "message": t("grading.gc_diagnosis")}]
+        return [Part(name, spec.points, 0.0, text, {"kind": self.kind, "failed": True, "diagnoses": diag})]
 
 
 @register
@@ -319,22 +379,22 @@ class ShapeCheck(_LayerKind):
             want = np.asarray(layer.forward(np.zeros(shape, dtype=case.dtype))).shape
             got = as_array(result.values.get(f"y{i}"))
             have = (fmt_shape(got.shape) if got is not None else
-                    worker_error_text(result) if result.status != "ok" else "no output")
+                    worker_error_text(result) if result.status != "ok" else t("grading.no_output"))
             if got is not None and got.shape == want:
                 score += per[str(i)]
-                lines.append(f"- input {fmt_shape(shape)} → {fmt_shape(want)}: correct" if spec.visible
-                             else f"- hidden case {i + 1}: correct")
+                lines.append(t("grading.shape_correct", shape=fmt_shape(shape), want=fmt_shape(want)) if spec.visible
+                             else t("grading.shape_hidden_correct", n=i + 1))
             elif spec.visible:
-                lines.append(f"- input {fmt_shape(shape)}: expected output shape {fmt_shape(want)}, got {have}")
+                lines.append(t("grading.shape_wrong", shape=fmt_shape(shape), want=fmt_shape(want), have=have))
             else:     # the input and expected shapes are the hidden case
-                lines.append(f"- hidden case {i + 1}: wrong output shape (yours: {have})")
-        head = f"`{call_repr(spec)}` output shapes" if spec.visible else "Output shapes on hidden inputs"
+                lines.append(t("grading.shape_hidden_wrong", n=i + 1, have=have))
+        head = t("grading.shape_head", call=call_repr(spec)) if spec.visible else t("grading.shape_head_hidden")
         text = f"{head}:\n\n" + "\n".join(lines)
         failed = score < spec.points - 1e-9
         extra = {"kind": self.kind, "failed": failed}
         if failed:
-            text += "\n\nOutput size per dimension: floor((W + 2P - D·(F-1) - 1) / S) + 1."
-        return [Part(spec.name, spec.points, round(score, 6), text, extra)]
+            text += "\n\n" + t("grading.shape_formula")
+        return [Part(spec.display_name, spec.points, round(score, 6), text, extra)]
 
 
 @register
@@ -364,26 +424,26 @@ class ApiCheck(CheckKind):
         attrs, params = plan.context["attrs"], plan.context["params"]
         items = [f"attr:{a}" for a in attrs] + [f"param:{k}" for k in params]
         per = split_points(spec.points, {i: 1.0 for i in items})
-        who = f"`{call_repr(spec)}`" if spec.visible else f"`{spec.target}` (hidden constructor arguments)"
+        who = f"`{call_repr(spec)}`" if spec.visible else t("grading.api_hidden_who", target=spec.target)
+        name = spec.display_name
         if result.status != "ok" and not result.values:
-            return [Part(spec.name, spec.points, 0.0, f"{who} could not be constructed: "
-                         f"{worker_error_text(result)}.", {"kind": self.kind, "failed": True})]
+            return [Part(name, spec.points, 0.0, t("grading.api_not_constructed", who=who, why=worker_error_text(result)),
+                         {"kind": self.kind, "failed": True})]
         score, lines = 0.0, []
         for a in attrs:
             if result.values.get(f"has_{a}") is True:
                 score += per[f"attr:{a}"]
             else:
-                lines.append(f"- missing attribute `{a}`")
+                lines.append(t("grading.api_missing_attr", attr=a))
         for k, shape in params.items():
             got = as_array(result.values.get(f"param:{k}"))
             if got is not None and got.shape == shape:
                 score += per[f"param:{k}"]
             else:
-                have = fmt_shape(got.shape) if got is not None else "missing"
-                lines.append(f"- `{k}` should be an array of shape {fmt_shape(shape)} (torch's layout), got {have}"
-                             if spec.visible else f"- `{k}` has the wrong shape for torch's layout (yours: {have})")
+                have = fmt_shape(got.shape) if got is not None else t("grading.api_missing")
+                lines.append(t("grading.api_param_shape", param=k, shape=fmt_shape(shape), have=have)
+                             if spec.visible else t("grading.api_param_shape_hidden", param=k, have=have))
         if not lines:
-            return [Part(spec.name, spec.points, spec.points, f"{who}: constructor, attributes "
-                         "and parameter shapes are right.", {"kind": self.kind})]
-        return [Part(spec.name, spec.points, round(score, 6), f"{who}:\n\n" + "\n".join(lines),
+            return [Part(name, spec.points, spec.points, t("grading.api_ok", who=who), {"kind": self.kind})]
+        return [Part(name, spec.points, round(score, 6), f"{who}:\n\n" + "\n".join(lines),
                      {"kind": self.kind, "failed": True})]

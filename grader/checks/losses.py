@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import t
 from ..judge import as_array
 from .base import CheckDefinitionError, CheckKind, Part, Plan, literal, register, require_target, split_points
 from .cases import LayerCase, draw_input, dtype_of, init_kwargs, input_spec, reference_class
@@ -76,10 +77,10 @@ class LossCase(LayerCase):
 
     def describe(self) -> str:
         from .cases import call_repr
-        t = self.target
-        what = "class indices" if t.dtype.kind in "iu" else "targets"
-        return (f"`{call_repr(self.spec)}` on an input of shape {tuple(self.x.shape)} with {what} of shape "
-                f"{tuple(t.shape)} ({self.dtype})")
+        target = self.target
+        what = t("grading.loss_class_indices") if target.dtype.kind in "iu" else t("grading.loss_targets")
+        return t("grading.describe_loss", call=call_repr(self.spec), shape=tuple(self.x.shape), what=what,
+                 tshape=tuple(target.shape), dtype=self.dtype)
 
 
 def make_loss_case(spec, rng: np.random.Generator) -> LossCase:
@@ -135,7 +136,7 @@ class LossCheck(CheckKind):
             actual = result.values.get("loss" if p == "output" else "dx")
             if p == "output":
                 actual = scalar_of(actual)
-            label = "loss value" if p == "output" else "input gradient (dx)"
-            name = spec.name if len(parts) == 1 else f"{spec.name} — {label}"
+            label = t("grading.what_loss") if p == "output" else t("grading.what_dx")
+            name = spec.display_name if len(parts) == 1 else f"{spec.display_name} — {label}"
             out.append(judge_part(spec, case, p, actual, expected, points[p], result, name))
         return out

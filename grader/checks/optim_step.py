@@ -27,11 +27,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..diagnose import Diagnosis
+from ..i18n import t
 from ..judge import as_array, close, compare
 from .base import CheckDefinitionError, CheckKind, Part, Plan, literal, register, require_target, \
     split_points, worker_error_text
 from .cases import draw_state
 from .functions import draw, oracle
+from .layers import mistake_text
 
 
 def _layers(spec):
@@ -79,11 +81,9 @@ def reference_updates(layers, states, grads, lr: float, **sgd_kwargs) -> list[di
     return [{k: np.asarray(v, dtype=np.float64).copy() for k, v in m.state_dict().items()} for m in modules]
 
 
-MISTAKES = (
-    ("sgd_sign_flipped", {"maximize": True},
-     "Your update moves *up* the gradient (w + η·∇Q). Gradient descent steps against it: w ← w − η·∇Q(w)."),
-    ("sgd_lr_ignored", {"lr": 1.0},
-     "Your update ignores the learning rate (w − ∇Q): multiply the gradient by `lr`."),
+MISTAKES = (          # (code, the reference SGD's arguments that reproduce it); message: grading.<code>
+    ("sgd_sign_flipped", {"maximize": True}),
+    ("sgd_lr_ignored", {"lr": 1.0}),
 )
 
 
@@ -136,7 +136,7 @@ class SgdStepCheck(CheckKind):
         per = split_points(spec.points, {f"{i}:{k}": 1.0 for i, k in keys})
         what = (f"`{spec.target}(layers, lr={lr:g})`" if spec.get("call", "function") == "function"
                 else f"`{spec.target}(layers, lr={lr:g}).step()`")
-        case = (f"{what} on [{', '.join(n for n, _, _ in layers)}], {len(grads)} update(s) with fresh gradients")
+        case = t("grading.sgd_case", what=what, layers=", ".join(n for n, _, _ in layers), n=len(grads))
         score, lines, wrong = 0.0, [], []
         for i, k in keys:
             got = result.values.get(f"p:{i}:{k}")
@@ -146,16 +146,17 @@ class SgdStepCheck(CheckKind):
             else:
                 wrong.append((i, k))
                 lines.append(f"- {cmp.message}" if got is not None else
-                             f"- layers[{i}].{k}: not read back ({worker_error_text(result)})")
+                             t("grading.sgd_not_read", param=f"layers[{i}].{k}", why=worker_error_text(result)))
         if not wrong:
-            return [Part(spec.name, spec.points, spec.points, f"{case}: every parameter is right.", {"kind": self.kind})]
+            return [Part(spec.display_name, spec.points, spec.points, t("grading.sgd_ok", case=case),
+                         {"kind": self.kind})]
         diagnoses = self._diagnose(result, layers, states, grads, lr, keys)
         text = f"{case}:\n\n" + "\n".join(lines)
         for d in diagnoses:
-            text += f"\n\n**Likely mistake:** {d.message}"
+            text += "\n\n" + mistake_text(d.message)
         if result.status != "ok":
             text += f"\n\n({worker_error_text(result)}.)"
-        return [Part(spec.name, spec.points, round(score, 6), text,
+        return [Part(spec.display_name, spec.points, round(score, 6), text,
                      {"kind": self.kind, "failed": True, "diagnoses": [d.as_dict() for d in diagnoses]})]
 
     @staticmethod
@@ -167,16 +168,14 @@ class SgdStepCheck(CheckKind):
         def matches(params) -> bool:
             return all(got[i, k].shape == params[i][k].shape and close(got[i, k], params[i][k]) for i, k in keys)
 
-        for code, kwargs, message in MISTAKES:
+        for code, kwargs in MISTAKES:
             kwargs = dict(kwargs)
             if matches(reference_updates(layers, states, grads, kwargs.pop("lr", lr), **kwargs)):
-                return [Diagnosis(code, message)]
+                return [Diagnosis(code, t(f"grading.{code}"))]
         if matches([{k: np.asarray(v, dtype=np.float64) for k, v in st.items()} for st in states]):
-            return [Diagnosis("sgd_no_update", "No parameter changed: update the layer's arrays (in place, "
-                              "`param -= lr * grad`, or by assigning the new array to the attribute).")]
+            return [Diagnosis("sgd_no_update", t("grading.sgd_no_update"))]
         if len(grads) > 1 and matches(reference_updates(layers, states, grads[-1:], lr)):
-            return [Diagnosis("sgd_only_last_update", "Only the last update is applied: each call must start "
-                              "from the current parameters (the result of the previous updates).")]
+            return [Diagnosis("sgd_only_last_update", t("grading.sgd_only_last_update"))]
         return []
 
 

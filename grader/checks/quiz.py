@@ -17,6 +17,7 @@ fraction); the verdict uses the exam's normal forms and partial credit
 """
 from __future__ import annotations
 
+from ..i18n import current, t
 from .base import CheckDefinitionError, CheckKind, Part, Plan, register, require_target, worker_error_text
 
 
@@ -44,6 +45,21 @@ def render_quiz(kind: str, seed: int, lang: str = "en") -> str:
     return text
 
 
+def answer_form(q) -> str:
+    """The form a quiz answer is written in (from its answer type; never the answer itself)."""
+    kind = q.answer_type
+    if kind == "shape":
+        return t("grading.quiz_form_shape", n=len(q.answer))
+    if kind == "tuple":
+        return t("grading.quiz_form_tuple", n=len(q.answer))
+    if kind == "choice":
+        letters = "ABCDEFGHIJ"[:max(len(q.choices), 1)]
+        return t("grading.quiz_form_choice", letters=", ".join(letters))
+    if kind in ("int", "ratio"):
+        return t(f"grading.quiz_form_{kind}")
+    return ""
+
+
 @register
 class QuizCheck(CheckKind):
     kind = "quiz"
@@ -61,16 +77,21 @@ class QuizCheck(CheckKind):
         from ..exam.answers import score_answer
 
         q = plan.context["question"]
+        form = answer_form(q)
         if "a" not in result.values:
-            return [Part(spec.name, spec.points, 0.0, f"No answer in `{spec.target}`: {worker_error_text(result)}.",
-                         {"kind": self.kind, "failed": True})]
+            text = t("grading.quiz_no_answer", target=spec.target, why=worker_error_text(result))
+            if form:
+                text += " " + t("grading.quiz_form", form=form)
+            return [Part(spec.display_name, spec.points, 0.0, text, {"kind": self.kind, "failed": True})]
         frac, verdict = score_answer(q.answer_type, q.answer, result.values["a"],
                                      partial=q.partial_rule == "per_component", n_choices=len(q.choices))
         score = round(spec.points * frac, 6)
-        text = f"`{spec.target}` ({q.title_en}): {verdict}."
+        text = f"`{spec.target}` ({q.title(current())}): {verdict}."
         extra = {"kind": self.kind}
         if frac < 1.0:
             extra["failed"] = True
+            if form:
+                text += " " + t("grading.quiz_form", form=form)
             if spec.visibility != "visible" or frac > 0:
-                text += f"\n\nThe formula: {q.explanation}."
-        return [Part(spec.name, spec.points, score, text, extra)]
+                text += "\n\n" + t("grading.quiz_formula", formula=q.explanation)
+        return [Part(spec.display_name, spec.points, score, text, extra)]

@@ -34,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..i18n import t
 from ..judge import compare, fmt_shape
 from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, literal, register, require_target, \
     split_points, worker_error_text
@@ -155,16 +156,13 @@ def first_mismatch(want: list[tuple[str, tuple]], got: list[tuple[str, tuple]]) 
     """A sentence naming the first parameter whose shape differs (or the count difference)."""
     for i, ((wn, ws), (gn, gs)) in enumerate(zip(want, got)):
         if ws != gs:
-            return (f"parameter #{i + 1} in registration order: the reference's `{wn}` has shape {fmt_shape(ws)}, "
-                    f"your `{gn}` has {fmt_shape(gs)}")
+            return t("grading.tm_mismatch", i=i + 1, want=wn, wshape=fmt_shape(ws), got=gn, gshape=fmt_shape(gs))
     if len(got) < len(want):
         wn, ws = want[len(got)]
-        return (f"your model has {len(got)} parameter tensors, the reference {len(want)}: the first missing one "
-                f"is the reference's `{wn}` of shape {fmt_shape(ws)}")
+        return t("grading.tm_missing_param", got=len(got), want=len(want), name=wn, shape=fmt_shape(ws))
     if len(got) > len(want):
         gn, gs = got[len(want)]
-        return (f"your model has {len(got)} parameter tensors, the reference {len(want)}: the first extra one "
-                f"is your `{gn}` of shape {fmt_shape(gs)}")
+        return t("grading.tm_extra_param", got=len(got), want=len(want), name=gn, shape=fmt_shape(gs))
     return ""
 
 
@@ -180,8 +178,9 @@ def _top_counts(shapes) -> dict[str, int]:
 
 
 def _no_answer(spec, result, what) -> list[Part]:
-    who = f"`{_call(spec)}`" if spec.visible else f"`{spec.target}` (hidden case)"
-    return [Part(spec.name, spec.points, 0.0, f"{who}: no {what}: {worker_error_text(result)}.",
+    who = f"`{_call(spec)}`" if spec.visible else t("grading.tm_hidden_who", target=spec.target)
+    return [Part(spec.display_name, spec.points, 0.0, t("grading.tm_no_answer", who=who, what=what,
+                                                         why=worker_error_text(result)),
                  {"kind": spec.kind, "failed": True})]
 
 
@@ -222,28 +221,29 @@ class ModelParamsCheck(_ModelKind):
         want = plan.context["want"]
         got = parse_shapes(result.values.get("ps"))
         if got is None:
-            return _no_answer(spec, result, "parameter shapes (param_shapes(model) must return [[name, shape], ...])")
+            return _no_answer(spec, result, t("grading.tm_what_param_shapes"))
         pts = split_points(spec.points, {"total": 1.0, "shapes": 1.0})
         total_w, total_g = _count(want), _count(got)
         score, lines = 0.0, []
         if total_g == total_w:
             score += pts["total"]
-            lines.append(f"- total: {total_w:,} parameters, correct")
+            lines.append(t("grading.tm_total_ok", n=f"{total_w:,}"))
         else:
-            lines.append(f"- total: your model has {total_g:,} parameters, the architecture has {total_w:,} "
-                         f"({total_g - total_w:+,})")
+            lines.append(t("grading.tm_total_wrong", got=f"{total_g:,}", want=f"{total_w:,}",
+                           diff=f"{total_g - total_w:+,}"))
         problem = first_mismatch(want, got)
         if not problem:
             score += pts["shapes"]
-            lines.append(f"- all {len(want)} parameter tensors have the right shapes, in order")
+            lines.append(t("grading.tm_shapes_ok", n=len(want)))
         else:
             lines.append(f"- {problem}")
             ref_top = ", ".join(f"{k}: {v:,}" for k, v in _top_counts(want).items())
             your_top = ", ".join(f"{k}: {v:,}" for k, v in _top_counts(got).items())
-            lines.append(f"- per module, reference: {ref_top}")
-            lines.append(f"- per module, yours: {your_top or 'none'}")
+            lines.append(t("grading.tm_per_module_ref", counts=ref_top))
+            lines.append(t("grading.tm_per_module_yours", counts=your_top or t("grading.tm_none")))
         failed = score < spec.points - 1e-9
-        return [Part(spec.name, spec.points, round(score, 6), f"`{_call(spec)}` parameters:\n\n" + "\n".join(lines),
+        return [Part(spec.display_name, spec.points, round(score, 6),
+                     t("grading.tm_params_head", call=_call(spec)) + "\n\n" + "\n".join(lines),
                      {"kind": self.kind, "failed": failed})]
 
 
@@ -273,16 +273,15 @@ class ModelShapesCheck(_ModelKind):
             layers = [r for r in traced[1] if r[1] in TRACE_TYPES] if traced else []
             if got is not None and got == want and layers:
                 score += per[str(i)]
-                lines.append(f"- input {fmt_shape(shape)} → {fmt_shape(want)}: correct")
+                lines.append(t("grading.tm_shape_correct", shape=fmt_shape(shape), want=fmt_shape(want)))
             elif got is not None and got == want:
-                lines.append(f"- input {fmt_shape(shape)}: the output has the expected shape {fmt_shape(want)}, "
-                             "but it does not come out of any layer of your model (no torch.nn conv, linear or "
-                             "pooling layer ran)")
+                lines.append(t("grading.tm_shape_no_layer", shape=fmt_shape(shape), want=fmt_shape(want)))
             else:
                 have = fmt_shape(got) if got is not None else worker_error_text(result)
-                lines.append(f"- input {fmt_shape(shape)}: expected {fmt_shape(want)}, got {have}")
+                lines.append(t("grading.tm_shape_wrong", shape=fmt_shape(shape), want=fmt_shape(want), have=have))
         failed = score < spec.points - 1e-9
-        return [Part(spec.name, spec.points, round(score, 6), f"`{_call(spec)}` output shapes:\n\n" + "\n".join(lines),
+        return [Part(spec.display_name, spec.points, round(score, 6),
+                     t("grading.tm_shapes_head", call=_call(spec)) + "\n\n" + "\n".join(lines),
                      {"kind": self.kind, "failed": failed})]
 
 
@@ -328,31 +327,29 @@ class ModelTraceCheck(_ModelKind):
         want = plan.context["want"]
         traced = _parse_trace(result.values.get("t"))
         if traced is None:
-            return _no_answer(spec, result, "shape trace (the forward on the meta device failed)")
+            return _no_answer(spec, result, t("grading.tm_what_trace"))
         rows = traced[1]
         got = [r for r in rows if r[1] in TRACE_TYPES]
         right = sum(1 for w, g in zip(want, got) if w[1:] == g[1:])
         frac = right / len(want) if len(got) == len(want) else min(right, len(got)) / max(len(want), len(got))
         score = round(spec.points * frac, 6)
         shape = spec.get("inputs")[0]
-        where = f"`{_call(spec)}` on input {fmt_shape(shape)}" if spec.visible else "On a hidden input"
-        text = f"{where}: {right} of {len(want)} layers (conv, linear, pooling) right."
+        where = (t("grading.tm_trace_where", call=_call(spec), shape=fmt_shape(shape)) if spec.visible
+                 else t("grading.tm_trace_hidden"))
+        text = t("grading.tm_trace_count", where=where, right=right, n=len(want))
         first = next((i for i, (w, g) in enumerate(zip(want, got)) if w[1:] != g[1:]), None)
         if first is not None and spec.visible:
             w, g = want[first], got[first]
-            text += (f"\n\nFirst difference at layer #{first + 1}: expected a `{w[1]}` with output {fmt_shape(w[2])}, "
-                     f"your `{g[0]}` is a `{g[1]}` with output {fmt_shape(g[2])} — check its stride, padding and "
-                     f"channels.")
+            text += "\n\n" + t("grading.tm_trace_first", i=first + 1, wtype=w[1], wshape=fmt_shape(w[2]), name=g[0],
+                               gtype=g[1], gshape=fmt_shape(g[2]))
         elif first is not None:    # hidden: which layer, never the expected shapes
-            text += (f"\n\nFirst difference at layer #{first + 1} (your `{got[first][0]}`, a `{got[first][1]}`) — "
-                     f"check its stride, padding and channels.")
+            text += "\n\n" + t("grading.tm_trace_first_hidden", i=first + 1, name=got[first][0], gtype=got[first][1])
         elif len(got) != len(want):
-            text += f"\n\nYour trace has {len(got)} such layers, the architecture has {len(want)}."
+            text += "\n\n" + t("grading.tm_trace_length", got=len(got), want=len(want))
         if not got and rows:
-            text += ("\n\nNone of the layers that ran is a torch.nn conv, linear or pooling layer: build the "
-                     "model from torch.nn layers (subclasses count).")
+            text += "\n\n" + t("grading.tm_trace_no_layers")
         failed = score < spec.points - 1e-9
-        return [Part(spec.name, spec.points, score, text, {"kind": self.kind, "failed": failed})]
+        return [Part(spec.display_name, spec.points, score, text, {"kind": self.kind, "failed": failed})]
 
 
 def draw_weights(model, rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -417,29 +414,29 @@ class ModelForwardCheck(_ModelKind):
 
     def judge(self, spec, plan, result):
         ctx = plan.context
-        mode = "training mode (batch statistics)" if ctx["train"] else "eval mode"
-        case = (f"`{_call(spec)}` in {mode}, input {fmt_shape(ctx['x'].shape)}, the grader's weights" if spec.visible
-                else f"In {mode}, on a hidden input with the grader's weights")   # never the hidden case
+        mode = t("grading.tm_mode_train") if ctx["train"] else t("grading.tm_mode_eval")
+        case = (t("grading.tm_fwd_case", call=_call(spec), mode=mode, shape=fmt_shape(ctx["x"].shape)) if spec.visible
+                else t("grading.tm_fwd_case_hidden", mode=mode))   # never the hidden case
         got = parse_shapes(result.values.get("ps"))
         if got is not None:
             problem = first_mismatch(ctx["want"], got)
             if problem:
-                return [Part(spec.name, spec.points, 0.0,
-                             f"{case}: the weights cannot be loaded into your model: {problem}. Define the layers "
-                             f"in the order the data flows through them, with the paper's shapes.",
+                return [Part(spec.display_name, spec.points, 0.0,
+                             t("grading.tm_fwd_unloadable", case=case, problem=problem),
                              {"kind": self.kind, "failed": True,
                               "diagnoses": [{"code": "parameter_shapes", "message": problem}]})]
         y = reference_forward(spec, ctx["params"], ctx["buffers"], ctx["x"], ctx["train"])
         actual = result.values.get("y")
         if actual is None and result.status != "ok" or (actual is None and result.error):
-            return [Part(spec.name, spec.points, 0.0, f"{case}: no output: {worker_error_text(result)}.",
+            return [Part(spec.display_name, spec.points, 0.0, t("grading.tm_fwd_no_output", case=case,
+                                                                  why=worker_error_text(result)),
                          {"kind": self.kind, "failed": True})]
         cmp = compare(actual, y, dtype="float64", rtol=float(spec.get("rtol", 1e-6)))
         if cmp.ok:
-            return [Part(spec.name, spec.points, spec.points,
-                         f"{case}: same output as the reference (max relative error {cmp.rel_error:.1e}).",
+            return [Part(spec.display_name, spec.points, spec.points,
+                         t("grading.tm_fwd_ok", case=case, rel=f"{cmp.rel_error:.1e}"),
                          {"kind": self.kind})]
-        return [Part(spec.name, spec.points, 0.0, f"{case}: your output {cmp.message}.",
+        return [Part(spec.display_name, spec.points, 0.0, t("grading.tm_fwd_wrong", case=case, message=cmp.message),
                      {"kind": self.kind, "failed": True})]
 
 

@@ -40,8 +40,9 @@ def _load_assignment(name):
               help="Submissions graded at the same time (default: the number of cores).")
 @click.option("--roster", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="CSV with a 'student' column; 'name', 'email', 'submitted_at' are used.")
-@click.option("--lang", type=click.Choice(["en", "ru"]), default="en", show_default=True,
-              help="Language of the feedback pages.")
+@click.option("--lang", type=click.Choice(["en", "ru"]), default=None,
+              help="Language of the messages and feedback pages (default: the course's convgrade.toml lang, "
+                   "else en).")
 @click.option("--executor", type=click.Choice(["local", "threads", "dask"]), default="local", show_default=True,
               help="local: worker processes on this machine; dask: a Dask distributed cluster.")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://head:8786.")
@@ -75,8 +76,10 @@ def grade_batch(assignment, submissions, out, jobs, roster, lang, executor, sche
     """
     from grader.batch import DiscoveryError, discover, read_roster, run_batch
     from grader.batch.progress import fmt_duration
+    from grader.i18n import default_lang
     from grader.seeds import course_secret
 
+    lang = lang or default_lang()
     a = _load_assignment(assignment)
     if executor == "dask" and not scheduler:
         raise _BadInput("--executor dask needs --scheduler ADDRESS")

@@ -22,7 +22,7 @@ from grader.report._html import (esc, fmt_err, fmt_num, inline_markdown, markdow
                                  svg_heatmap, svg_line_chart)
 from grader.i18n import tr
 from grader.report.questions import group_by_question
-from grader.results import hidden_inputs
+from grader.results import hidden_inputs, output_prefixes, summary_prefixes
 from grader.inert import inert_markdown, md_text
 
 SHADES = " ░▒▓█"
@@ -238,8 +238,13 @@ def _curve_summary(curve: dict, s: dict) -> list[str]:
 # ----------------------------------------------------------------------------------------------
 # What each section shows (shared by Markdown and HTML so both keep the same order)
 # ----------------------------------------------------------------------------------------------
-_CASE_PREFIX = "Case:"
-_DIAG_PREFIX = "**Likely mistake:**"
+_CASE_PREFIXES = output_prefixes("grading.case_prefix")            # "Case:", "Случай:"
+_DIAG_PREFIXES = output_prefixes("grading.likely_mistake_prefix")  # "**Likely mistake:**", ...
+
+
+def _after(p: str, prefixes: tuple[str, ...]) -> str | None:
+    """``p`` without the first of ``prefixes`` it starts with; None when it starts with none."""
+    return next((p[len(x):].strip() for x in prefixes if p.startswith(x)), None)
 
 
 def _split_output(test: dict) -> tuple[str, str, list[str]]:
@@ -258,12 +263,12 @@ def _split_output(test: dict) -> tuple[str, str, list[str]]:
         p = para.strip()
         if not p:
             continue
-        if p.startswith(_CASE_PREFIX):
+        if (rest := _after(p, _CASE_PREFIXES)) is not None:
             if not case:
-                case = p[len(_CASE_PREFIX):].strip()
+                case = rest
             continue
-        if p.startswith(_DIAG_PREFIX):
-            from_output.append(p[len(_DIAG_PREFIX):].strip())
+        if (rest := _after(p, _DIAG_PREFIXES)) is not None:
+            from_output.append(rest)
             continue
         if any(m.strip() and m.strip() in p for m in diags):
             continue
@@ -279,7 +284,7 @@ def _summary_paragraphs(results: dict) -> list[str]:
     out = []
     paras = [p.strip() for p in str(results.get("output") or "").split("\n\n") if p.strip()]
     for i, p in enumerate(paras):
-        if (i == 0 and " — " in p) or p in known or p.startswith(("Note: ", "Flagged: ", "Submitted ")):
+        if (i == 0 and " — " in p) or p in known or p.startswith(summary_prefixes()):
             continue
         out.append(p)
     return out
