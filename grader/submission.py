@@ -14,7 +14,9 @@ Rules
 ``.ipynb``
     nbformat >= 4, read as JSON with bounds (bounded nesting, at most ``MAX_CELLS`` cells,
     every source text). Only code cells are used, in order; outputs and
-    execution counts are never looked at. A cell whose first line is ``# convgrade: skip`` is
+    execution counts are never looked at, and stored outputs do not count toward the size limit:
+    a notebook file may be up to :func:`raw_cap` bytes as long as its cells' sources fit in
+    ``max_bytes`` (a note says so); above that the reason says to clear the outputs. A cell whose first line is ``# convgrade: skip`` is
     skipped. A cell that starts with a cell magic (``%%time`` ...) is skipped whole. IPython line
     magics (``%...``), shell escapes (``!...``, ``x = !ls``), help (``x?``) and ``get_ipython()``
     statements are replaced by ``pass`` at their indentation so the line numbers in every cell
@@ -60,6 +62,11 @@ MAX_ZIP_MEMBERS = 100
 MAX_ZIP_TOTAL = 20 * 1000 * 1000          # declared uncompressed bytes, all members together
 MAX_ZIP_RATIO = 100                       # uncompressed / compressed, per member
 ZIP_RATIO_FLOOR = 1 << 20                 # members smaller than this skip the ratio test
+# A notebook's stored outputs (plots!) are never graded, so they do not count toward ``max_bytes``:
+# a notebook file may be up to ``raw_cap(max_bytes)`` bytes, outputs included, as long as its
+# cells' sources (code and Markdown) fit in ``max_bytes``.
+MAX_NOTEBOOK_BYTES = 32 << 20
+NOTEBOOK_OUTPUT_FACTOR = 10
 RESERVED_NAMES = frozenset({"sitecustomize.py", "usercustomize.py", "conftest.py", "setup.py",
                             "__init__.py", "__main__.py"})
 IGNORED_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__"})
@@ -69,6 +76,15 @@ MAX_NOTES_LISTED = 8
 # thread-safe ("AST constructor recursion depth mismatch" under parallel grading), and
 # warnings.catch_warnings() swaps process-wide state. Loading takes milliseconds.
 from ._threadsafe_ast import AST_LOCK as PARSE_LOCK  # noqa: E402
+
+
+def raw_cap(max_bytes: int, name: str) -> int:
+    """The most bytes the file ``name`` may have on disk: ``max_bytes``, and for a notebook
+    (whose stored outputs do not count) up to ``NOTEBOOK_OUTPUT_FACTOR`` times that, at most
+    ``MAX_NOTEBOOK_BYTES`` (never less than ``max_bytes``)."""
+    if not str(name).lower().endswith(".ipynb"):
+        return max_bytes
+    return max(max_bytes, min(MAX_NOTEBOOK_BYTES, NOTEBOOK_OUTPUT_FACTOR * max_bytes))
 
 
 class SubmissionError(Exception):
@@ -158,10 +174,11 @@ def load_submission(path, *, max_bytes: int = 5 << 20, allowed=KINDS,
         size = path.stat().st_size
         if not path.is_file():
             raise SubmissionError(t("loading.not_a_file", name=path.name))
-        if size > max_bytes:
+        cap = raw_cap(max_bytes, path.name)
+        if size > cap:
             raise SubmissionError(_too_big(path.name, size, max_bytes))
         with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+            data = handle.read(cap + 1)
     except OSError as exc:
         raise SubmissionError(t("loading.unreadable", name=path.name, error=exc.strerror or exc)) from None
     return load_bytes(data, path.name, max_bytes=max_bytes, allowed=allowed,
@@ -181,7 +198,7 @@ def load_bytes(data: bytes, filename: str, *, max_bytes: int = 5 << 20, allowed=
     allowed = _check_allowed(allowed)
     name = PurePosixPath(str(filename).replace("\\", "/")).name or "submission"
     ext = _check_extension(name, allowed)
-    if len(data) > max_bytes:
+    if len(data) > raw_cap(max_bytes, name):
         raise SubmissionError(_too_big(name, len(data), max_bytes))
     digest = hashlib.sha256(data).hexdigest()
     with PARSE_LOCK:
@@ -194,9 +211,9 @@ def _load_locked(data: bytes, name: str, ext: str, digest: str, allowed, preferr
         if ext == ".zip":
             member, content, notes = _open_zip(data, allowed, preferred_names, max_bytes)
             inner = PurePosixPath(member).suffix.lower()
-            source, inner_notes, cells, broken = _load_code(content, member, inner)
+            source, inner_notes, cells, broken = _load_code(content, member, inner, max_bytes)
             return Submission(source, "zip", member, digest, notes + inner_notes, cells, broken)
-        source, notes, cells, broken = _load_code(data, name, ext)
+        source, notes, cells, broken = _load_code(data, name, ext, max_bytes)
         return Submission(source, ext[1:], name, digest, notes, cells, broken)
     except SubmissionError:
         raise
@@ -224,10 +241,10 @@ def _check_extension(name: str, allowed: tuple[str, ...]) -> str:
     return ext
 
 
-def _load_code(data: bytes, name: str, ext: str):
+def _load_code(data: bytes, name: str, ext: str, max_bytes: int):
     if ext == ".py":
         return _load_py(data, name)
-    return _load_ipynb(data, name)
+    return _load_ipynb(data, name, max_bytes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -707,8 +724,14 @@ def _json_type(value) -> str:
     return t(f"loading.json.{kind}")
 
 
-def _load_ipynb(data: bytes, name: str):
+def _load_ipynb(data: bytes, name: str, max_bytes: int):
     cells = read_notebook_cells(_decode(data, name), name)
+    size_notes = []
+    if len(data) > max_bytes:                   # over the limit only with its stored outputs?
+        code = sum(len(cell["source"].encode("utf-8", "replace")) for cell in cells)
+        if code > max_bytes:
+            raise SubmissionError(t("loading.code_too_big", name=name, size=_mb(code), limit=_mb(max_bytes)))
+        size_notes.append(t("loading.outputs_not_counted", name=name, size=_mb(len(data)), limit=_mb(max_bytes)))
     prepared: list[tuple[int, list[str], ast.Module]] = []    # (cell, lines, tree)
     skipped, cell_magic, future, broken = [], [], [], []
     dropped: dict[str, list[int]] = {}
@@ -759,7 +782,7 @@ def _load_ipynb(data: bytes, name: str):
         spans.append((number, line + 2, line + 1 + len(code)))
         line += len(code) + 2
 
-    notes: list[str] = []
+    notes: list[str] = size_notes
     if otter_cells:
         shapes = ", ".join(dict.fromkeys(otter_shapes))
         notes.append(t("loading.otter_ipynb", shapes=shapes, where=_cells(otter_cells)))
@@ -895,9 +918,10 @@ def _open_zip(data: bytes, allowed, preferred_names, max_bytes):
     if ignored:
         notes.append(t("loading.zip_used", member=chosen.filename, count=count(len(ignored), "other_file"),
                        names=_names(sorted(ignored))))
-    if chosen.file_size > max_bytes:
+    cap = raw_cap(max_bytes, chosen.filename)
+    if chosen.file_size > cap:
         raise SubmissionError(_too_big(chosen.filename, chosen.file_size, max_bytes))
-    return chosen.filename, _read_member(archive, chosen, max_bytes), notes
+    return chosen.filename, _read_member(archive, chosen, cap), notes
 
 
 def _choose(candidates, preferred_names, inner):
