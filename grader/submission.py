@@ -49,13 +49,13 @@ import stat
 import sys
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from .i18n import current, t
 
 __all__ = ["Submission", "SubmissionError", "LoadError", "load_submission", "load_bytes",
-           "KINDS"]
+           "without_crashed_cell", "KINDS"]
 
 KINDS = (".py", ".ipynb", ".zip")
 MAX_ZIP_MEMBERS = 100
@@ -107,6 +107,9 @@ class Submission:
     notes: list[str] = field(default_factory=list)
     cells: list[tuple[int, int, int]] = field(default_factory=list)   # (cell, first, last line)
     broken_cells: list[tuple[int, str]] = field(default_factory=list)  # (cell, why left out)
+    # (cell, line in it, "Type: message") of each top-level crash left out (without_crashed_cell)
+    crashed_cells: list[tuple[int, int, str]] = field(default_factory=list)
+    retry_budget_s: float | None = None     # import seconds the remaining retries may still use
 
     def locate(self, line: int) -> str:
         """Source line -> ``"line 12"`` (``.py``) or ``"cell 4, line 2"`` (notebook), in the
@@ -150,6 +153,81 @@ class Submission:
         if len(frames) > limit:
             text += t("loading.where.more_calls", n=len(frames) - limit)
         return text
+
+
+# --------------------------------------------------------------------------------------------
+# a notebook cell whose top level crashed on import
+
+MAX_CRASH_RETRIES = 2       # cells left out after a top-level crash, per submission
+
+
+def without_crashed_cell(sub: Submission, error: dict | None, import_s: float = 0.0,
+                         import_timeout_s: float | None = None) -> Submission | None:
+    """The fallback after the module's import raised in a notebook cell's top-level code: the
+    submission with the statement that raised and the rest of that cell replaced by ``pass`` (what
+    Jupyter's "Run All" would have run of that cell; every line number stays), with a note; or
+    None when that is not safe or not possible.
+
+    ``error``: the worker's import error (``{"type", "message", "frames": [[line, func], ...]}``,
+    outermost frame first). Only for notebooks; only when the outermost frame is the module's own
+    top level (a frame list cut to the innermost ones is not trusted); at most
+    ``MAX_CRASH_RETRIES`` cells per submission; never the same line twice. ``import_s``: how long
+    the failed import took; with ``import_timeout_s`` every retry together stays within one import
+    deadline (None: no time bound). The caller starts a fresh sandbox worker for the fallback."""
+    if not sub.cells or not isinstance(error, dict) or len(sub.crashed_cells) >= MAX_CRASH_RETRIES:
+        return None
+    budget = sub.retry_budget_s if sub.retry_budget_s is not None else import_timeout_s
+    if budget is not None:
+        budget -= max(0.0, float(import_s or 0.0))
+        if budget <= 0:
+            return None
+    frames = error.get("frames") or []
+    if not frames or not isinstance(frames[0], (list, tuple)) or len(frames[0]) != 2:
+        return None
+    line, func = frames[0]
+    if func != "<module>" or not isinstance(line, int) or isinstance(line, bool):
+        return None
+    span = next(((n, a, b) for n, a, b in sub.cells if a <= line <= b), None)
+    if span is None:
+        return None
+    number, first, last = span
+    in_cell = line - first + 1
+    if any(c == number and ln == in_cell for c, ln, _ in sub.crashed_cells):
+        return None
+    lines = sub.source.split("\n")
+    code = lines[first - 1:last]
+    with PARSE_LOCK:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse("\n".join(code))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+    starts = [_statement_start(node) for node in tree.body]
+    at = next((i for i, node in enumerate(tree.body) if starts[i][0] <= in_cell <= node.end_lineno), None)
+    if at is None:
+        return None
+    start, col = starts[at]
+    head = code[start - 1].encode("utf-8")[:col].decode("utf-8", "replace")   # ``a = 1; `` before it
+    kept = code[:start - 1] + [head + "pass"] + [""] * (len(code) - start)
+    source = "\n".join(lines[:first - 1] + kept + lines[last:])
+    what = f"{_short(str(error.get('type') or 'Exception'), 60)}: {_short(str(error.get('message') or ''), 120)}"
+    what = what.rstrip(": ").replace("`", "'")
+    note = t("loading.cell_crashed", cell=number, line=in_cell, error=what,
+             where=sub.traceback([f for f in frames if isinstance(f, (list, tuple)) and len(f) == 2]))
+    return replace(sub, source=source, notes=list(sub.notes) + [note],
+                   crashed_cells=list(sub.crashed_cells) + [(number, in_cell, what)],
+                   retry_budget_s=budget)
+
+
+def _statement_start(node: ast.stmt) -> tuple[int, int]:
+    """(line, UTF-8 column) where a top-level statement's text starts: its first decorator's
+    ``@`` for a decorated def or class."""
+    decorators = getattr(node, "decorator_list", None) or []
+    if decorators:
+        first = min(decorators, key=lambda d: (d.lineno, d.col_offset))
+        return first.lineno, max(0, first.col_offset - 1)
+    return node.lineno, node.col_offset
 
 
 def _code_span(text: str) -> str:

@@ -61,8 +61,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.skip_marked": "skipped {count} marked '# convgrade: skip' ({where}).",
         "loading.dropped": "dropped {count} ({where}).",
         "loading.future_moved": "moved 'from __future__ import {names}' ({where}) to the top of the module.",
-        "loading.cell_crashed": "cell {cell} raised `{error}` at line {line} when run; it was left out and the rest "
-                                "graded, so the checks that need what it defines fail.",
+        "loading.cell_crashed": "cell {cell} raised `{error}` when run ({where}): line {line} and the rest of cell "
+                                "{cell} were left out and everything else was graded, so the checks that need what "
+                                "they define fail.",
         # notebook cells
         "loading.cell_syntax_error": "cell {cell} has a syntax error at line {line}: {message}.",
         "loading.cell_indentation_error": "cell {cell} has an indentation error at line {line}: {message}.",
@@ -187,9 +188,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.skip_marked": "пропущено с пометкой '# convgrade: skip': {count} ({where}).",
         "loading.dropped": "пропущено: {count} ({where}).",
         "loading.future_moved": "'from __future__ import {names}' ({where}) перенесено в начало модуля.",
-        "loading.cell_crashed": "ячейка {cell} при выполнении выбросила `{error}` в строке {line}; она пропущена, "
-                                "остальное оценено, поэтому проверки, которым нужно то, что в ней определено, не "
-                                "проходят.",
+        "loading.cell_crashed": "ячейка {cell} при выполнении выбросила `{error}` ({where}): строка {line} и "
+                                "остаток ячейки {cell} пропущены, всё остальное оценено, поэтому проверки, которым "
+                                "нужно то, что там определено, не проходят.",
         "loading.cell_syntax_error": "в ячейке {cell} синтаксическая ошибка в строке {line}: {message}.",
         "loading.cell_indentation_error": "в ячейке {cell} ошибка отступов в строке {line}: {message}.",
         "loading.cell_syntax_error.nowhere": "в ячейке {cell} синтаксическая ошибка: {message}.",
