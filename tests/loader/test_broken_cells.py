@@ -109,7 +109,7 @@ def test_the_rest_of_the_cell_goes_and_every_line_number_stays():
     assert "@staticmethod" not in fb.source and "def g" not in fb.source
     compile(fb.source, "hw.py", "exec")
     assert fb.crashed_cells == [(2, 3, "ZeroDivisionError: division by zero")] and fb.sha256 == sub.sha256
-    assert fb.notes[-1].startswith("cell 2 raised `ZeroDivisionError: division by zero` (cell 2, line 3:")
+    assert fb.notes[-1].startswith("cell 2 raised `ZeroDivisionError: division by zero` when run (cell 2, line 3:")
 
 
 def test_a_decorator_that_raises_takes_its_definition():
