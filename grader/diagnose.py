@@ -4,6 +4,11 @@ Each ``Alternative`` computes, with the trusted reference (no layer math lives h
 specific mistaken implementation would have returned for the same case; if the student's answer
 matches it, the feedback names the mistake. Generic diagnoses read the error pattern itself
 (wrong only at the border, off by the batch size, a reshaped/transposed answer).
+
+Every message is a key of the message catalogue (``grader/i18n/diagnoses.py``, keys
+``diagnosis.<code>[.<variant>]``), rendered with :func:`grader.i18n.t` when the diagnosis fires, so
+it is in the language of the grade (``grade_submission(lang=...)``). The codes are ids and are never
+translated.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from .i18n import t
 from .judge import Comparison, as_array, close
 
 
@@ -30,10 +36,15 @@ class Diagnosis:
 class Alternative:
     code: str
     part: str                                   # "output", "input", or a parameter name
-    message: str
+    key: str                                    # the message's catalogue key (no placeholders)
     layers: tuple[str, ...]                     # reference class names it applies to
     applies: Callable[[object], bool]
     compute: Callable[[object, dict], np.ndarray]
+
+    @property
+    def message(self) -> str:
+        """The message in the current language (rendered now, not at import)."""
+        return t(self.key)
 
 
 def _kw(case, name, default):
@@ -87,7 +98,7 @@ class Variant:
     parameters. It explains the output *and* every gradient: a student whose forward pads with
     zeros gets the same diagnosis on dx and dW, not a bare "values differ"."""
     code: str
-    message: str                                # "{What} matches ..."; {mode} {flag} {verb} filled in
+    key: str                                    # catalogue key: "{What} matches ..."; {mode} {flag} {verb} {padding}
     layers: tuple[str, ...]
     applies: Callable[[object], bool]
     overrides: Callable[[object], dict] = lambda c: {}
@@ -101,47 +112,40 @@ class Variant:
 
 VARIANTS: list[Variant] = [
     Variant("flipped_kernel",
-            "{What} matches a *convolution* with the kernel flipped. This layer computes cross-correlation "
-            "(as torch does): slide the kernel without flipping it.",
+            "diagnosis.flipped_kernel",
             CONV + CONVT, lambda c: True, state_fn=lambda st: _flip_weight(st)),
     Variant("zero_padding_instead",
-            "{What} is right in the interior but matches *zero* padding at the border; this case uses "
-            "`padding_mode={mode!r}`.",
+            "diagnosis.zero_padding_instead",
             CONV, lambda c: _kw(c, "padding_mode", "zeros") != "zeros" and _nontrivial(_kw(c, "padding", 0), 0),
             lambda c: {"padding_mode": "zeros"}),
     Variant("padding_ignored",
-            "{What} matches the layer *without padding*: pad the input by `padding` on each side before "
-            "sliding the window.",
+            "diagnosis.padding_ignored",
             CONV + POOL, lambda c: isinstance(_kw(c, "padding", 0), (int, tuple)) and _nontrivial(_kw(c, "padding", 0), 0),
             lambda c: {"padding": 0}),
     Variant("padding_too_small",
-            "{What} matches padding 1, but this case asks for `padding={padding}`: pad the input by `padding` "
-            "on each side (the output grows by 2 per unit of padding).",
+            "diagnosis.padding_too_small",
             CONV + POOL, lambda c: isinstance(_kw(c, "padding", 0), int) and not isinstance(_kw(c, "padding", 0), bool)
             and _kw(c, "padding", 0) >= 2, lambda c: {"padding": 1}),
     Variant("stride_ignored",
-            "{What} matches stride 1: the window must move by `stride` positions "
-            "(output size floor((W - F + 2P) / S) + 1).",
+            "diagnosis.stride_ignored",
             CONV + CONVT, lambda c: _nontrivial(_kw(c, "stride", 1), 1),
             lambda c: {"stride": 1, **({"output_padding": 0} if "output_padding" in c.kwargs else {})}),
     Variant("stride_ignored",
-            "{What} matches stride 1: pooling windows move by `stride` (default: the kernel size).",
+            "diagnosis.stride_ignored.pool",
             POOL, lambda c: _kw(c, "stride", None) != 1, lambda c: {"stride": 1}),
     Variant("dilation_ignored",
-            "{What} matches dilation 1: with dilation d the kernel taps are d pixels apart "
-            "(effective kernel size d·(F-1)+1).",
+            "diagnosis.dilation_ignored",
             CONV + CONVT + ("MaxPool1d", "MaxPool2d"), lambda c: _nontrivial(_kw(c, "dilation", 1), 1),
             lambda c: {"dilation": 1}),
     Variant("bias_missing",
-            "{What} matches the layer without its bias: add `bias[c]` to every position of output channel c.",
+            "diagnosis.bias_missing",
             CONV + CONVT + ("Linear",), lambda c: "bias" in c.state, state_fn=lambda st: _zero_bias(st)),
     Variant("count_include_pad_swapped",
-            "{What}: the averages at the border divide by the wrong count; with `count_include_pad={flag}` "
-            "the padded zeros {verb} counted.",
+            "diagnosis.count_include_pad_swapped",
             ("AvgPool1d", "AvgPool2d"), lambda c: _nontrivial(_kw(c, "padding", 0), 0),
             lambda c: {"count_include_pad": not _kw(c, "count_include_pad", True)}),
     Variant("output_padding_ignored",
-            "{What} is missing the extra `output_padding` rows/columns at the bottom/right.",
+            "diagnosis.output_padding_ignored",
             CONVT, lambda c: _nontrivial(_kw(c, "output_padding", 0), 0), lambda c: {"output_padding": 0}),
 ]
 
@@ -157,19 +161,16 @@ def _dilation_taps_adjacent(case, expected: dict) -> np.ndarray:
 ALTERNATIVES: list[Alternative] = [
     Alternative(
         "dilation_ignored", "output",
-        "Your output has the right size but matches kernel taps that are *adjacent*: with dilation d the taps "
-        "are d pixels apart (x[.., y·S + u·d, x·S + v·d]); your output size already uses d, the window does not.",
+        "diagnosis.dilation_ignored.taps",
         CONV, lambda c: _nontrivial(_kw(c, "dilation", 1), 1), _dilation_taps_adjacent),
     # ---- backward ---------------------------------------------------------------------
     Alternative(
         "flipped_kernel", "weight",
-        "Your weight gradient is flipped in space: dW[o, i, u, v] = Σ grad_out[n, o, y, x] · "
-        "x_padded[n, i, y·S + u·D, x·S + v·D] — no flip.",
+        "diagnosis.flipped_kernel.weight",
         CONV + CONVT, lambda c: True, lambda c, e: np.flip(e["weight"], axis=_spatial_axes(e["weight"]))),
     Alternative(
         "max_grad_to_every_element", "input",
-        "Your max-pool gradient is sent to every element of the window; only the position that "
-        "was the maximum (the argmax) receives the upstream gradient.",
+        "diagnosis.max_grad_to_every_element",
         ("MaxPool1d", "MaxPool2d"), lambda c: _kw(c, "dilation", 1) in (1, (1, 1), (1,)),
         lambda c, e: _max_to_all(c)),
 ]
@@ -190,14 +191,19 @@ def _max_to_all(case) -> np.ndarray:
 
 
 def _what(part: str) -> str:
-    return "your output" if part == "output" else ("your input gradient" if part == "input"
-                                                   else f"your grads[{part!r}]")
+    """"Your output" / "Your input gradient" / "Your grads['weight']" in the current language
+    (the subject of a sentence)."""
+    if part in ("output", "input"):
+        return t(f"diagnosis.what.{part}")
+    return t("diagnosis.what.param", part=repr(part))
 
 
-def _format(alt, case, what: str) -> str:
+def _message(alt, case, part: str) -> str:
+    """The message of a Variant or Alternative that fired, rendered now in the current language."""
     flag = _kw(case, "count_include_pad", True)
-    return alt.message.format(mode=_kw(case, "padding_mode", "zeros"), flag=flag, padding=_kw(case, "padding", 0),
-                              verb="are" if flag else "are not", what=what, What=what[0].upper() + what[1:])
+    return t(alt.key, mode=repr(_kw(case, "padding_mode", "zeros")), flag=flag,
+             padding=_kw(case, "padding", 0), What=_what(part),
+             verb=t("diagnosis.verb.counted" if flag else "diagnosis.verb.not_counted"))
 
 
 log = logging.getLogger(__name__)
@@ -222,22 +228,19 @@ def explain_error(case, result, errors: list[str] | None = None) -> list[Diagnos
         err = result.error or {}
         msg = str(err.get("message", ""))
         if err.get("type") in ("ZeroDivisionError", "FloatingPointError") and _dropout_p_one(case):
-            return [_DROPOUT_P1]
+            return [_dropout_p1()]
         if err.get("type") == "KeyError" and err.get("step") == 1 and case.state:
             names = [k for k in case.state if f"'{k}'" in msg or f'"{k}"' in msg or msg.strip("'\"") == k]
             if names:
-                return [Diagnosis("parameter_not_registered", (
-                    f"`load_state_dict` does not know the parameter {names[0]!r}: it was assigned as "
-                    f"`self.{names[0]} = ...` instead of `self.register_parameter({names[0]!r}, ...)`. Only "
-                    "registered parameters are in the state dict, receive gradients and can be loaded."))]
+                return [Diagnosis("parameter_not_registered", t(
+                    "diagnosis.parameter_not_registered", name=repr(names[0]), attr=names[0]))]
     except Exception:
         _diagnosis_failed("explain_error", errors)
     return []
 
 
-_DROPOUT_P1 = Diagnosis("dropout_p1_divides_by_zero", (
-    "With p = 1 every element is dropped, and the rescaling 1/(1 − p) divides by zero. Handle p = 1 "
-    "on its own: the output (and the gradient) is all zeros, as in torch."))
+def _dropout_p1() -> Diagnosis:
+    return Diagnosis("dropout_p1_divides_by_zero", t("diagnosis.dropout_p1_divides_by_zero"))
 
 
 def _dropout_p_one(case) -> bool:
@@ -247,7 +250,7 @@ def _dropout_p_one(case) -> bool:
 
 def _dropout_nonfinite(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
     if _dropout_p_one(case) and arr.size and not np.isfinite(arr).all():
-        return [_DROPOUT_P1]
+        return [_dropout_p1()]
     return []
 
 
@@ -279,7 +282,7 @@ def _explain(case, part: str, actual, expected: dict, comparison: Comparison,
             continue
         if value.shape == arr.shape and (value.shape != exp.shape or not np.allclose(value, exp, rtol=1e-6, atol=1e-9)) \
                 and close(arr, value, dtype=case.dtype, rtol=1e-4):
-            found.append(Diagnosis(alt.code, _format(alt, case, _what(part))))
+            found.append(Diagnosis(alt.code, _message(alt, case, part)))
             return found
     for generic in GENERIC:
         try:
@@ -292,31 +295,25 @@ def _explain(case, part: str, actual, expected: dict, comparison: Comparison,
 def _batch_scaled(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
     out: list[Diagnosis] = []
     n = int(case.x.shape[0]) if case.x.ndim else 1
-    what = _what(part)
     if arr.shape == exp.shape and n > 1 and part != "output":
         if close(arr, exp / n, dtype=case.dtype, rtol=1e-4):
-            out.append(Diagnosis("divided_by_batch", f"{what.capitalize()} is the right one divided by the batch size "
-                                 f"N={n}: a layer's backward sums over the batch; only the loss averages."))
+            out.append(Diagnosis("divided_by_batch", t("diagnosis.divided_by_batch", What=_what(part), n=n)))
         elif close(arr, exp * n, dtype=case.dtype, rtol=1e-4):
-            out.append(Diagnosis("multiplied_by_batch", f"{what.capitalize()} is the right one multiplied by the batch "
-                                 f"size N={n}."))
+            out.append(Diagnosis("multiplied_by_batch", t("diagnosis.multiplied_by_batch", What=_what(part), n=n)))
     return out
 
 
 def _border(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
     if arr.shape == exp.shape and comparison.error_map is not None and arr.ndim >= 3 \
             and part in ("output", "input") and _only_border(comparison, arr.ndim):
-        return [Diagnosis("border_only", f"{_what(part).capitalize()} is correct in the interior and wrong only near "
-                          "the border: check how you pad (amount and mode) and the windows that touch it.")]
+        return [Diagnosis("border_only", t("diagnosis.border_only", What=_what(part)))]
     return []
 
 
 def _all_zero(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Comparison) -> list[Diagnosis]:
     """An unfinished backward: the gradient was allocated (np.zeros_like) and never filled."""
     if part != "output" and arr.shape == exp.shape and arr.size and not arr.any() and np.abs(exp).max() > 0:
-        return [Diagnosis("gradient_all_zero", f"{_what(part).capitalize()} is all zeros: the array was created "
-                          "but nothing was accumulated into it (is the loop or the `+=` that fills it missing, or "
-                          "does it write into a copy?).")]
+        return [Diagnosis("gradient_all_zero", t("diagnosis.gradient_all_zero", What=_what(part)))]
     return []
 
 
@@ -325,10 +322,11 @@ def _empty(case, part: str, arr: np.ndarray, exp: np.ndarray, comparison: Compar
     if arr.size == 0 and exp.size > 0 and arr.ndim == exp.ndim:
         padding = _kw(case, "padding", 0)
         zero = padding == 0 or (isinstance(padding, tuple) and 0 in padding)
-        hint = (" This case has padding 0, and a slice `p:-p` with p = 0 is `0:0`, empty: use "
-                "`p:H + p` (or `p:p + H`) to cut the padding off." if zero else "")
-        return [Diagnosis("empty_gradient" if part != "output" else "empty_output",
-                          f"{_what(part).capitalize()} is empty (shape {tuple(arr.shape)}).{hint}")]
+        code = "empty_gradient" if part != "output" else "empty_output"
+        text = t(f"diagnosis.{code}", What=_what(part), shape=tuple(arr.shape))
+        if zero:
+            text += " " + t("diagnosis.empty.padding_zero_slice")
+        return [Diagnosis(code, text)]
     return []
 
 
@@ -337,24 +335,19 @@ def _shape_mismatch(case, part: str, arr: np.ndarray, exp: np.ndarray, compariso
     if arr.shape == exp.shape:
         return out
     if arr.size == exp.size and arr.size and tuple(d for d in arr.shape if d != 1) == tuple(d for d in exp.shape if d != 1):
-        out.append(Diagnosis("extra_axis", f"{_what(part).capitalize()} has shape {tuple(arr.shape)}, expected "
-                             f"{tuple(exp.shape)}: the same values with an extra or missing axis of length 1 "
-                             "(keepdims=True, or a reshape to a row)."))
+        out.append(Diagnosis("extra_axis", t("diagnosis.extra_axis", What=_what(part), shape=tuple(arr.shape),
+                                             expected=tuple(exp.shape))))
     g = case.grad_out
     if part == "bias" and g is not None:
         if arr.shape == g.shape:
-            out.append(Diagnosis("bias_grad_not_summed", "grads['bias'] has the shape of the upstream "
-                                 "gradient: sum it over the batch and every spatial position (one value per channel)."))
+            out.append(Diagnosis("bias_grad_not_summed", t("diagnosis.bias_grad_not_summed")))
         elif arr.shape == (g.shape[0], g.shape[1]):
-            out.append(Diagnosis("bias_grad_not_summed", "grads['bias'] is summed over space but not over "
-                                 "the batch: sum over axis 0 too."))
+            out.append(Diagnosis("bias_grad_not_summed", t("diagnosis.bias_grad_not_summed.batch")))
         elif arr.shape == g.shape[1:]:
-            out.append(Diagnosis("bias_grad_not_summed", "grads['bias'] is summed over the batch but not over "
-                                 "the spatial positions."))
+            out.append(Diagnosis("bias_grad_not_summed", t("diagnosis.bias_grad_not_summed.space")))
     if part == "weight" and arr.ndim >= 2 and exp.ndim >= 2 and arr.shape == np.swapaxes(exp, 0, 1).shape:
         if close(arr, np.swapaxes(exp, 0, 1), dtype=case.dtype, rtol=1e-4):
-            out.append(Diagnosis("weight_grad_transposed", "grads['weight'] is transposed: it must have the "
-                                 "weight's layout (out_channels, in_channels/groups, *kernel_size)."))
+            out.append(Diagnosis("weight_grad_transposed", t("diagnosis.weight_grad_transposed")))
     return out
 
 
@@ -394,7 +387,7 @@ def heatmap(error_map: np.ndarray | None, max_side: int = 16, max_channels: int 
         padded[:h, :w] = m
         pooled = padded.reshape(ph // fh, fh, pw // fw, fw).max(axis=(1, 3))
         channels.append([[round(float(v), 6) for v in row] for row in pooled])
-    return {"title": "absolute error of sample 0, channel by channel", "channels": channels}
+    return {"title": t("diagnosis.heatmap_title"), "channels": channels}
 
 
 # generic diagnoses read the error pattern itself; each runs on its own (one failing never hides another)
@@ -458,133 +451,113 @@ ALTERNATIVES += [
     # batch normalization
     Alternative(
         "bn_running_stats_in_training", "output",
-        "In training mode batch norm normalizes with the statistics of the *current batch*; your output "
-        "matches normalizing with `running_mean`/`running_var` (that is eval mode).",
+        "diagnosis.bn_running_stats_in_training",
         BATCHNORM, lambda c: c.training, lambda c, e: _bn_forward_in_mode(c, False)),
     Alternative(
         "bn_batch_stats_in_eval", "output",
-        "In eval mode batch norm normalizes with `running_mean`/`running_var`; your output matches "
-        "normalizing with the statistics of the current batch (training mode). Check `self.training`.",
+        "diagnosis.bn_batch_stats_in_eval",
         BATCHNORM, lambda c: not c.training, lambda c, e: _bn_forward_in_mode(c, True)),
     Alternative(
         "bn_unbiased_variance", "output",
-        "Your output is normalized with the *unbiased* batch variance (divided by M-1). Normalization uses "
-        "the biased variance (divided by M = N·H·W); only the running variance is updated with the unbiased one.",
+        "diagnosis.bn_unbiased_variance",
         BATCHNORM, lambda c: c.training, lambda c, e: _mistake_bn_unbiased(c)),
     Alternative(
         "bn_backward_constant_stats", "input",
-        "Your input gradient treats the batch mean and variance as constants (dx = γ·g/σ). In training "
-        "they depend on x: dx = γ/(M·σ) · (M·g − Σg − x̂·Σ(g·x̂)).",
+        "diagnosis.bn_backward_constant_stats",
         BATCHNORM, lambda c: c.training, lambda c, e: _mistake_bn_constant_stats(c)),
     Alternative(
         "bn_running_var_biased", "running_var",
-        "Your running variance is updated with the *biased* batch variance; torch updates it with the "
-        "unbiased one (var · M/(M−1)) while normalizing with the biased one.",
+        "diagnosis.bn_running_var_biased",
         BATCHNORM, lambda c: hasattr(c, "start_reference"), lambda c, e: _bn_running_biased(c)),
     Alternative(
         "bn_running_not_updated", "running_mean",
-        "Your running statistics did not change during training forwards: update `self.running_mean` and "
-        "`self.running_var` (assign to the attributes, not to local variables) in every training forward.",
+        "diagnosis.bn_running_not_updated",
         BATCHNORM, lambda c: hasattr(c, "start_reference"),
         lambda c, e: np.asarray(c.start_reference().running_mean)),
     *[Alternative(
         "bn_momentum_swapped", buffer,
-        "Your running statistics use the momentum the other way round: torch computes "
-        "running = (1 − momentum)·running + momentum·batch (momentum is the weight of the *new* batch).",
+        "diagnosis.bn_momentum_swapped",
         BATCHNORM, lambda c: hasattr(c, "start_reference") and _kw(c, "momentum", 0.1) not in (None, 0.5),
         lambda c, e, b=buffer: _bn_buffer(c, b, c.start_reference(momentum=1 - _kw(c, "momentum", 0.1))))
       for buffer in ("running_mean", "running_var")],
     *[Alternative(
         "bn_momentum_none_ignored", buffer,
-        "With `momentum=None` the running statistics are a cumulative average: the factor is "
-        "1/num_batches_tracked (after incrementing it), not a fixed momentum of 0.1.",
+        "diagnosis.bn_momentum_none_ignored",
         BATCHNORM, lambda c: hasattr(c, "start_reference") and "momentum" in c.kwargs and c.kwargs["momentum"] is None,
         lambda c, e, b=buffer: _bn_buffer(c, b, c.start_reference(momentum=0.1)))
       for buffer in ("running_mean", "running_var")],
     # dropout (the case replays the student's own mask: see grader/checks/stochastic.py)
     Alternative(
         "dropout_not_rescaled", "output",
-        "Your output is x·mask without rescaling: inverted dropout divides the kept elements by the keep "
-        "probability 1−p during training, so that eval mode needs no change.",
+        "diagnosis.dropout_not_rescaled",
         DROPOUT, _replayed, lambda c, e: _forward_with(c) * (1 - _dropout_p(c))),
     Alternative(
         "dropout_scaled_by_p", "output",
-        "Your kept elements are divided by p; divide by the keep probability 1−p.",
+        "diagnosis.dropout_scaled_by_p",
         DROPOUT, _replayed, lambda c, e: _forward_with(c) * (1 - _dropout_p(c)) / _dropout_p(c)),
     Alternative(
         "dropout_multiplied_by_keep_prob", "output",
-        "Your kept elements are multiplied by 1−p (the old, non-inverted test-time scaling); in training "
-        "inverted dropout divides them by 1−p.",
+        "diagnosis.dropout_multiplied_by_keep_prob",
         DROPOUT, _replayed, lambda c, e: _forward_with(c) * (1 - _dropout_p(c)) ** 2),
     Alternative(
         "dropout_not_rescaled", "input",
-        "Your input gradient is grad_out·mask without the 1/(1−p) factor: backward multiplies by exactly "
-        "what forward multiplied x by.",
+        "diagnosis.dropout_not_rescaled.input",
         DROPOUT, _replayed, lambda c, e: _backward_with(c, "input") * (1 - _dropout_p(c))),
     # losses
     *[Alternative(
         "dice_global", part,
-        "Your Dice loss is one ratio over the whole batch; compute Dice per (sample, channel) — sums over "
-        "the spatial axes only — and average 1 − Dice over samples and channels.",
+        "diagnosis.dice_global",
         ("DiceLoss",), lambda c: True, lambda c, e, p=part: _dice_variant(c, p, "dice_loss_global"))
       for part in ("output", "input")],
     *[Alternative(
         "dice_per_sample", part,
-        "Your Dice loss sums over the channels too (one ratio per sample); compute it per (sample, channel).",
+        "diagnosis.dice_per_sample",
         ("DiceLoss",), lambda c: True, lambda c, e, p=part: _dice_variant(c, p, "dice_loss_per_sample"))
       for part in ("output", "input")],
     *[Alternative(
         "dice_eps_missing", part,
-        "Your Dice loss leaves out the smoothing term `eps` (add it to both the numerator 2·Σpt and the "
-        "denominator Σp + Σt).",
+        "diagnosis.dice_eps_missing",
         ("DiceLoss",), lambda c: float(c.kwargs.get("eps", 1.0)) != 0,
         lambda c, e, p=part: _loss_with(c, p, eps=0.0))
       for part in ("output", "input")],
     *[Alternative(
         "loss_sum_instead_of_mean", part,
-        "Your loss is summed over the elements; `reduction='mean'` divides by their number.",
+        "diagnosis.loss_sum_instead_of_mean",
         ("MSELoss", "CrossEntropyLoss"), lambda c: c.kwargs.get("reduction", "mean") == "mean",
         lambda c, e, p=part: _loss_with(c, p, reduction="sum"))
       for part in ("output", "input")],
     Alternative(
         "mse_grad_missing_factor_2", "input",
-        "Your MSE gradient is missing the factor 2: d/dx (x − t)² = 2(x − t).",
+        "diagnosis.mse_grad_missing_factor_2",
         ("MSELoss",), lambda c: True, lambda c, e: e["input"] / 2),
     Alternative(
         "loss_grad_sign", "input",
-        "Your loss gradient has the wrong sign.",
+        "diagnosis.loss_grad_sign",
         ("MSELoss", "CrossEntropyLoss", "DiceLoss"), lambda c: True, lambda c, e: -e["input"]),
     # upsampling, pooling, transposed convolution
     *[Alternative(
         "align_corners_swapped", part,
-        "Your bilinear interpolation matches the other `align_corners` convention. With "
-        "align_corners=False (the default) pixel centres are at i + 0.5: src = (dst + 0.5)/scale − 0.5; "
-        "with True the corner pixels align: src = dst·(in − 1)/(out − 1).",
+        "diagnosis.align_corners_swapped",
         ("Upsample",), lambda c: _kw(c, "mode", "nearest") == "bilinear",
         (lambda c, e: _forward_with(c, align_corners=not bool(_kw(c, "align_corners", False)))) if part == "output"
         else (lambda c, e: _backward_with(c, "input", align_corners=not bool(_kw(c, "align_corners", False)))))
       for part in ("output", "input")],
     Alternative(
         "upsample_grad_not_accumulated", "input",
-        "Your upsampling gradient keeps only one of the output gradients that come from each input pixel "
-        "(an indexed assignment `dx[..., i, j] = g` overwrites repeated indices). Every output copied "
-        "from a pixel contributes: accumulate with `np.add.at` or sum over the copies.",
+        "diagnosis.upsample_grad_not_accumulated",
         ("Upsample",), lambda c: _kw(c, "mode", "nearest") == "nearest", lambda c, e: _upsample_overwrite(c)),
     Alternative(
         "avg_grad_not_divided", "input",
-        "Your average-pool gradient is not divided by the window size: each input of a window receives "
-        "grad_out / (kernel area).",
+        "diagnosis.avg_grad_not_divided",
         ("AvgPool1d", "AvgPool2d"), lambda c: not _nontrivial(_kw(c, "padding", 0), 0),
         lambda c, e: e["input"] * _window_area(c)),
     Alternative(
         "ceil_mode_ignored", "output",
-        "Your output matches `ceil_mode=False`: with ceil_mode=True the output size rounds up, and a last "
-        "partial window that starts inside the input is kept.",
+        "diagnosis.ceil_mode_ignored",
         POOL, lambda c: bool(_kw(c, "ceil_mode", False)), lambda c, e: _forward_with(c, ceil_mode=False)),
     Alternative(
         "padding_ignored", "output",
-        "Your output matches `padding=0`: in a transposed convolution `padding` crops `padding` "
-        "rows/columns from each side of the full output: H_out = (H − 1)·S − 2P + D·(K − 1) + output_padding + 1.",
+        "diagnosis.padding_ignored.transposed",
         CONVT, lambda c: _nontrivial(_kw(c, "padding", 0), 0), lambda c, e: _forward_with(c, padding=0)),
 ]
 
@@ -660,79 +633,65 @@ ALTERNATIVES += [
     # ReLU / LeakyReLU / ELU
     Alternative(
         "relu_grad_negative", "input",
-        "Your ReLU gradient is wrong where x < 0: it lets the upstream gradient through there. "
-        "ReLU'(x) = 1 for x > 0 and 0 for x ≤ 0, so dx = grad_out · (x > 0).",
+        "diagnosis.relu_grad_negative",
         ("ReLU",), lambda c: bool(np.any(c.x < 0)), lambda c, e: np.asarray(c.grad_out, dtype=np.float64)),
     Alternative(
         "relu_grad_negative", "input",
-        "Your ReLU gradient is wrong where x < 0: it matches dx = grad_out · sign(x) (−1 there). "
-        "ReLU'(x) = 1 for x > 0 and 0 for x ≤ 0, so dx = grad_out · (x > 0).",
+        "diagnosis.relu_grad_negative.sign",
         ("ReLU",), lambda c: bool(np.any(c.x < 0)), lambda c, e: c.grad_out * np.sign(c.x)),
     Alternative(
         "leaky_relu_branches_swapped", "output",
-        "Your Leaky ReLU multiplies the *positive* inputs by `negative_slope` and passes the negative ones "
-        "unchanged: it is x for x > 0 and negative_slope·x for x ≤ 0.",
+        "diagnosis.leaky_relu_branches_swapped",
         ("LeakyReLU",), lambda c: True, lambda c, e: np.where(c.x > 0, c.x * _kw(c, "negative_slope", 0.01), c.x)),
     Alternative(
         "leaky_relu_branches_swapped", "input",
-        "Your Leaky ReLU gradient applies `negative_slope` to the positive inputs: the derivative is 1 for "
-        "x > 0 and negative_slope for x ≤ 0.",
+        "diagnosis.leaky_relu_branches_swapped.input",
         ("LeakyReLU",), lambda c: True,
         lambda c, e: np.where(c.x > 0, c.grad_out * _kw(c, "negative_slope", 0.01), c.grad_out)),
     Alternative(
         "leaky_relu_grad_zero_negative", "input",
-        "Your Leaky ReLU gradient is 0 for x ≤ 0 (that is ReLU's): there the derivative is negative_slope.",
+        "diagnosis.leaky_relu_grad_zero_negative",
         ("LeakyReLU",), lambda c: _kw(c, "negative_slope", 0.01) != 0, lambda c, e: c.grad_out * (c.x > 0)),
     Alternative(
         "elu_grad_missing_alpha", "input",
-        "Your ELU gradient for x ≤ 0 is missing the factor alpha: d/dx α(eˣ − 1) = α·eˣ.",
+        "diagnosis.elu_grad_missing_alpha",
         ("ELU",), lambda c: _kw(c, "alpha", 1.0) != 1.0,
         lambda c, e: np.where(c.x > 0, c.grad_out, c.grad_out * np.exp(np.minimum(c.x, 0)))),
     # Sigmoid / Tanh / Softsign / Softplus
     Alternative(
         "sigmoid_grad_missing_factor", "input",
-        "Your sigmoid gradient is grad_out · σ(x): the derivative is σ(x)·(1 − σ(x)).",
+        "diagnosis.sigmoid_grad_missing_factor",
         ("Sigmoid",), lambda c: True, lambda c, e: c.grad_out * _reference_output(c)),
     Alternative(
         "tanh_grad_uses_input", "input",
-        "Your tanh gradient is grad_out · (1 − x²) with the *input* x: the derivative is 1 − tanh²(x), "
-        "computed from the output t = tanh(x).",
+        "diagnosis.tanh_grad_uses_input",
         ("Tanh",), lambda c: True, lambda c, e: c.grad_out * (1 - c.x * c.x)),
     Alternative(
         "softsign_grad_not_squared", "input",
-        "Your softsign gradient is grad_out / (1 + |x|): the derivative is 1 / (1 + |x|)².",
+        "diagnosis.softsign_grad_not_squared",
         ("Softsign",), lambda c: True, lambda c, e: c.grad_out / (1 + np.abs(c.x))),
     Alternative(
         "softplus_overflow", "output",
-        "Your softplus overflows: log(1 + exp(βx)) computed literally is inf once βx exceeds ~709. "
-        "Above `threshold` softplus is x itself (torch switches to the identity there); below it use a "
-        "stable form such as np.logaddexp(0, βx) / β.",
+        "diagnosis.softplus_overflow",
         ("Softplus",), lambda c: float(np.max(c.x)) * _kw(c, "beta", 1.0) > OVERFLOW_LOGIT,
         lambda c, e: _softplus_naive(c)),
     # cross-entropy as log(softmax): the shift is there, the log of an underflowed probability is not
     Alternative(
         "ce_log_of_softmax", "output",
-        "Your loss is infinite at large logits: it takes the log of a probability that underflowed to 0 "
-        "(log 0 = −inf), or of an exp that overflowed. Subtracting the maximum prevents the overflow but not the "
-        "underflow: compute the log-probabilities directly with log-sum-exp, log softmax(x)ₖ = (xₖ − m) − "
-        "log Σⱼ exp(xⱼ − m) with m the row maximum, and never take the log of a softmax.",
+        "diagnosis.ce_log_of_softmax",
         ("CrossEntropyLoss",), _large_logits,
         lambda c, e: np.asarray(_mistake_ce_log_of_softmax(c))),
     # softmax / log-softmax / cross-entropy with large logits (NaN/inf answers are matched by the
     # large_inputs check kind, grader/checks/large_inputs.py, which compares non-finite positions)
     *[Alternative(
         "softmax_overflow", part,
-        "Your softmax overflows at large logits: exp(x) is inf above x ≈ 709, and inf/inf is NaN. Subtract "
-        "the maximum of each row before exponentiating — softmax(x) = softmax(x − max(x)), and then the "
-        "largest exponent is exp(0) = 1 (for log-softmax / cross-entropy: log-sum-exp with the max taken out).",
+        "diagnosis.softmax_overflow",
         SOFTMAX_LIKE, _large_logits, lambda c, e, p=part: _naive_softmax_family(c, p))
       for part in ("output", "input")],
     # Maxout
     *[Alternative(
         "maxout_pieces_grouping", part,
-        "Your Maxout groups the pieces the wrong way: unit j takes the maximum over the consecutive rows "
-        "j·pieces … j·pieces + pieces − 1 of x Wᵀ + b, i.e. reshape to (N, out_features, pieces) and take the max "
-        "over the last axis.",
+        "diagnosis.maxout_pieces_grouping",
         ("Maxout",), lambda c: int(_kw(c, "pieces", 1)) > 1 and int(_kw(c, "out_features", 1)) > 1,
         lambda c, e, p=part: _maxout_grouping(c, p))
       for part in ("output", "input")],
@@ -743,8 +702,7 @@ ALTERNATIVES += [
 # the loss value is also summed and when only the gradient forgot the 1/N (a common a1 mistake).
 _CE_GRAD_NOT_DIVIDED = Alternative(
     "ce_grad_not_divided_by_batch", "input",
-    "Your cross-entropy gradient is N times too large: the loss is the *mean* over the N samples, so "
-    "d loss / d logits = (softmax(x) − onehot(y)) / N. Divide by the batch size in backward too.",
+    "diagnosis.ce_grad_not_divided_by_batch",
     ("CrossEntropyLoss",),
     lambda c: c.kwargs.get("reduction", "mean") == "mean" and c.kwargs.get("weight") is None and c.x.ndim >= 2
     and c.x.shape[0] > 1,

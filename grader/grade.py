@@ -24,7 +24,7 @@ from .seeds import check_seed, course_secret
 from .checks.milestone import TRAINING_KINDS, needs_gpu
 from .i18n import language, t
 from .static import scan_imports, scan_shortcuts
-from .submission import Submission, SubmissionError, load_submission
+from .submission import Submission, SubmissionError, load_submission, without_crashed_cell
 
 
 # A target (class or function) whose probes time out this many times has its remaining checks
@@ -155,6 +155,13 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
         meta["timing"] = {"sandbox_start_s": round(time.monotonic() - t0, 4)}
         meta["isolation"] = dataclasses.asdict(session.isolation)
         if started.status != "ok":
+            fallback = without_crashed_cell(sub, started.error, started.seconds, config.limits.import_timeout_s) \
+                if started.status == "error" else None
+            if fallback is not None:    # a notebook cell's top level raised: once more without it
+                session.close()
+                meta["notes"] = list(fallback.notes)
+                return run_checks(assignment, fallback, specs, student, secret, isolation, meta, progress,
+                                  seeds=seeds, session_factory=session_factory)
             reason = _import_failure(started, sub)
             meta["load_error"] = reason
             return [(s, _failed_parts(s, reason)) for s in specs]

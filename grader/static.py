@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from .i18n import t
+
 ALWAYS_FORBIDDEN = ("grader", "reference", "assignments")
 # Calls that import a module named by their first argument; with a non-literal name the import
 # itself is the finding (``__import__("to" + "rch")``), whatever the module turns out to be.
@@ -27,12 +29,12 @@ class Finding:
     how: str   # "import" | "from" | "dynamic" | "computed" | "attribute"
 
     def message(self, locate=None) -> str:
-        where = locate(self.line) if locate else f"line {self.line}"
+        """The finding as a sentence for the feedback, in the current language."""
+        where = locate(self.line) if locate else t("loading.where.line", line=self.line)
         if self.how == "computed":
-            return (f"imports a module by a computed name ({where}); only imports the scan can read are "
-                    "allowed in this assignment")
-        verb = "uses" if self.how == "attribute" else "imports"
-        return f"{verb} `{self.module}` ({where}), which this assignment does not allow"
+            return t("loading.static.computed_import", where=where)
+        key = "loading.static.uses" if self.how == "attribute" else "loading.static.imports"
+        return t(key, module=self.module, where=where)
 
 
 def _matches(name: str, forbidden) -> bool:
@@ -239,7 +241,7 @@ def scan_shortcuts(source: str, allow_weight_files: bool = False) -> list[tuple[
         if isinstance(node, (ast.Attribute, ast.Name)) and id(node) not in inner and isinstance(node.ctx, ast.Load):
             dotted = _resolve(node, aliases)
             if _is_loader(dotted):
-                add(line, f"`{dotted}` loads saved data (weights?) instead of training")
+                add(line, t("loading.static.loads_saved", name=dotted))
         elif isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Name) and func.id == "getattr" and len(node.args) >= 2:
@@ -247,26 +249,25 @@ def scan_shortcuts(source: str, allow_weight_files: bool = False) -> list[tuple[
                 name = node.args[1]
                 if isinstance(name, ast.Constant) and isinstance(name.value, str):
                     if _is_loader(f"{base}.{name.value}") and id(node) not in inner:
-                        add(line, f"`{base}.{name.value}` (via getattr) loads saved data (weights?) instead of training")
+                        add(line, t("loading.static.loads_saved_getattr", name=f"{base}.{name.value}"))
                 elif base and _matches(base, SENSITIVE_MODULES):
-                    add(line, f"`getattr({base}, <computed name>)` reaches an attribute of `{base}` by a computed "
-                              "name (a loader in disguise?)")
+                    add(line, t("loading.static.getattr_computed", base=base))
             elif isinstance(func, ast.Name) and func.id == "open":
                 mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"),
                                                                      None)
                 if isinstance(mode, ast.Constant) and isinstance(mode.value, str):
                     if "b" in mode.value and "r" in mode.value:
-                        add(line, "`open(..., 'rb')` reads a binary file (saved weights?)")
+                        add(line, t("loading.static.open_rb"))
                 elif mode is not None:
-                    add(line, "`open(...)` with a computed mode (reads a binary file?)")
+                    add(line, t("loading.static.open_computed"))
         if isinstance(node, (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.BinOp, ast.UnaryOp)) \
                 and id(node) not in inner and id(node) not in docs:
             size = _payload(node)
             if size > MAX_LITERAL:
-                add(line, f"a literal of {size:,} characters of data is embedded in the source (weights?)")
+                add(line, t("loading.static.big_literal", size=f"{size:,}"))
         if isinstance(node, ast.Constant) and id(node) not in docs and _looks_like_blob(node.value):
             blob_total += len(node.value)
             blob_line = blob_line or line
     if blob_total > MAX_BLOB_TOTAL and blob_line is not None:
-        add(blob_line, f"{blob_total:,} characters of encoded data (base64/hex) are embedded in the source (weights?)")
+        add(blob_line, t("loading.static.encoded_blob", size=f"{blob_total:,}"))
     return sorted(found.items())

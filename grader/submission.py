@@ -14,7 +14,9 @@ Rules
 ``.ipynb``
     nbformat >= 4, read as JSON with bounds (bounded nesting, at most ``MAX_CELLS`` cells,
     every source text). Only code cells are used, in order; outputs and
-    execution counts are never looked at. A cell whose first line is ``# convgrade: skip`` is
+    execution counts are never looked at, and stored outputs do not count toward the size limit:
+    a notebook file may be up to :func:`raw_cap` bytes as long as its cells' sources fit in
+    ``max_bytes`` (a note says so); above that the reason says to clear the outputs. A cell whose first line is ``# convgrade: skip`` is
     skipped. A cell that starts with a cell magic (``%%time`` ...) is skipped whole. IPython line
     magics (``%...``), shell escapes (``!...``, ``x = !ls``), help (``x?``) and ``get_ipython()``
     statements are replaced by ``pass`` at their indentation so the line numbers in every cell
@@ -47,17 +49,24 @@ import stat
 import sys
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from .i18n import current, t
+
 __all__ = ["Submission", "SubmissionError", "LoadError", "load_submission", "load_bytes",
-           "KINDS"]
+           "without_crashed_cell", "KINDS"]
 
 KINDS = (".py", ".ipynb", ".zip")
 MAX_ZIP_MEMBERS = 100
 MAX_ZIP_TOTAL = 20 * 1000 * 1000          # declared uncompressed bytes, all members together
 MAX_ZIP_RATIO = 100                       # uncompressed / compressed, per member
 ZIP_RATIO_FLOOR = 1 << 20                 # members smaller than this skip the ratio test
+# A notebook's stored outputs (plots!) are never graded, so they do not count toward ``max_bytes``:
+# a notebook file may be up to ``raw_cap(max_bytes)`` bytes, outputs included, as long as its
+# cells' sources (code and Markdown) fit in ``max_bytes``.
+MAX_NOTEBOOK_BYTES = 32 << 20
+NOTEBOOK_OUTPUT_FACTOR = 10
 RESERVED_NAMES = frozenset({"sitecustomize.py", "usercustomize.py", "conftest.py", "setup.py",
                             "__init__.py", "__main__.py"})
 IGNORED_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__"})
@@ -67,6 +76,15 @@ MAX_NOTES_LISTED = 8
 # thread-safe ("AST constructor recursion depth mismatch" under parallel grading), and
 # warnings.catch_warnings() swaps process-wide state. Loading takes milliseconds.
 from ._threadsafe_ast import AST_LOCK as PARSE_LOCK  # noqa: E402
+
+
+def raw_cap(max_bytes: int, name: str) -> int:
+    """The most bytes the file ``name`` may have on disk: ``max_bytes``, and for a notebook
+    (whose stored outputs do not count) up to ``NOTEBOOK_OUTPUT_FACTOR`` times that, at most
+    ``MAX_NOTEBOOK_BYTES`` (never less than ``max_bytes``)."""
+    if not str(name).lower().endswith(".ipynb"):
+        return max_bytes
+    return max(max_bytes, min(MAX_NOTEBOOK_BYTES, NOTEBOOK_OUTPUT_FACTOR * max_bytes))
 
 
 class SubmissionError(Exception):
@@ -89,13 +107,17 @@ class Submission:
     notes: list[str] = field(default_factory=list)
     cells: list[tuple[int, int, int]] = field(default_factory=list)   # (cell, first, last line)
     broken_cells: list[tuple[int, str]] = field(default_factory=list)  # (cell, why left out)
+    # (cell, line in it, "Type: message") of each top-level crash left out (without_crashed_cell)
+    crashed_cells: list[tuple[int, int, str]] = field(default_factory=list)
+    retry_budget_s: float | None = None     # import seconds the remaining retries may still use
 
     def locate(self, line: int) -> str:
-        """Source line -> ``"line 12"`` (``.py``) or ``"cell 4, line 2"`` (notebook)."""
+        """Source line -> ``"line 12"`` (``.py``) or ``"cell 4, line 2"`` (notebook), in the
+        current language."""
         for number, first, last in self.cells:
             if first <= line <= last:
-                return f"cell {number}, line {line - first + 1}"
-        return f"line {line}"
+                return t("loading.where.cell", cell=number, line=line - first + 1)
+        return t("loading.where.line", line=line)
 
     def line_text(self, line: int, limit: int = 100) -> str:
         """The text of source line ``line`` (stripped, at most ``limit`` characters), or ''."""
@@ -115,7 +137,7 @@ class Submission:
         student's terms, with the line's text from this (trusted) source."""
         where = self.locate(line)
         if func and func != "<module>":
-            where += f" in {func}"
+            where = t("loading.where.in_func", where=where, func=func)
         text = self.line_text(line)
         return f"{where}: {_code_span(text)}" if text else where
 
@@ -125,10 +147,87 @@ class Submission:
         `...`; called from cell 5, line 2: `...```."""
         frames = [(line, func) for line, func in frames][::-1]
         parts = [self.frame(line, func) for line, func in frames[:limit]]
-        text = "; called from ".join(parts)
+        text = parts[0] if parts else ""
+        for part in parts[1:]:
+            text += t("loading.where.called_from", where=part)
         if len(frames) > limit:
-            text += f" (and {len(frames) - limit} more calls)"
+            text += t("loading.where.more_calls", n=len(frames) - limit)
         return text
+
+
+# --------------------------------------------------------------------------------------------
+# a notebook cell whose top level crashed on import
+
+MAX_CRASH_RETRIES = 2       # cells left out after a top-level crash, per submission
+
+
+def without_crashed_cell(sub: Submission, error: dict | None, import_s: float = 0.0,
+                         import_timeout_s: float | None = None) -> Submission | None:
+    """The fallback after the module's import raised in a notebook cell's top-level code: the
+    submission with the statement that raised and the rest of that cell replaced by ``pass`` (what
+    Jupyter's "Run All" would have run of that cell; every line number stays), with a note; or
+    None when that is not safe or not possible.
+
+    ``error``: the worker's import error (``{"type", "message", "frames": [[line, func], ...]}``,
+    outermost frame first). Only for notebooks; only when the outermost frame is the module's own
+    top level (a frame list cut to the innermost ones is not trusted); at most
+    ``MAX_CRASH_RETRIES`` cells per submission; never the same line twice. ``import_s``: how long
+    the failed import took; with ``import_timeout_s`` every retry together stays within one import
+    deadline (None: no time bound). The caller starts a fresh sandbox worker for the fallback."""
+    if not sub.cells or not isinstance(error, dict) or len(sub.crashed_cells) >= MAX_CRASH_RETRIES:
+        return None
+    budget = sub.retry_budget_s if sub.retry_budget_s is not None else import_timeout_s
+    if budget is not None:
+        budget -= max(0.0, float(import_s or 0.0))
+        if budget <= 0:
+            return None
+    frames = error.get("frames") or []
+    if not frames or not isinstance(frames[0], (list, tuple)) or len(frames[0]) != 2:
+        return None
+    line, func = frames[0]
+    if func != "<module>" or not isinstance(line, int) or isinstance(line, bool):
+        return None
+    span = next(((n, a, b) for n, a, b in sub.cells if a <= line <= b), None)
+    if span is None:
+        return None
+    number, first, last = span
+    in_cell = line - first + 1
+    if any(c == number and ln == in_cell for c, ln, _ in sub.crashed_cells):
+        return None
+    lines = sub.source.split("\n")
+    code = lines[first - 1:last]
+    with PARSE_LOCK:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse("\n".join(code))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+    starts = [_statement_start(node) for node in tree.body]
+    at = next((i for i, node in enumerate(tree.body) if starts[i][0] <= in_cell <= node.end_lineno), None)
+    if at is None:
+        return None
+    start, col = starts[at]
+    head = code[start - 1].encode("utf-8")[:col].decode("utf-8", "replace")   # ``a = 1; `` before it
+    kept = code[:start - 1] + [head + "pass"] + [""] * (len(code) - start)
+    source = "\n".join(lines[:first - 1] + kept + lines[last:])
+    what = f"{_short(str(error.get('type') or 'Exception'), 60)}: {_short(str(error.get('message') or ''), 120)}"
+    what = what.rstrip(": ").replace("`", "'")
+    note = t("loading.cell_crashed", cell=number, line=in_cell, error=what,
+             where=sub.traceback([f for f in frames if isinstance(f, (list, tuple)) and len(f) == 2]))
+    return replace(sub, source=source, notes=list(sub.notes) + [note],
+                   crashed_cells=list(sub.crashed_cells) + [(number, in_cell, what)],
+                   retry_budget_s=budget)
+
+
+def _statement_start(node: ast.stmt) -> tuple[int, int]:
+    """(line, UTF-8 column) where a top-level statement's text starts: its first decorator's
+    ``@`` for a decorated def or class."""
+    decorators = getattr(node, "decorator_list", None) or []
+    if decorators:
+        first = min(decorators, key=lambda d: (d.lineno, d.col_offset))
+        return first.lineno, max(0, first.col_offset - 1)
+    return node.lineno, node.col_offset
 
 
 def _code_span(text: str) -> str:
@@ -152,13 +251,14 @@ def load_submission(path, *, max_bytes: int = 5 << 20, allowed=KINDS,
     try:
         size = path.stat().st_size
         if not path.is_file():
-            raise SubmissionError(f"{path.name} is not a regular file.")
-        if size > max_bytes:
+            raise SubmissionError(t("loading.not_a_file", name=path.name))
+        cap = raw_cap(max_bytes, path.name)
+        if size > cap:
             raise SubmissionError(_too_big(path.name, size, max_bytes))
         with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+            data = handle.read(cap + 1)
     except OSError as exc:
-        raise SubmissionError(f"{path.name} could not be read ({exc.strerror or exc}).") from None
+        raise SubmissionError(t("loading.unreadable", name=path.name, error=exc.strerror or exc)) from None
     return load_bytes(data, path.name, max_bytes=max_bytes, allowed=allowed,
                       preferred_names=preferred_names)
 
@@ -176,7 +276,7 @@ def load_bytes(data: bytes, filename: str, *, max_bytes: int = 5 << 20, allowed=
     allowed = _check_allowed(allowed)
     name = PurePosixPath(str(filename).replace("\\", "/")).name or "submission"
     ext = _check_extension(name, allowed)
-    if len(data) > max_bytes:
+    if len(data) > raw_cap(max_bytes, name):
         raise SubmissionError(_too_big(name, len(data), max_bytes))
     digest = hashlib.sha256(data).hexdigest()
     with PARSE_LOCK:
@@ -189,17 +289,17 @@ def _load_locked(data: bytes, name: str, ext: str, digest: str, allowed, preferr
         if ext == ".zip":
             member, content, notes = _open_zip(data, allowed, preferred_names, max_bytes)
             inner = PurePosixPath(member).suffix.lower()
-            source, inner_notes, cells, broken = _load_code(content, member, inner)
+            source, inner_notes, cells, broken = _load_code(content, member, inner, max_bytes)
             return Submission(source, "zip", member, digest, notes + inner_notes, cells, broken)
-        source, notes, cells, broken = _load_code(data, name, ext)
+        source, notes, cells, broken = _load_code(data, name, ext, max_bytes)
         return Submission(source, ext[1:], name, digest, notes, cells, broken)
     except SubmissionError:
         raise
     except (RecursionError, MemoryError):
-        raise SubmissionError(f"{name} is too deeply nested or too large to read.") from None
+        raise SubmissionError(t("loading.too_deep", name=name)) from None
     except Exception as exc:   # a parser choked on something odd: still a reason, not a traceback
-        raise SubmissionError(
-            f"{name} could not be read ({type(exc).__name__}: {_short(str(exc))}).") from None
+        raise SubmissionError(t("loading.unreadable", name=name,
+                                error=f"{type(exc).__name__}: {_short(str(exc))}")) from None
 
 
 def _check_allowed(allowed) -> tuple[str, ...]:
@@ -215,14 +315,14 @@ def _check_allowed(allowed) -> tuple[str, ...]:
 def _check_extension(name: str, allowed: tuple[str, ...]) -> str:
     ext = PurePosixPath(name).suffix.lower()
     if ext not in allowed:
-        raise SubmissionError(f"{name} has the wrong type: upload a {_either(allowed)} file.")
+        raise SubmissionError(t("loading.wrong_type", name=name, kinds=_either(allowed)))
     return ext
 
 
-def _load_code(data: bytes, name: str, ext: str):
+def _load_code(data: bytes, name: str, ext: str, max_bytes: int):
     if ext == ".py":
         return _load_py(data, name)
-    return _load_ipynb(data, name)
+    return _load_ipynb(data, name, max_bytes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,37 +334,34 @@ def _decode(data: bytes, name: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise SubmissionError(
-            f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
-            "save it with UTF-8 encoding.") from None
+        raise SubmissionError(t("loading.not_utf8", name=name, byte=f"{data[exc.start]:02x}",
+                                line=line)) from None
     if "\x00" in text:
-        raise SubmissionError(f"{name} contains NUL bytes; it looks like a binary file, not code.")
+        raise SubmissionError(t("loading.nul_bytes", name=name))
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _load_py(data: bytes, name: str):
     text = _decode(data, name)
     if not text.strip():
-        raise SubmissionError(f"{name} is empty.")
+        raise SubmissionError(t("loading.empty", name=name))
     lines = text.split("\n")
-    tree = _parse(text, name, lambda line: f"line {line}")
+    tree = _parse(text, name, _line)
     notes: list[str] = []
     otter = _otter_statements([tree])[0]        # a notebook exported to .py keeps otter's lines
     lines, dropped = _drop_get_ipython(lines, tree, also=otter)
     if otter:
         where = [node.lineno for node in otter]
-        notes.append(f"left out otter's own statements "
-                     f"({', '.join(dict.fromkeys(_otter_shape(n) for n in otter))}) "
-                     f"(line{'s' if len(where) > 1 else ''} {_listing(where)}): they run the "
-                     "notebook's checks in Jupyter and are not graded.")
+        notes.append(t("loading.otter_py", shapes=", ".join(dict.fromkeys(_otter_shape(n) for n in otter)),
+                       where=_lines(where)))
     if dropped:
         where = [line for line, _ in dropped]
-        notes.append(f"replaced {_count(len(dropped), 'get_ipython() statement')} by pass "
-                     f"(line{'s' if len(where) > 1 else ''} {_listing(where)}).")
+        notes.append(t("loading.get_ipython_py", count=count(len(dropped), "get_ipython"),
+                       where=_lines(where)))
     source = "\n".join(lines)
-    notes += _compile(source, name, lambda line: f"line {line}")
+    notes += _compile(source, name, _line)
     if not _has_code(source):
-        raise SubmissionError(f"{name} contains no code, only comments.")
+        raise SubmissionError(t("loading.no_code", name=name))
     return source, notes, [], []
 
 
@@ -276,7 +373,7 @@ def _parse(text: str, name: str, where) -> ast.Module:
     except SyntaxError as exc:
         raise SubmissionError(_syntax_reason(exc, name, where)) from None
     except ValueError as exc:
-        raise SubmissionError(f"{name} cannot be parsed ({_short(str(exc))}).") from None
+        raise SubmissionError(t("loading.cannot_parse", name=name, error=_short(str(exc)))) from None
 
 
 def _compile(source: str, name: str, where) -> list[str]:
@@ -288,22 +385,22 @@ def _compile(source: str, name: str, where) -> list[str]:
         except SyntaxError as exc:
             raise SubmissionError(_syntax_reason(exc, name, where)) from None
         except ValueError as exc:
-            raise SubmissionError(f"{name} cannot be compiled ({_short(str(exc))}).") from None
+            raise SubmissionError(t("loading.cannot_compile", name=name, error=_short(str(exc)))) from None
     notes = []
     for w in caught:
         # invalid escapes are a DeprecationWarning up to 3.11, a SyntaxWarning from 3.12
         if (issubclass(w.category, (SyntaxWarning, DeprecationWarning))
                 and len(notes) < MAX_NOTES_LISTED):
-            notes.append(f"warning at {where(w.lineno)}: {_short(str(w.message))}")
+            notes.append(t("loading.warning", where=where(w.lineno), message=_short(str(w.message))))
     return notes
 
 
 def _syntax_reason(exc: SyntaxError, name: str, where) -> str:
-    kind = "indentation error" if isinstance(exc, IndentationError) else "syntax error"
+    key = "loading.indentation_error" if isinstance(exc, IndentationError) else "loading.syntax_error"
     message = _short(exc.msg or "invalid syntax")
     if exc.lineno:
-        return f"{name}: {kind} at {where(exc.lineno)}: {message}."
-    return f"{name}: {kind}: {message}."
+        return t(key, name=name, where=where(exc.lineno), message=message)
+    return t(key + ".nowhere", name=name, message=message)
 
 
 def _has_code(source: str) -> bool:
@@ -652,12 +749,11 @@ def read_notebook_cells(text: str, name: str) -> list[dict]:
     :class:`SubmissionError` with a reason for anything that is not a readable nbformat 4 notebook
     (JSON nesting too deep, over ``MAX_CELLS`` cells, a source that is not text)."""
     if not text.strip():
-        raise SubmissionError(f"{name} is empty.")
+        raise SubmissionError(t("loading.empty", name=name))
     # json's C decoder checks the interpreter's recursion limit on every nesting level, which at
     # the default (1000) keeps the C stack safe; only where a process raised it is the (slower,
     # linear) pre-scan needed to keep deep JSON away from the C stack.
-    deep = (f"{name} is not a usable notebook: its JSON nests too deeply (more than "
-            f"{MAX_JSON_DEPTH} levels).")
+    deep = t("loading.json_too_deep", name=name, limit=MAX_JSON_DEPTH)
     if sys.getrecursionlimit() > 10_000 and not json_depth_ok(text):
         raise SubmissionError(deep)
     try:
@@ -665,41 +761,35 @@ def read_notebook_cells(text: str, name: str) -> list[dict]:
     except RecursionError:
         raise SubmissionError(deep) from None
     except json.JSONDecodeError as exc:
-        raise SubmissionError(
-            f"{name} is not a valid notebook: invalid JSON at line {exc.lineno}, "
-            f"column {exc.colno} ({exc.msg}).") from None
+        raise SubmissionError(t("loading.bad_json", name=name, line=exc.lineno, column=exc.colno,
+                                error=exc.msg)) from None
     if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
-        raise SubmissionError(f"{name} is JSON but not a Jupyter notebook (no cells).")
+        raise SubmissionError(t("loading.not_notebook", name=name))
     major = raw.get("nbformat")
     if not isinstance(major, int) or isinstance(major, bool):
-        raise SubmissionError(f"{name} is not a Jupyter notebook (no nbformat version).")
+        raise SubmissionError(t("loading.no_nbformat", name=name))
     if major < 4:
-        raise SubmissionError(
-            f"{name} uses the old notebook format {major}; open and save it in a current "
-            "Jupyter (format 4).")
+        raise SubmissionError(t("loading.old_nbformat", name=name, major=major))
     if major > 4:
-        raise SubmissionError(f"{name} uses notebook format {major}, which is not supported.")
+        raise SubmissionError(t("loading.new_nbformat", name=name, major=major))
     cells = raw.get("cells")
     if not isinstance(cells, list):
-        raise SubmissionError(f"{name} is not a valid notebook: 'cells' is not a list.")
+        raise SubmissionError(t("loading.cells_not_list", name=name))
     if len(cells) > MAX_CELLS:
-        raise SubmissionError(f"{name} has {len(cells)} cells; at most {MAX_CELLS} are accepted.")
+        raise SubmissionError(t("loading.too_many_cells", name=name, n=len(cells), limit=MAX_CELLS))
     out = []
     for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict):
-            raise SubmissionError(f"{name}: cell {number} is not a notebook cell (the file is "
-                                  "damaged; open and save it in Jupyter).")
+            raise SubmissionError(t("loading.cell_not_dict", name=name, cell=number))
         source = cell.get("source", "")
         if isinstance(source, list):
             bad = next((i for i, s in enumerate(source, 1) if not isinstance(s, str)), None)
             if bad is not None:
-                raise SubmissionError(
-                    f"{name}: cell {number} is damaged: piece {bad} of its source is "
-                    f"{_json_type(source[bad - 1])}, not text (open and save it in Jupyter).")
+                raise SubmissionError(t("loading.cell_piece", name=name, cell=number, piece=bad,
+                                        type=_json_type(source[bad - 1])))
             source = "".join(source)
         if not isinstance(source, str):
-            raise SubmissionError(f"{name}: cell {number} has a malformed source "
-                                  f"({_json_type(source)}, not text).")
+            raise SubmissionError(t("loading.cell_source", name=name, cell=number, type=_json_type(source)))
         metadata = cell.get("metadata")
         out.append({"number": number, "cell_type": cell.get("cell_type"), "source": source,
                     "metadata": metadata if isinstance(metadata, dict) else {}})
@@ -707,12 +797,19 @@ def read_notebook_cells(text: str, name: str) -> list[dict]:
 
 
 def _json_type(value) -> str:
-    return {bool: "a boolean", int: "a number", float: "a number", dict: "an object",
-            list: "a list", type(None): "null"}.get(type(value), "not text")
+    kind = {bool: "bool", int: "number", float: "number", dict: "object", list: "list",
+            type(None): "null"}.get(type(value), "other")
+    return t(f"loading.json.{kind}")
 
 
-def _load_ipynb(data: bytes, name: str):
+def _load_ipynb(data: bytes, name: str, max_bytes: int):
     cells = read_notebook_cells(_decode(data, name), name)
+    size_notes = []
+    if len(data) > max_bytes:                   # over the limit only with its stored outputs?
+        code = sum(len(cell["source"].encode("utf-8", "replace")) for cell in cells)
+        if code > max_bytes:
+            raise SubmissionError(t("loading.code_too_big", name=name, size=_mb(code), limit=_mb(max_bytes)))
+        size_notes.append(t("loading.outputs_not_counted", name=name, size=_mb(len(data)), limit=_mb(max_bytes)))
     prepared: list[tuple[int, list[str], ast.Module]] = []    # (cell, lines, tree)
     skipped, cell_magic, future, broken = [], [], [], []
     dropped: dict[str, list[int]] = {}
@@ -721,7 +818,7 @@ def _load_ipynb(data: bytes, name: str):
         if cell["cell_type"] != "code":
             continue
         if "\x00" in source:
-            raise SubmissionError(f"{name}: cell {number} contains NUL bytes.")
+            raise SubmissionError(t("loading.cell_nul", name=name, cell=number))
         lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         while lines and not lines[-1].strip():
             lines.pop()
@@ -763,41 +860,35 @@ def _load_ipynb(data: bytes, name: str):
         spans.append((number, line + 2, line + 1 + len(code)))
         line += len(code) + 2
 
-    notes: list[str] = []
+    notes: list[str] = size_notes
     if otter_cells:
         shapes = ", ".join(dict.fromkeys(otter_shapes))
-        notes.append(f"left out otter's own statements ({shapes}) in {_cells(otter_cells)}: they "
-                     "run the notebook's checks in Jupyter and are not graded.")
+        notes.append(t("loading.otter_ipynb", shapes=shapes, where=_cells(otter_cells)))
     for number, reason in broken:
-        notes.append(f"{reason[:-1]}; it was left out, so the checks that need what it "
-                     "defines fail.")
+        notes.append(left_out_note(reason))
     for number, magic in cell_magic:
-        notes.append(f"skipped cell {number}: it starts with the cell magic {magic}, so none of "
-                     "it was graded (remove the magic line if the code is needed).")
+        notes.append(t("loading.cell_magic", cell=number, magic=magic))
     if skipped:
-        notes.append(f"skipped {_count(len(skipped), 'cell')} marked '# convgrade: skip' "
-                     f"({_cells(skipped)}).")
-    labels = {"magic": "IPython magic line", "shell": "shell command (!)",
-              "help": "help request (?)", "call": "get_ipython() statement"}
+        notes.append(t("loading.skip_marked", count=count(len(skipped), "cell"), where=_cells(skipped)))
     for kind in ("magic", "shell", "help", "call"):
         if kind in dropped:
-            notes.append(f"dropped {_count(len(dropped[kind]), labels[kind])} "
-                         f"({_cells(sorted(set(dropped[kind])))}).")
+            notes.append(t("loading.dropped", count=count(len(dropped[kind]), kind),
+                           where=_cells(sorted(set(dropped[kind])))))
     if not spans:
         if broken:
             raise SubmissionError(f"{name}: {broken[0][1]}" if len(broken) == 1 else
-                                  f"{name}: no code cell compiles; the first: {broken[0][1]}")
-        raise SubmissionError(f"{name} has no code to grade (no non-empty code cells).")
+                                  t("loading.no_cell_compiles", name=name, reason=broken[0][1]))
+        raise SubmissionError(t("loading.no_code_cells", name=name))
     if future:
         names = list(dict.fromkeys(n for _, cell_names in future for n in cell_names))
         parts[0] = f"from __future__ import {', '.join(names)}  {parts[0]}"
-        notes.append(f"moved 'from __future__ import {', '.join(names)}' "
-                     f"({_cells([number for number, _ in future])}) to the top of the module.")
+        notes.append(t("loading.future_moved", names=", ".join(names),
+                       where=_cells([number for number, _ in future])))
     source = "\n".join(parts)
     sub = Submission("", "", name, "", cells=spans)
     notes += _compile(source, name, sub.locate)
     if not _has_code(source):
-        raise SubmissionError(f"{name} contains no code, only comments.")
+        raise SubmissionError(t("loading.no_code", name=name))
     return source, notes, spans, broken
 
 
@@ -806,7 +897,7 @@ def _cell_code(lines: list[str], name: str, number: int):
     dropped, ``from __future__`` names). A cell that does not compile on its own (as Jupyter
     runs it) raises :class:`SubmissionError` whose reason names the cell and the line in it."""
     code, found = _strip_ipython(lines)
-    where = lambda line: f"line {line}"
+    where = _line
     tree = _cell_parse("\n".join(code), number, where)
     new, dropped = _drop_get_ipython(code, tree)
     if dropped:
@@ -826,7 +917,7 @@ def _cell_code(lines: list[str], name: str, number: int):
     except SyntaxError as exc:
         raise SubmissionError(_cell_syntax_reason(exc, number)) from None
     except (ValueError, TypeError) as exc:
-        raise SubmissionError(f"cell {number} cannot be compiled ({_short(str(exc))}).") from None
+        raise SubmissionError(t("loading.cell_cannot_compile", cell=number, error=_short(str(exc)))) from None
     kinds = [kind for _, kind in found] + [kind for _, kind in dropped]
     return new, tree, kinds, names
 
@@ -839,14 +930,15 @@ def _cell_parse(text: str, number: int, where) -> ast.Module:
     except SyntaxError as exc:
         raise SubmissionError(_cell_syntax_reason(exc, number)) from None
     except ValueError as exc:
-        raise SubmissionError(f"cell {number} cannot be parsed ({_short(str(exc))}).") from None
+        raise SubmissionError(t("loading.cell_cannot_parse", cell=number, error=_short(str(exc)))) from None
 
 
 def _cell_syntax_reason(exc: SyntaxError, number: int) -> str:
-    kind = "an indentation error" if isinstance(exc, IndentationError) else "a syntax error"
+    key = "loading.cell_indentation_error" if isinstance(exc, IndentationError) else "loading.cell_syntax_error"
     message = _short(exc.msg or "invalid syntax")
-    at = f" at line {exc.lineno}" if exc.lineno else ""
-    return f"cell {number} has {kind}{at}: {message}."
+    if exc.lineno:
+        return t(key, cell=number, line=exc.lineno, message=message)
+    return t(key + ".nowhere", cell=number, message=message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -859,11 +951,9 @@ def _open_zip(data: bytes, allowed, preferred_names, max_bytes):
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError,
             NotImplementedError, IndexError, KeyError, OverflowError) as exc:
-        raise SubmissionError(f"the upload is not a readable zip file ({_short(str(exc))}).") \
-            from None
+        raise SubmissionError(t("loading.zip_unreadable", error=_short(str(exc)))) from None
     if len(infos) > MAX_ZIP_MEMBERS:
-        raise SubmissionError(f"the zip holds {len(infos)} entries; at most {MAX_ZIP_MEMBERS} "
-                              "are accepted (upload only your submission file).")
+        raise SubmissionError(t("loading.zip_too_many", n=len(infos), limit=MAX_ZIP_MEMBERS))
     total = 0
     seen = set()
     candidates, ignored = [], []
@@ -873,32 +963,26 @@ def _open_zip(data: bytes, allowed, preferred_names, max_bytes):
         path = PurePosixPath(name)
         if (name.startswith("/") or re.match(r"^[A-Za-z]:", name)
                 or any(part == ".." for part in path.parts)):
-            raise SubmissionError(f"the zip contains an unsafe path {name!r} (absolute or with "
-                                  "'..'); zip the files without their folders' parents.")
+            raise SubmissionError(t("loading.zip_unsafe_path", member=repr(name)))
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise SubmissionError(f"the zip contains a symbolic link {name!r}; links are not "
-                                  "accepted.")
+            raise SubmissionError(t("loading.zip_symlink", member=repr(name)))
         if info.flag_bits & 0x1:
-            raise SubmissionError(f"the zip member {name!r} is encrypted; upload a zip without "
-                                  "a password.")
+            raise SubmissionError(t("loading.zip_encrypted", member=repr(name)))
         if name.rstrip("/") in seen:
-            raise SubmissionError(f"the zip contains {name!r} twice.")
+            raise SubmissionError(t("loading.zip_twice", member=repr(name)))
         seen.add(name.rstrip("/"))
         if info.file_size < 0 or info.compress_size < 0:
-            raise SubmissionError(f"the zip member {name!r} has a corrupt header.")
+            raise SubmissionError(t("loading.zip_corrupt_header", member=repr(name)))
         total += info.file_size
         if total > MAX_ZIP_TOTAL:
-            raise SubmissionError(f"the zip unpacks to more than {MAX_ZIP_TOTAL // 10**6} MB; "
-                                  "upload only your submission file.")
+            raise SubmissionError(t("loading.zip_too_large", limit=MAX_ZIP_TOTAL // 10**6))
         if (info.file_size > ZIP_RATIO_FLOOR
                 and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1)):
-            raise SubmissionError(f"the zip member {name!r} is compressed more than "
-                                  f"{MAX_ZIP_RATIO}:1, which looks like a zip bomb.")
+            raise SubmissionError(t("loading.zip_bomb", member=repr(name), ratio=MAX_ZIP_RATIO))
         if info.is_dir():
             continue
         if path.suffix.lower() == ".zip":
-            raise SubmissionError(f"the zip contains another zip ({name!r}); upload a single "
-                                  "zip with your file in it.")
+            raise SubmissionError(t("loading.zip_nested", member=repr(name)))
         if (any(part in IGNORED_DIRS or part.startswith(".") for part in path.parts)):
             continue
         if path.suffix.lower() in inner and path.name.lower() not in RESERVED_NAMES:
@@ -910,11 +994,12 @@ def _open_zip(data: bytes, allowed, preferred_names, max_bytes):
     ignored += [info.filename for info in candidates if info is not chosen]
     notes = []
     if ignored:
-        notes.append(f"used {chosen.filename} from the zip; ignored {_count(len(ignored), 'other file')}"
-                     f" ({_names(sorted(ignored))}).")
-    if chosen.file_size > max_bytes:
+        notes.append(t("loading.zip_used", member=chosen.filename, count=count(len(ignored), "other_file"),
+                       names=_names(sorted(ignored))))
+    cap = raw_cap(max_bytes, chosen.filename)
+    if chosen.file_size > cap:
         raise SubmissionError(_too_big(chosen.filename, chosen.file_size, max_bytes))
-    return chosen.filename, _read_member(archive, chosen, max_bytes), notes
+    return chosen.filename, _read_member(archive, chosen, cap), notes
 
 
 def _choose(candidates, preferred_names, inner):
@@ -926,16 +1011,15 @@ def _choose(candidates, preferred_names, inner):
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            raise SubmissionError(f"the zip contains {len(found)} files named {preferred!r} "
-                                  f"({_names([i.filename for i in found])}); keep only one.")
+            raise SubmissionError(t("loading.zip_same_name", n=len(found), preferred=repr(preferred),
+                                    names=_names([i.filename for i in found])))
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
-        raise SubmissionError(f"the zip contains no {_either(inner)} file to grade.")
-    hint = f" or name it {_either(tuple(preferred_names))}" if preferred_names else ""
-    raise SubmissionError(
-        f"the zip contains several files that could be the submission "
-        f"({_names(sorted(i.filename for i in candidates))}); upload only one{hint}.")
+        raise SubmissionError(t("loading.zip_no_candidate", kinds=_either(inner)))
+    hint = t("loading.zip_several.hint", names=_either(tuple(preferred_names))) if preferred_names else ""
+    raise SubmissionError(t("loading.zip_several", names=_names(sorted(i.filename for i in candidates)),
+                            hint=hint))
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int) -> bytes:
@@ -952,12 +1036,11 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int
                 got += len(chunk)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError,
             RuntimeError) as exc:
-        raise SubmissionError(f"the zip member {info.filename!r} is damaged or its header "
-                              f"lies about its size ({_short(str(exc))}).") from None
+        raise SubmissionError(t("loading.zip_damaged", member=repr(info.filename),
+                                error=_short(str(exc)))) from None
     data = b"".join(chunks)
     if len(data) != info.file_size:
-        raise SubmissionError(f"the zip member {info.filename!r} is damaged: its header says "
-                              f"{info.file_size} bytes, it holds a different amount.")
+        raise SubmissionError(t("loading.zip_size_mismatch", member=repr(info.filename), size=info.file_size))
     return data
 
 
@@ -966,40 +1049,70 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_bytes: int
 
 
 def _too_big(name: str, size: int, limit: int) -> str:
-    hint = ""
+    text = t("loading.too_big", name=name, size=_mb(size), limit=_mb(limit))
     if name.lower().endswith(".ipynb"):     # stored outputs (plots!) are most of a big notebook
-        hint = (" Outputs are never graded: clear them (Jupyter: Edit > Clear Outputs of All Cells), "
-                "save and upload again.")
-    return f"{name} is {_mb(size)}; the limit is {_mb(limit)}.{hint}"
+        text += " " + t("loading.too_big.outputs")
+    return text
 
 
 def _mb(n: int) -> str:
-    return f"{n / (1 << 20):.1f} MB" if n >= 1 << 20 else f"{n / 1024:.0f} KB"
+    if n >= 1 << 20:
+        return t("loading.size_mb", n=f"{n / (1 << 20):.1f}")
+    return t("loading.size_kb", n=f"{n / 1024:.0f}")
 
 
 def _either(items) -> str:
     items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+    return items[0] if len(items) == 1 else t("loading.or", first=", ".join(items[:-1]), last=items[-1])
 
 
-def _count(n: int, noun: str) -> str:
-    if n == 1:
-        return f"1 {noun}"
-    plural = noun.replace("line", "lines").replace("statement", "statements") \
-        .replace("command", "commands").replace("request", "requests") \
-        .replace("cell", "cells").replace("file", "files")
-    return f"{n} {plural}"
+def _plural_form(n: int, forms: list[str]) -> str:
+    """The form of a counted noun for ``n`` in the current language: English one|other, Russian
+    one|few|many (1 ячейка, 2 ячейки, 5 ячеек, 11 ячеек, 21 ячейка)."""
+    if current() == "ru" and len(forms) >= 3:
+        if n % 10 == 1 and n % 100 != 11:
+            return forms[0]
+        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            return forms[1]
+        return forms[2]
+    return forms[0] if n == 1 else forms[-1]
+
+
+def count(n: int, noun: str) -> str:
+    """``"3 cells"`` / ``"3 ячейки"``: ``n`` and the noun ``loading.noun.<noun>`` in the form for
+    ``n`` in the current language."""
+    return f"{n} {_plural_form(n, t(f'loading.noun.{noun}').split('|'))}"
+
+
+def _numbered(key: str, numbers) -> str:
+    """``"cell 3"`` / ``"cells 3, 4"`` (``key`` one of ``loading.cells``, ``loading.lines``)."""
+    numbers = list(numbers)
+    single, several = t(key, list=_listing(numbers)).split("|")
+    return single if len(numbers) == 1 else several
 
 
 def _cells(numbers) -> str:
-    numbers = list(numbers)
-    return ("cell " if len(numbers) == 1 else "cells ") + _listing(numbers)
+    return _numbered("loading.cells", numbers)
+
+
+def _lines(numbers) -> str:
+    return _numbered("loading.lines", numbers)
+
+
+def _line(line: int) -> str:
+    return t("loading.where.line", line=line)
+
+
+def left_out_note(reason: str) -> str:
+    """The note for a cell that was left out: its reason (one sentence) and what that means."""
+    return t("loading.cell_left_out", reason=reason[:-1] if reason.endswith(".") else reason)
 
 
 def _listing(values) -> str:
     values = [str(v) for v in values]
     extra = len(values) - MAX_NOTES_LISTED
-    return ", ".join(values[:MAX_NOTES_LISTED]) + (f" and {extra} more" if extra > 0 else "")
+    text = ", ".join(values[:MAX_NOTES_LISTED])
+    return t("loading.and_more", list=text, n=extra) if extra > 0 else text
 
 
 def _names(names) -> str:

@@ -127,7 +127,24 @@ def test_too_large(tmp_path):
     path.write_bytes(data)
     with pytest.raises(SubmissionError, match="limit"):
         load_submission(path, max_bytes=1000)
-    assert "clear them" in reason_of(notebook("x = 1") + b" " * 2000, "n.ipynb", max_bytes=1000)
+    assert "clear them" in reason_of(notebook("x = 1") + b" " * 20000, "n.ipynb", max_bytes=1000)
+
+
+def test_notebook_outputs_do_not_count_toward_the_size_limit():
+    """Stored outputs are never graded: a notebook over the limit only with them is graded (with
+    a note); one whose own sources are over it says so, without blaming the outputs."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("import numpy as np\nx = np.zeros(3)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo" * 400})]
+    nb.cells.append(cell)
+    data = nbformat.writes(nb).encode()
+    assert 4000 < len(data) < 10_000
+    sub = load_bytes(data, "hw.ipynb", max_bytes=1000)
+    assert "x = np.zeros(3)" in sub.source
+    assert any("outputs are never graded and do not count toward the 1 KB limit" in n for n in sub.notes)
+    big = notebook("x = 1\n" + "# " + "y" * 3000)
+    reason = reason_of(big, "hw.ipynb", max_bytes=1000)
+    assert "even without the stored outputs" in reason and "clear them" not in reason
 
 
 def test_missing_file(tmp_path):

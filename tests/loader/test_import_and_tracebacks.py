@@ -110,11 +110,24 @@ def test_a_runtime_error_names_every_frame_in_the_notebook_with_its_text(tmp_pat
 
 
 def test_an_import_error_points_into_the_notebook(tmp_path):
+    """A notebook cell whose top level raises is left out from the crashing line on (the rest is
+    graded, grader.submission.without_crashed_cell); the note points into the notebook."""
     path = notebook_file(tmp_path, POOL, "def boom():\n    return 1 / 0", "x = 2\nboom()")
     res = grade_submission(assignment(tmp_path, 20), path, student="x", secret=b"k")
+    assert res["convgrade"].get("load_error") is None and res["score"] == res["max_score"]
+    note = next(n for n in res["convgrade"]["notes"] if n.startswith("cell 3 raised"))
+    assert "`ZeroDivisionError: division by zero`" in note
+    assert "cell 2, line 2 in boom: `return 1 / 0`; called from cell 3, line 2: `boom()`" in note
+    assert "line 2 and the rest of cell 3 were left out" in note
+
+
+def test_an_import_error_of_a_script_points_into_it(tmp_path):
+    path = tmp_path / "hw.py"
+    path.write_text(POOL + "\n\ndef boom():\n    return 1 / 0\n\n\nboom()\n")
+    res = grade_submission(assignment(tmp_path, 20), path, student="x", secret=b"k")
     reason = res["convgrade"]["load_error"]
-    assert "ZeroDivisionError" in reason
-    assert "cell 2, line 2 in boom: `return 1 / 0`; called from cell 3, line 2: `boom()`" in reason
+    assert "ZeroDivisionError" in reason and res["score"] == 0
+    assert "line 14 in boom: `return 1 / 0`; called from line 17: `boom()`" in reason
 
 
 def test_locate_maps_generated_lines_and_reads_the_text_from_the_trusted_source():

@@ -1,0 +1,263 @@
+"""Loading a submission (grader/submission.py, grader/static.py, the sandbox's words to a
+student): why an upload is refused (``SubmissionError`` reasons), the loader's notes, where in
+the notebook a traceback frame is, and the static scan's findings. Keys ``loading.*``.
+
+``loading.noun.*`` are the forms of a counted noun separated by ``|``: English singular|plural,
+Russian one|few|many (1 ячейка, 2 ячейки, 5 ячеек); ``grader.submission.count`` picks one."""
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        # where: a line of the upload, in the student's terms
+        "loading.where.line": "line {line}",
+        "loading.where.cell": "cell {cell}, line {line}",
+        "loading.where.in_func": "{where} in {func}",
+        "loading.where.called_from": "; called from {where}",
+        "loading.where.more_calls": " (and {n} more calls)",
+        "loading.lines": "line {list}|lines {list}",
+        "loading.cells": "cell {list}|cells {list}",
+        "loading.and_more": "{list} and {n} more",
+        "loading.or": "{first} or {last}",
+        "loading.noun.cell": "cell|cells",
+        "loading.noun.other_file": "other file|other files",
+        "loading.noun.get_ipython": "get_ipython() statement|get_ipython() statements",
+        "loading.noun.magic": "IPython magic line|IPython magic lines",
+        "loading.noun.shell": "shell command (!)|shell commands (!)",
+        "loading.noun.help": "help request (?)|help requests (?)",
+        "loading.noun.call": "get_ipython() statement|get_ipython() statements",
+        # the file itself
+        "loading.not_a_file": "{name} is not a regular file.",
+        "loading.unreadable": "{name} could not be read ({error}).",
+        "loading.too_deep": "{name} is too deeply nested or too large to read.",
+        "loading.wrong_type": "{name} has the wrong type: upload a {kinds} file.",
+        "loading.too_big": "{name} is {size}; the limit is {limit}.",
+        "loading.size_mb": "{n} MB",
+        "loading.size_kb": "{n} KB",
+        "loading.too_big.outputs": "Outputs are never graded: clear them (Jupyter: Kernel → Restart & Clear Output, "
+                                   "or Edit → Clear Outputs of All Cells), save and upload again.",
+        "loading.code_too_big": "The code and text of {name} are {size} even without the stored outputs; the limit "
+                                "is {limit}.",
+        "loading.outputs_not_counted": "{name} is {size} with its stored outputs; outputs are never graded and do "
+                                       "not count toward the {limit} limit.",
+        "loading.not_utf8": "{name} is not UTF-8 text (byte 0x{byte} on line {line}); save it with UTF-8 encoding.",
+        "loading.nul_bytes": "{name} contains NUL bytes; it looks like a binary file, not code.",
+        "loading.empty": "{name} is empty.",
+        "loading.no_code": "{name} contains no code, only comments.",
+        "loading.cannot_parse": "{name} cannot be parsed ({error}).",
+        "loading.cannot_compile": "{name} cannot be compiled ({error}).",
+        "loading.syntax_error": "{name}: syntax error at {where}: {message}.",
+        "loading.indentation_error": "{name}: indentation error at {where}: {message}.",
+        "loading.syntax_error.nowhere": "{name}: syntax error: {message}.",
+        "loading.indentation_error.nowhere": "{name}: indentation error: {message}.",
+        "loading.warning": "warning at {where}: {message}",
+        # notes
+        "loading.otter_py": "left out otter's own statements ({shapes}) ({where}): they run the notebook's checks "
+                            "in Jupyter and are not graded.",
+        "loading.otter_ipynb": "left out otter's own statements ({shapes}) in {where}: they run the notebook's "
+                               "checks in Jupyter and are not graded.",
+        "loading.get_ipython_py": "replaced {count} by pass ({where}).",
+        "loading.cell_left_out": "{reason}; it was left out, so the checks that need what it defines fail.",
+        "loading.cell_magic": "skipped cell {cell}: it starts with the cell magic {magic}, so none of it was graded "
+                              "(remove the magic line if the code is needed).",
+        "loading.skip_marked": "skipped {count} marked '# convgrade: skip' ({where}).",
+        "loading.dropped": "dropped {count} ({where}).",
+        "loading.future_moved": "moved 'from __future__ import {names}' ({where}) to the top of the module.",
+        "loading.cell_crashed": "cell {cell} raised `{error}` when run ({where}): line {line} and the rest of cell "
+                                "{cell} were left out and everything else was graded, so the checks that need what "
+                                "they define fail.",
+        # notebook cells
+        "loading.cell_syntax_error": "cell {cell} has a syntax error at line {line}: {message}.",
+        "loading.cell_indentation_error": "cell {cell} has an indentation error at line {line}: {message}.",
+        "loading.cell_syntax_error.nowhere": "cell {cell} has a syntax error: {message}.",
+        "loading.cell_indentation_error.nowhere": "cell {cell} has an indentation error: {message}.",
+        "loading.cell_cannot_compile": "cell {cell} cannot be compiled ({error}).",
+        "loading.cell_cannot_parse": "cell {cell} cannot be parsed ({error}).",
+        "loading.cell_nul": "{name}: cell {cell} contains NUL bytes.",
+        "loading.no_cell_compiles": "{name}: no code cell compiles; the first: {reason}",
+        "loading.no_code_cells": "{name} has no code to grade (no non-empty code cells).",
+        # the notebook's JSON
+        "loading.json_too_deep": "{name} is not a usable notebook: its JSON nests too deeply (more than {limit} "
+                                 "levels).",
+        "loading.bad_json": "{name} is not a valid notebook: invalid JSON at line {line}, column {column} ({error}).",
+        "loading.not_notebook": "{name} is JSON but not a Jupyter notebook (no cells).",
+        "loading.no_nbformat": "{name} is not a Jupyter notebook (no nbformat version).",
+        "loading.old_nbformat": "{name} uses the old notebook format {major}; open and save it in a current Jupyter "
+                                "(format 4).",
+        "loading.new_nbformat": "{name} uses notebook format {major}, which is not supported.",
+        "loading.cells_not_list": "{name} is not a valid notebook: 'cells' is not a list.",
+        "loading.too_many_cells": "{name} has {n} cells; at most {limit} are accepted.",
+        "loading.cell_not_dict": "{name}: cell {cell} is not a notebook cell (the file is damaged; open and save it "
+                                 "in Jupyter).",
+        "loading.cell_piece": "{name}: cell {cell} is damaged: piece {piece} of its source is {type}, not text (open "
+                              "and save it in Jupyter).",
+        "loading.cell_source": "{name}: cell {cell} has a malformed source ({type}, not text).",
+        "loading.json.bool": "a boolean",
+        "loading.json.number": "a number",
+        "loading.json.object": "an object",
+        "loading.json.list": "a list",
+        "loading.json.null": "null",
+        "loading.json.other": "not text",
+        # zip
+        "loading.zip_unreadable": "the upload is not a readable zip file ({error}).",
+        "loading.zip_too_many": "the zip holds {n} entries; at most {limit} are accepted (upload only your "
+                                "submission file).",
+        "loading.zip_unsafe_path": "the zip contains an unsafe path {member} (absolute or with '..'); zip the files "
+                                   "without their folders' parents.",
+        "loading.zip_symlink": "the zip contains a symbolic link {member}; links are not accepted.",
+        "loading.zip_encrypted": "the zip member {member} is encrypted; upload a zip without a password.",
+        "loading.zip_twice": "the zip contains {member} twice.",
+        "loading.zip_corrupt_header": "the zip member {member} has a corrupt header.",
+        "loading.zip_too_large": "the zip unpacks to more than {limit} MB; upload only your submission file.",
+        "loading.zip_bomb": "the zip member {member} is compressed more than {ratio}:1, which looks like a zip bomb.",
+        "loading.zip_nested": "the zip contains another zip ({member}); upload a single zip with your file in it.",
+        "loading.zip_used": "used {member} from the zip; ignored {count} ({names}).",
+        "loading.zip_same_name": "the zip contains {n} files named {preferred} ({names}); keep only one.",
+        "loading.zip_no_candidate": "the zip contains no {kinds} file to grade.",
+        "loading.zip_several": "the zip contains several files that could be the submission ({names}); upload only "
+                               "one{hint}.",
+        "loading.zip_several.hint": " or name it {names}",
+        "loading.zip_damaged": "the zip member {member} is damaged or its header lies about its size ({error}).",
+        "loading.zip_size_mismatch": "the zip member {member} is damaged: its header says {size} bytes, it holds a "
+                                     "different amount.",
+        # the static scan (grader/static.py)
+        "loading.static.computed_import": "imports a module by a computed name ({where}); only imports the scan can "
+                                          "read are allowed in this assignment",
+        "loading.static.imports": "imports `{module}` ({where}), which this assignment does not allow",
+        "loading.static.uses": "uses `{module}` ({where}), which this assignment does not allow",
+        "loading.static.loads_saved": "`{name}` loads saved data (weights?) instead of training",
+        "loading.static.loads_saved_getattr": "`{name}` (via getattr) loads saved data (weights?) instead of training",
+        "loading.static.getattr_computed": "`getattr({base}, <computed name>)` reaches an attribute of `{base}` by a "
+                                           "computed name (a loader in disguise?)",
+        "loading.static.open_rb": "`open(..., 'rb')` reads a binary file (saved weights?)",
+        "loading.static.open_computed": "`open(...)` with a computed mode (reads a binary file?)",
+        "loading.static.big_literal": "a literal of {size} characters of data is embedded in the source (weights?)",
+        "loading.static.encoded_blob": "{size} characters of encoded data (base64/hex) are embedded in the source "
+                                       "(weights?)",
+    },
+    "ru": {
+        "loading.where.line": "строка {line}",
+        "loading.where.cell": "ячейка {cell}, строка {line}",
+        "loading.where.in_func": "{where} в {func}",
+        "loading.where.called_from": "; вызвано из: {where}",
+        "loading.where.more_calls": " (и ещё вызовов: {n})",
+        "loading.lines": "строка {list}|строки {list}",
+        "loading.cells": "ячейка {list}|ячейки {list}",
+        "loading.and_more": "{list} и ещё {n}",
+        "loading.or": "{first} или {last}",
+        "loading.noun.cell": "ячейка|ячейки|ячеек",
+        "loading.noun.other_file": "другой файл|других файла|других файлов",
+        "loading.noun.get_ipython": "инструкция get_ipython()|инструкции get_ipython()|инструкций get_ipython()",
+        "loading.noun.magic": "строка магической команды IPython|строки магических команд IPython|строк магических "
+                              "команд IPython",
+        "loading.noun.shell": "команда оболочки (!)|команды оболочки (!)|команд оболочки (!)",
+        "loading.noun.help": "запрос справки (?)|запроса справки (?)|запросов справки (?)",
+        "loading.noun.call": "инструкция get_ipython()|инструкции get_ipython()|инструкций get_ipython()",
+        "loading.not_a_file": "{name} — не обычный файл.",
+        "loading.unreadable": "{name} не удалось прочитать ({error}).",
+        "loading.too_deep": "{name}: слишком глубокая вложенность или слишком большой размер, файл не прочитать.",
+        "loading.wrong_type": "{name} — файл не того типа: загрузите файл {kinds}.",
+        "loading.too_big": "{name} занимает {size}; предел — {limit}.",
+        "loading.size_mb": "{n} МБ",
+        "loading.size_kb": "{n} КБ",
+        "loading.too_big.outputs": "Выводы ячеек никогда не оцениваются: очистите их (в Jupyter: Kernel → Restart & "
+                                   "Clear Output или Edit → Clear Outputs of All Cells), сохраните и загрузите файл "
+                                   "снова.",
+        "loading.code_too_big": "Код и текст {name} занимают {size} даже без сохранённых выводов; предел — {limit}.",
+        "loading.outputs_not_counted": "{name} вместе с сохранёнными выводами занимает {size}; выводы не оцениваются "
+                                       "и в предел {limit} не входят.",
+        "loading.not_utf8": "{name} — не текст в UTF-8 (байт 0x{byte} в строке {line}); сохраните файл в кодировке "
+                            "UTF-8.",
+        "loading.nul_bytes": "{name} содержит байты NUL; похоже, это двоичный файл, а не код.",
+        "loading.empty": "{name} пуст.",
+        "loading.no_code": "{name} не содержит кода, только комментарии.",
+        "loading.cannot_parse": "{name} не удаётся разобрать ({error}).",
+        "loading.cannot_compile": "{name} не удаётся скомпилировать ({error}).",
+        "loading.syntax_error": "{name}: синтаксическая ошибка ({where}): {message}.",
+        "loading.indentation_error": "{name}: ошибка отступов ({where}): {message}.",
+        "loading.syntax_error.nowhere": "{name}: синтаксическая ошибка: {message}.",
+        "loading.indentation_error.nowhere": "{name}: ошибка отступов: {message}.",
+        "loading.warning": "предупреждение ({where}): {message}",
+        "loading.otter_py": "пропущены собственные инструкции otter ({shapes}; {where}): они запускают проверки "
+                            "ноутбука в Jupyter и не оцениваются.",
+        "loading.otter_ipynb": "пропущены собственные инструкции otter ({shapes}; {where}): они запускают проверки "
+                               "ноутбука в Jupyter и не оцениваются.",
+        "loading.get_ipython_py": "заменено на pass: {count} ({where}).",
+        "loading.cell_left_out": "{reason}; ячейка пропущена, поэтому проверки, которым нужно то, что в ней "
+                                 "определено, не проходят.",
+        "loading.cell_magic": "ячейка {cell} пропущена: она начинается с магической команды ячейки {magic}, поэтому "
+                              "ничего из неё не оценено (удалите строку с магической командой, если этот код нужен).",
+        "loading.skip_marked": "пропущено с пометкой '# convgrade: skip': {count} ({where}).",
+        "loading.dropped": "пропущено: {count} ({where}).",
+        "loading.future_moved": "'from __future__ import {names}' ({where}) перенесено в начало модуля.",
+        "loading.cell_crashed": "ячейка {cell} при выполнении выбросила `{error}` ({where}): строка {line} и "
+                                "остаток ячейки {cell} пропущены, всё остальное оценено, поэтому проверки, которым "
+                                "нужно то, что там определено, не проходят.",
+        "loading.cell_syntax_error": "в ячейке {cell} синтаксическая ошибка в строке {line}: {message}.",
+        "loading.cell_indentation_error": "в ячейке {cell} ошибка отступов в строке {line}: {message}.",
+        "loading.cell_syntax_error.nowhere": "в ячейке {cell} синтаксическая ошибка: {message}.",
+        "loading.cell_indentation_error.nowhere": "в ячейке {cell} ошибка отступов: {message}.",
+        "loading.cell_cannot_compile": "ячейку {cell} не удаётся скомпилировать ({error}).",
+        "loading.cell_cannot_parse": "ячейку {cell} не удаётся разобрать ({error}).",
+        "loading.cell_nul": "{name}: ячейка {cell} содержит байты NUL.",
+        "loading.no_cell_compiles": "{name}: ни одна ячейка с кодом не компилируется; первая ошибка: {reason}",
+        "loading.no_code_cells": "{name}: нечего оценивать (нет непустых ячеек с кодом).",
+        "loading.json_too_deep": "{name} — непригодный ноутбук: его JSON вложен слишком глубоко (больше {limit} "
+                                 "уровней).",
+        "loading.bad_json": "{name} — повреждённый ноутбук: неверный JSON в строке {line}, столбце {column} ({error}).",
+        "loading.not_notebook": "{name} — JSON, но не ноутбук Jupyter (нет ячеек).",
+        "loading.no_nbformat": "{name} — не ноутбук Jupyter (нет версии nbformat).",
+        "loading.old_nbformat": "{name} в старом формате ноутбука {major}; откройте и сохраните его в современном "
+                                "Jupyter (формат 4).",
+        "loading.new_nbformat": "{name} в формате ноутбука {major}, который не поддерживается.",
+        "loading.cells_not_list": "{name} — повреждённый ноутбук: 'cells' — не список.",
+        "loading.too_many_cells": "В {name} ячеек: {n}; допускается не больше {limit}.",
+        "loading.cell_not_dict": "{name}: ячейка {cell} — не ячейка ноутбука (файл повреждён; откройте и сохраните "
+                                 "его в Jupyter).",
+        "loading.cell_piece": "{name}: ячейка {cell} повреждена: часть {piece} её исходного кода — {type}, а не "
+                              "текст (откройте и сохраните файл в Jupyter).",
+        "loading.cell_source": "{name}: у ячейки {cell} повреждён исходный код ({type}, а не текст).",
+        "loading.json.bool": "логическое значение",
+        "loading.json.number": "число",
+        "loading.json.object": "объект",
+        "loading.json.list": "список",
+        "loading.json.null": "значение null",
+        "loading.json.other": "не текст",
+        "loading.zip_unreadable": "загруженный файл — не читаемый zip-архив ({error}).",
+        "loading.zip_too_many": "в zip-архиве записей: {n}; допускается не больше {limit} (загрузите только файл с "
+                                "решением).",
+        "loading.zip_unsafe_path": "в zip-архиве небезопасный путь {member} (абсолютный или с '..'); упакуйте файлы "
+                                   "без родительских папок.",
+        "loading.zip_symlink": "в zip-архиве символическая ссылка {member}; ссылки не принимаются.",
+        "loading.zip_encrypted": "файл {member} в zip-архиве зашифрован; загрузите архив без пароля.",
+        "loading.zip_twice": "в zip-архиве дважды встречается {member}.",
+        "loading.zip_corrupt_header": "у файла {member} в zip-архиве повреждён заголовок.",
+        "loading.zip_too_large": "zip-архив распаковывается больше чем в {limit} МБ; загрузите только файл с "
+                                 "решением.",
+        "loading.zip_bomb": "файл {member} в zip-архиве сжат сильнее чем {ratio}:1 — похоже на zip-бомбу.",
+        "loading.zip_nested": "в zip-архиве есть другой zip-архив ({member}); загрузите один архив с вашим файлом "
+                              "внутри.",
+        "loading.zip_used": "из zip-архива взят {member}; проигнорировано: {count} ({names}).",
+        "loading.zip_same_name": "в zip-архиве несколько файлов с именем {preferred} ({n}: {names}); оставьте один.",
+        "loading.zip_no_candidate": "в zip-архиве нет файла {kinds} для оценки.",
+        "loading.zip_several": "в zip-архиве несколько файлов, которые могут быть решением ({names}); загрузите только "
+                               "один{hint}.",
+        "loading.zip_several.hint": " или назовите его {names}",
+        "loading.zip_damaged": "файл {member} в zip-архиве повреждён, или его заголовок указывает неверный размер "
+                               "({error}).",
+        "loading.zip_size_mismatch": "файл {member} в zip-архиве повреждён: по заголовку в нём {size} байт, а на деле "
+                                     "другое количество.",
+        "loading.static.computed_import": "импортирует модуль по вычисляемому имени ({where}); в этом задании "
+                                          "разрешены только импорты, имя модуля в которых видно из кода",
+        "loading.static.imports": "импортирует `{module}` ({where}), что в этом задании запрещено",
+        "loading.static.uses": "использует `{module}` ({where}), что в этом задании запрещено",
+        "loading.static.loads_saved": "`{name}` загружает сохранённые данные (веса?) вместо обучения",
+        "loading.static.loads_saved_getattr": "`{name}` (через getattr) загружает сохранённые данные (веса?) вместо "
+                                              "обучения",
+        "loading.static.getattr_computed": "`getattr({base}, <вычисляемое имя>)` обращается к атрибуту `{base}` по "
+                                           "вычисляемому имени (замаскированная загрузка?)",
+        "loading.static.open_rb": "`open(..., 'rb')` читает двоичный файл (сохранённые веса?)",
+        "loading.static.open_computed": "`open(...)` с вычисляемым режимом (чтение двоичного файла?)",
+        "loading.static.big_literal": "в исходный код встроен литерал данных длиной {size} символов (веса?)",
+        "loading.static.encoded_blob": "в исходный код встроено {size} символов закодированных данных (base64/hex) "
+                                       "(веса?)",
+    },
+}
