@@ -5,6 +5,7 @@ Manifest keys::
     id = "a2_convolution"
     title = "Convolution and pooling in numpy"
     title_ru = "Свёртка и пулинг на numpy"
+    langs = ["en", "ru"]              # optional: the languages its texts come in (default ["en"])
     points = 40                       # optional: must equal the sum of the checks' points
     due = "2026-12-07T23:59:00+03:00" # optional, ISO 8601 with offset
     [late]   grace_minutes = 15, penalty_per_day = 0.1, max_penalty = 0.5
@@ -13,7 +14,14 @@ Manifest keys::
     [submission] preferred_names = ["convolution.ipynb"]
 
 ``checks.toml`` holds ``[[check]]`` tables: ``name``, ``kind``, ``points``, ``visibility``
-(visible / hidden / after_due_date), ``target`` and kind-specific keys.
+(visible / hidden / after_due_date), ``target`` and kind-specific keys; ``name_ru`` is the row's
+name in Russian (``CheckSpec.display_name``).
+
+Bilingual assignments: ``langs = ["en", "ru"]`` in the manifest declares that every text a person
+reads comes in both languages: ``title_ru`` and each check's ``name_ru``. :meth:`Assignment.translation_gaps`
+lists what is missing (each gap names the check); ``convgrade validate`` prints them as warnings
+and tests/i18n/test_data_ru.py holds every bundled assignment to none. Without ``langs`` nothing
+is required and a missing ``*_ru`` falls back to the English text.
 """
 from __future__ import annotations
 
@@ -27,7 +35,9 @@ from pathlib import Path
 from . import course as _course
 from .checks import CheckDefinitionError, CheckSpec, kind_of
 from .checks.base import VISIBILITIES
+from .i18n import LANGS as _LANGS
 
+DEFAULT_LANG = "en"                 # the language of `name` and `title` (grader.i18n.DEFAULT)
 ASSIGNMENTS_DIR = _course.bundled_assignments_dir()   # the bundled example course (see grader.course)
 
 
@@ -68,6 +78,26 @@ class Assignment:
     @property
     def max_score(self) -> float:
         return round(sum(c.points for c in self.checks), 6)
+
+    @property
+    def langs(self) -> tuple[str, ...]:
+        """The languages the manifest declares its texts in (``langs``; default ``("en",)``)."""
+        return tuple(self.manifest.get("langs", (DEFAULT_LANG,)))
+
+    def translation_gaps(self) -> list[str]:
+        """The texts a declared language lacks (``[]`` when complete or nothing is declared):
+        the manifest's ``title_<lang>`` and every check's ``name_<lang>``, each named."""
+        gaps = []
+        for lang in self.langs:
+            if lang == DEFAULT_LANG:
+                continue
+            if not str(self.manifest.get(f"title_{lang}", "")).strip():
+                gaps.append(f"assignment.toml: langs includes {lang!r} but title_{lang} is missing")
+            for spec in self.checks:
+                text = getattr(spec, f"name_{lang}", "")
+                if not isinstance(text, str) or not text.strip():
+                    gaps.append(f"checks.toml: check {spec.name!r} has no name_{lang}")
+        return gaps
 
     @property
     def forbidden_imports(self) -> list[str]:
@@ -163,6 +193,11 @@ def load(name_or_path: str | Path, validate: bool = True) -> Assignment:
                 kind_of(spec).validate(spec)
             except CheckDefinitionError as exc:
                 raise AssignmentError(f"{checks_path}: {exc}") from None
+    langs = manifest.get("langs", [DEFAULT_LANG])
+    if (not isinstance(langs, list) or not langs or DEFAULT_LANG not in langs
+            or any(lang not in _LANGS for lang in langs)):
+        raise AssignmentError(f"{path / 'assignment.toml'}: langs must be a list of {list(_LANGS)} that "
+                              f"includes {DEFAULT_LANG!r}, got {langs!r}")
     late = manifest.get("late", {})
     a = Assignment(
         id=str(manifest["id"]), title=str(manifest["title"]),

@@ -311,6 +311,8 @@ def validate_assignment(assignment, workers, thorough, isolation, samples):
     from .authoring.validate import format_table, rate_summary, validate
 
     a = _load_assignment(assignment)
+    for gap in a.translation_gaps():     # langs = ["en", "ru"] declared, a text missing (grader.assignment)
+        click.echo(click.style(f"warning: {gap}", fg="yellow"), err=True)
     report = validate(a, isolation=isolation, workers=workers, thorough=thorough, samples=samples)
     scores = ", ".join(f"{s}: {v:g}" for s, v in report.master_scores.items())
     click.echo(f"{a.id}: master solution {scores or '(not graded)'} / {report.max_score:g}")

@@ -21,6 +21,7 @@ class ScaffoldError(ValueError):
 MANIFEST = '''id = "{id}"
 title = "{title}"
 title_ru = "{title}"
+langs = ["en", "ru"]    # texts in both languages: give every check a name_ru (convgrade validate warns)
 points = 6
 # due = "2026-12-01T23:59:00+03:00"
 
@@ -50,6 +51,7 @@ CHECKS = '''# Checks as data. Visible checks: students run them (convgrade check
 
 [[check]]
 name = "ReLU forward"
+name_ru = "ReLU: прямой проход"
 kind = "forward"
 target = "ReLU"
 points = 1
@@ -58,6 +60,7 @@ input = { shape = [2, 3, 4, 4] }
 
 [[check]]
 name = "ReLU backward"
+name_ru = "ReLU: обратный проход"
 kind = "backward"
 target = "ReLU"
 points = 1
@@ -66,6 +69,7 @@ input = { shape = [2, 3, 4, 4] }
 
 [[check]]
 name = "ReLU forward: a batch of vectors"
+name_ru = "ReLU: прямой проход, батч векторов"
 kind = "forward"
 target = "ReLU"
 points = 1
@@ -74,6 +78,7 @@ input = { shape = [5, 7] }
 
 [[check]]
 name = "ReLU backward: a batch of vectors"
+name_ru = "ReLU: обратный проход, батч векторов"
 kind = "backward"
 target = "ReLU"
 points = 1
@@ -82,6 +87,7 @@ input = { shape = [5, 7] }
 
 [[check]]
 name = "ReLU forward: large inputs, float32"
+name_ru = "ReLU: прямой проход, большие входы, float32"
 kind = "forward"
 target = "ReLU"
 points = 1
@@ -91,6 +97,7 @@ input = { shape = [2, 4, 3], scale = 10.0 }
 
 [[check]]
 name = "ReLU backward agrees with its own forward"
+name_ru = "ReLU: обратный проход согласован с собственным прямым"
 kind = "gradient_consistency"
 target = "ReLU"
 points = 1

@@ -2,7 +2,8 @@
 
 Every answer type accepts the forms students naturally write and turns them into one normal
 form before comparing; anything else is an :class:`AnswerFormatError` whose message says what
-was expected (shown in the feedback, never a crash):
+was expected (shown in the feedback, never a crash). Messages and verdicts come from the catalogue
+(``grader.i18n``, section ``exam``) in the current language:
 
 ==========  ================================================  ==============================
 type        accepted forms                                    partial credit
@@ -27,6 +28,8 @@ import re
 from fractions import Fraction
 from numbers import Integral, Real
 
+from ..i18n import t
+
 ANSWER_TYPES = ("int", "shape", "tuple", "ratio", "choice")
 RATIO_RTOL = 1e-3
 
@@ -47,7 +50,7 @@ CYRILLIC_LOOKALIKES = str.maketrans({"А": "A", "В": "B", "С": "C", "Е": "E",
 def _short(value) -> str:
     """repr of a student's value for a message, bounded (huge ints have no repr in Python 3.11)."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** MAX_DIGITS:
-        return f"a number with more than {MAX_DIGITS} digits"
+        return t("exam.huge_number", n=MAX_DIGITS)
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -55,76 +58,76 @@ def _short(value) -> str:
 def parse_int(value) -> int:
     """``1234``, ``"1 234"``, ``"1,234"``, ``1234.0`` -> ``1234``."""
     if isinstance(value, bool):
-        raise AnswerFormatError(f"expected a whole number, got {_short(value)}")
+        raise AnswerFormatError(t("exam.want_int", got=_short(value)))
     if isinstance(value, Integral):
         if abs(int(value)) >= 10 ** MAX_DIGITS:
-            raise AnswerFormatError(f"expected a whole number of at most {MAX_DIGITS} digits")
+            raise AnswerFormatError(t("exam.want_int_digits", n=MAX_DIGITS))
         return int(value)
     if isinstance(value, Real):
         f = float(value)
         if math.isfinite(f) and f == int(f):
             return int(f)
-        raise AnswerFormatError(f"expected a whole number, got {_short(value)}")
+        raise AnswerFormatError(t("exam.want_int", got=_short(value)))
     if isinstance(value, str):
         text = value.strip()
         if len(text) > 2 * MAX_DIGITS:
-            raise AnswerFormatError(f"expected a whole number of at most {MAX_DIGITS} digits")
+            raise AnswerFormatError(t("exam.want_int_digits", n=MAX_DIGITS))
         if _INT_TEXT.match(text):
             return int(re.sub(r"[ _,\u00a0\u202f]", "", text))
         if re.fullmatch(r"[+-]?\d+\.0*", text):
             return int(float(text))
-    raise AnswerFormatError(f"expected a whole number such as 1234, got {_short(value)}")
+    raise AnswerFormatError(t("exam.want_int_example", got=_short(value)))
 
 
 def parse_ints(value) -> tuple[int, ...]:
     """A sequence of integers: a list/tuple, or text such as ``"(8, 16, 16)"`` or ``"8x16x16"``."""
     if isinstance(value, (list, tuple)):
         if not value:
-            raise AnswerFormatError("expected numbers, got an empty list")
+            raise AnswerFormatError(t("exam.want_ints_empty"))
         if len(value) > 16:
-            raise AnswerFormatError(f"expected a few numbers, got a list of {len(value)}")
+            raise AnswerFormatError(t("exam.want_ints_many", n=len(value)))
         return tuple(parse_int(v) for v in value)
     if isinstance(value, bool) or value is None:
-        raise AnswerFormatError(f"expected numbers such as (8, 16, 16), got {_short(value)}")
+        raise AnswerFormatError(t("exam.want_ints", got=_short(value)))
     if isinstance(value, Integral):
         return (int(value),)
     if isinstance(value, str):
         text = value.strip()
         if len(text) > 200:
-            raise AnswerFormatError("expected numbers such as (8, 16, 16), got a long text")
+            raise AnswerFormatError(t("exam.want_ints_long"))
         if len(text) >= 2 and text[0] + text[-1] in ("()", "[]", "{}"):
             text = text[1:-1].strip()
         text = text.rstrip(",").strip()
         if not text:
-            raise AnswerFormatError("expected numbers such as (8, 16, 16), got an empty answer")
+            raise AnswerFormatError(t("exam.want_ints_blank"))
         parts = [p for p in _SEPARATORS.split(text) if p]
         try:
             return tuple(parse_int(p) for p in parts)
         except AnswerFormatError:
-            raise AnswerFormatError(f"expected numbers such as (8, 16, 16) or 8x16x16, got {_short(value)}") from None
-    raise AnswerFormatError(f"expected numbers such as (8, 16, 16), got {_short(value)}")
+            raise AnswerFormatError(t("exam.want_ints_text", got=_short(value))) from None
+    raise AnswerFormatError(t("exam.want_ints", got=_short(value)))
 
 
 def parse_ratio(value) -> Fraction | float:
     """``"18/25"`` -> ``Fraction(18, 25)``; ``0.72`` / ``"0.72"`` / ``"72%"`` -> ``0.72`` (float)."""
     if isinstance(value, bool) or value is None:
-        raise AnswerFormatError(f"expected a fraction such as 3/4 or a decimal such as 0.72, got {_short(value)}")
+        raise AnswerFormatError(t("exam.want_ratio", got=_short(value)))
     if isinstance(value, Fraction):
         return value
     if isinstance(value, Integral):
         return Fraction(parse_int(value))
     if isinstance(value, Real):
         if not math.isfinite(float(value)):
-            raise AnswerFormatError(f"expected a finite number, got {_short(value)}")
+            raise AnswerFormatError(t("exam.want_finite", got=_short(value)))
         return float(value)
     if isinstance(value, str):
         text = value.strip().replace(" ", "")
         if len(text) > 2 * MAX_DIGITS:
-            raise AnswerFormatError("expected a fraction such as 3/4 or a decimal such as 0.72, got a long text")
+            raise AnswerFormatError(t("exam.want_ratio_long"))
         m = re.fullmatch(r"([+-]?\d+)/([+-]?\d+)", text)
         if m:
             if int(m.group(2)) == 0:
-                raise AnswerFormatError(f"division by zero in {value!r}")
+                raise AnswerFormatError(t("exam.division_by_zero", got=_short(value)))
             return Fraction(int(m.group(1)), int(m.group(2)))
         m = re.fullmatch(r"([+-]?\d+(?:[.,]\d+)?)%", text)
         if m:
@@ -132,7 +135,7 @@ def parse_ratio(value) -> Fraction | float:
         m = re.fullmatch(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:e[+-]?\d+)?", text, re.IGNORECASE)
         if m:
             return float(text.replace(",", "."))
-    raise AnswerFormatError(f"expected a fraction such as 3/4 or a decimal such as 0.72, got {_short(value)}")
+    raise AnswerFormatError(t("exam.want_ratio", got=_short(value)))
 
 
 def parse_choice(value, n_choices: int) -> str:
@@ -142,7 +145,7 @@ def parse_choice(value, n_choices: int) -> str:
         text = value.strip().strip("().[] ").upper().translate(CYRILLIC_LOOKALIKES)
         if len(text) == 1 and text in letters:
             return text
-    raise AnswerFormatError(f"expected one letter of {', '.join(letters)}, got {_short(value)}")
+    raise AnswerFormatError(t("exam.want_choice", letters=", ".join(letters), got=_short(value)))
 
 
 def normalize(answer_type: str, value, n_choices: int = 0):
@@ -177,31 +180,30 @@ def score_answer(answer_type: str, exact, given, partial: bool = True, n_choices
     Missing answers (``None``) score 0; malformed ones too, with the format message.
     """
     if given is None:
-        return 0.0, "no answer"
+        return 0.0, t("exam.no_answer")
     try:
         value = normalize(answer_type, given, n_choices)
     except AnswerFormatError as exc:
-        return 0.0, f"could not read your answer: {exc}"
+        return 0.0, t("exam.unreadable_answer", reason=exc)
     if answer_type in ("shape", "tuple"):
         exact = tuple(exact)
         if value == exact:
-            return 1.0, f"correct: {format_answer(answer_type, exact)}"
+            return 1.0, t("exam.correct_value", answer=format_answer(answer_type, exact))
         if len(value) != len(exact):
-            return 0.0, (f"your answer {format_answer(answer_type, value)} has {len(value)} numbers, "
-                         f"{len(exact)} were asked for")
+            return 0.0, t("exam.wrong_length", given=format_answer(answer_type, value), n=len(value), m=len(exact))
         right = sum(a == b for a, b in zip(value, exact))
         wrong = [i + 1 for i, (a, b) in enumerate(zip(value, exact)) if a != b]
         frac = right / len(exact) if partial else 0.0
-        return frac, (f"your answer {format_answer(answer_type, value)}: {right} of {len(exact)} numbers "
-                      f"right (wrong: position {', '.join(map(str, wrong))})")
+        return frac, t("exam.partly_right", given=format_answer(answer_type, value), right=right, n=len(exact),
+                       positions=", ".join(map(str, wrong)))
     if answer_type == "ratio":
         exact = Fraction(exact)
         if isinstance(value, Fraction):
             ok = value == exact
         else:
             ok = abs(value - float(exact)) <= RATIO_RTOL * abs(float(exact))
-        return (1.0, "correct") if ok else (0.0, f"your answer {_short(given)} is not the right ratio")
+        return (1.0, t("exam.correct")) if ok else (0.0, t("exam.wrong_ratio", given=_short(given)))
     if value == exact:
-        return 1.0, "correct"
+        return 1.0, t("exam.correct")
     shown = format_answer(answer_type, value)
-    return 0.0, f"your answer {shown} is wrong"
+    return 0.0, t("exam.wrong", given=shown)

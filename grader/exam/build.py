@@ -21,6 +21,7 @@ from grader.roster import RosterError  # noqa: F401  (re-exported: callers catch
 from grader.roster import EXAM_ID_COLUMNS, safe_id
 from grader.roster import read_roster as read_roster_rows
 
+from ..i18n import default_lang, t
 from .exam import Exam, make_paper
 from .questions import LANGS
 from .render import key_markdown, paper_html, paper_markdown, to_html, write_pdf
@@ -58,25 +59,35 @@ def verify_paper(exam: Exam, student: str, secret: bytes, papers_dir: str | Path
     try:
         key = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return [f"cannot read the answer key {path}: {exc}"]
+        return [t("exam.key_unreadable", path=path, error=exc)]
     problems = []
     if key.get("exam") != exam.id:
-        problems.append(f"{path} is the key of exam {key.get('exam')!r}, not {exam.id!r}")
+        problems.append(t("exam.key_other_exam", path=path, other=repr(key.get("exam")), exam=repr(exam.id)))
     fp = key.get("secret_fingerprint")
     if fp is not None and fp != secret_fingerprint(secret, exam.id):
-        problems.append("the course secret is not the one the papers were built with (fingerprints differ): "
-                        "set CONVGRADE_SECRET or ~/.config/convgrade/secret to the builder's secret")
+        problems.append(t("exam.secret_differs"))
     students = key.get("students") or {}
     if student not in students:
         near = sorted(s for s in students if s.lower() == student.lower() or safe_id(s) == safe_id(student))
-        problems.append(f"no paper was built for student {student!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+        problems.append(t("exam.no_paper", student=repr(student))
+                        + (t("exam.did_you_mean", near=repr(near[0])) if near else ""))
     elif not problems:
         paper = make_paper(exam, student, secret, students[student].get("lang") or None)
         texts = students[student].get("answer_texts") or {}
         if any(texts.get(q.id) != q.answer_text for q in paper.questions):
-            problems.append(f"the paper re-drawn for {student!r} differs from the one in {path} (another secret "
-                            f"or exam version)")
+            problems.append(t("exam.paper_differs", student=repr(student), path=path))
     return problems
+
+
+def paper_lang(papers_dir: str | Path, student: str) -> str | None:
+    """The language ``student``'s paper was built in (``key.json`` of ``exam build``), or None
+    when the key cannot be read or has no such student."""
+    try:
+        key = json.loads((Path(papers_dir) / "key.json").read_text(encoding="utf-8"))
+        lang = key["students"][student].get("lang")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return lang if lang in LANGS else None
 
 
 def read_roster(path: str | Path) -> list[RosterRow]:
@@ -87,8 +98,11 @@ def read_roster(path: str | Path) -> list[RosterRow]:
 
 
 def build_exam(exam: Exam, roster: str | Path, out_dir: str | Path, secret: bytes, lang: str | None = None,
-               pdf: str = "auto") -> BuildReport:
-    """Write every student's paper and the key; ``pdf``: "auto" (when a converter exists) / "no"."""
+               pdf: str = "auto", key_lang: str | None = None) -> BuildReport:
+    """Write every student's paper and the key; ``pdf``: "auto" (when a converter exists) / "no".
+
+    Papers: in ``lang`` for everyone, else each roster row's ``lang``, else the exam's, else the
+    course's. The staff key: in ``key_lang`` (default ``lang``, else the course's language)."""
     rows = read_roster(roster)
     out = Path(out_dir)
     (out / "papers").mkdir(parents=True, exist_ok=True)
@@ -117,9 +131,11 @@ def build_exam(exam: Exam, roster: str | Path, out_dir: str | Path, secret: byte
                             "answers": {q.id: q.answer_value for q in paper.questions},
                             "answer_texts": {q.id: q.answer_text for q in paper.questions}}
         report.students.append(row.id)
-    key_md = key_markdown(papers, exam)
+    key_lang = key_lang or lang or default_lang()
+    key_md = key_markdown(papers, exam, key_lang)
     (out / "key.md").write_text(key_md, encoding="utf-8")
-    (out / "key.html").write_text(to_html(key_md, f"Answer key — {exam.title}"), encoding="utf-8")
+    key_title = f"{t('exam.key', lang=key_lang)} — {exam.title_ru if key_lang == 'ru' else exam.title}"
+    (out / "key.html").write_text(to_html(key_md, key_title, key_lang), encoding="utf-8")
     (out / "key.json").write_text(json.dumps({"exam": exam.id, "version": exam.version,
                                               "secret_fingerprint": secret_fingerprint(secret, exam.id),
                                               "students": key_data},

@@ -5,7 +5,8 @@
     id = "exam_midterm"
     title = "Midterm: convolutional networks"
     title_ru = "Контрольная: свёрточные сети"
-    lang = "en"                         # default paper language (a roster's lang column overrides)
+    lang = "en"                         # optional paper language (a roster's lang column overrides;
+                                        # default: the course's convgrade.toml lang)
     duration_minutes = 60               # optional, printed on the paper
     instructions = "..."                # optional, printed on the paper (instructions_ru too)
 
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from ..assignment import LatePolicy
 from ..course import CourseError, resolve_in_course
+from ..i18n import default_lang
 from ..seeds import derive_seed
 from .questions import BANK, LANGS, Question, generate
 
@@ -53,7 +55,7 @@ class Exam:
     path: Path
     slots: list[Slot]
     version: str
-    lang: str = "en"
+    lang: str = ""                      # "" : the course's language (grader.i18n.default_lang)
     duration_minutes: int | None = None
     instructions: str = ""
     instructions_ru: str = ""
@@ -94,8 +96,8 @@ def load_exam(name_or_path: str | Path) -> Exam:
     for key in ("id", "title"):
         if not isinstance(doc.get(key), str) or not doc[key]:
             raise ExamError(f"{path}: missing {key!r}")
-    lang = doc.get("lang", "en")
-    if lang not in LANGS:
+    lang = doc.get("lang", "")
+    if lang and lang not in LANGS:
         raise ExamError(f"{path}: lang must be one of {LANGS}, got {lang!r}")
     slots: list[Slot] = []
     items = doc.get("question", [])
@@ -128,8 +130,9 @@ def slot_seed(exam: Exam, slot: Slot, student: str, secret: bytes) -> int:
 
 
 def make_paper(exam: Exam, student: str, secret: bytes, lang: str | None = None) -> Paper:
-    """The paper of ``student``: every slot drawn from its own seed (deterministic)."""
-    lang = lang or exam.lang
+    """The paper of ``student``: every slot drawn from its own seed (deterministic), in ``lang``
+    (default: the exam's ``lang``, else the course's, :func:`grader.i18n.default_lang`)."""
+    lang = lang or exam.lang or default_lang()
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
     if not str(student):

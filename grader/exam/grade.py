@@ -25,6 +25,7 @@ grading needs only the exam, the student id and the course secret. The result is
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import json
 import time
@@ -36,7 +37,8 @@ from .. import __version__
 from ..checks.base import CheckSpec, Part
 from ..results import build_results
 from ..submission import SubmissionError, json_depth_ok, read_notebook_cells
-from .answers import score_answer
+from ..i18n import current, language, t
+from .answers import _short, score_answer
 from .exam import Exam, Paper, make_paper
 
 
@@ -59,13 +61,13 @@ def _yaml_bounded(text: str, name: str):
     for ev in yaml.parse(text, Loader=yaml.SafeLoader):
         events += 1
         if events > MAX_EVENTS:
-            raise AnswersError(f"{name}: too many YAML items for an answer file")
+            raise AnswersError(t("exam.yaml_too_many", file=name))
         if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
-            raise AnswersError(f"{name}: YAML anchors and aliases (&, *) are not allowed in answer files")
+            raise AnswersError(t("exam.yaml_alias", file=name))
         if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
-                raise AnswersError(f"{name}: answers nest deeper than {MAX_DEPTH} levels")
+                raise AnswersError(t("exam.too_deep", file=name, n=MAX_DEPTH))
         elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
     return yaml.safe_load(text)
@@ -74,17 +76,17 @@ def _yaml_bounded(text: str, name: str):
 def _bounded_value(value, depth: int = 0):
     """A small answer value, or AnswersError (lists of numbers, short strings, numbers)."""
     if depth > 3:
-        raise AnswersError("an answer nests too deeply")
+        raise AnswersError(t("exam.value_too_deep"))
     if isinstance(value, str):
         if len(value) > MAX_STR:
-            raise AnswersError(f"an answer is a text of {len(value)} characters")
+            raise AnswersError(t("exam.value_long_text", n=len(value)))
         return value
     if isinstance(value, (list, tuple)):
         if len(value) > MAX_VALUE_ITEMS:
-            raise AnswersError(f"an answer is a list of {len(value)} items")
+            raise AnswersError(t("exam.value_long_list", n=len(value)))
         return type(value)(_bounded_value(v, depth + 1) for v in value)
     if isinstance(value, dict):
-        raise AnswersError("an answer is itself a mapping; each answer is a number, a shape, a ratio or a letter")
+        raise AnswersError(t("exam.value_mapping"))
     return value
 
 
@@ -92,9 +94,9 @@ def _from_source(source: str, where: str) -> object:
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
-        raise AnswersError(f"{where}: Python syntax error on line {exc.lineno}: {exc.msg}") from None
+        raise AnswersError(t("exam.python_syntax", where=where, line=exc.lineno, msg=exc.msg)) from None
     except (MemoryError, RecursionError, ValueError):
-        raise AnswersError(f"{where}: the code is nested too deeply to be read") from None
+        raise AnswersError(t("exam.python_nested", where=where)) from None
     found = None
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
@@ -106,8 +108,8 @@ def _from_source(source: str, where: str) -> object:
     try:
         return ast.literal_eval(found.value)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        raise AnswersError(f"{where}: ANSWERS (line {found.lineno}) must be a plain literal dict such as "
-                           f"{{'q1': [8, 16, 16], 'q2': 1234}}: no variables, calls or expressions") from None
+        raise AnswersError(t("exam.not_literal", where=where, line=found.lineno,
+                             example="`{'q1': [8, 16, 16], 'q2': 1234}`")) from None
 
 
 def load_answers(path: str | Path) -> dict[str, object]:
@@ -118,36 +120,36 @@ def load_answers(path: str | Path) -> dict[str, object]:
     except AnswersError:
         raise
     except (Exception, RecursionError, MemoryError) as exc:   # noqa: BLE001 - hostile bytes
-        raise AnswersError(f"{Path(path).name}: could not be read as an answer file "
-                           f"({type(exc).__name__})") from None
+        raise AnswersError(t("exam.file_unreadable", file=Path(path).name, error=type(exc).__name__)) from None
 
 
 def _load_answers(path: Path) -> dict[str, object]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise AnswersError(f"cannot read {path.name}: {exc.strerror}") from None
+        raise AnswersError(t("exam.cannot_read", file=path.name, error=exc.strerror)) from None
     if len(raw) > MAX_BYTES:
-        raise AnswersError(f"{path.name} is larger than {MAX_BYTES // 1000} kB: not an answer file")
+        raise AnswersError(t("exam.too_large", file=path.name, kb=MAX_BYTES // 1000))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise AnswersError(f"{path.name} is not UTF-8 text") from None
+        raise AnswersError(t("exam.not_utf8", file=path.name)) from None
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         try:
             data = _yaml_bounded(text, path.name)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            line = f" on line {mark.line + 1}" if mark is not None else ""
-            raise AnswersError(f"{path.name}: invalid YAML{line}: {getattr(exc, 'problem', exc)}") from None
+            line = t("exam.on_line", line=mark.line + 1) if mark is not None else ""
+            raise AnswersError(t("exam.yaml_invalid", file=path.name, where=line,
+                                 problem=getattr(exc, "problem", None) or exc)) from None
     elif suffix == ".json":
         if not json_depth_ok(text, MAX_DEPTH):
-            raise AnswersError(f"{path.name}: answers nest deeper than {MAX_DEPTH} levels")
+            raise AnswersError(t("exam.too_deep", file=path.name, n=MAX_DEPTH))
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise AnswersError(f"{path.name}: invalid JSON on line {exc.lineno}: {exc.msg}") from None
+            raise AnswersError(t("exam.json_invalid", file=path.name, line=exc.lineno, msg=exc.msg)) from None
     elif suffix == ".ipynb":
         try:     # the one bounded notebook reader the submission loader uses
             cells = [c for c in read_notebook_cells(text, path.name) if c["cell_type"] == "code"]
@@ -160,33 +162,32 @@ def _load_answers(path: Path) -> dict[str, object]:
                 continue
             # IPython magics make a cell unparsable; drop them, answers are plain Python
             src = "\n".join(ln for ln in src.split("\n") if not ln.lstrip().startswith(("%", "!")))
-            value = _from_source(src, f"{path.name}, code cell {i}")
+            value = _from_source(src, t("exam.code_cell", file=path.name, i=i))
             if value is not None:
                 data = value
         if data is None:
-            raise AnswersError(f"{path.name}: no code cell assigns ANSWERS = {{...}}")
+            raise AnswersError(t("exam.no_answers_cell", file=path.name))
     elif suffix == ".py":
         data = _from_source(text, path.name)
         if data is None:
-            raise AnswersError(f"{path.name}: no top-level ANSWERS = {{...}}")
+            raise AnswersError(t("exam.no_answers_py", file=path.name))
     else:
-        raise AnswersError(f"{path.name}: answer files are .yaml, .yml, .json, .ipynb or .py")
+        raise AnswersError(t("exam.bad_suffix", file=path.name))
     if not isinstance(data, dict):
-        raise AnswersError(f"{path.name}: the answers must be a mapping like {{q1: ..., q2: ...}}, "
-                           f"got {type(data).__name__}")
+        raise AnswersError(t("exam.not_mapping", file=path.name, type=type(data).__name__))
     if len(data) > MAX_KEYS:
-        raise AnswersError(f"{path.name}: {len(data)} answers; an exam has far fewer questions")
+        raise AnswersError(t("exam.too_many_answers", file=path.name, n=len(data)))
     out: dict[str, object] = {}
     for key, value in data.items():
         if isinstance(key, bool) or not isinstance(key, (str, int)):
-            raise AnswersError(f"{path.name}: question keys are q1, q2, ...; got {key!r}")
+            raise AnswersError(t("exam.bad_key", file=path.name, key=_short(key)))
         norm = str(key).strip().lower()
         if norm.isdigit():
             norm = f"q{int(norm)}"
         if len(norm) > 20:
-            raise AnswersError(f"{path.name}: question keys are q1, q2, ...; got a long key")
+            raise AnswersError(t("exam.long_key", file=path.name))
         if norm in out:
-            raise AnswersError(f"{path.name}: question {norm} is answered twice")
+            raise AnswersError(t("exam.answered_twice", file=path.name, qid=norm))
         try:
             out[norm] = _bounded_value(value)
         except AnswersError as exc:
@@ -195,20 +196,24 @@ def _load_answers(path: Path) -> dict[str, object]:
 
 
 def score_paper(paper: Paper, answers: dict[str, object]) -> list[tuple[CheckSpec, list[Part]]]:
+    """One row per question: its verdict and, when points were lost, the expected answer and how
+    it is found, in the current language (:func:`grader.i18n.language`)."""
     rows = []
+    lang = current()
     for i, q in enumerate(paper.questions, 1):
         spec = CheckSpec(name=f"{q.id}. {q.title_en}", kind=f"exam:{q.kind}", points=q.points,
-                         visibility="visible", target=q.id, number=str(i), tags=["exam"])
+                         visibility="visible", target=q.id, number=str(i), tags=["exam"],
+                         name_ru=f"{q.id}. {q.title_ru}")
         frac, verdict = score_answer(q.answer_type, q.answer, answers.get(q.id),
                                      partial=q.partial_rule == "per_component", n_choices=len(q.choices))
         score = round(q.points * frac, 6)
-        text = f"**{q.id}** ({q.title_en}): {verdict}."
+        text = f"**{q.id}** ({q.title(lang)}): {verdict}."
         if frac < 1.0:
-            text += f"\n\nExpected: `{q.answer_text}` ({q.explanation})."
+            text += "\n\n" + t("exam.expected", answer=q.answer_text_in(lang), how=q.how(lang))
         extra = {"kind": spec.kind, "answer_type": q.answer_type, "given": _plain(answers.get(q.id))}
         if frac < 1.0:
             extra["failed"] = True
-        rows.append((spec, [Part(spec.name, q.points, score, text, extra)]))
+        rows.append((spec, [Part(spec.display_name, q.points, score, text, extra)]))
     return rows
 
 
@@ -222,13 +227,18 @@ def _plain(value):
 
 def grade_answers(exam: Exam, path: str | Path, student: str, secret: bytes, lang: str | None = None) -> dict:
     """``results.json`` of ``student``'s answer file ``path``; a malformed file scores 0 with the
-    reason in ``convgrade.load_error`` (as a broken homework upload)."""
-    t0 = time.monotonic()
-    path = Path(path)
+    reason in ``convgrade.load_error`` (as a broken homework upload). Every message is in ``lang``
+    (default: the exam's ``lang``, else the course's), recorded as ``convgrade.lang``."""
     paper = make_paper(exam, student, secret, lang)
+    with language(paper.lang):
+        return _grade_paper(exam, paper, Path(path), student)
+
+
+def _grade_paper(exam: Exam, paper: Paper, path: Path, student: str) -> dict:
+    t0 = time.monotonic()
     meta = {"assignment": exam.id, "version": exam.version, "student": student, "name": None,
             "grader_version": __version__, "notes": [], "static_findings": [], "filename": path.name,
-            "isolation": {"level": "none", "details": ["exam answers are data: nothing was executed"]}}
+            "lang": paper.lang, "isolation": {"level": "none", "details": [t("exam.isolation")]}}
     try:
         meta["submission_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
@@ -236,18 +246,20 @@ def grade_answers(exam: Exam, path: str | Path, student: str, secret: bytes, lan
     try:
         answers = load_answers(path)
     except AnswersError as exc:
-        meta["load_error"] = f"Your answer file could not be read: {exc}"
+        meta["load_error"] = t("exam.load_error", reason=exc)
         answers = {}
         rows = score_paper(paper, answers)
         for _, parts in rows:
-            parts[0].output = f"Not graded: {exc}"
+            parts[0].output = t("exam.not_graded", reason=exc)
     else:
         ids = {q.id for q in paper.questions}
         extra = sorted(k for k in answers if k not in ids)
         if extra:
-            meta["notes"].append(f"answers for questions that are not on your paper were ignored: {', '.join(extra)}")
+            meta["notes"].append(t("exam.extra_answers", ids=", ".join(extra)))
         missing = [q.id for q in paper.questions if q.id not in answers]
         if missing:
-            meta["notes"].append(f"no answer for: {', '.join(missing)}")
+            meta["notes"].append(t("exam.missing_answers", ids=", ".join(missing)))
         rows = score_paper(paper, answers)
-    return build_results(exam, rows, meta, time.monotonic() - t0)
+    # the summary line names the exam in the results' language
+    titled = dataclasses.replace(exam, title=exam.title_ru) if paper.lang == "ru" else exam
+    return build_results(titled, rows, meta, time.monotonic() - t0)

@@ -7,8 +7,8 @@ same quantity: the output shape of a forward pass, ``numel`` of the parameters, 
 ``torch.utils.flop_counter``, the input gradient's support for receptive fields. A disagreement
 is a bug in the bank and raises :class:`CrossCheckError`; it never reaches a paper.
 
-Every question carries its text in English and Russian (``lang`` only records the language the
-paper is printed in). Answer types and partial-credit rules are those of
+Every question carries its text, title, options and explanation in English and Russian (``lang``
+only records the language the paper is printed in). Answer types and partial-credit rules are those of
 :mod:`grader.exam.answers`.
 
 Kinds (``BANK``): ``conv_output_shape``, ``conv_transpose_output_shape``, ``pool_output_shape``,
@@ -49,8 +49,9 @@ class Question:
     choices: list[tuple[str, str]] = field(default_factory=list)   # (en, ru) per option A, B, ...
     title_en: str = ""
     title_ru: str = ""
-    explanation: str = ""                # for the answer key (English, formulas)
+    explanation: str = ""                # how the answer is found: the key and the feedback (English)
     lang: str = "en"
+    explanation_ru: str = ""             # the same in Russian ("" when the formula needs no words)
 
     def __post_init__(self):
         if self.answer_type not in ANSWER_TYPES:
@@ -66,15 +67,24 @@ class Question:
     def title(self, lang: str | None = None) -> str:
         return self.title_ru if (lang or self.lang) == "ru" else self.title_en
 
+    def how(self, lang: str | None = None) -> str:
+        """How the answer is found (the key's "how" column and the feedback's expected line)."""
+        return (self.explanation_ru or self.explanation) if (lang or self.lang) == "ru" else self.explanation
+
     def choice_lines(self, lang: str | None = None) -> list[str]:
         k = 1 if (lang or self.lang) == "ru" else 0
         return [f"{'ABCDEFGH'[i]}) {c[k]}" for i, c in enumerate(self.choices)]
 
     @property
     def answer_text(self) -> str:
+        """The exact answer as printed in the key (English option text; recorded in key.json)."""
+        return self.answer_text_in("en")
+
+    def answer_text_in(self, lang: str) -> str:
+        """The exact answer in ``lang`` (a choice's option in that language)."""
         if self.answer_type == "choice":
             i = "ABCDEFGH".index(self.answer)
-            return f"{self.answer}) {self.choices[i][0]}"
+            return f"{self.answer}) {self.choices[i][1 if lang == 'ru' else 0]}"
         return format_answer(self.answer_type, self.answer)
 
     @property
@@ -112,7 +122,7 @@ def _shape(t) -> str:
 
 
 def _output_shape_question(kind: str, call: str, in_shape, answer, title_en: str, title_ru: str,
-                           explanation: str, lang: str) -> Question:
+                           explanation: str | tuple[str, str], lang: str) -> Question:
     """"A layer `call` gets an input of shape ... What is the shape of its output?", with
     per-component partial credit: the common form of the output-shape generators."""
     return Question(
@@ -122,7 +132,13 @@ def _output_shape_question(kind: str, call: str, in_shape, answer, title_en: str
         f"Слой `{call}` получает вход размера (N, C, H, W) = {_shape(in_shape)}. "
         f"Какого размера будет выход? Ответ — четыре числа (N, C, H, W).",
         answer, partial_rule="per_component", answer_type="shape",
-        title_en=title_en, title_ru=title_ru, explanation=explanation, lang=lang)
+        title_en=title_en, title_ru=title_ru, lang=lang, **_explained(explanation))
+
+
+def _explained(explanation: str | tuple[str, str]) -> dict:
+    """``explanation``/``explanation_ru`` keywords from one text (a formula) or an (en, ru) pair."""
+    en, ru = (explanation, "") if isinstance(explanation, str) else explanation
+    return {"explanation": en, "explanation_ru": ru}
 
 
 # ------------------------------------------------------------------------------- torch measurements
@@ -201,7 +217,8 @@ def conv_output_shape(rng: np.random.Generator, lang: str = "en") -> Question:
     return _output_shape_question("conv_output_shape", call, (n, c_in, h, w), answer,
                                   "Output shape of a convolution",
                                   "Размер выхода свёртки",
-                                  "H_out = floor((H + 2P − D(K − 1) − 1)/S) + 1 per axis", lang)
+                                  ("H_out = floor((H + 2P − D(K − 1) − 1)/S) + 1 per axis",
+                                   "H_out = floor((H + 2P − D(K − 1) − 1)/S) + 1 по каждой оси"), lang)
 
 
 def conv_transpose_output_shape(rng: np.random.Generator, lang: str = "en") -> Question:
@@ -250,8 +267,9 @@ def pool_output_shape(rng: np.random.Generator, lang: str = "en") -> Question:
     call = f"nn.MaxPool2d(kernel_size={k}, stride={s}, padding={p}, ceil_mode={ceil})"
     return _output_shape_question("pool_output_shape", call, (n, c, h, w), answer,
                                   "Output shape of max pooling",
-                                  "Размер выхода max pooling",
-                                  "floor (or ceil with ceil_mode) of (H + 2P − K)/S, plus 1", lang)
+                                  "Размер выхода макс-пулинга",
+                                  ("floor (or ceil with ceil_mode) of (H + 2P − K)/S, plus 1",
+                                   "floor (или ceil при ceil_mode) от (H + 2P − K)/S, плюс 1"), lang)
 
 
 def layer_params(rng: np.random.Generator, lang: str = "en") -> Question:
@@ -268,14 +286,15 @@ def layer_params(rng: np.random.Generator, lang: str = "en") -> Question:
         module = nn.Conv2d(c_in, c_out, k, bias=bias, device="meta")
         desc = f"`nn.Conv2d({c_in}, {c_out}, kernel_size={k}, bias={bias})`"
         desc_ru = desc
-        expl = "C_out·(K·K·C_in) (+ C_out biases)"
+        expl = ("C_out·(K·K·C_in) (+ C_out biases)", "C_out·(K·K·C_in) (+ C_out смещений)")
     elif which == "depthwise":
         c, k = int(_pick(rng, [16, 32, 64, 96, 144])), int(_pick(rng, [3, 5]))
         answer = arith.conv_params(c, c, k, groups=c, bias=bias)
         module = nn.Conv2d(c, c, k, groups=c, bias=bias, device="meta")
         desc = f"the depthwise convolution `nn.Conv2d({c}, {c}, kernel_size={k}, groups={c}, bias={bias})`"
         desc_ru = f"depthwise-свёртки `nn.Conv2d({c}, {c}, kernel_size={k}, groups={c}, bias={bias})`"
-        expl = "C·K·K (+ C biases): one K×K filter per channel"
+        expl = ("C·K·K (+ C biases): one K×K filter per channel",
+                "C·K·K (+ C смещений): по одному фильтру K×K на канал")
     elif which == "separable":
         c_in, c_out = int(_pick(rng, [16, 32, 64, 128])), int(_pick(rng, [32, 64, 128, 256]))
         k = int(_pick(rng, [3, 5]))
@@ -286,28 +305,29 @@ def layer_params(rng: np.random.Generator, lang: str = "en") -> Question:
                 f"depthwise kernel (`bias={bias}` in both convolutions)")
         desc_ru = (f"depthwise-separable свёртки из {c_in} в {c_out} каналов с depthwise-ядром {k}×{k} "
                    f"(`bias={bias}` в обеих свёртках)")
-        expl = "K²·C_in + C_in·C_out (+ C_in + C_out biases)"
+        expl = ("K²·C_in + C_in·C_out (+ C_in + C_out biases)", "K²·C_in + C_in·C_out (+ C_in + C_out смещений)")
     elif which == "linear":
         f_in, f_out = int(_pick(rng, [84, 120, 256, 512, 784, 1024])), int(_pick(rng, [10, 84, 100, 256, 1000]))
         answer = arith.linear_params(f_in, f_out, bias=bias)
         module = nn.Linear(f_in, f_out, bias=bias, device="meta")
         desc = f"`nn.Linear({f_in}, {f_out}, bias={bias})`"
         desc_ru = desc
-        expl = "(n_in + 1)·n_out with bias, n_in·n_out without"
+        expl = ("(n_in + 1)·n_out with bias, n_in·n_out without", "(n_in + 1)·n_out со смещением, n_in·n_out без него")
     else:
         c = int(_pick(rng, [16, 32, 64, 128, 256, 512]))
         answer = arith.batchnorm_params(c)
         module = nn.BatchNorm2d(c, device="meta")
         desc = f"`nn.BatchNorm2d({c})` (count trainable parameters only, not running statistics)"
         desc_ru = f"`nn.BatchNorm2d({c})` (только обучаемые параметры, без накопленных статистик)"
-        expl = "γ and β: 2·C (running mean/var are buffers)"
+        expl = ("γ and β: 2·C (running mean/var are buffers)",
+                "γ и β: 2·C (скользящие среднее и дисперсия — буферы, не параметры)")
     _agree(f"{which} parameters", answer, torch_param_count(module))
     return Question(
         "", "layer_params",
         f"How many trainable parameters does {desc} have?",
         f"Сколько обучаемых параметров у {desc_ru}?",
         answer, answer_type="int", title_en="Parameters of a layer", title_ru="Параметры слоя",
-        explanation=expl, lang=lang)
+        lang=lang, **_explained(expl))
 
 
 def _small_model(rng: np.random.Generator):
@@ -378,7 +398,9 @@ def model_params(rng: np.random.Generator, lang: str = "en") -> Question:
         f"How many trainable parameters does this model have (input {_shape(in_shape)})?\n\n{code}",
         f"Сколько обучаемых параметров у этой модели (вход {_shape(in_shape)})?\n\n{code}",
         answer, answer_type="int", title_en="Parameters of a model", title_ru="Параметры модели",
-        explanation="sum over conv, batch-norm and linear layers; ReLU/pool/flatten have none", lang=lang)
+        explanation="sum over conv, batch-norm and linear layers; ReLU/pool/flatten have none",
+        explanation_ru="сумма по свёрточным слоям, батч-нормализации и полносвязным слоям; у ReLU, пулинга и "
+                       "flatten параметров нет", lang=lang)
 
 
 def receptive_field(rng: np.random.Generator, lang: str = "en") -> Question:
@@ -463,7 +485,8 @@ def factorized_ratio(rng: np.random.Generator, lang: str = "en") -> Question:
         f"свёртками 3×3 ({c} → {c}, без bias) с тем же рецептивным полем. Какую долю исходного числа "
         f"весов составляет новый стек? Ответ — дробь, например 3/4.",
         answer, answer_type="ratio", title_en="Factorized convolutions", title_ru="Факторизация свёрток",
-        explanation="n·9·C² / (K²·C²) with n = (K − 1)/2", lang=lang)
+        explanation="n·9·C² / (K²·C²) with n = (K − 1)/2", explanation_ru="n·9·C² / (K²·C²), где n = (K − 1)/2",
+        lang=lang)
 
 
 def separable_ratio(rng: np.random.Generator, lang: str = "en") -> Question:
@@ -490,8 +513,9 @@ def separable_ratio(rng: np.random.Generator, lang: str = "en") -> Question:
         f"Обычная свёртка {k}×{k} переводит карту {hw}×{hw}×{m} в {hw}×{hw}×{n_out} (паддинг 'same', без "
         f"bias). Её заменили depthwise-separable свёрткой (depthwise {k}×{k}, затем pointwise 1×1). "
         f"Каково отношение числа умножений-сложений, separable / обычная? Ответ — точная дробь.",
-        answer, answer_type="ratio", title_en="Depthwise-separable cost", title_ru="Стоимость depthwise-separable",
-        explanation="1/N + 1/K² (independent of M and the map size)", lang=lang)
+        answer, answer_type="ratio", title_en="Depthwise-separable cost", title_ru="Стоимость depthwise-separable свёртки",
+        explanation="1/N + 1/K² (independent of M and the map size)",
+        explanation_ru="1/N + 1/K² (не зависит от M и размера карты)", lang=lang)
 
 
 _MISTAKES = ("no_padding", "no_stride", "channels")
@@ -536,7 +560,8 @@ def wrong_trace(rng: np.random.Generator, lang: str = "en") -> Question:
         f"Ровно одна строка неверна. Укажите номер слоя.\n\n"
         f"| # | слой | размер выхода |\n|---|---|---|\n{rows}",
         answer, answer_type="int", title_en="Find the wrong shape", title_ru="Найдите неверный размер",
-        explanation=f"layer {answer} really outputs {_shape(shapes[i])}", lang=lang)
+        explanation=f"layer {answer} really outputs {_shape(shapes[i])}",
+        explanation_ru=f"слой {answer} на самом деле выдаёт {_shape(shapes[i])}", lang=lang)
 
 
 # ------------------------------------------------------------------------------- multiple choice
@@ -550,7 +575,7 @@ def _choice_question(rng, lang, kind, title, stem, correct, wrong, explanation, 
     letter = "ABCDEFGH"[int(np.flatnonzero(order == 0)[0])]
     return Question("", kind, stem[0] + "\n\nChoose one letter.", stem[1] + "\n\nВыберите одну букву.",
                     letter, answer_type="choice", choices=options, title_en=title[0], title_ru=title[1],
-                    explanation=explanation, lang=lang)
+                    lang=lang, **_explained(explanation))
 
 
 def _sgd_option_value(option: int, w0: float, lr: float, grad) -> float:
@@ -585,7 +610,8 @@ def mc_gradient_step(rng: np.random.Generator, lang: str = "en") -> Question:
         rng, lang, "mc_gradient_step", ("Gradient descent", "Градиентный спуск"),
         ("Which of these is the step of gradient descent with learning rate η on a loss Q(w)?",
          "Что из этого — формула шага градиентного спуска с темпом обучения η для функции потерь Q(w)?"),
-        correct, wrong, "step against the gradient at the current point (torch.optim.SGD)")
+        correct, wrong, ("step against the gradient at the current point (torch.optim.SGD)",
+                         "шаг против градиента в текущей точке (torch.optim.SGD)"))
 
 
 def mc_dropout_inference(rng: np.random.Generator, lang: str = "en") -> Question:
@@ -612,7 +638,8 @@ def mc_dropout_inference(rng: np.random.Generator, lang: str = "en") -> Question
          "What does the dropout layer do now?",
          f"Модель с `nn.Dropout(p={p})` (PyTorch, inverted dropout) переведена в `model.eval()`. "
          "Что теперь делает слой dropout?"),
-        correct, wrong, "identity in eval mode; the 1/(1 − p) scaling happens in training")
+        correct, wrong, ("identity in eval mode; the 1/(1 − p) scaling happens in training",
+                         "в режиме eval — тождественное отображение; масштабирование на 1/(1 − p) — при обучении"))
 
 
 def mc_padding_borders(rng: np.random.Generator, lang: str = "en") -> Question:
@@ -641,14 +668,15 @@ def mc_padding_borders(rng: np.random.Generator, lang: str = "en") -> Question:
               "Любой паддинг делает границу статистически неотличимой от центра изображения."),
              ("Padding is only used in pooling layers, so convolutions never see the border.",
               "Паддинг используется только в пулинге, поэтому свёртки никогда не видят границу.")]
-    names = {"zero": ("zero", "нулевого"), "reflection": ("reflection", "отражающего (reflection)"),
-             "replication": ("replication", "повторяющего (replication)")}[kind]
+    names = {"zero": ("zero", "нулевого", "нулевой"),
+             "reflection": ("reflection", "отражающего (reflection)", "отражающий"),
+             "replication": ("replication", "повторяющего (replication)", "повторяющий")}[kind]
     return _choice_question(
         rng, lang, "mc_padding_borders", ("Padding and borders", "Паддинг и границы"),
         (f"Which statement about {names[0]} padding and what a CNN learns about image borders is true?",
          f"Какое утверждение об использовании {names[1]} паддинга и о том, что CNN узнаёт о границах "
          f"изображения, верно?"),
-        correct, wrong, f"lecture 1, '{kind} padding'")
+        correct, wrong, (f"lecture 1, '{kind} padding'", f"лекция 1, «{names[2]} паддинг»"))
 
 
 def mc_batchnorm_eval(rng: np.random.Generator, lang: str = "en") -> Question:
@@ -669,10 +697,11 @@ def mc_batchnorm_eval(rng: np.random.Generator, lang: str = "en") -> Question:
              ("The mean and variance of the current single example.", "Среднее и дисперсию текущего примера."),
              ("It is switched off and returns its input.", "Он отключается и возвращает вход.")]
     return _choice_question(
-        rng, lang, "mc_batchnorm_eval", ("Batch norm at inference", "Batch norm при инференсе"),
+        rng, lang, "mc_batchnorm_eval", ("Batch norm at inference", "Батч-нормализация при инференсе"),
         ("After `model.eval()`, which statistics does `nn.BatchNorm2d` normalize with?",
          "После `model.eval()` какими статистиками нормирует `nn.BatchNorm2d`?"),
-        correct, wrong, "running statistics in eval mode; batch statistics in training")
+        correct, wrong, ("running statistics in eval mode; batch statistics in training",
+                         "в режиме eval — скользящие статистики, при обучении — статистики батча"))
 
 
 BANK: dict[str, Callable[..., Question]] = {

@@ -11,25 +11,14 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ..i18n import default_lang, tr
 from ..report._html import esc, markdown_to_html, page
 from .exam import Paper
 
-WORDS = {
-    "en": {"student": "Student", "points": "points", "question": "Question", "total": "Total",
-           "duration": "Time", "minutes": "minutes", "answer_file": "How to answer",
-           "answer_help": ("Write your answers in a YAML or JSON file, or in a notebook cell `ANSWERS = {...}`, "
-                           "with one key per question: `q1`, `q2`, ... Shapes as lists or `8x16x16`, "
-                           "fractions as `18/25`, multiple choice as a letter."),
-           "key": "Answer key", "answer": "Answer", "why": "How", "kind": "kind",
-           "example": "Example"},
-    "ru": {"student": "Студент", "points": "балл.", "question": "Вопрос", "total": "Всего",
-           "duration": "Время", "minutes": "минут", "answer_file": "Как отвечать",
-           "answer_help": ("Запишите ответы в файл YAML или JSON либо в ячейку ноутбука `ANSWERS = {...}`, "
-                           "по ключу на вопрос: `q1`, `q2`, ... Размеры — списком или `8x16x16`, "
-                           "дроби — `18/25`, выбор варианта — буквой."),
-           "key": "Ключ ответов", "answer": "Ответ", "why": "Как", "kind": "тип",
-           "example": "Пример"},
-}
+
+def _w(lang: str) -> dict[str, str]:
+    """The paper's fixed words in ``lang`` (catalogue section ``exam``, keys without the prefix)."""
+    return {k[len("exam."):]: v for k, v in tr(lang).items() if k.startswith("exam.")}
 
 
 def _pts(x: float) -> str:
@@ -39,7 +28,7 @@ def _pts(x: float) -> str:
 def paper_markdown(paper: Paper, name: str = "") -> str:
     """The student's paper in their language."""
     lang, exam = paper.lang, paper.exam
-    w = WORDS[lang]
+    w = _w(lang)
     title = exam.title_ru if lang == "ru" else exam.title
     who = f"{name} ({paper.student})" if name else paper.student
     lines = [f"# {title}", "", f"**{w['student']}:** {who}  ", f"**{w['total']}:** {_pts(exam.max_score)} {w['points']}"]
@@ -49,7 +38,7 @@ def paper_markdown(paper: Paper, name: str = "") -> str:
     instructions = exam.instructions_ru if lang == "ru" else exam.instructions
     if instructions:
         lines += ["", instructions]
-    lines += ["", f"## {w['answer_file']}", "", w["answer_help"], "",
+    lines += ["", f"## {w['how_to_answer']}", "", w["answer_help"], "",
               f"{w['example']}:", "", "```yaml",
               *[f"{q.id}: ..." for q in paper.questions], "```"]
     for q in paper.questions:
@@ -59,18 +48,24 @@ def paper_markdown(paper: Paper, name: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def key_markdown(papers: list[tuple[Paper, str]], exam) -> str:
-    """The staff answer key: every student's variant with exact answers (English)."""
-    lines = [f"# {WORDS['en']['key']}: {exam.title} ({exam.id})", "",
-             f"{len(papers)} papers, {len(exam.slots)} questions, {_pts(exam.max_score)} points. "
-             f"Exam version {exam.version}. Regrade any answer file with "
-             f"`convgrade exam grade {exam.id} ANSWERS --student ID`.", ""]
+def key_markdown(papers: list[tuple[Paper, str]], exam, lang: str | None = None) -> str:
+    """The staff answer key: every student's variant with exact answers, in ``lang`` (default: the
+    course's language, :func:`grader.i18n.default_lang`)."""
+    lang = lang or default_lang()
+    w = _w(lang)
+    title = exam.title_ru if lang == "ru" else exam.title
+    lines = [f"# {w['key']}: {title} ({exam.id})", "",
+             w["key_intro"].format(papers=len(papers), questions=len(exam.slots), points=_pts(exam.max_score),
+                                   version=exam.version, exam=exam.id), ""]
     for paper, name in papers:
         who = f"{name} ({paper.student})" if name else paper.student
-        lines += [f"## {who}", "", "| # | question | answer | points | how |", "|---|---|---|---|---|"]
+        lines += [f"## {who}", "",
+                  f"| # | {w['key_question']} | {w['key_answer']} | {w['key_points']} | {w['key_how']} |",
+                  "|---|---|---|---|---|"]
         for q in paper.questions:
-            answer = q.answer_text.replace("|", "\\|")
-            lines.append(f"| {q.id} | {q.title_en} | `{answer}` | {_pts(q.points)} | {q.explanation.replace('|', '/')} |")
+            answer = q.answer_text_in(lang).replace("|", "\\|")
+            lines.append(f"| {q.id} | {q.title(lang)} | `{answer}` | {_pts(q.points)} | "
+                         f"{q.how(lang).replace('|', '/')} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -183,10 +183,10 @@ def test_wrong_student_id_scores_low(tmp_path, exam):
     ("x.json", "{\"q1\": 1,}", "invalid JSON on line 1"),
     ("x.json", "[1, 2, 3]", "must be a mapping"),
     ("x.py", "ANSWERS = {'q1': compute()}", "plain literal dict"),
-    ("x.py", "x = 1", "no top-level ANSWERS"),
+    ("x.py", "x = 1", "no top-level `ANSWERS"),
     ("x.py", "ANSWERS = {'q1': 1, 1: 2}", "answered twice"),
     ("x.txt", "q1: 1", "answer files are"),
-    ("x.ipynb", "{\"nbformat\": 4, \"cells\": []}", "no code cell assigns ANSWERS"),
+    ("x.ipynb", "{\"nbformat\": 4, \"cells\": []}", "no code cell assigns `ANSWERS"),
     ("x.ipynb", "{\"cells\": []}", "not a Jupyter notebook"),
     ("x.ipynb", "not json", "not a valid notebook"),
 ])
