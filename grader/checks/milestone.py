@@ -27,7 +27,8 @@ bands (partial credit); optionally a baseline's accuracy (e.g. training from scr
     framework = "torch"                # or "numpy": numpy-only assignments (see below)
     flatten = false                    # true: images (N, 1, H, W) -> (N, H*W) float64
     test_subset = 800                  # optional: held-out images drawn per student (default: all)
-    compare = { accuracy = 0.78, share = 0.4, margin = 0.0, label = "training from scratch" }
+    compare = { accuracy = 0.78, share = 0.4, margin = 0.0, label = "training from scratch",
+                label_ru = "обучение с нуля" }       # label_ru: the label in Russian feedback
 
 Placeholders in steps: ``"$x_<set>"`` / ``"$y_<set>"`` the arrays of a set (``train`` is the whole
 training split unless ``labels``/``per_class`` restrict it), ``"$x_test"`` the held-out images,
@@ -86,6 +87,7 @@ import os
 
 import numpy as np
 
+from ..i18n import localized, t
 from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, register, split_points, worker_error_text
 
 DEVICES = ("cpu", "cuda")
@@ -159,7 +161,7 @@ def _load_split(spec: CheckSpec, device: str):
         try:
             return gpu_name, data.load(gpu_name, spec.get("data_folder")), note
         except data.DatasetError as exc:
-            note = f"{gpu_name} is not available on this machine ({exc}); used {name}"
+            note = t("training.gpu_dataset_missing", gpu_dataset=gpu_name, error=exc, dataset=name)
     return name, data.load(name, spec.get("data_folder") if name not in ("mnist_subset", "digits") else None), note
 
 
@@ -399,13 +401,13 @@ def _step_of(plan: Plan, index) -> str:
     if not isinstance(index, int):
         return ""
     if index < plan.context["n_setup"]:
-        return (f"while the grader prepared the run (seeds, {plan.context.get('framework', 'torch')} import)")
+        return t("training.step_setup", framework=plan.context.get("framework", "torch"))
     owners = plan.context["owners"]
     k = owners[index] if 0 <= index < len(owners) else None
     if k is not None:
-        return f"in step `{plan.context['step_names'][k]}`"
+        return t("training.step_in", step=plan.context["step_names"][k])
     if 0 <= index < len(plan.steps) and "grader" in plan.steps[index]:
-        return "when the grader evaluated your model"
+        return t("training.step_grader_eval")
     return ""
 
 
@@ -436,62 +438,51 @@ def run_record(plan: Plan, result) -> dict:
 def _failure_text(spec: CheckSpec, plan: Plan, result) -> str:
     ctx = plan.context
     if result.status == "timeout":
-        return (f"Your code did not finish within the budget: {ctx['budget_s']:g} s for training on "
-                f"{ctx['device']} plus {ctx['grace_s']:g} s of grace for building the model and predicting. "
-                "The run was stopped and scores zero (nothing was predicted in time). "
-                + ("Make `train` watch `budget_s` and stop before it runs out." if ctx.get("budget_passed", True)
-                   else "Training must be faster (vectorize; fewer epochs)."))
+        advice = t("training.timeout_watch_budget" if ctx.get("budget_passed", True) else "training.timeout_faster")
+        return t("training.timeout", budget=f"{ctx['budget_s']:g}", device=ctx["device"],
+                 grace=f"{ctx['grace_s']:g}", advice=advice)
     if (plan.context["device"] == "cuda" and result.values.get("cuda") is False):
-        return ("The grading machine has a GPU but the sandbox could not see it (the sandbox must be started "
-                "with gpu=True). This is not your fault; your TA has been told.")
+        return t("training.gpu_not_visible")
     where = _step_of(plan, (result.error or {}).get("step"))
-    return f"{worker_error_text(result)}" + (f" {where}" if where else "") + "."
+    return worker_error_text(result) + (f" {where}" if where else "") + "."
 
 
-def _labels(value, n: int, what: str) -> tuple[np.ndarray | None, str]:
+def _labels(value, n: int) -> tuple[np.ndarray | None, str]:
     """Untrusted predictions -> int64 ``(n,)`` array, or None with the reason."""
     if value is None:
-        return None, f"no {what} came back"
+        return None, t("training.pred_missing")
     if isinstance(value, dict):
-        return None, f"your {what} could not be sent back ({value.get('$unencodable', 'unknown type')})"
+        return None, t("training.pred_unencodable", why=value.get("$unencodable") or t("training.unknown_type"))
     arr = np.asarray(value) if isinstance(value, np.ndarray) else None
     if arr is None:
         try:
             arr = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
-            return None, f"your {what} is not an array of labels"
+            return None, t("training.pred_not_labels")
     arr = np.array(arr, dtype=np.float64, copy=True)
     if arr.ndim == 2 and arr.shape[0] == n and arr.shape[1] > 1:
-        return None, (f"your {what} has shape {arr.shape}: return one label per image, shape ({n},) "
-                      "(did you return the logits? take `argmax(1)`)")
+        return None, t("training.pred_logits", shape=arr.shape, n=n)
     arr = arr.reshape(-1) if arr.ndim == 2 and 1 in arr.shape else arr
     if arr.shape != (n,):
-        return None, f"your {what} has shape {arr.shape}, expected ({n},): one label per image"
+        return None, t("training.pred_shape", shape=arr.shape, n=n)
     if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-        return None, f"your {what} holds non-integer values; return class indices"
+        return None, t("training.pred_not_integer")
     return arr.astype(np.int64), ""
 
 
 def _not_enough_hint(acc: float, y: np.ndarray) -> str:
     """What to look at when the accuracy is below the full-marks band: chance level or not."""
     chance = float(np.max(np.bincount(np.asarray(y, dtype=np.int64)))) / len(y)
-    if acc <= chance + 0.05:
-        return ("That is about chance level: the network did not learn. Check the sign of the update "
-                "(w ← w − lr·grad), the learning rate, that predictions are the argmax over classes "
-                "(axis 1), and that every layer's backward feeds the next.")
-    return ("The network learns, but not enough: check the learning rate, the number of epochs, "
-            "the weight initialisation and that the gradients are averaged over the batch.")
+    return t("training.hint_chance" if acc <= chance + 0.05 else "training.hint_not_enough")
 
 
 def noise_note(score: float, thresholds, n: int) -> str:
     """A sentence when ``score`` lies within NOISE_SE binomial standard errors of a threshold."""
     se = math.sqrt(max(score * (1 - score), 1.0 / n) / n)
-    near = [t for t in thresholds if abs(score - t) <= NOISE_SE * se]
+    near = [x for x in thresholds if abs(score - x) <= NOISE_SE * se]
     if not near:
         return ""
-    return (f"Note: your score is within noise of the threshold {', '.join(f'{t:.1%}' for t in near)} "
-            f"(one standard error on {n} held-out images is {se:.2%}); a re-run with another seed could land "
-            "on the other side.")
+    return t("training.noise_note", thresholds=", ".join(f"{x:.1%}" for x in near), n=n, se=f"{se:.2%}")
 
 
 def _return_history(plan: Plan, name: str) -> None:
@@ -507,7 +498,7 @@ def history_curve(value) -> tuple[dict | None, list[float] | None, str]:
     At most :data:`MAX_SERIES` series (``loss`` first) and :data:`MAX_CURVE` points each are drawn,
     whatever the worker sent."""
     if not isinstance(value, dict) or "loss" not in value:
-        return None, None, "`train` must return a history: a dict with a list under \"loss\""
+        return None, None, t("training.history_missing")
     series = {}
     keys = ["loss"] + [k for k in value if k != "loss"]
     for key in keys:
@@ -522,14 +513,14 @@ def history_curve(value) -> tuple[dict | None, list[float] | None, str]:
             continue
         series[str(key)] = arr
     if "loss" not in series or series["loss"].size == 0:
-        return None, None, "the history's \"loss\" is not a non-empty list of numbers"
+        return None, None, t("training.history_bad_loss")
     n = series["loss"].size
     keep = {k: v for k, v in series.items() if v.size == n and k not in ("time", "epoch", "step")}
     step = max(1, math.ceil(n / MAX_CURVE))
     x = list(range(1, n + 1))[::step]
-    curve = {"x": x, "series": {k: [float(t) if np.isfinite(t) else None for t in v[::step]]
+    curve = {"x": x, "series": {k: [float(u) if np.isfinite(u) else None for u in v[::step]]
                                 for k, v in keep.items()}}
-    return curve, [float(t) for t in series["loss"]], ""
+    return curve, [float(u) for u in series["loss"]], ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,7 +560,7 @@ class Milestone(CheckKind):
             acc = cmp.get("accuracy")
             if isinstance(acc, bool) or not isinstance(acc, (int, float)) or not 0 < acc < 1:
                 _fail(spec, f"compare.accuracy: the baseline's held-out accuracy in (0, 1), got {acc!r}")
-            unknown = set(cmp) - {"accuracy", "share", "margin", "label", "source"}
+            unknown = set(cmp) - {"accuracy", "share", "margin", "label", "label_ru", "source"}
             if unknown:
                 _fail(spec, f"compare: unknown keys {sorted(unknown)}")
             share = cmp.get("share", 0.5)
@@ -603,37 +594,37 @@ class Milestone(CheckKind):
             curve, _, _ = history_curve(result.values.get("history"))
             if curve:
                 extra["curve"] = curve
-        pred, problem = _labels(result.values.get("pred"), n, "predictions")
+        pred, problem = _labels(result.values.get("pred"), n)
         if result.status != "ok" and pred is None or result.status == "timeout":
             msg = _failure_text(spec, plan, result)
-            parts = [Part(spec.name, pts["main"], 0.0, msg, dict(extra, failed=True))]
+            parts = [Part(spec.display_name, pts["main"], 0.0, msg, dict(extra, failed=True))]
             if cmp:
-                parts.append(Part(f"{spec.name}: beats {cmp.get('label', 'the comparison')}", pts["compare"], 0.0,
-                                  "Not judged: the main run did not finish.", {"kind": spec.kind, "failed": True}))
+                parts.append(Part(_beats_row(spec, cmp), pts["compare"], 0.0, t("training.compare_not_run"),
+                                  {"kind": spec.kind, "failed": True}))
             return parts
-        lines = [f"Trained on {record['device']} (budget {record['budget_s']:g} s); the run took "
-                 f"{record['wall_s']:.1f} s."]
+        lines = [t("training.trained_on", device=record["device"], budget=f"{record['budget_s']:g}",
+                   wall=f"{record['wall_s']:.1f}")]
         if ctx.get("data_note"):
             lines.append(ctx["data_note"] + ".")
         if pred is None:
             acc, frac = None, 0.0
-            lines.append(f"Not scored: {problem}.")
+            lines.append(t("training.not_scored", problem=problem))
         else:
             acc = float(np.mean(pred == y))
             bands = spec.get("bands", [[1.0, 1.0]])
-            frac = next((float(f) for t, f in bands if acc >= t - 1e-12), 0.0)
+            frac = next((float(f) for thr, f in bands if acc >= thr - 1e-12), 0.0)
             extra["accuracy"] = acc
-            want = ", ".join(f"{t:.1%} for {f:.0%} of the points" for t, f in bands)
-            lines.append(f"Held-out accuracy: {acc:.2%} on {n} images ({want}).")
-            note = noise_note(acc, [t for t, _ in bands], n)
+            want = ", ".join(t("training.band", threshold=f"{thr:.1%}", fraction=f"{f:.0%}") for thr, f in bands)
+            lines.append(t("training.held_out_accuracy", accuracy=f"{acc:.2%}", n=n, bands=want))
+            note = noise_note(acc, [thr for thr, _ in bands], n)
             if note:
                 lines.append(note)
                 extra["within_noise"] = True
             if frac < 1:
                 lines.append(_not_enough_hint(acc, y))
             if result.status != "ok":
-                lines.append(f"(After predicting, {worker_error_text(result)}.)")
-        main = Part(spec.name, pts["main"], round(pts["main"] * frac, 6), "\n\n".join(lines),
+                lines.append(t("training.after_predicting", error=worker_error_text(result)))
+        main = Part(spec.display_name, pts["main"], round(pts["main"] * frac, 6), "\n\n".join(lines),
                     dict(extra, **({} if frac >= 1 else {"failed": True})))
         parts = [main]
         if cmp:
@@ -644,22 +635,31 @@ class Milestone(CheckKind):
     def _compare(spec, cmp, points, acc, frac) -> Part:
         """The main accuracy against the baseline's, a fixed number of the check (``compare.accuracy``,
         measured by the instructor on the reference solution): nothing the submission runs can move it."""
-        label = cmp.get("label", "the comparison")
-        name = f"{spec.name}: beats {label}"
+        label = _compare_label(cmp)
+        name = _beats_row(spec, cmp)
         if acc is None:
-            return Part(name, points, 0.0, "Not judged: the main predictions were not scored.",
-                        {"kind": spec.kind, "failed": True})
+            return Part(name, points, 0.0, t("training.compare_not_scored"), {"kind": spec.kind, "failed": True})
         acc_b = float(cmp["accuracy"])
         margin = float(cmp.get("margin", 0.0))
         ok = acc > acc_b + margin and frac > 0   # beating a useless baseline with a useless model earns nothing
-        text = (f"Accuracy {acc:.2%} vs {acc_b:.2%} for {label}"
-                + (f" (must be higher by more than {margin:.1%})" if margin else "") + ": "
-                + ("better, as expected." if ok else f"not better than {label}." if frac > 0 else
-                   "not credited: the main accuracy is below every band."))
+        verdict = (t("training.compare_better") if ok else t("training.compare_not_better", label=label)
+                   if frac > 0 else t("training.compare_useless"))
+        text = t("training.compare", accuracy=f"{acc:.2%}", baseline=f"{acc_b:.2%}", label=label,
+                 margin=t("training.compare_margin", margin=f"{margin:.1%}") if margin else "", verdict=verdict)
         extra = {"kind": spec.kind, "accuracy": acc, "accuracy_compare": acc_b}
         if not ok:
             extra["failed"] = True
         return Part(name, points, points if ok else 0.0, text, extra)
+
+
+def _compare_label(cmp: dict) -> str:
+    """The baseline's name in the current language (``label``/``label_ru`` of ``compare``)."""
+    return localized(cmp, "label") or t("training.compare_default_label")
+
+
+def _beats_row(spec: CheckSpec, cmp: dict) -> str:
+    """The comparison row's name: ``"<check>: beats <label>"`` in the current language."""
+    return t("training.row_beats", name=spec.display_name, label=_compare_label(cmp))
 
 
 def _sample(spec: CheckSpec, rng: np.random.Generator, device: str, n: int):
@@ -729,14 +729,13 @@ def _after_model(plan: Plan, spec: CheckSpec, steps: list[dict]) -> None:
 def _evidence(value) -> tuple[dict | None, str]:
     """The worker's ``classify`` answer, checked: logits array and parameter statistics."""
     if not isinstance(value, dict) or not isinstance(value.get("logits"), np.ndarray):
-        return None, "the grader could not evaluate your model (build_model must return a torch.nn.Module)"
+        return None, t("training.eval_failed")
     n = value.get("n_params")
     if type(n) is not int or n <= 0:
-        return None, ("your model has no parameters: the logits must come from a network with trainable "
-                      "layers")
+        return None, t("training.no_params")
     for key in ("param_sum", "param_norm"):
         if not isinstance(value.get(key), float) or not math.isfinite(value[key]):
-            return None, "your model's parameters are not finite numbers"
+            return None, t("training.params_not_finite")
     return value, ""
 
 
@@ -800,43 +799,38 @@ class InitialLoss(CheckKind):
         c = int(spec.get("classes", 10))
         extra = {"kind": spec.kind}
         if result.status != "ok":
-            return [Part(spec.name, spec.points, 0.0, _failure_text(spec, plan, result), dict(extra, failed=True))]
+            return [Part(spec.display_name, spec.points, 0.0, _failure_text(spec, plan, result),
+                         dict(extra, failed=True))]
+
+        def fail(text):
+            return [Part(spec.display_name, spec.points, 0.0, text, dict(extra, failed=True))]
+
         ev, problem = _evidence(result.values.get("eval"))
         if ev is None:
-            return [Part(spec.name, spec.points, 0.0, f"Not scored: {problem}.", dict(extra, failed=True))]
+            return fail(t("training.not_scored", problem=problem))
         logits = np.array(ev["logits"], dtype=np.float64, copy=True)
         if logits.shape != (len(y), c):
-            return [Part(spec.name, spec.points, 0.0,
-                         f"The untrained model's output has shape {logits.shape}; expected ({len(y)}, {c}) logits "
-                         f"for {len(y)} images and {c} classes.", dict(extra, failed=True))]
+            return fail(t("training.initial_shape", shape=logits.shape, n=len(y), classes=c))
         if not np.all(np.isfinite(logits)):
-            return [Part(spec.name, spec.points, 0.0, "The untrained model's logits contain NaN or inf.",
-                         dict(extra, failed=True))]
+            return fail(t("training.initial_not_finite"))
         grad = ev.get("grad_norm")
         if not isinstance(grad, float) or not grad > 0:
-            return [Part(spec.name, spec.points, 0.0, "Not scored: the logits do not depend on the model's "
-                         "parameters (their gradient is zero): they do not come from the network.",
-                         dict(extra, failed=True))]
+            return fail(t("training.not_scored", problem=t("training.initial_no_grad")))
         if float(np.max(np.ptp(logits, axis=0))) <= 1e-7 * (1.0 + float(np.max(np.abs(logits)))):
-            return [Part(spec.name, spec.points, 0.0, "Not scored: the logits are the same for every image: "
-                         "they do not depend on the input.", dict(extra, failed=True))]
+            return fail(t("training.not_scored", problem=t("training.initial_constant")))
         loss = _cross_entropy(logits, y)
         expected = math.log(c)
         tol = float(spec.get("tolerance", 0.15))
         ok = abs(loss - expected) <= tol * expected
         extra.update(loss=loss, expected=expected)
-        text = (f"Cross-entropy of the untrained model on {len(y)} training images (computed by the grader "
-                f"from your model's logits): {loss:.3f}; expected about log {c} = {expected:.3f} (within {tol:.0%}).")
+        text = t("training.initial_loss", n=len(y), loss=f"{loss:.3f}", classes=c, expected=f"{expected:.3f}",
+                 tolerance=f"{tol:.0%}")
         if not ok:
             probs = np.exp(logits - logits.max(1, keepdims=True))
             probs /= probs.sum(1, keepdims=True)
-            hint = (" The model is very confident before training: the last layer's initial weights or "
-                    "biases are too large." if probs.max(1).mean() > 0.5 else
-                    " Check that the model outputs raw logits (no softmax inside) and that the last layer "
-                    "has one output per class.")
-            text += hint
+            text += " " + t("training.initial_confident" if probs.max(1).mean() > 0.5 else "training.initial_raw_logits")
             extra["failed"] = True
-        return [Part(spec.name, spec.points, spec.points if ok else 0.0, text, extra)]
+        return [Part(spec.display_name, spec.points, spec.points if ok else 0.0, text, extra)]
 
 
 @register
@@ -888,39 +882,39 @@ class OverfitSmallBatch(CheckKind):
         if curve:
             extra["curve"] = curve
         if result.status != "ok":
-            return [Part(spec.name, spec.points, 0.0, _failure_text(spec, plan, result), dict(extra, failed=True))]
+            return [Part(spec.display_name, spec.points, 0.0, _failure_text(spec, plan, result),
+                         dict(extra, failed=True))]
         graders = ""
         if _torch_kind(spec):
             ev, problem = _evidence(result.values.get("eval"))
             before = result.values.get("before")
             if ev is not None and not (isinstance(before, dict) and all(isinstance(before.get(k), float)
                                                                         for k in ("param_sum", "param_norm"))):
-                ev, problem = None, "the grader could not read your model's parameters before training"
+                ev, problem = None, t("training.params_unread")
             if ev is not None and not _stats_changed(before, ev):
-                ev, problem = None, "your model's parameters did not change during `train`: nothing was trained"
+                ev, problem = None, t("training.params_unchanged")
             pred = None
             if ev is not None:
                 logits = np.asarray(ev["logits"])
                 if logits.ndim != 2 or logits.shape[0] != len(y):
-                    problem = f"your model's output has shape {logits.shape}; expected ({len(y)}, classes) logits"
+                    problem = t("training.logits_shape", shape=logits.shape, n=len(y))
                 else:
                     pred = np.argmax(np.nan_to_num(logits, nan=-np.inf), axis=1)
-            graders = " (evaluated by the grader: your model's logits on the same images, shuffled, with a little noise)"
+            graders = t("training.overfit_by_grader")
         else:
-            pred, problem = _labels(result.values.get("pred"), len(y), "predictions")
+            pred, problem = _labels(result.values.get("pred"), len(y))
         if pred is None:
-            return [Part(spec.name, spec.points, 0.0, f"Not scored: {problem}.", dict(extra, failed=True))]
+            return [Part(spec.display_name, spec.points, 0.0, t("training.not_scored", problem=problem),
+                         dict(extra, failed=True))]
         acc = float(np.mean(pred == y))
         need = float(spec.get("min_accuracy", 1.0))
         ok = acc >= need - 1e-12
         extra["accuracy"] = acc
-        text = (f"After training on {len(y)} images, accuracy on those same images{graders}: {acc:.1%} "
-                f"(need {need:.0%}).")
+        text = t("training.overfit", n=len(y), how=graders, accuracy=f"{acc:.1%}", need=f"{need:.0%}")
         if not ok:
-            text += (" A network this size should memorize a small batch: if it cannot, the training loop is "
-                     "broken (learning rate, zero_grad/step order, labels, or the loss).")
+            text += " " + t("training.overfit_hint")
             extra["failed"] = True
-        return [Part(spec.name, spec.points, spec.points if ok else 0.0, text, extra)]
+        return [Part(spec.display_name, spec.points, spec.points if ok else 0.0, text, extra)]
 
 
 @register
@@ -964,7 +958,8 @@ class LossFalls(CheckKind):
     def judge(self, spec: CheckSpec, plan: Plan, result) -> list[Part]:
         extra = {"kind": spec.kind, **run_record(plan, result)}
         if result.status != "ok":
-            return [Part(spec.name, spec.points, 0.0, _failure_text(spec, plan, result), dict(extra, failed=True))]
+            return [Part(spec.display_name, spec.points, 0.0, _failure_text(spec, plan, result),
+                         dict(extra, failed=True))]
         curve, losses, problem = history_curve(result.values.get("history"))
         if curve is not None:
             extra["curve"] = curve
@@ -972,15 +967,15 @@ class LossFalls(CheckKind):
         if _torch_kind(spec):
             return [self._judge_measured(spec, plan, result, extra, drop)]
         if curve is None:
-            return [Part(spec.name, spec.points, 0.0, f"Not scored: {problem}.", dict(extra, failed=True))]
+            return [Part(spec.display_name, spec.points, 0.0, t("training.not_scored", problem=problem),
+                         dict(extra, failed=True))]
         if len(losses) < 4:
-            return [Part(spec.name, spec.points, 0.0,
-                         f"The history holds {len(losses)} loss values; at least 4 are needed to see a trend "
-                         "(record one per epoch or per few steps).", dict(extra, failed=True))]
+            return [Part(spec.display_name, spec.points, 0.0, t("training.history_short", n=len(losses)),
+                         dict(extra, failed=True))]
         q = len(losses) // 4
         first, last = float(np.mean(losses[:q])), float(np.mean(losses[-q:]))
         return [self._verdict(spec, extra, first, last, drop,
-                              "Mean loss over the first quarter of training: {a:.4g}; over the last quarter: {b:.4g}")]
+                              lambda a, b: t("training.loss_quarters", first=a, last=b))]
 
     def _judge_measured(self, spec, plan, result, extra, drop) -> Part:
         y = plan.context["y_eval"]
@@ -988,30 +983,28 @@ class LossFalls(CheckKind):
         for key in ("before", "after"):
             ev[key], problem = _evidence(result.values.get(key))
             if ev[key] is None:
-                return Part(spec.name, spec.points, 0.0, f"Not scored: {problem}.", dict(extra, failed=True))
+                return Part(spec.display_name, spec.points, 0.0, t("training.not_scored", problem=problem),
+                            dict(extra, failed=True))
             logits = np.asarray(ev[key]["logits"])
             if logits.ndim != 2 or logits.shape[0] != len(y) or logits.shape[1] <= int(np.max(y)):
-                return Part(spec.name, spec.points, 0.0,
-                            f"Not scored: your model's output has shape {logits.shape}; expected ({len(y)}, classes) "
-                            "logits.", dict(extra, failed=True))
+                problem = t("training.logits_shape", shape=logits.shape, n=len(y))
+                return Part(spec.display_name, spec.points, 0.0, t("training.not_scored", problem=problem),
+                            dict(extra, failed=True))
         first = _cross_entropy(ev["before"]["logits"], y) if np.all(np.isfinite(ev["before"]["logits"])) else math.nan
         last = _cross_entropy(ev["after"]["logits"], y) if np.all(np.isfinite(ev["after"]["logits"])) else math.nan
         return self._verdict(spec, extra, first, last, drop,
-                             f"Cross-entropy of your model on {len(y)} of the training images, computed by the "
-                             "grader: {a:.4g} before `train`, {b:.4g} after")
+                             lambda a, b: t("training.loss_measured", n=len(y), first=a, last=b))
 
     @staticmethod
-    def _verdict(spec, extra, first, last, drop, template) -> Part:
+    def _verdict(spec, extra, first, last, drop, measured) -> Part:
+        """``measured(first, last)``: the sentence naming the two losses (numbers formatted)."""
         ok = bool(np.isfinite(first) and np.isfinite(last) and last < (1 - drop) * first)
         extra.update(first_quarter=first, last_quarter=last)
-        text = template.format(a=first, b=last) + f" (must fall by more than {drop:.0%})."
+        text = t("training.loss_must_fall", measured=measured(f"{first:.4g}", f"{last:.4g}"), drop=f"{drop:.0%}")
         if not ok:
-            text += (" The loss became NaN/inf: the learning rate is probably far too large." if not
-                     (np.isfinite(first) and np.isfinite(last)) else
-                     " The loss does not fall: check the learning rate, that the optimizer steps, and that "
-                     "gradients are zeroed each step.")
+            text += " " + t("training.loss_flat" if np.isfinite(first) and np.isfinite(last) else "training.loss_nan")
             extra["failed"] = True
-        return Part(spec.name, spec.points, spec.points if ok else 0.0, text, extra)
+        return Part(spec.display_name, spec.points, spec.points if ok else 0.0, text, extra)
 
 
 TRAINING_KINDS = ("milestone", "initial_loss", "overfit_small_batch", "loss_falls")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..diagnose import Diagnosis
+from ..i18n import t
 from ..judge import as_array, compare, fmt_shape
 from .base import CheckDefinitionError, CheckKind, Part, Plan, case_text, literal, register, require_target, \
     split_points, worker_error_text
@@ -64,19 +65,24 @@ def read_mask(mask, shape, p: float) -> tuple[np.ndarray | None, str]:
     """The keep pattern of a student's ``self.mask``, or (None, why it is not a valid mask)."""
     arr = as_array(mask)
     if arr is None:
-        return None, f"`m.mask` after forward should be an array of shape {fmt_shape(shape)}, got " \
-                     f"{'None' if mask is None else type(mask).__name__}"
+        return None, t("training.mask_missing", shape=fmt_shape(shape),
+                       got="None" if mask is None else type(mask).__name__)
     if arr.shape != tuple(shape):
-        return None, f"`m.mask` has shape {fmt_shape(arr.shape)}, expected {fmt_shape(shape)} (one entry per element)"
+        return None, t("training.mask_shape", shape=fmt_shape(arr.shape), expected=fmt_shape(shape))
     if not np.isfinite(arr).all():
-        return None, "`m.mask` contains non-finite values"
+        return None, t("training.mask_not_finite")
     keep = arr != 0
     kept = arr[keep]
     scale = 1.0 / (1.0 - p) if p < 1 else 1.0
     if kept.size and not (np.allclose(kept, 1.0, rtol=1e-6) or np.allclose(kept, scale, rtol=1e-6)):
-        return None, (f"`m.mask` should hold 0/1 (or 0 and 1/(1-p) = {scale:.4g}); it holds values such as "
-                      f"{', '.join(f'{v:.4g}' for v in np.unique(kept)[:4])}")
+        return None, t("training.mask_values", scale=f"{scale:.4g}",
+                       values=", ".join(f"{v:.4g}" for v in np.unique(kept)[:4]))
     return keep, ""
+
+
+def _likely(message: str) -> str:
+    """The "likely mistake" paragraph that follows a failed part's text."""
+    return "\n\n" + t("training.likely_mistake", message=message)
 
 
 def with_rng(kwargs: dict, seed: int) -> dict:
@@ -136,15 +142,14 @@ class DropoutMaskCheck(CheckKind):
         points = split_points(spec.points, {"output": float(weights.get("output", 2.0)),
                                             "input": float(weights.get("input", 2.0)),
                                             "seeded": float(weights.get("seeded", 1.0))})
-        names = {"output": f"{spec.name} — output", "input": f"{spec.name} — input gradient (dx)",
-                 "seeded": f"{spec.name} — mask drawn from the given rng"}
+        names = {k: t(f"training.dropout_row_{k}", name=spec.display_name) for k in ("output", "input", "seeded")}
         line = case_text(spec, lambda: f"{case.describe()}, `rng=np.random.default_rng(seed)`")
         vals = result.values
         keep, why = read_mask(vals.get("mask"), case.x.shape, case.p)
         if keep is None:
             reason = why if "mask" in vals or result.status == "ok" else worker_error_text(result)
-            return [Part(names[k], points[k], 0.0, f"{line}\n\n{reason}. The check reads your mask to know "
-                         "which elements you dropped.", {"kind": self.kind, "failed": True})
+            return [Part(names[k], points[k], 0.0, t("training.mask_unreadable", case=line, reason=reason),
+                         {"kind": self.kind, "failed": True})
                     for k in ("output", "input", "seeded")]
         case.extra_inputs["keep"] = keep
         layer = case.build_reference()
@@ -154,23 +159,18 @@ class DropoutMaskCheck(CheckKind):
         out = [judge_part(spec, case, "output", vals.get("y"), expected, points["output"], result, names["output"])]
         part = judge_part(spec, case, "input", vals.get("dx"), expected, points["input"], result, names["input"])
         if part.extra.get("failed") and new_mask_in_backward(keep, as_array(vals.get("dx")), case.grad_out, case.p):
-            d = Diagnosis("dropout_mask_not_reused", "Your backward drops a different set of elements than "
-                          "forward did: backward must reuse the mask saved in forward (`self.mask`), not draw a new one.")
+            d = Diagnosis("dropout_mask_not_reused", t("training.dropout_mask_not_reused"))
             part.extra.setdefault("diagnoses", []).insert(0, d.as_dict())
-            part.output += f"\n\n**Likely mistake:** {d.message}"
+            part.output += _likely(d.message)
         out.append(part)
         mask2 = as_array(vals.get("mask2"))
         keep2 = None if mask2 is None or mask2.shape != keep.shape else mask2 != 0
         if keep2 is not None and np.array_equal(keep, keep2):
             out.append(Part(names["seeded"], points["seeded"], points["seeded"],
-                            f"{line} Two layers given the same seed drew the same mask.", {"kind": self.kind}))
+                            t("training.dropout_seeded_ok", case=line), {"kind": self.kind}))
         else:
-            text = (f"{line}\n\nTwo layers constructed with `rng=np.random.default_rng(seed)` for the same seed "
-                    "drew different masks. Draw the mask from the generator passed as `rng` "
-                    "(e.g. `self.rng.random(x.shape)`), not from `np.random`.")
-            diag = {"code": "dropout_rng_ignored", "message": "Your mask is not drawn from the generator you "
-                    "were given: use `self.rng`, so that the same seed gives the same mask."}
-            text += f"\n\n**Likely mistake:** {diag['message']}"
+            diag = {"code": "dropout_rng_ignored", "message": t("training.dropout_rng_ignored")}
+            text = t("training.dropout_seeded_differ", case=line) + _likely(diag["message"])
             out.append(Part(names["seeded"], points["seeded"], 0.0, text,
                             {"kind": self.kind, "failed": True, "diagnoses": [diag]}))
         return out
@@ -218,16 +218,14 @@ class DropoutEvalCheck(CheckKind):
         points = split_points(spec.points, {"output": 1.0, "input": 1.0})
         out = []
         for part, key, src in (("output", "y", case.x), ("input", "dx", case.grad_out)):
-            label = "output" if part == "output" else "input gradient (dx)"
             p = judge_part(spec, case, part, result.values.get(key), expected, points[part], result,
-                           f"{spec.name} — {label}")
+                           t(f"training.dropout_row_{part}", name=spec.display_name))
             style = looks_like_dropout(src, as_array(result.values.get(key)), case.p) if p.extra.get("failed") else None
             if style:
-                d = Diagnosis("dropout_in_eval", "In eval mode dropout must do nothing (return the input "
-                              "unchanged, and pass the gradient through unchanged); yours still drops elements"
-                              + (" and rescales the rest." if style == "scaled" else "."))
+                d = Diagnosis("dropout_in_eval", t("training.dropout_in_eval_scaled" if style == "scaled"
+                                                   else "training.dropout_in_eval"))
                 p.extra.setdefault("diagnoses", []).insert(0, d.as_dict())
-                p.output += f"\n\n**Likely mistake:** {d.message}"
+                p.output += _likely(d.message)
             out.append(p)
         return out
 
@@ -270,11 +268,10 @@ class DropoutStatisticsCheck(CheckKind):
             y = as_array(result.values.get(f"y{i}"))
             if y is None or y.shape != shape:
                 have = fmt_shape(y.shape) if y is not None else worker_error_text(result)
-                lines.append(f"- p={p:g}: expected an output of shape {fmt_shape(shape)}, got {have}")
+                lines.append(t("training.stats_shape", p=f"{p:g}", shape=fmt_shape(shape), got=have))
                 continue
             if not np.isfinite(y).all():
-                lines.append(f"- p={p:g}: the output contains NaN or inf" +
-                             (" (with p=1 every element is dropped: return zeros, do not divide by 1-p=0)" if p == 1 else ""))
+                lines.append(t("training.stats_not_finite_p1" if p == 1 else "training.stats_not_finite", p=f"{p:g}"))
                 continue
             frac0 = float(np.mean(y == 0))
             mean = float(y.mean())
@@ -284,37 +281,33 @@ class DropoutStatisticsCheck(CheckKind):
             kept = y[y != 0]
             problems = []
             if abs(frac0 - p) > k * sd0 + 1e-12:
-                problems.append(f"{frac0:.2%} of the outputs are zero, expected {p:.0%} ± {k * sd0:.2%}")
+                problems.append(t("training.stats_zeros", zeros=f"{frac0:.2%}", p=f"{p:.0%}", band=f"{k * sd0:.2%}"))
                 if 0 < p < 1 and abs(p - 0.5) > 0.05 and abs(frac0 - (1 - p)) <= k * sd0:
-                    diags.append(Diagnosis("dropout_keep_prob_swapped", "You drop elements with probability "
-                                           "1-p: `p` is the probability of *dropping* an element (torch's "
-                                           "convention), so keep where `rng.random(shape) >= p`."))
+                    diags.append(Diagnosis("dropout_keep_prob_swapped", t("training.dropout_keep_prob_swapped")))
             want = 1.0 if p < 1 else 0.0
             if abs(mean - want) > k * sdm + 1e-9:
-                problems.append(f"the mean output is {mean:.4f}, expected {want:g} ± {k * sdm:.4f}" +
-                                (" (inverted dropout keeps the expected value)" if p < 1 else ""))
+                problems.append(t("training.stats_mean_inverted" if p < 1 else "training.stats_mean",
+                                  mean=f"{mean:.4f}", want=f"{want:g}", band=f"{k * sdm:.4f}"))
             if kept.size and p < 1 and not np.allclose(kept, scale, rtol=1e-6):
                 vals = ", ".join(f"{v:.4g}" for v in np.unique(kept)[:3])
-                problems.append(f"kept elements of an input of ones are {vals}, expected 1/(1-p) = {scale:.4g}")
+                problems.append(t("training.stats_kept", values=vals, scale=f"{scale:.4g}"))
                 if np.allclose(kept, 1.0):
-                    diags.append(Diagnosis("dropout_not_rescaled", "Kept elements are not rescaled: inverted "
-                                           "dropout multiplies them by 1/(1-p) in training so that eval needs no change."))
+                    diags.append(Diagnosis("dropout_not_rescaled", t("training.dropout_not_rescaled")))
                 elif p > 0 and np.allclose(kept, 1.0 / p):
-                    diags.append(Diagnosis("dropout_scaled_by_p", "Kept elements are divided by p; divide by "
-                                           "the keep probability 1-p."))
+                    diags.append(Diagnosis("dropout_scaled_by_p", t("training.dropout_scaled_by_p")))
             if problems:
                 lines.append(f"- p={p:g}: " + "; ".join(problems))
             else:
                 score += per[str(i)]
-                lines.append(f"- p={p:g}: {frac0:.2%} zeros, mean {mean:.4f}: correct")
+                lines.append(t("training.stats_correct", p=f"{p:g}", zeros=f"{frac0:.2%}", mean=f"{mean:.4f}"))
         failed = score < spec.points - 1e-9
-        text = (f"`{spec.target}(p, rng=...)` in training mode on an input of ones of shape {fmt_shape(shape)} "
-                f"(tolerance {k:g} standard deviations):\n\n" + "\n".join(lines))
+        text = (t("training.stats_intro", target=spec.target, shape=fmt_shape(shape), sigmas=f"{k:g}")
+                + "\n\n" + "\n".join(lines))
         seen, unique = set(), []
         for d in diags:
             if d.code not in seen:
                 seen.add(d.code)
                 unique.append(d)
-                text += f"\n\n**Likely mistake:** {d.message}"
+                text += _likely(d.message)
         extra = {"kind": self.kind, "failed": failed, "diagnoses": [d.as_dict() for d in unique]}
-        return [Part(spec.name, spec.points, round(score, 6), text, extra)]
+        return [Part(spec.display_name, spec.points, round(score, 6), text, extra)]
