@@ -93,6 +93,28 @@ def student_view(results: dict, due: dt.datetime | None, now: dt.datetime) -> di
     return out
 
 
+def points_text(value) -> str:
+    """A score as people read it: at most two decimals, no float noise (``—`` for none)."""
+    if value is None:
+        return "—"
+    try:
+        return f"{round(float(value), 2):g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def diagnoses_of(results: dict) -> list[tuple[str, str, list[str]]]:
+    """``[(diagnosis code, message, [check rows it was found in])]`` of ``results``, one entry per
+    distinct diagnosis, in the order of the rows."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for t in results.get("tests") or []:
+        extra = t.get("extra_data") if isinstance(t.get("extra_data"), dict) else {}
+        for d in extra.get("diagnoses") or []:
+            if isinstance(d, dict) and d.get("code"):
+                found.setdefault((str(d["code"]), str(d.get("message", ""))), []).append(str(t.get("name", "?")))
+    return [(code, msg, rows) for (code, msg), rows in found.items()]
+
+
 def create_app(settings: Settings) -> Starlette:
     engine = make_engine(settings.url)
     Session = sessions(engine)
@@ -101,6 +123,7 @@ def create_app(settings: Settings) -> Starlette:
     upload_root.mkdir(exist_ok=True)
     env = Environment(loader=PackageLoader("grader.serve", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["pts"] = points_text
 
     def who(request: Request):
         got = read_session(key, request.cookies.get(SESSION_COOKIE))
@@ -260,7 +283,8 @@ def create_app(settings: Settings) -> Starlette:
         if st["result"]:
             res = json.loads(st["result"].results_json)
             view = res if me[0] == "staff" else student_view(res, as_utc(arow.due), utcnow())
-        return render(request, "submission.html", st=st, assignment=arow, student=student, view=view)
+        return render(request, "submission.html", st=st, assignment=arow, student=student, view=view,
+                      diagnoses=diagnoses_of(view) if view else [])
 
     async def feedback(request: Request):
         got = _own(request)
@@ -283,9 +307,10 @@ def create_app(settings: Settings) -> Starlette:
         me = who(request)
         return me[1] if me and me[0] == "staff" else None
 
-    def latest_rows(aid: str) -> list[dict]:
-        from grader.report.gradebook import _row_from_results
-        rows = []
+    def latest_results(aid: str) -> list[tuple[str, str, int, dict]]:
+        """``[(login, name, submission id, results)]``: every student's latest attempt that has a
+        result (the newest result of it), by login."""
+        out = []
         with Session() as s:
             for student in s.scalars(select(Student).order_by(Student.login)):
                 sub = s.scalar(select(Submission).where(Submission.student_id == student.id,
@@ -294,13 +319,22 @@ def create_app(settings: Settings) -> Starlette:
                 if sub is None:
                     continue
                 res = s.scalar(select(Result).where(Result.submission_id == sub.id).order_by(Result.id.desc()))
-                if res is None:
-                    continue
-                row = _row_from_results(student.login, json.loads(res.results_json))
-                row["name"] = row["name"] or student.name
-                row["submission_id"] = sub.id
-                rows.append(row)
-        return rows
+                if res is not None:
+                    out.append((student.login, student.name, sub.id, json.loads(res.results_json)))
+        return out
+
+    def class_view(arow: AssignmentRow):
+        from grader.assignment import AssignmentError, load
+        from .overview import class_overview
+        try:
+            assignment = load(arow.path)
+        except (AssignmentError, OSError, ValueError):   # the folder went away: no question names
+            assignment = None
+        return class_overview(assignment, latest_results(arow.id))
+
+    def latest_rows(aid: str) -> list[dict]:
+        from .overview import class_overview
+        return class_overview(None, latest_results(aid)).rows
 
     async def staff_home(request: Request):
         if staff_only(request) is None:
@@ -316,19 +350,13 @@ def create_app(settings: Settings) -> Starlette:
     async def overview(request: Request):
         if staff_only(request) is None:
             return refuse(request, 403, "Staff only.")
-        from grader.report.gradebook import frequent_diagnoses, pass_rates, score_histogram
         aid = request.path_params["aid"]
         with Session() as s:
             arow = s.get(AssignmentRow, aid)
         if arow is None:
             return refuse(request, 404, "No such assignment.")
-        rows = latest_rows(aid)
-        hist = [int(x) for x in score_histogram(rows)] if rows else [0] * 10
-        return render(request, "overview.html", assignment=arow, rows=rows, hist=hist,
-                      hist_max=max(hist) or 1, rates=pass_rates(rows) if rows else [],
-                      diagnoses=frequent_diagnoses(rows) if rows else [],
-                      broken=sum(r["status"] != "ok" for r in rows),
-                      late=sum(bool(r["late"] and r["late"].get("days_late")) for r in rows))
+        ov = await run_in_threadpool(class_view, arow)
+        return render(request, "overview.html", assignment=arow, ov=ov, hist_max=max(ov.histogram) or 1)
 
     async def summary(request: Request):
         if staff_only(request) is None:
