@@ -19,6 +19,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import func, select
@@ -47,6 +48,7 @@ class Settings:
     rate_count: int = 10          # at most this many uploads per student ...
     rate_window_s: float = 600.0  # ... in this many seconds
     secure_cookies: bool = True
+    clock: Callable[[], dt.datetime] = utcnow   # the server's own time: receipt, closing, due date
 
 
 def _fsync_dir(path: Path) -> None:
@@ -91,6 +93,19 @@ def student_view(results: dict, due: dt.datetime | None, now: dt.datetime) -> di
     out["score"] = round(sum(float(t.get("score") or 0) for t in shown), 6)
     out["max_score"] = round(sum(float(t.get("max_score") or 0) for t in shown), 6)
     return out
+
+
+def _when(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def closed_message(arow, now: dt.datetime) -> str:
+    """Why an upload after the assignment closed is refused, with the times that decided it."""
+    due, closes = as_utc(arow.due), as_utc(arow.closes_at)
+    late = "" if due is None or closes - due <= dt.timedelta(hours=1) else \
+        f" (due {_when(due)}; late uploads were accepted until then)"
+    return (f"Uploads for {arow.title or arow.id} closed at {_when(closes)}{late}. "
+            f"This upload arrived at {_when(now)} and was not accepted.")
 
 
 def points_text(value) -> str:
@@ -164,7 +179,14 @@ def create_app(settings: Settings) -> Starlette:
         with Session() as s:
             rows = s.scalars(select(AssignmentRow).where(AssignmentRow.active).order_by(AssignmentRow.id)).all()
             attempts = {a.id: _attempts(s, person.id, a.id) for a in rows}
-        return render(request, "student.html", assignments=rows, attempts=attempts, now=utcnow())
+        now = settings.clock()
+        closed = {a.id: bool(a.closes_at and now >= as_utc(a.closes_at)) for a in rows}
+        for a in rows:  # a score counts only the rows a student may see now
+            for t in attempts[a.id]:
+                if t["result"] is not None:
+                    t["view"] = student_view(json.loads(t["result"].results_json), as_utc(a.due), now)
+        return render(request, "student.html", assignments=rows, attempts=attempts, now=now, closed=closed,
+                      closes={a.id: as_utc(a.closes_at) for a in rows})
 
     async def login_page(request: Request):
         return render(request, "login.html", token=request.query_params.get("token", ""))
@@ -234,11 +256,13 @@ def create_app(settings: Settings) -> Starlette:
             return refuse(request, 400, "The file is empty.")
 
         def accept():
-            now = utcnow()
+            now = settings.clock()
             with Session() as s, s.begin():
                 arow = s.get(AssignmentRow, aid)
                 if arow is None or not arow.active:
                     return 404, "There is no open assignment with this name."
+                if arow.closes_at is not None and now >= as_utc(arow.closes_at):
+                    return 403, closed_message(arow, now)
                 since = now - dt.timedelta(seconds=settings.rate_window_s)
                 recent = s.scalar(select(func.count()).select_from(Submission)
                                   .where(Submission.student_id == student.id, Submission.received_at >= since))
@@ -282,7 +306,7 @@ def create_app(settings: Settings) -> Starlette:
         view = None
         if st["result"]:
             res = json.loads(st["result"].results_json)
-            view = res if me[0] == "staff" else student_view(res, as_utc(arow.due), utcnow())
+            view = res if me[0] == "staff" else student_view(res, as_utc(arow.due), settings.clock())
         return render(request, "submission.html", st=st, assignment=arow, student=student, view=view,
                       diagnoses=diagnoses_of(view) if view else [])
 
@@ -298,7 +322,7 @@ def create_app(settings: Settings) -> Starlette:
         from grader.report.feedback import render_html
         results = json.loads(res.results_json)
         if me[0] == "student":
-            results = student_view(results, as_utc(arow.due), utcnow())
+            results = student_view(results, as_utc(arow.due), settings.clock())
         return HTMLResponse(render_html(results, student.lang or "en"),
                             headers={"Content-Security-Policy": FEEDBACK_CSP, "X-Content-Type-Options": "nosniff"})
 
