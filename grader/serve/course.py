@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from pathlib import Path
 
 from sqlalchemy import select
@@ -32,12 +31,11 @@ from .security import hash_token, new_token
 
 
 def staff_roles(course: Path, rows: list[dict]) -> dict[str, str]:
+    from .config import load_config
     roles = {r["student"]: r["role"].lower() for r in rows if r.get("role", "").lower() in ("ta", "instructor")}
-    cfg = Path(course) / "convgrade.toml"
-    if cfg.is_file():
-        serve = tomllib.loads(cfg.read_text(encoding="utf-8")).get("serve", {})
-        roles.update({str(x): "ta" for x in serve.get("staff", [])})
-        roles.update({str(x): "instructor" for x in serve.get("instructors", [])})
+    cfg = load_config(course)
+    roles.update({x: "ta" for x in cfg.staff})
+    roles.update({x: "instructor" for x in cfg.instructors})
     return roles
 
 
@@ -45,8 +43,10 @@ def sync_roster(session, course: Path) -> None:
     path = Path(course) / "roster.csv"
     if not path.is_file():
         return
+    from .config import load_config
     rows = read_roster(path)
     roles = staff_roles(course, rows)
+    default_lang = load_config(course).lang
     for r in rows:
         login = r["student"]
         if login in roles:
@@ -56,7 +56,7 @@ def sync_roster(session, course: Path) -> None:
         else:
             st = session.scalar(select(Student).where(Student.login == login)) or Student(login=login)
             st.name, st.email = r.get("name", ""), r.get("email", "")
-            st.lang = r.get("lang", "") if r.get("lang", "") in ("en", "ru") else "en"
+            st.lang = r.get("lang", "") if r.get("lang", "") in ("en", "ru") else default_lang
             session.add(st)
 
 
