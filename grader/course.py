@@ -46,7 +46,7 @@ ASSIGNMENTS = "assignments"
 ENV_COURSE = "CONVGRADE_COURSE"
 LANGS = ("en", "ru")
 LMS_NAMES = ("canvas", "gradescope", "moodle", "prairielearn")
-KEYS = ("name", "lang", "secret_file", "roster", "lms")
+KEYS = ("name", "lang", "secret_file", "roster", "lms", "serve", "lti")   # serve, lti: grader.serve.config
 LMS_KEYS = ("course_id", "assignments")
 
 _PACKAGE_DIR = Path(__file__).resolve().parent

@@ -38,8 +38,14 @@ def _prepare(course: Path, db: str | None, assignments: Path | None, sync_assign
     return url
 
 
-def _spawn_worker(url: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "grader", "serve-worker", "--db", url])
+def _spawn_worker(url: str, course: Path) -> subprocess.Popen:
+    """A worker in the course (its convgrade.toml: the secret file, the language), like
+    ``convgrade --course COURSE serve-worker --db URL`` on another machine."""
+    import os
+    env = dict(os.environ)
+    if (course / "convgrade.toml").is_file():
+        env["CONVGRADE_COURSE"] = str(course)
+    return subprocess.Popen([sys.executable, "-m", "grader", "serve-worker", "--db", url], env=env)
 
 
 @click.command("serve")
@@ -80,7 +86,7 @@ def serve(course, db, assignments, host, port, workers, max_upload_kb, rate, sec
     settings = Settings(course=course, url=url, max_upload_bytes=max_upload_kb * 1024, rate_count=int(count),
                         rate_window_s=window,
                         secure_cookies=(not loopback) if secure_cookies is None else secure_cookies)
-    procs = [_spawn_worker(url) for _ in range(workers)]
+    procs = [_spawn_worker(url, course) for _ in range(workers)]
     stop = threading.Event()
 
     def supervise():  # a worker that dies is replaced, and its job handed back to the queue
@@ -88,7 +94,7 @@ def serve(course, db, assignments, host, port, workers, max_upload_kb, rate, sec
             for i, p in enumerate(procs):
                 if p.poll() is not None:
                     queue.requeue_dead(engine)
-                    procs[i] = _spawn_worker(url)
+                    procs[i] = _spawn_worker(url, course)
 
     threading.Thread(target=supervise, daemon=True).start()
     try:
@@ -128,24 +134,74 @@ def serve_worker(db, once):
 @click.option("--db", default=None, help="Database URL (default: SQLite in COURSE/.convgrade-serve/).")
 @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True)
 @click.option("--only", multiple=True, help="Only these logins (repeatable).")
-def serve_tokens(course, db, base_url, only):
+@click.option("--mail", is_flag=True,
+              help="Mail each person their link (SMTP settings: [serve.mail] in convgrade.toml) instead of printing it.")
+def serve_tokens(course, db, base_url, only, mail):
     """Issue new sign-in links for the roster's students and staff (earlier links stop working).
 
-    Prints ``kind<TAB>login<TAB>link`` lines; only the tokens' hashes are stored.
+    Prints ``kind<TAB>login<TAB>link`` lines; only the tokens' hashes are stored. With --mail,
+    each person whose roster row has an email gets the link by mail, in their language, and the
+    line says ``mailed`` instead of the link; the links of those who could not be mailed (no
+    email, refused) are printed as without --mail. The SMTP server is reached before any token
+    changes, so a wrong setting leaves every earlier link working.
+
+    Exit codes: 0 every link printed or mailed, 1 some could not be mailed (their links printed),
+    3 bad input (no such course, no [serve.mail], the SMTP server unreachable or refusing the login).
 
     \b
-    Example:
+    Examples:
       convgrade serve-tokens --course ~/cnn-course --base-url https://grader.example.edu > links.tsv
+      CONVGRADE_SMTP_PASSWORD=... convgrade serve-tokens --course ~/cnn-course --mail --base-url https://grader.example.edu
     """
+    import contextlib
+
+    from grader.roster import read_roster
+    from grader.serve.config import ConfigError, load_config
     from grader.serve.course import issue_tokens
-    from grader.serve.db import make_engine, sessions
+    from sqlalchemy import select
+
+    from grader.serve.db import Student, make_engine, sessions
+    from grader.serve.mail import Mailer, MailError, message
     course = _course(course)
     url = _prepare(course, db, None, sync_assignments_too=False)
+    mailer = contextlib.nullcontext()
+    if mail:
+        try:
+            cfg = load_config(course)
+        except ConfigError as exc:
+            raise _BadInput(str(exc))
+        if cfg.mail is None:
+            raise _BadInput(f"--mail: {course / 'convgrade.toml'} has no [serve.mail] table (host, from, ...)")
+        roster = {r["student"]: r for r in read_roster(course / "roster.csv")} if (course / "roster.csv").is_file() else {}
+        mailer = Mailer(cfg.mail)
     engine = make_engine(url)
-    with sessions(engine)() as s, s.begin():
-        issued = issue_tokens(s, list(only) or None)
-    for kind, login, token in issued:
-        click.echo(f"{kind}\t{login}\t{base_url.rstrip('/')}/login?token={token}")
+    not_mailed = 0
+    try:
+        with mailer as m:
+            with sessions(engine)() as s, s.begin():
+                issued = issue_tokens(s, list(only) or None)
+                langs = {p.login: p.lang for p in s.scalars(select(Student))}
+            for kind, login, token in issued:
+                link = f"{base_url.rstrip('/')}/login?token={token}"
+                if not mail:
+                    click.echo(f"{kind}\t{login}\t{link}")
+                    continue
+                row = roster.get(login, {})
+                to = (row.get("email") or "").strip()
+                why = "no email in the roster" if not to or "@" not in to else m.send(
+                    message(cfg.mail, to, row.get("name", ""), link, cfg.name, langs.get(login) or cfg.lang))
+                if why:
+                    not_mailed += 1
+                    click.echo(f"{login}: not mailed ({why}); the link is printed", err=True)
+                    click.echo(f"{kind}\t{login}\t{link}")
+                else:
+                    click.echo(f"{kind}\t{login}\tmailed")
+    except MailError as exc:
+        raise _BadInput(f"--mail: {exc}; no link was changed")
+    finally:
+        engine.dispose()
+    if not_mailed:
+        sys.exit(1)
 
 
 def register(main) -> None:

@@ -19,6 +19,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import func, select
@@ -47,6 +48,7 @@ class Settings:
     rate_count: int = 10          # at most this many uploads per student ...
     rate_window_s: float = 600.0  # ... in this many seconds
     secure_cookies: bool = True
+    clock: Callable[[], dt.datetime] = utcnow   # the server's own time: receipt, closing, due date
 
 
 def _fsync_dir(path: Path) -> None:
@@ -93,6 +95,41 @@ def student_view(results: dict, due: dt.datetime | None, now: dt.datetime) -> di
     return out
 
 
+def _when(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def closed_message(arow, now: dt.datetime) -> str:
+    """Why an upload after the assignment closed is refused, with the times that decided it."""
+    due, closes = as_utc(arow.due), as_utc(arow.closes_at)
+    late = "" if due is None or closes - due <= dt.timedelta(hours=1) else \
+        f" (due {_when(due)}; late uploads were accepted until then)"
+    return (f"Uploads for {arow.title or arow.id} closed at {_when(closes)}{late}. "
+            f"This upload arrived at {_when(now)} and was not accepted.")
+
+
+def points_text(value) -> str:
+    """A score as people read it: at most two decimals, no float noise (``—`` for none)."""
+    if value is None:
+        return "—"
+    try:
+        return f"{round(float(value), 2):g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def diagnoses_of(results: dict) -> list[tuple[str, str, list[str]]]:
+    """``[(diagnosis code, message, [check rows it was found in])]`` of ``results``, one entry per
+    distinct diagnosis, in the order of the rows."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for t in results.get("tests") or []:
+        extra = t.get("extra_data") if isinstance(t.get("extra_data"), dict) else {}
+        for d in extra.get("diagnoses") or []:
+            if isinstance(d, dict) and d.get("code"):
+                found.setdefault((str(d["code"]), str(d.get("message", ""))), []).append(str(t.get("name", "?")))
+    return [(code, msg, rows) for (code, msg), rows in found.items()]
+
+
 def create_app(settings: Settings) -> Starlette:
     engine = make_engine(settings.url)
     Session = sessions(engine)
@@ -101,6 +138,7 @@ def create_app(settings: Settings) -> Starlette:
     upload_root.mkdir(exist_ok=True)
     env = Environment(loader=PackageLoader("grader.serve", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["pts"] = points_text
 
     def who(request: Request):
         got = read_session(key, request.cookies.get(SESSION_COOKIE))
@@ -141,7 +179,14 @@ def create_app(settings: Settings) -> Starlette:
         with Session() as s:
             rows = s.scalars(select(AssignmentRow).where(AssignmentRow.active).order_by(AssignmentRow.id)).all()
             attempts = {a.id: _attempts(s, person.id, a.id) for a in rows}
-        return render(request, "student.html", assignments=rows, attempts=attempts, now=utcnow())
+        now = settings.clock()
+        closed = {a.id: bool(a.closes_at and now >= as_utc(a.closes_at)) for a in rows}
+        for a in rows:  # a score counts only the rows a student may see now
+            for t in attempts[a.id]:
+                if t["result"] is not None:
+                    t["view"] = student_view(json.loads(t["result"].results_json), as_utc(a.due), now)
+        return render(request, "student.html", assignments=rows, attempts=attempts, now=now, closed=closed,
+                      closes={a.id: as_utc(a.closes_at) for a in rows})
 
     async def login_page(request: Request):
         return render(request, "login.html", token=request.query_params.get("token", ""))
@@ -211,11 +256,13 @@ def create_app(settings: Settings) -> Starlette:
             return refuse(request, 400, "The file is empty.")
 
         def accept():
-            now = utcnow()
+            now = settings.clock()
             with Session() as s, s.begin():
                 arow = s.get(AssignmentRow, aid)
                 if arow is None or not arow.active:
                     return 404, "There is no open assignment with this name."
+                if arow.closes_at is not None and now >= as_utc(arow.closes_at):
+                    return 403, closed_message(arow, now)
                 since = now - dt.timedelta(seconds=settings.rate_window_s)
                 recent = s.scalar(select(func.count()).select_from(Submission)
                                   .where(Submission.student_id == student.id, Submission.received_at >= since))
@@ -259,8 +306,9 @@ def create_app(settings: Settings) -> Starlette:
         view = None
         if st["result"]:
             res = json.loads(st["result"].results_json)
-            view = res if me[0] == "staff" else student_view(res, as_utc(arow.due), utcnow())
-        return render(request, "submission.html", st=st, assignment=arow, student=student, view=view)
+            view = res if me[0] == "staff" else student_view(res, as_utc(arow.due), settings.clock())
+        return render(request, "submission.html", st=st, assignment=arow, student=student, view=view,
+                      diagnoses=diagnoses_of(view) if view else [])
 
     async def feedback(request: Request):
         got = _own(request)
@@ -274,7 +322,7 @@ def create_app(settings: Settings) -> Starlette:
         from grader.report.feedback import render_html
         results = json.loads(res.results_json)
         if me[0] == "student":
-            results = student_view(results, as_utc(arow.due), utcnow())
+            results = student_view(results, as_utc(arow.due), settings.clock())
         return HTMLResponse(render_html(results, student.lang or "en"),
                             headers={"Content-Security-Policy": FEEDBACK_CSP, "X-Content-Type-Options": "nosniff"})
 
@@ -283,9 +331,10 @@ def create_app(settings: Settings) -> Starlette:
         me = who(request)
         return me[1] if me and me[0] == "staff" else None
 
-    def latest_rows(aid: str) -> list[dict]:
-        from grader.report.gradebook import _row_from_results
-        rows = []
+    def latest_results(aid: str) -> list[tuple[str, str, int, dict]]:
+        """``[(login, name, submission id, results)]``: every student's latest attempt that has a
+        result (the newest result of it), by login."""
+        out = []
         with Session() as s:
             for student in s.scalars(select(Student).order_by(Student.login)):
                 sub = s.scalar(select(Submission).where(Submission.student_id == student.id,
@@ -294,13 +343,22 @@ def create_app(settings: Settings) -> Starlette:
                 if sub is None:
                     continue
                 res = s.scalar(select(Result).where(Result.submission_id == sub.id).order_by(Result.id.desc()))
-                if res is None:
-                    continue
-                row = _row_from_results(student.login, json.loads(res.results_json))
-                row["name"] = row["name"] or student.name
-                row["submission_id"] = sub.id
-                rows.append(row)
-        return rows
+                if res is not None:
+                    out.append((student.login, student.name, sub.id, json.loads(res.results_json)))
+        return out
+
+    def class_view(arow: AssignmentRow):
+        from grader.assignment import AssignmentError, load
+        from .overview import class_overview
+        try:
+            assignment = load(arow.path)
+        except (AssignmentError, OSError, ValueError):   # the folder went away: no question names
+            assignment = None
+        return class_overview(assignment, latest_results(arow.id))
+
+    def latest_rows(aid: str) -> list[dict]:
+        from .overview import class_overview
+        return class_overview(None, latest_results(aid)).rows
 
     async def staff_home(request: Request):
         if staff_only(request) is None:
@@ -316,19 +374,13 @@ def create_app(settings: Settings) -> Starlette:
     async def overview(request: Request):
         if staff_only(request) is None:
             return refuse(request, 403, "Staff only.")
-        from grader.report.gradebook import frequent_diagnoses, pass_rates, score_histogram
         aid = request.path_params["aid"]
         with Session() as s:
             arow = s.get(AssignmentRow, aid)
         if arow is None:
             return refuse(request, 404, "No such assignment.")
-        rows = latest_rows(aid)
-        hist = [int(x) for x in score_histogram(rows)] if rows else [0] * 10
-        return render(request, "overview.html", assignment=arow, rows=rows, hist=hist,
-                      hist_max=max(hist) or 1, rates=pass_rates(rows) if rows else [],
-                      diagnoses=frequent_diagnoses(rows) if rows else [],
-                      broken=sum(r["status"] != "ok" for r in rows),
-                      late=sum(bool(r["late"] and r["late"].get("days_late")) for r in rows))
+        ov = await run_in_threadpool(class_view, arow)
+        return render(request, "overview.html", assignment=arow, ov=ov, hist_max=max(ov.histogram) or 1)
 
     async def summary(request: Request):
         if staff_only(request) is None:

@@ -62,6 +62,8 @@ class AssignmentRow(Base):
     path: Mapped[str] = mapped_column(Text)
     version: Mapped[str] = mapped_column(String(100), default="")
     due: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closes_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    title_ru: Mapped[str] = mapped_column(String(400), default="")
     max_score: Mapped[float] = mapped_column(Float, default=0.0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
