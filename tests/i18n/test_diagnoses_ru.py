@@ -43,7 +43,8 @@ def graded(tmp_path_factory):
 
 
 def _diagnoses(results) -> dict[str, list[dict]]:
-    return {t["name"]: t.get("extra_data", {}).get("diagnoses", []) for t in results["tests"]}
+    """``{row number: diagnoses}`` (numbers are the same in both languages; names are not)."""
+    return {t["number"]: t.get("extra_data", {}).get("diagnoses", []) for t in results["tests"]}
 
 
 def _first(results, code: str) -> tuple[str, dict]:
@@ -62,7 +63,7 @@ def test_a_real_grade_diagnoses_in_russian(graded, code, ru, en):
     name, d_ru = _first(graded["ru"], code)
     assert ru in d_ru["message"], d_ru["message"]
     assert not re.search(r"\b(Your|your|matches|the)\b", d_ru["message"]), d_ru["message"]
-    row = next(t for t in graded["ru"]["tests"] if t["name"] == name)
+    row = next(t for t in graded["ru"]["tests"] if t["number"] == name)
     assert ru in row["output"]                                   # the text the student reads
     _, d_en = _first(graded["en"], code)
     assert en in d_en["message"] and not CYRILLIC.search(d_en["message"])
