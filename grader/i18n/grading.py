@@ -235,6 +235,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.summary_note": "Note: {note}",
         "grading.summary_flagged": "Flagged: your code {finding}.",
         "grading.shortcut_not_allowed": "{finding} ({where}), which this assignment does not allow",
+        "grading.not_run_isolation": "the submission was not run",
         "grading.too_large": "This result was too large to keep in full; its bulky details were left out.",
         # --- the notebook kit (grader.kit) -------------------------------------------------------
         "grading.kit_pass": "PASS",
@@ -247,6 +248,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                                     "the notebook inside its own release folder",
         "grading.kit_run_all": "(`convgrade check` in this folder runs every visible check on the whole notebook.)",
         "grading.kit_timeout": "no answer within {s} s while running this check",
+        "grading.kit_isolation": "the notebook's own kernel: public checks on public inputs",
     },
     "ru": {
         "grading.case_prefix": "Случай:",
@@ -470,6 +472,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.summary_note": "Примечание: {note}",
         "grading.summary_flagged": "Замечание: ваш код {finding}.",
         "grading.shortcut_not_allowed": "{finding} ({where}), что в этом задании запрещено",
+        "grading.not_run_isolation": "решение не запускалось",
         "grading.too_large": "Этот результат слишком велик, чтобы сохранить его целиком: объёмные подробности "
                              "опущены.",
         "grading.kit_pass": "ПРОЙДЕНО",
@@ -482,5 +485,6 @@ MESSAGES: dict[str, dict[str, str]] = {
                                     "ноутбук в его собственной папке",
         "grading.kit_run_all": "(`convgrade check` в этой папке запускает все открытые проверки на всём ноутбуке.)",
         "grading.kit_timeout": "нет ответа за {s} с во время этой проверки",
+        "grading.kit_isolation": "собственное ядро ноутбука: открытые проверки на открытых входных данных",
     },
 }
