@@ -116,7 +116,10 @@ class InProcessSession:
         self._session.module = holder
         self._next_id = 1
 
-    isolation = IsolationReport("in-process", ["the notebook's own kernel: public checks on public inputs"])
+    @property
+    def isolation(self) -> IsolationReport:
+        return IsolationReport("in-process", [t("grading.kit_isolation")])
+
     stdout_tail = ""
 
     def start(self) -> ProbeResult:

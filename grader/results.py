@@ -61,7 +61,10 @@ def build_results(assignment, checks_parts, meta: dict, seconds: float,
         meta["submitted_at"] = submitted_at.isoformat()
     if fraction > 0:
         meta["late"] = {"days_late": round(days, 3), "penalty_fraction": fraction, "raw_score": round(raw, 6)}
-    meta.setdefault("isolation", {"level": "none", "details": ["the submission was not run"]})
+    if "isolation" not in meta:
+        from grader.i18n import t
+
+        meta["isolation"] = {"level": "none", "details": [t("grading.not_run_isolation")]}
     return sanitize_results({
         "score": round(score, 6),
         "max_score": max_score,

@@ -427,7 +427,8 @@ class ApiCheck(CheckKind):
         who = f"`{call_repr(spec)}`" if spec.visible else t("grading.api_hidden_who", target=spec.target)
         name = spec.display_name
         if result.status != "ok" and not result.values:
-            return [Part(name, spec.points, 0.0, t("grading.api_not_constructed", who=who, why=worker_error_text(result)),
+            return [Part(name, spec.points, 0.0,
+                         t("grading.api_not_constructed", who=who, why=worker_error_text(result)),
                          {"kind": self.kind, "failed": True})]
         score, lines = 0.0, []
         for a in attrs:

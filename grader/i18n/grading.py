@@ -235,6 +235,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.summary_note": "Note: {note}",
         "grading.summary_flagged": "Flagged: your code {finding}.",
         "grading.shortcut_not_allowed": "{finding} ({where}), which this assignment does not allow",
+        "grading.not_run_isolation": "the submission was not run",
         "grading.too_large": "This result was too large to keep in full; its bulky details were left out.",
         # --- the notebook kit (grader.kit) -------------------------------------------------------
         "grading.kit_pass": "PASS",
@@ -247,6 +248,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                                     "the notebook inside its own release folder",
         "grading.kit_run_all": "(`convgrade check` in this folder runs every visible check on the whole notebook.)",
         "grading.kit_timeout": "no answer within {s} s while running this check",
+        "grading.kit_isolation": "the notebook's own kernel: public checks on public inputs",
     },
     "ru": {
         "grading.case_prefix": "Случай:",
@@ -274,8 +276,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.timeout_import": "импорт вашего модуля занял больше, чем {limit} (срок на импорт)",
         "grading.timeout_import_default": "отведённое время",
         "grading.timeout_wall": "время на все проверки вместе{limit} закончилось раньше, чем завершилась эта",
-        "grading.timeout_probe": "ваш код не завершился за время, отведённое на эту проверку{limit} (срок "
-                                 "проверки): бесконечный цикл или слишком медленный код",
+        "grading.timeout_probe": "ваш код не уложился в срок этой проверки{limit}: бесконечный цикл или "
+                                 "слишком медленный код",
         "grading.timeout_probe_limit": " ({limit})",
         "grading.timeout_other": "ваш код не завершился за отведённое время (бесконечный цикл или слишком "
                                  "медленный код)",
@@ -297,7 +299,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                                      "исправьте forward.",
         "grading.describe_layer": "`{call}` на входе формы {shape}{mode} ({dtype})",
         "grading.describe_eval_mode": ", в режиме eval",
-        "grading.describe_running": "`{call}` после {n} прямых проходов в режиме обучения на батчах формы "
+        "grading.describe_running": "`{call}`: прямых проходов в режиме обучения — {n}, на батчах формы "
                                     "{shape}, начиная со случайных бегущих статистик",
         "grading.describe_then_eval": ", затем прямой проход в режиме eval",
         "grading.describe_model": "`{call}` ({chain}) на входе формы {shape} ({dtype})",
@@ -363,7 +365,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                                          "больших входах какое-то промежуточное значение переполняется (exp от "
                                          "большого числа в float64 равен inf). Перепишите формулу так, чтобы "
                                          "большие числа не возводились в экспоненту.",
-        "grading.fn_float_for_int": "возвращено float; размер или количество — это int (используйте `//`)",
+        "grading.fn_float_for_int": "возвращён float; размер или количество — это int (используйте `//`)",
         "grading.fn_no_result": "- {call}: нет результата — {why}",
         "grading.fn_correct": "- {call}: верно",
         "grading.fn_correct_note": "- {call}: верно ({note})",
@@ -397,7 +399,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.quiz_form": "Ответ — {form}.",
         "grading.quiz_form_int": "целое число (int или строка вида \"1 234\")",
         "grading.quiz_form_shape": "форма из {n} целых чисел (кортеж, список или строка вида \"8x16x16\")",
-        "grading.quiz_form_tuple": "{n} целых чисел (кортеж или список)",
+        "grading.quiz_form_tuple": "кортеж или список из {n} целых чисел",
         "grading.quiz_form_ratio": "дробь (строка \"p/q\" или десятичное число)",
         "grading.quiz_form_choice": "буква одного из вариантов ({letters})",
         "grading.sgd_case": "{what} на [{layers}], обновлений со свежими градиентами: {n}",
@@ -420,9 +422,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.tm_no_answer": "{who}: нет ответа ({what}): {why}.",
         "grading.tm_what_param_shapes": "формы параметров (param_shapes(model) должна вернуть [[имя, форма], ...])",
         "grading.tm_what_trace": "трасса форм (прямой проход на устройстве meta не удался)",
-        "grading.tm_total_ok": "- всего: {n} параметров, верно",
-        "grading.tm_total_wrong": "- всего: в вашей модели {got} параметров, в архитектуре {want} ({diff})",
-        "grading.tm_shapes_ok": "- у всех {n} тензоров параметров верные формы и порядок",
+        "grading.tm_total_ok": "- всего параметров: {n}, верно",
+        "grading.tm_total_wrong": "- всего параметров: у вас {got}, в архитектуре {want} ({diff})",
+        "grading.tm_shapes_ok": "- тензоров параметров: {n}; у всех верные формы, порядок тоже верен",
         "grading.tm_per_module_ref": "- по модулям, эталон: {counts}",
         "grading.tm_per_module_yours": "- по модулям, у вас: {counts}",
         "grading.tm_none": "нет",
@@ -470,6 +472,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.summary_note": "Примечание: {note}",
         "grading.summary_flagged": "Замечание: ваш код {finding}.",
         "grading.shortcut_not_allowed": "{finding} ({where}), что в этом задании запрещено",
+        "grading.not_run_isolation": "решение не запускалось",
         "grading.too_large": "Этот результат слишком велик, чтобы сохранить его целиком: объёмные подробности "
                              "опущены.",
         "grading.kit_pass": "ПРОЙДЕНО",
@@ -482,5 +485,6 @@ MESSAGES: dict[str, dict[str, str]] = {
                                     "ноутбук в его собственной папке",
         "grading.kit_run_all": "(`convgrade check` в этой папке запускает все открытые проверки на всём ноутбуке.)",
         "grading.kit_timeout": "нет ответа за {s} с во время этой проверки",
+        "grading.kit_isolation": "собственное ядро ноутбука: открытые проверки на открытых входных данных",
     },
 }
