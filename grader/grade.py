@@ -22,7 +22,7 @@ from .checks.base import CheckSpec, timeout_text, worker_error_text
 from .results import build_results
 from .seeds import check_seed, course_secret
 from .checks.milestone import TRAINING_KINDS, needs_gpu
-from .i18n import language
+from .i18n import language, t
 from .static import scan_imports, scan_shortcuts
 from .submission import Submission, SubmissionError, load_submission, without_crashed_cell
 
@@ -101,7 +101,7 @@ def _grade(assignment, path, *, student, visibility, secret, isolation, submitte
     meta["static_findings"] = [f.message(sub.locate) for f in findings]
     if any(s.kind in TRAINING_KINDS for s in specs):
         allow = bool(assignment.manifest.get("training", {}).get("allow_weight_files", False))
-        meta["static_findings"] += [f"{msg} ({sub.locate(line)}), which this assignment does not allow"
+        meta["static_findings"] += [t("loading.static.shortcut", finding=msg, where=sub.locate(line))
                                     for line, msg in scan_shortcuts(sub.source, allow)]
     parts = run_checks(assignment, sub, specs, student, secret, isolation, meta, progress, seeds=seeds,
                        session_factory=session_factory)

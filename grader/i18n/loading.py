@@ -165,6 +165,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.static.loads_saved_getattr": "`{name}` (via getattr) loads saved data (weights?) instead of training",
         "loading.static.getattr_computed": "`getattr({base}, <computed name>)` reaches an attribute of `{base}` by a "
                                            "computed name (a loader in disguise?)",
+        "loading.static.shortcut": "{finding} ({where}), which this assignment does not allow",
         "loading.static.open_rb": "`open(..., 'rb')` reads a binary file (saved weights?)",
         "loading.static.open_computed": "`open(...)` with a computed mode (reads a binary file?)",
         "loading.static.big_literal": "a literal of {size} characters of data is embedded in the source (weights?)",
@@ -330,6 +331,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                                               "обучения",
         "loading.static.getattr_computed": "`getattr({base}, <вычисляемое имя>)` обращается к атрибуту `{base}` по "
                                            "вычисляемому имени (замаскированная загрузка?)",
+        "loading.static.shortcut": "{finding} ({where}), что в этом задании запрещено",
         "loading.static.open_rb": "`open(..., 'rb')` читает двоичный файл (сохранённые веса?)",
         "loading.static.open_computed": "`open(...)` с вычисляемым режимом (чтение двоичного файла?)",
         "loading.static.big_literal": "в исходный код встроен литерал данных длиной {size} символов (веса?)",
