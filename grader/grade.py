@@ -101,7 +101,7 @@ def _grade(assignment, path, *, student, visibility, secret, isolation, submitte
     meta["static_findings"] = [f.message(sub.locate) for f in findings]
     if any(s.kind in TRAINING_KINDS for s in specs):
         allow = bool(assignment.manifest.get("training", {}).get("allow_weight_files", False))
-        meta["static_findings"] += [t("grading.shortcut_not_allowed", finding=msg, where=sub.locate(line))
+        meta["static_findings"] += [t("loading.static.shortcut", finding=msg, where=sub.locate(line))
                                     for line, msg in scan_shortcuts(sub.source, allow)]
     parts = run_checks(assignment, sub, specs, student, secret, isolation, meta, progress, seeds=seeds,
                        session_factory=session_factory)

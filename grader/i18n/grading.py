@@ -234,7 +234,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.summary_late": "Submitted {days} days late: {pct} off (before the penalty: {raw}).",
         "grading.summary_note": "Note: {note}",
         "grading.summary_flagged": "Flagged: your code {finding}.",
-        "grading.shortcut_not_allowed": "{finding} ({where}), which this assignment does not allow",
         "grading.not_run_isolation": "the submission was not run",
         "grading.too_large": "This result was too large to keep in full; its bulky details were left out.",
         # --- the notebook kit (grader.kit) -------------------------------------------------------
@@ -471,7 +470,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.summary_late": "Сдано с опозданием на {days} дн.: штраф {pct} (до штрафа: {raw}).",
         "grading.summary_note": "Примечание: {note}",
         "grading.summary_flagged": "Замечание: ваш код {finding}.",
-        "grading.shortcut_not_allowed": "{finding} ({where}), что в этом задании запрещено",
         "grading.not_run_isolation": "решение не запускалось",
         "grading.too_large": "Этот результат слишком велик, чтобы сохранить его целиком: объёмные подробности "
                              "опущены.",

@@ -118,6 +118,44 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.zip_damaged": "the zip member {member} is damaged or its header lies about its size ({error}).",
         "loading.zip_size_mismatch": "the zip member {member} is damaged: its header says {size} bytes, it holds a "
                                      "different amount.",
+        # the sandbox worker, as the student reads it (grader/sandbox/launcher.py)
+        "loading.worker.closed_pipe": "the worker closed its reply pipe",
+        "loading.worker.memory": "killed: memory limit of {mb} MB exceeded",
+        "loading.worker.not_started": "the worker could not be started",
+        "loading.worker.cpu": "killed: CPU time limit of {s} s exceeded",
+        "loading.worker.signal": "killed by {name}",
+        "loading.worker.segv": " (segmentation fault: e.g. runaway recursion)",
+        "loading.worker.sigkill": " (possibly the memory limit)",
+        "loading.worker.exit_code": "the worker exited with code {rc}",
+        "loading.worker.output_flood": "more than {n} bytes of output",
+        "loading.worker.closed": "the session is closed",
+        "loading.worker.launch_error": "could not start the worker: {error}",
+        "loading.worker.importing": "importing your module",
+        "loading.worker.running_check": "running this check",
+        "loading.worker.wall": "the session's time limit of {s} s was reached while {what}",
+        "loading.worker.timeout": "no answer within {s} s while {what}",
+        "loading.worker.dead.not_loaded": "your module could not be loaded",
+        "loading.worker.dead.wall": "the session's time limit was used up",
+        "loading.worker.dead.restarts": "the worker failed {n} times; no more restarts",
+        "loading.worker.dead.restart_import": "your module failed to import on restart",
+        "loading.worker.restart_failed": "restarting the worker failed ({status}: {message})",
+        # the sandbox's isolation, as listed in the feedback (grader/sandbox/isolation.py)
+        "loading.isolation.no_bwrap": "bubblewrap: not used (isolation='process')",
+        "loading.isolation.namespaces": "namespaces: user, mount, pid, network (no network), ipc, uts; uid {uid}, no "
+                                        "capabilities; read-only /usr and Python; tmpfs /tmp and home ({mb} MB)",
+        "loading.isolation.hidden_packages": "forbidden packages absent from the sandbox's filesystem: {names}",
+        "loading.isolation.weaker_fs": "WEAKER: no filesystem or network isolation — the submission can read every "
+                                       "file the grader's user can read and can open network connections",
+        "loading.isolation.weaker_imports": "WEAKER: forbidden imports are refused only by an import hook inside the "
+                                            "worker; a submission can remove it and import them (the static scan "
+                                            "still reports the attempt)",
+        "loading.isolation.no_cgroups": "cgroups: not used (use_cgroups=False)",
+        "loading.isolation.address_space": "address space {mb} MB",
+        "loading.isolation.memory_unlimited": "memory: NOT limited (GPU mode needs a large address space and no "
+                                              "cgroup is available)",
+        "loading.isolation.nproc_unlimited": "process count: NOT limited (running as root ignores RLIMIT_NPROC and no "
+                                             "cgroup is available)",
+        "loading.isolation.nproc": "nproc {n} (+ the user's processes)",
         # the static scan (grader/static.py)
         "loading.static.computed_import": "imports a module by a computed name ({where}); only imports the scan can "
                                           "read are allowed in this assignment",
@@ -127,6 +165,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.static.loads_saved_getattr": "`{name}` (via getattr) loads saved data (weights?) instead of training",
         "loading.static.getattr_computed": "`getattr({base}, <computed name>)` reaches an attribute of `{base}` by a "
                                            "computed name (a loader in disguise?)",
+        "loading.static.shortcut": "{finding} ({where}), which this assignment does not allow",
         "loading.static.open_rb": "`open(..., 'rb')` reads a binary file (saved weights?)",
         "loading.static.open_computed": "`open(...)` with a computed mode (reads a binary file?)",
         "loading.static.big_literal": "a literal of {size} characters of data is embedded in the source (weights?)",
@@ -245,6 +284,44 @@ MESSAGES: dict[str, dict[str, str]] = {
                                "({error}).",
         "loading.zip_size_mismatch": "файл {member} в zip-архиве повреждён: по заголовку в нём {size} байт, а на деле "
                                      "другое количество.",
+        "loading.worker.closed_pipe": "процесс проверки закрыл канал ответа",
+        "loading.worker.memory": "остановлено: превышен предел памяти {mb} МБ",
+        "loading.worker.not_started": "процесс проверки не удалось запустить",
+        "loading.worker.cpu": "остановлено: превышен предел процессорного времени {s} с",
+        "loading.worker.signal": "остановлено сигналом {name}",
+        "loading.worker.segv": " (ошибка сегментации: например, бесконечная рекурсия)",
+        "loading.worker.sigkill": " (возможно, предел памяти)",
+        "loading.worker.exit_code": "процесс проверки завершился с кодом {rc}",
+        "loading.worker.output_flood": "больше {n} байт вывода",
+        "loading.worker.closed": "сеанс закрыт",
+        "loading.worker.launch_error": "не удалось запустить процесс проверки: {error}",
+        "loading.worker.importing": "при импорте вашего модуля",
+        "loading.worker.running_check": "при выполнении этой проверки",
+        "loading.worker.wall": "исчерпан предел времени сеанса {s} с {what}",
+        "loading.worker.timeout": "нет ответа за {s} с {what}",
+        "loading.worker.dead.not_loaded": "ваш модуль не удалось загрузить",
+        "loading.worker.dead.wall": "предел времени сеанса исчерпан",
+        "loading.worker.dead.restarts": "процесс проверки упал {n} раз(а); больше перезапусков не будет",
+        "loading.worker.dead.restart_import": "ваш модуль не импортировался при перезапуске",
+        "loading.worker.restart_failed": "перезапуск процесса проверки не удался ({status}: {message})",
+        "loading.isolation.no_bwrap": "bubblewrap: не используется (isolation='process')",
+        "loading.isolation.namespaces": "пространства имён: user, mount, pid, network (без сети), ipc, uts; uid {uid}, "
+                                        "без capabilities; /usr и Python только для чтения; tmpfs в /tmp и домашнем "
+                                        "каталоге ({mb} МБ)",
+        "loading.isolation.hidden_packages": "запрещённых пакетов нет в файловой системе песочницы: {names}",
+        "loading.isolation.weaker_fs": "СЛАБЕЕ: нет изоляции файловой системы и сети — решение может читать любой "
+                                       "файл, доступный пользователю проверяющей системы, и открывать сетевые "
+                                       "соединения",
+        "loading.isolation.weaker_imports": "СЛАБЕЕ: запрещённые импорты отклоняет только перехватчик импорта внутри "
+                                            "процесса проверки; решение может убрать его и импортировать их "
+                                            "(статическая проверка всё равно сообщит о попытке)",
+        "loading.isolation.no_cgroups": "cgroups: не используются (use_cgroups=False)",
+        "loading.isolation.address_space": "адресное пространство {mb} МБ",
+        "loading.isolation.memory_unlimited": "память: НЕ ограничена (режиму GPU нужно большое адресное пространство, "
+                                              "а cgroup недоступна)",
+        "loading.isolation.nproc_unlimited": "число процессов: НЕ ограничено (при запуске от root RLIMIT_NPROC не "
+                                             "действует, а cgroup недоступна)",
+        "loading.isolation.nproc": "nproc {n} (+ процессы пользователя)",
         "loading.static.computed_import": "импортирует модуль по вычисляемому имени ({where}); в этом задании "
                                           "разрешены только импорты, имя модуля в которых видно из кода",
         "loading.static.imports": "импортирует `{module}` ({where}), что в этом задании запрещено",
@@ -254,6 +331,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                                               "обучения",
         "loading.static.getattr_computed": "`getattr({base}, <вычисляемое имя>)` обращается к атрибуту `{base}` по "
                                            "вычисляемому имени (замаскированная загрузка?)",
+        "loading.static.shortcut": "{finding} ({where}), что в этом задании запрещено",
         "loading.static.open_rb": "`open(..., 'rb')` читает двоичный файл (сохранённые веса?)",
         "loading.static.open_computed": "`open(...)` с вычисляемым режимом (чтение двоичного файла?)",
         "loading.static.big_literal": "в исходный код встроен литерал данных длиной {size} символов (веса?)",

@@ -20,6 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..i18n import t
 from . import cgroups
 from .config import IsolationReport, SandboxConfig
 
@@ -67,26 +68,23 @@ def detect_isolation(config: SandboxConfig) -> IsolationReport:
     details: list[str] = []
     use_bwrap = False
     if config.isolation == "process":
-        details.append("bubblewrap: not used (isolation='process')")
+        details.append(t("loading.isolation.no_bwrap"))
     else:
         ok, desc = bwrap_status()
         use_bwrap = ok
         details.append(f"bubblewrap: {desc}" if ok else desc)
     if use_bwrap:
         lim = config.limits
-        details.append(f"namespaces: user, mount, pid, network (no network), ipc, uts; uid {SANDBOX_UID}, "
-                       f"no capabilities; read-only /usr and Python; tmpfs /tmp and home ({lim.tmpfs_mb} MB)")
+        details.append(t("loading.isolation.namespaces", uid=SANDBOX_UID, mb=lim.tmpfs_mb))
         hidden = forbidden_packages(config)
         if hidden:
-            details.append(f"forbidden packages absent from the sandbox's filesystem: {', '.join(hidden)}")
+            details.append(t("loading.isolation.hidden_packages", names=", ".join(hidden)))
     else:
-        details.append("WEAKER: no filesystem or network isolation — the submission can read every file the "
-                       "grader's user can read and can open network connections")
-        details.append("WEAKER: forbidden imports are refused only by an import hook inside the worker; a "
-                       "submission can remove it and import them (the static scan still reports the attempt)")
+        details.append(t("loading.isolation.weaker_fs"))
+        details.append(t("loading.isolation.weaker_imports"))
     cg_ok = False
     if not config.use_cgroups:
-        details.append("cgroups: not used (use_cgroups=False)")
+        details.append(t("loading.isolation.no_cgroups"))
     else:
         cg_ok, desc = cgroups.status()
         details.append(desc)
@@ -101,14 +99,14 @@ def rlimit_details(config: SandboxConfig, cgroup: bool) -> list[str]:
     out = []
     as_mb = address_space_mb(config, cgroup)
     if as_mb:
-        parts.append(f"address space {as_mb} MB")
+        parts.append(t("loading.isolation.address_space", mb=as_mb))
     elif not cgroup:
-        out.append("memory: NOT limited (GPU mode needs a large address space and no cgroup is available)")
+        out.append(t("loading.isolation.memory_unlimited"))
     if not cgroup:
         if os.geteuid() == 0:
-            out.append("process count: NOT limited (running as root ignores RLIMIT_NPROC and no cgroup is available)")
+            out.append(t("loading.isolation.nproc_unlimited"))
         else:
-            parts.append(f"nproc {lim.pids} (+ the user's processes)")
+            parts.append(t("loading.isolation.nproc", n=lim.pids))
     return [f"rlimits: {', '.join(parts)}"] + out
 
 

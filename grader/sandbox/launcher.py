@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..i18n import t as _t
 from . import cgroups, isolation
 from .config import IsolationReport, Limits, ProbeResult, SandboxConfig
 from .protocol import HEADER, ProtocolError, decode_json, decode_npy, decode_value, encode_message
@@ -178,7 +179,7 @@ class _Worker:
         if len(self.tail) > self.limits.output_bytes:
             del self.tail[:len(self.tail) - self.limits.output_bytes]
         if self.output_total > self.limits.output_kill_bytes:
-            raise _Failure("output_flood", f"more than {self.limits.output_kill_bytes} bytes of output")
+            raise _Failure("output_flood", _t("loading.worker.output_flood", n=self.limits.output_kill_bytes))
 
     def drain_output(self) -> None:
         """Read whatever stdout/stderr holds now, without waiting."""
@@ -282,25 +283,24 @@ class _Worker:
             self._kill_tree()
             rc = self.proc.wait()
             if not exited:
-                return "the worker closed its reply pipe"
+                return _t("loading.worker.closed_pipe")
         elif self.proc is not None:
             rc = self.proc.returncode
         if self.cgroup is not None and self.cgroup.oom_kills() > 0:
-            return f"killed: memory limit of {self.limits.memory_mb} MB exceeded"
+            return _t("loading.worker.memory", mb=self.limits.memory_mb)
         if rc is None:
-            return "the worker could not be started"
+            return _t("loading.worker.not_started")
         sig = -rc if rc < 0 else (rc - 128 if self.use_bwrap and rc > 128 else None)
         if sig:
             if sig == signal.SIGXCPU:
-                return f"killed: CPU time limit of {self.limits.cpu_s} s exceeded"
+                return _t("loading.worker.cpu", s=self.limits.cpu_s)
             try:
                 name = signal.Signals(sig).name
             except ValueError:
                 name = f"signal {sig}"
-            hint = {signal.SIGSEGV: " (segmentation fault: e.g. runaway recursion)",
-                    signal.SIGKILL: " (possibly the memory limit)"}.get(sig, "")
-            return f"killed by {name}{hint}"
-        return f"the worker exited with code {rc}"
+            hint = {signal.SIGSEGV: "loading.worker.segv", signal.SIGKILL: "loading.worker.sigkill"}.get(sig)
+            return _t("loading.worker.signal", name=name) + (_t(hint) if hint else "")
+        return _t("loading.worker.exit_code", rc=rc)
 
     # ---- teardown
 
@@ -527,7 +527,7 @@ class WorkerSession:
         if self._started is not None:
             return self._started
         if self._closed:
-            return ProbeResult("not_started", error={"type": "Closed", "message": "the session is closed"})
+            return ProbeResult("not_started", error={"type": "Closed", "message": _t("loading.worker.closed")})
         self._t0 = time.monotonic()
         t = time.monotonic()
         result = self._launch()
@@ -535,7 +535,7 @@ class WorkerSession:
         self._t0 = time.monotonic()   # the import has its own deadline: the wall clock starts now
         self._started = result
         if result.status != "ok":
-            self._dead_reason = "your module could not be loaded"
+            self._dead_reason = _t("loading.worker.dead.not_loaded")
         return result
 
     def probe(self, steps: list[dict], returns: dict[str, str], arrays=(), timeout: float | None = None) -> ProbeResult:
@@ -590,7 +590,8 @@ class WorkerSession:
                 w.spawn()
         except (OSError, subprocess.SubprocessError) as exc:
             self._retire()
-            return ProbeResult("not_started", error={"type": "LaunchError", "message": f"could not start the worker: {exc}"})
+            return ProbeResult("not_started", error={"type": "LaunchError",
+                                                     "message": _t("loading.worker.launch_error", error=exc)})
         lim = self.config.limits
         init = {"op": "init", "source": self.source, "filename": self.filename, "module": "submission",
                 "forbidden": self.config.forbidden, "max_elements": int(lim.max_elements),
@@ -603,7 +604,7 @@ class WorkerSession:
         try:
             header, _ = w.exchange(encode_message(init), None, deadline)
         except (_Failure, ProtocolError) as exc:
-            result = self._failure(exc, w, is_wall, timeout, what="importing your module", deadline="import")
+            result = self._failure(exc, w, is_wall, timeout, what=_t("loading.worker.importing"), deadline="import")
             self._retire()
             return result
         stdout = _text(header.get("stdout"))
@@ -620,10 +621,10 @@ class WorkerSession:
         status, message = exc.status, exc.message
         if status == "timeout":
             if is_wall:
-                message = f"the session's time limit of {self.config.limits.wall_s:g} s was reached while {what}"
-                self._dead_reason = "the session's time limit was used up"
+                message = _t("loading.worker.wall", s=f"{self.config.limits.wall_s:g}", what=what)
+                self._dead_reason = _t("loading.worker.dead.wall")
             else:
-                message = f"no answer within {timeout:g} s while {what}"
+                message = _t("loading.worker.timeout", s=f"{timeout:g}", what=what)
             limit = self.config.limits.wall_s if is_wall else timeout
             return ProbeResult(status, error={"type": status, "message": message, "limit_s": float(limit),
                                               "deadline": "wall" if is_wall else deadline}, stdout=stdout)
@@ -631,23 +632,23 @@ class WorkerSession:
 
     def _probe(self, steps, returns, arrays, timeout) -> ProbeResult:
         if self._closed:
-            return ProbeResult("not_started", error={"type": "Closed", "message": "the session is closed"})
+            return ProbeResult("not_started", error={"type": "Closed", "message": _t("loading.worker.closed")})
         if self._started is None:
             self.start()
         if self._dead_reason is not None:
             return ProbeResult("not_started", error={"type": "NotStarted", "message": self._dead_reason})
         if self._worker is None:   # the previous worker failed: restart (re-running init)
             if self.restarts >= self.max_restarts:
-                self._dead_reason = f"the worker failed {self.restarts + 1} times; no more restarts"
+                self._dead_reason = _t("loading.worker.dead.restarts", n=self.restarts + 1)
                 return ProbeResult("not_started", error={"type": "NotStarted", "message": self._dead_reason})
             self.restarts += 1
             started = self._launch()
             if started.status != "ok":
                 if self._dead_reason is None and started.status == "error":
-                    self._dead_reason = "your module failed to import on restart"
+                    self._dead_reason = _t("loading.worker.dead.restart_import")
                 msg = (started.error or {}).get("message", "")
                 return ProbeResult("not_started", error={"type": "NotStarted",
-                                   "message": f"restarting the worker failed ({started.status}: {msg})"},
+                                   "message": _t("loading.worker.restart_failed", status=started.status, message=msg)},
                                    stdout=started.stdout)
         timeout = self.config.limits.probe_timeout_s if timeout is None else float(timeout)
         if not timeout > 0:
@@ -661,7 +662,7 @@ class WorkerSession:
             header, frames = w.exchange(request, probe_id, deadline)
             return reply_result(header, frames, returns)
         except (_Failure, ProtocolError) as exc:
-            result = self._failure(exc, w, is_wall, timeout, what="running this check")
+            result = self._failure(exc, w, is_wall, timeout, what=_t("loading.worker.running_check"))
             self._retire()
             return result
         except RecursionError:
