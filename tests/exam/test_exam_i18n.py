@@ -111,7 +111,7 @@ def test_unreadable_file_in_russian(tmp_path, exam):
 def test_paper_and_key_in_russian(exam):
     paper = make_paper(exam, "bob", SECRET, "ru")
     md = paper_markdown(paper, "Боб")
-    assert "## Как отвечать" in md and "балл." in md
+    assert "## Как отвечать" in md and "**Всего:** 24 балла" in md and "**Время:** 60 минут" in md
     assert all(f"## {q.id}. {q.title_ru}" in md for q in paper.questions)
     key = key_markdown([(paper, "Боб")], exam, "ru")
     assert key.startswith(f"# Ключ ответов: {exam.title_ru}")
@@ -120,6 +120,16 @@ def test_paper_and_key_in_russian(exam):
         assert q.how("ru").replace("|", "/") in key
     key_en = key_markdown([(paper, "Боб")], exam, "en")
     assert key_en.startswith(f"# Answer key: {exam.title}") and paper.questions[0].answer_text in key_en
+
+
+def test_plural_forms():
+    from grader.exam.render import plural
+
+    got = [plural(n, "points", "ru") for n in (1, 2, 5, 11, 12, 21, 24, 0.5, 1.5)]
+    assert got == ["1 балл", "2 балла", "5 баллов", "11 баллов", "12 баллов", "21 балл", "24 балла", "0.5 балла",
+                   "1.5 балла"]
+    assert [plural(n, "points", "en") for n in (1, 2, 0.5)] == ["1 point", "2 points", "0.5 points"]
+    assert plural(1, "minutes", "ru") == "1 минута" and plural(3, "minutes", "ru") == "3 минуты"
 
 
 def test_every_question_has_a_russian_explanation_where_it_has_words(exam):
