@@ -124,21 +124,15 @@ def test_detector(text, expected):
 IDS = assignment.available()
 
 
-def _slow(a) -> str:
-    """Why some examples of ``a`` are left out (grading them takes minutes), or ''."""
-    from grader.checks.milestone import TRAINING_KINDS
-
-    if any(s.kind in TRAINING_KINDS for s in a.checks):
-        return "training"
-    if a.allow_torch:
-        return "torch"
-    return ""
+def _slow(a) -> bool:
+    """Torch models and torch training take 10 s to minutes per graded example."""
+    return a.allow_torch
 
 
 def _examples(a, folder: Path) -> list[Path]:
     """The bundled examples (grader.authoring.examples) worth grading within the time budget:
-    all of them, but for torch models and training (10 s to minutes per run) only those that
-    fail before any check runs: the import crash and the hand-written ones."""
+    all of them, but for torch assignments (10 s to minutes per run) only those that fail before
+    any check runs: the import crash and the hand-written ones."""
     from grader.authoring.examples import write_examples
 
     paths = write_examples(a, folder)
@@ -216,20 +210,23 @@ def _pending(aid: str):
 
 
 @pytest.mark.parametrize("aid", IDS)
-def test_assignment_texts_are_russian(aid):
-    """Row names and the title come from the assignment's data (this room): no English."""
+def test_assignment_texts_are_russian(aid, workdir):
+    """Row names and the title come from the assignment's data: no English; every example was
+    graded in Russian (the whole pages are the next test's)."""
     a = assignment.load(aid)
     with language("ru"):
         bad = [s.display_name for s in a.checks if english_sentences(s.display_name)]
     bad += [a.title_ru] if english_sentences(a.title_ru) else []
     assert bad == []
+    rows = graded(aid, str(workdir / aid))
+    assert rows and all(results["convgrade"].get("lang") == "ru" for _, results, *_ in rows)
+    assert all(len(results["tests"]) >= len(a.checks) for _, results, *_ in rows)
 
 
 @pytest.mark.parametrize("aid", [pytest.param(aid, marks=_pending(aid)) for aid in IDS])
 def test_feedback_has_no_english(aid, workdir):
     found = []
     for name, results, md, page, cells in graded(aid, str(workdir / aid)):
-        assert results["convgrade"].get("lang") == "ru"
         found += [_where(name, s, "results.json") for text in _strings(results) for s in english_sentences(text)]
         found += [_where(name, s, "feedback.md") for s in english_sentences(md)]
         found += [_where(name, s, "feedback.html") for s in english_sentences(page)]
