@@ -691,11 +691,11 @@ def mc_batchnorm_eval(rng: np.random.Generator, lang: str = "en") -> Question:
     if not torch.allclose(bn(x), expected):
         raise CrossCheckError("BatchNorm in eval mode does not use the running statistics")
     correct = ("The running mean and variance accumulated during training.",
-               "Скользящие среднее и дисперсию, накопленные при обучении.")
-    wrong = [("The mean and variance of the current batch.", "Среднее и дисперсию текущего батча."),
-             ("Mean 0 and variance 1, always.", "Всегда среднее 0 и дисперсию 1."),
-             ("The mean and variance of the current single example.", "Среднее и дисперсию текущего примера."),
-             ("It is switched off and returns its input.", "Он отключается и возвращает вход.")]
+               "Скользящими средним и дисперсией, накопленными при обучении.")
+    wrong = [("The mean and variance of the current batch.", "Средним и дисперсией текущего батча."),
+             ("Mean 0 and variance 1, always.", "Всегда средним 0 и дисперсией 1."),
+             ("The mean and variance of the current single example.", "Средним и дисперсией текущего примера."),
+             ("It is switched off and returns its input.", "Никакими: слой отключается и возвращает вход.")]
     return _choice_question(
         rng, lang, "mc_batchnorm_eval", ("Batch norm at inference", "Батч-нормализация при инференсе"),
         ("After `model.eval()`, which statistics does `nn.BatchNorm2d` normalize with?",

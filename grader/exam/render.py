@@ -25,16 +25,35 @@ def _pts(x: float) -> str:
     return f"{x:g}"
 
 
+def plural(x: float, word: str, lang: str) -> str:
+    """``x`` and the catalogue's ``exam.<word>_one|_few|_many`` for it: English one/other, Russian
+    1 балл, 2–4 балла, 5 баллов (11–14 баллов; a fraction: балла)."""
+    if lang == "ru":
+        n = int(x) if float(x).is_integer() else None
+        if n is None:
+            form = "few"
+        elif n % 10 == 1 and n % 100 != 11:
+            form = "one"
+        elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            form = "few"
+        else:
+            form = "many"
+    else:
+        form = "one" if x == 1 else "many"
+    return f"{_pts(x)} {tr(lang)[f'exam.{word}_{form}']}"
+
+
 def paper_markdown(paper: Paper, name: str = "") -> str:
     """The student's paper in their language."""
     lang, exam = paper.lang, paper.exam
     w = _w(lang)
     title = exam.title_ru if lang == "ru" else exam.title
     who = f"{name} ({paper.student})" if name else paper.student
-    lines = [f"# {title}", "", f"**{w['student']}:** {who}  ", f"**{w['total']}:** {_pts(exam.max_score)} {w['points']}"]
+    lines = [f"# {title}", "", f"**{w['student']}:** {who}  ",
+             f"**{w['total']}:** {plural(exam.max_score, 'points', lang)}"]
     if exam.duration_minutes:
         lines[-1] += "  "
-        lines.append(f"**{w['duration']}:** {exam.duration_minutes} {w['minutes']}")
+        lines.append(f"**{w['duration']}:** {plural(exam.duration_minutes, 'minutes', lang)}")
     instructions = exam.instructions_ru if lang == "ru" else exam.instructions
     if instructions:
         lines += ["", instructions]
@@ -42,7 +61,7 @@ def paper_markdown(paper: Paper, name: str = "") -> str:
               f"{w['example']}:", "", "```yaml",
               *[f"{q.id}: ..." for q in paper.questions], "```"]
     for q in paper.questions:
-        lines += ["", f"## {q.id}. {q.title(lang)} ({_pts(q.points)} {w['points']})", "", q.text(lang)]
+        lines += ["", f"## {q.id}. {q.title(lang)} ({plural(q.points, 'points', lang)})", "", q.text(lang)]
         if q.choices:
             lines += [""] + [f"- {c}" for c in q.choice_lines(lang)]
     return "\n".join(lines) + "\n"

@@ -6,10 +6,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         # the paper (grader.exam.render)
         "exam.student": "Student",
-        "exam.points": "points",
+        "exam.points_one": "point",          # plural forms: grader.exam.render.plural
+        "exam.points_few": "points",
+        "exam.points_many": "points",
         "exam.total": "Total",
         "exam.duration": "Time",
-        "exam.minutes": "minutes",
+        "exam.minutes_one": "minute",
+        "exam.minutes_few": "minutes",
+        "exam.minutes_many": "minutes",
         "exam.how_to_answer": "How to answer",
         "exam.answer_help": ("Write your answers in a YAML or JSON file, or in a notebook cell `ANSWERS = {...}`, "
                              "with one key per question: `q1`, `q2`, ... Shapes as lists or `8x16x16`, "
@@ -106,10 +110,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "ru": {
         "exam.student": "Студент",
-        "exam.points": "балл.",
+        "exam.points_one": "балл",
+        "exam.points_few": "балла",
+        "exam.points_many": "баллов",
         "exam.total": "Всего",
         "exam.duration": "Время",
-        "exam.minutes": "минут",
+        "exam.minutes_one": "минута",
+        "exam.minutes_few": "минуты",
+        "exam.minutes_many": "минут",
         "exam.how_to_answer": "Как отвечать",
         "exam.answer_help": ("Запишите ответы в файл YAML или JSON либо в ячейку ноутбука `ANSWERS = {...}`, "
                              "по ключу на вопрос: `q1`, `q2`, ... Размеры — списком или `8x16x16`, "
