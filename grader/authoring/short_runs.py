@@ -52,12 +52,11 @@ def load_short_runs(folder: str | Path) -> dict[str, dict]:
     return tables
 
 
-def shorten(spec: CheckSpec, table: dict) -> CheckSpec:
-    """``spec`` with a short run's parameters (a new spec; the name, the identity, is unchanged).
-    The result is checked like any check (:class:`CheckDefinitionError` when malformed)."""
-    from ..checks import kind_of
-
-    params = copy.deepcopy(spec.params)
+def short_params(params: dict, table: dict, default_steps: list[dict] | None = None) -> dict:
+    """A check's parameters (a ``[[check]]`` table of ``checks.toml``, or ``CheckSpec.params``)
+    with a short run's applied, as a new dict; ``default_steps``: the kind's steps when the check
+    gives none. ValueError naming a ``kwargs`` call no step makes."""
+    params = copy.deepcopy(params)
     for key, value in table.items():
         if key == "kwargs":
             continue
@@ -67,18 +66,29 @@ def shorten(spec: CheckSpec, table: dict) -> CheckSpec:
             params[key] = copy.deepcopy(value)
     calls = table.get("kwargs", {})
     if calls:
-        from ..checks.milestone import DEFAULT_TRAIN_STEPS
-
-        default = DEFAULT_TRAIN_STEPS if spec.kind == "milestone" else getattr(kind_of(spec), "DEFAULT_STEPS", [])
-        steps = copy.deepcopy(params.get("steps") or default)
+        steps = copy.deepcopy(params.get("steps") or default_steps or [])
         used = set()
         for step in steps:
             if step.get("call") in calls:
                 step["kwargs"] = {**step.get("kwargs", {}), **calls[step["call"]]}
                 used.add(step["call"])
         if set(calls) - used:
-            raise CheckDefinitionError(f"check {spec.name!r}: short run: no step calls {sorted(set(calls) - used)}")
+            raise ValueError(f"short run: no step calls {sorted(set(calls) - used)}")
         params["steps"] = steps
+    return params
+
+
+def shorten(spec: CheckSpec, table: dict) -> CheckSpec:
+    """``spec`` with a short run's parameters (a new spec; the name, the identity, is unchanged).
+    The result is checked like any check (:class:`CheckDefinitionError` when malformed)."""
+    from ..checks import kind_of
+    from ..checks.milestone import DEFAULT_TRAIN_STEPS
+
+    default = DEFAULT_TRAIN_STEPS if spec.kind == "milestone" else getattr(kind_of(spec), "DEFAULT_STEPS", [])
+    try:
+        params = short_params(spec.params, table, default)
+    except ValueError as exc:
+        raise CheckDefinitionError(f"check {spec.name!r}: {exc}") from None
     short = CheckSpec(spec.name, spec.kind, spec.points, spec.visibility, spec.target, params, spec.number,
                       list(spec.tags), spec.name_ru)
     kind_of(short).validate(short)
@@ -92,4 +102,4 @@ def cost_order(specs: list[CheckSpec]) -> list[CheckSpec]:
     return sorted(specs, key=lambda s: (KIND_COST.get(s.kind, len(KIND_COST)), _budget(s, "cpu", 60.0)))
 
 
-__all__ = ["load_short_runs", "shorten", "cost_order", "TABLE"]
+__all__ = ["load_short_runs", "short_params", "shorten", "cost_order", "TABLE"]
