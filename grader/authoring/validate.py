@@ -21,7 +21,10 @@ plans, judges and diagnoses, no sandbox start per mutant and student); a mutant 
 imports is judged in a sandbox instead, as students are. A check whose target the edit cannot
 reach (no edited top-level definition is read by it, transitively: :func:`affected_names`) keeps
 the master's result and is not run again. Training checks (milestones) run only
-for the mutants whose targets name them, in the sandbox, once. The session factories are
+for the mutants whose targets name them, in the sandbox, once, cheapest first, stopping at the
+first that catches the mutant; a check with a short run in ``mutants.toml`` (validation only:
+:mod:`grader.authoring.short_runs`) is judged on it, beside the master's control run of the same
+short check. The session factories are
 parameters (``trusted_session``, ``sandbox_session``), so a warm sandbox pool can replace either.
 
 Hidden inputs come from a fixed validation secret, so they differ from any student's.
@@ -40,6 +43,7 @@ import numpy as np
 
 from ..assignment import Assignment, AssignmentError, load
 from .mutants import Mutant, MutantError, hits_target, load_mutants
+from .short_runs import cost_order, load_short_runs, shorten
 from .notebook import MASTER, MasterError, parse, starter_source
 
 VALIDATION_SECRET = b"convgrade-validation-secret"
@@ -346,6 +350,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
             part_names[s.name].append(f"{s.name}: beats {cmp.get('label', 'the comparison')}")
     training = [s for s in specs if s.kind in TRAINING_KINDS]
     plain = [s for s in specs if s.kind not in TRAINING_KINDS]
+    short = _short_runs(a, training, report)     # {check name: its short run}: mutants are judged on it
     sample_ids = [f"sample-{i:04d}" for i in range(max(0, int(samples)))]
     judge = _Judge(a)
 
@@ -366,13 +371,19 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
         except MutantError as exc:
             row.error = str(exc)
 
-    def sandbox_mutant(m: Mutant, src: str, student: str, which) -> list[dict]:
+    def sandbox_mutant(m: Mutant | None, src: str, student: str, which) -> list[dict]:
+        """``which`` judged on ``src``; a mutant's training checks stop at the first catch."""
         timeouts: dict = {}
         with sandbox_session(src, a, which) as session:
             started = session.start()
             if started.status != "ok":
                 return [{"load_error": (started.error or {}).get("message", started.status)}]
-            return [r for spec in which for r in judge.check(session, spec, student, timeouts)]
+            rows: list[dict] = []
+            for spec in which:
+                if m is not None and spec.kind in TRAINING_KINDS and hits_target(m, _failed_rows(rows)):
+                    break
+                rows += judge.check(session, spec, student, timeouts)
+            return rows
 
     with tempfile.TemporaryDirectory(prefix="convgrade-validate-") as tmp, \
             ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -400,6 +411,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 # targets named by no row we know of (a kind whose judge adds rows): run every
                 # training check the edit can reach rather than none
                 trained = [s for s in training if _can_differ(s, affected[m.name])]
+            trained = cost_order([short.get(s.name, s) for s in trained])
             mine = [s for s in plain if _can_differ(s, affected[m.name])]
             for student in ids:
                 if in_sandbox:
@@ -452,6 +464,8 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                     rows[name].error = f"breaks the import only ({tests[0]['load_error'][:120]})"
                     continue
                 tests_by.setdefault(name, {}).setdefault(student, []).extend(tests)
+        _controls(report, short, tests_by, lambda student, which: pool.submit(
+            sandbox_mutant, None, source, student, which))
         order = [n for s in specs for n in part_names[s.name]]
         for m in mutants:
             for student, tests in tests_by.get(m.name, {}).items():
@@ -494,6 +508,49 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 f"chance — make the case deterministic in what matters, or declare min_catch_rate with a reason")
     report.seconds = time.monotonic() - t0
     return report
+
+
+def _failed_rows(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r.get("status") != "passed" or r.get("score", 0) < r.get("max_score", 0) - 1e-9]
+
+
+def _short_runs(a: Assignment, training, report: ValidationReport) -> dict:
+    """The training checks' short runs (``mutants.toml`` ``[validation]``), problems reported."""
+    try:
+        tables = load_short_runs(a.path)
+    except (ValueError, OSError) as exc:
+        report.problems.append(str(exc))
+        return {}
+    by_name = {s.name: s for s in training}
+    out = {}
+    for name, table in tables.items():
+        if name not in by_name:
+            report.problems.append(f"mutants.toml [validation.{name!r}]: no training check of that name")
+            continue
+        try:
+            out[name] = shorten(by_name[name], table)
+        except Exception as exc:   # CheckDefinitionError, or a malformed value the kind rejects
+            report.problems.append(f"mutants.toml [validation.{name!r}]: {exc}")
+    return out
+
+
+def _controls(report: ValidationReport, short: dict, tests_by: dict, submit) -> None:
+    """The master judged on every short run a mutant was judged on, under the same student ids
+    (once per check and id): a short run the master fails proves no catch."""
+    need: dict[str, set[str]] = {}
+    for per_student in tests_by.values():
+        for student, tests in per_student.items():
+            need.setdefault(student, set()).update(t["check"] for t in tests if t.get("check") in short)
+    futures = [(student, submit(student, [short[n] for n in sorted(names)])) for student, names in need.items() if names]
+    for student, f in futures:
+        rows = f.result()
+        if rows and "load_error" in rows[0]:
+            report.problems.append(f"master solution: the short runs could not start: {rows[0]['load_error'][:120]}")
+            continue
+        for r in _failed_rows(rows):
+            first = r["output"].splitlines()[0] if r.get("output") else ""
+            report.problems.append(f"short run of {r['check']!r} (mutants.toml [validation]) fails the master "
+                                   f"solution (student {student}): {first} — it cannot prove a catch; make it longer")
 
 
 def by_name(mutants: list[Mutant]) -> dict[str, Mutant]:

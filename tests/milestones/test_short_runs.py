@@ -1,0 +1,103 @@
+"""Validation's short runs of training checks (mutants.toml ``[validation]``,
+grader/authoring/short_runs.py) and how validate uses them, without training anything: the
+sessions are fakes that answer every probe with a failure, so only the plumbing is under test
+(which checks a mutant is judged on, in which order, where it stops, and the master's control).
+That the short runs still separate the master from its mutants is what the bundled validation
+(tests/authoring/test_validate_release.py) proves."""
+from __future__ import annotations
+
+import pytest
+
+from grader.assignment import load
+from grader.authoring.short_runs import cost_order, load_short_runs, shorten
+from grader.authoring.validate import validate
+from grader.checks import CheckDefinitionError
+from grader.sandbox.config import ProbeResult
+
+MNIST = "MNIST held-out accuracy within the budget"
+
+
+@pytest.fixture(scope="module")
+def a6():
+    return load("a6_training")
+
+
+def test_a6_short_runs_are_bounded_by_epochs_and_grading_never_sees_them(a6):
+    tables = load_short_runs(a6.path)
+    assert MNIST in tables
+    spec = next(s for s in a6.checks if s.name == MNIST)
+    short = shorten(spec, tables[MNIST])
+    train = next(st for st in short.params["steps"] if st.get("call") == "train")
+    assert train["kwargs"]["epochs"] == 2 and train["kwargs"]["augment"] is False
+    assert short.params["bands"] == [[0.956, 1.0]] and short.name == spec.name
+    # the assignment's own checks (what grading reads) are untouched
+    assert "epochs" not in next(st for st in spec.params["steps"] if st.get("call") == "train")["kwargs"]
+    assert spec.params["bands"] == [[0.98, 1.0], [0.97, 0.5]]
+
+
+def test_shorten_merges_tables_and_rejects_unknown_calls(a6):
+    spec = next(s for s in a6.checks if s.name.startswith("Transfer"))
+    short = shorten(spec, {"compare": {"accuracy": 0.5}, "kwargs": {"fine_tune": {"epochs": 3}}})
+    assert short.params["compare"]["accuracy"] == 0.5 and short.params["compare"]["label"] == "training from scratch"
+    assert spec.params["compare"]["accuracy"] == 0.78
+    with pytest.raises(CheckDefinitionError, match="no step calls"):
+        shorten(spec, {"kwargs": {"fit": {"epochs": 1}}})
+    with pytest.raises(CheckDefinitionError, match="bands"):
+        shorten(spec, {"bands": [[2.0, 1.0]]})
+
+
+def test_malformed_tables_are_named(tmp_path):
+    (tmp_path / "mutants.toml").write_text('[validation."x"]\nsteps = []\n')
+    with pytest.raises(ValueError, match="kwargs"):
+        load_short_runs(tmp_path)
+    (tmp_path / "mutants.toml").write_text('[validation."x"]\nkwargs = { train = 3 }\n')
+    with pytest.raises(ValueError, match="called name"):
+        load_short_runs(tmp_path)
+    assert load_short_runs(tmp_path / "nowhere") == {}
+
+
+def test_cost_order_cheapest_kind_first(a6):
+    kinds = [s.kind for s in cost_order(list(a6.checks))]
+    assert kinds == ["initial_loss", "overfit_small_batch", "loss_falls", "milestone", "milestone"]
+    assert cost_order(list(a6.checks))[-1].name == MNIST          # the biggest budget last
+
+
+class FailingSession:
+    """A sandbox session that answers every probe with an error, recording what it was asked."""
+    log: list = []
+
+    def __init__(self, source, assignment, specs):
+        self.source = source
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def start(self):
+        return ProbeResult("ok", values={})
+
+    def probe(self, steps, returns, arrays, timeout=None):
+        kwargs = [st.get("kwargs", {}).get("$dict", {}) for st in steps if st.get("call") == "train"]
+        FailingSession.log.append((self.source, kwargs))
+        return ProbeResult("error", values={}, error={"type": "RuntimeError", "message": "no"})
+
+
+def test_validate_stops_at_the_first_catch_and_controls_the_short_run(a6, monkeypatch):
+    FailingSession.log = []
+    report = validate(a6, only=["learning_rate_100x"], master_checks=False, sandbox_session=FailingSession)
+    # four training targets; the cheapest (overfit a batch) fails first, and nothing else is trained
+    assert len(FailingSession.log) == 1 and report.rows[0].caught_by == [
+        "Overfit a batch of 32 images to 100% training accuracy"]
+    assert not any("short run" in p for p in report.problems)
+
+    FailingSession.log = []
+    report = validate(a6, only=["no_relu"], master_checks=False, sandbox_session=FailingSession)
+    # no_relu is judged on the short MNIST run, then the master on the same short run (its
+    # control): here the fake fails the master too, so the short run proves nothing
+    assert len(FailingSession.log) == 2
+    (mutant_src, mutant_kw), (master_src, master_kw) = FailingSession.log
+    assert "nn.Identity()" in mutant_src and "nn.Identity()" not in master_src
+    assert mutant_kw[0]["epochs"] == master_kw[0]["epochs"] == 2
+    assert any(f"short run of {MNIST!r}" in p and "fails the master" in p for p in report.problems), report.problems
