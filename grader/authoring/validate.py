@@ -29,6 +29,9 @@ Hidden inputs come from a fixed validation secret, so they differ from any stude
 from __future__ import annotations
 
 import ast
+import dataclasses
+import functools
+import hashlib
 import tempfile
 import time
 import traceback
@@ -39,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ..assignment import Assignment, AssignmentError, load
+from ..checks.base import CheckSpec
 from .mutants import Mutant, MutantError, hits_target, load_mutants
 from .notebook import MASTER, MasterError, parse, starter_source
 
@@ -95,6 +99,7 @@ class ValidationReport:
     seconds: float = 0.0
     samples: int = 0
     master_samples: int = 0
+    timings: dict[str, float] = field(default_factory=dict)   # seconds per phase (see validate)
 
     @property
     def ok(self) -> bool:
@@ -148,11 +153,56 @@ def _row(part) -> dict:
             "status": "passed" if part.passed else "failed", "output": part.output, "extra_data": part.extra}
 
 
+def _fingerprint(obj):
+    """A digest of a plan (steps, returns, input arrays, timeout and the trusted context), or
+    None when it holds something this cannot compare (then nothing is assumed equal)."""
+    h = hashlib.blake2b(digest_size=20)
+
+    def feed(v, depth=0) -> bool:
+        if depth > 40:
+            return False
+        if v is None or isinstance(v, (bool, int, float, str, bytes)):
+            h.update(f"{type(v).__name__}:{v!r};".encode())
+        elif isinstance(v, np.ndarray):
+            if v.dtype.hasobject:
+                return False
+            h.update(f"nd:{v.dtype.str}:{v.shape};".encode())
+            h.update(np.ascontiguousarray(v).tobytes())
+        elif isinstance(v, np.generic):
+            h.update(f"np:{v.dtype.str}:{v.item()!r};".encode())
+        elif isinstance(v, (list, tuple)):
+            h.update(f"{type(v).__name__}[{len(v)}".encode())
+            if not all(feed(x, depth + 1) for x in v):
+                return False
+            h.update(b"]")
+        elif isinstance(v, dict):
+            h.update(f"dict[{len(v)}".encode())
+            for k in v:
+                if not (feed(k, depth + 1) and feed(v[k], depth + 1)):
+                    return False
+            h.update(b"]")
+        elif isinstance(v, CheckSpec):   # the same spec object in both plans; its name is its identity
+            h.update(f"spec:{v.name};".encode())
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+            h.update(f"dc:{type(v).__module__}.{type(v).__qualname__}(".encode())
+            for f in dataclasses.fields(v):
+                h.update(f.name.encode())
+                if not feed(getattr(v, f.name), depth + 1):
+                    return False
+            h.update(b")")
+        else:
+            return False
+        return True
+
+    return h.hexdigest() if feed(obj) else None
+
+
 class _Judge:
     """Plans, probes and judges checks of one assignment on a session, like ``grade.run_checks``."""
 
-    PLAN_CACHE = 4000            # plans kept (each check's plan depends only on its seed)
+    PLAN_CACHE = 20_000          # plans kept (each check's plan depends only on its seed)
     PLAN_CACHE_BYTES = 1 << 20   # plans with more input bytes than this are not kept
+    PLAN_CACHE_TOTAL = 256 << 20  # input bytes of all kept plans
 
     def __init__(self, assignment: Assignment):
         from ..checks import kind_of
@@ -161,19 +211,54 @@ class _Judge:
         self.kind_of = kind_of
         self.internal_errors: list[str] = []
         self._plans: dict[tuple[str, str], object] = {}
+        self._plan_bytes = 0
+        self._seed_free: dict[str, bool] = {}
+
+    def seed_free(self, spec) -> bool:
+        """Whether every student gets the same plan for ``spec``: visible checks (one public
+        seed), and hidden checks whose plan comes out identical, context included, under two
+        different seeds (a model's parameter count, say). Such a check's verdict on a mutant is
+        the same for every student, so it is judged once, not once per sampled id. Conservative:
+        a plan holding anything :func:`_fingerprint` cannot compare counts as seed-dependent."""
+        if spec.visible:
+            return True
+        free = self._seed_free.get(spec.name)
+        if free is None:
+            free = False
+            try:
+                kind = self.kind_of(spec)
+                a, b = (kind.plan(spec, np.random.default_rng(self._seed(spec, sid)))
+                        for sid in ("seed-probe-a", "seed-probe-b"))
+                fa, fb = _fingerprint(a), _fingerprint(b)
+                free = fa is not None and fa == fb
+            except Exception:   # a plan that cannot be built is reported by check()
+                free = False
+            self._seed_free[spec.name] = free
+        return free
+
+    def _seed(self, spec, student: str) -> int:
+        from ..seeds import check_seed
+
+        return check_seed(self.a.id, spec.name, student, spec.visible, VALIDATION_SECRET)
+
+    def key(self, spec, student: str) -> tuple[str, str]:
+        """The plan's identity: one per student, or one for all when the check is seed-free."""
+        if spec.visible:
+            return spec.name, "public"
+        return (spec.name, "*") if self.seed_free(spec) else (spec.name, student)
 
     def plan(self, kind, spec, student: str):
         """The check's plan for ``student``: built once and shared by the master and every mutant
         (the plan is a function of the seed; the worker gets copies of its arrays)."""
-        from ..seeds import check_seed
-
-        key = (spec.name, "public" if spec.visible else student)
+        key = self.key(spec, student)
         plan = self._plans.get(key)
         if plan is None:
-            seed = check_seed(self.a.id, spec.name, student, spec.visible, VALIDATION_SECRET)
-            plan = kind.plan(spec, np.random.default_rng(seed))
-            if len(self._plans) < self.PLAN_CACHE and sum(a.nbytes for a in plan.arrays) <= self.PLAN_CACHE_BYTES:
+            plan = kind.plan(spec, np.random.default_rng(self._seed(spec, student)))
+            size = sum(a.nbytes for a in plan.arrays)
+            if len(self._plans) < self.PLAN_CACHE and size <= self.PLAN_CACHE_BYTES and \
+                    self._plan_bytes + size <= self.PLAN_CACHE_TOTAL:
                 self._plans[key] = plan
+                self._plan_bytes += size
         return plan
 
     def check(self, session, spec, student: str, timeouts: dict) -> list[dict]:
@@ -215,11 +300,24 @@ def _sandbox_session(source: str, assignment: Assignment, specs, isolation: str 
     return WorkerSession(source, sandbox_config(assignment, isolation, gpu=needs_gpu(specs)))
 
 
-def _top_level(source: str) -> tuple[dict[str, list[tuple[str, set[str]]]], list[str]]:
-    """Top-level statements by the names they define: ``{name: [(ast dump, global names it
-    reads)]}``, plus the dumps of statements that define no name."""
-    defs: dict[str, list[tuple[str, set[str]]]] = {}
+def _statement_text(lines: list[str], node: ast.stmt) -> str:
+    """The whole source lines a top-level statement spans (decorators included)."""
+    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
+    return "\n".join(lines[first - 1:node.end_lineno])
+
+
+_REFS: dict[str, frozenset[str]] = {}   # statement text -> the names it reads (the same for every mutant)
+
+
+@functools.lru_cache(maxsize=64)
+def _top_level(source: str) -> tuple[dict[str, tuple[tuple[str, frozenset[str]], ...]], tuple[str, ...]]:
+    """Top-level statements by the names they define: ``{name: ((statement text, global names it
+    reads), ...)}``, plus the texts of statements that define no name. Memoized: every mutant is
+    compared with the same master. Statements are compared by their source text, which is
+    conservative (an edit that leaves the syntax tree alone, a comment say, still counts)."""
+    defs: dict[str, list[tuple[str, frozenset[str]]]] = {}
     anonymous: list[str] = []
+    lines = source.splitlines()
     for node in ast.parse(source).body:
         names: list[str] = []
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -229,13 +327,18 @@ def _top_level(source: str) -> tuple[dict[str, list[tuple[str, set[str]]]], list
             names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [(a.asname or a.name).split(".")[0] for a in node.names]
-        dump = ast.dump(node)
-        refs = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-        for name in names:
-            defs.setdefault(name, []).append((dump, refs))
+        text = _statement_text(lines, node)
         if not names:
-            anonymous.append(dump)
-    return defs, anonymous
+            anonymous.append(text)
+            continue
+        refs = _REFS.get(text)
+        if refs is None:
+            refs = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+            if len(_REFS) < 20_000:
+                _REFS[text] = refs
+        for name in names:
+            defs.setdefault(name, []).append((text, refs))
+    return {n: tuple(v) for n, v in defs.items()}, tuple(anonymous)
 
 
 def affected_names(master: str, mutant: str) -> set[str] | None:
@@ -250,7 +353,7 @@ def affected_names(master: str, mutant: str) -> set[str] | None:
     if m_anon != u_anon:
         return None
     changed = {n for n in m_defs.keys() | u_defs.keys()
-               if [d for d, _ in m_defs.get(n, [])] != [d for d, _ in u_defs.get(n, [])]}
+               if [d for d, _ in m_defs.get(n, ())] != [d for d, _ in u_defs.get(n, ())]}
     reads = {n: set().union(*(r for _, r in entries)) for n, entries in u_defs.items()}
     affected, grew = set(changed), True
     while grew:
@@ -410,6 +513,8 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                         (student, pool.submit(sandbox_mutant, m, mutated[m.name], student, trained)))
             rows[m.name].where = "sandbox" if in_sandbox else "trusted"
 
+        report.timings["setup"] = time.monotonic() - t0
+        t_phase = time.monotonic()
         # master on sampled ids, in process: every hidden check must pass for every student
         hidden = [s for s in plain if not s.visible]
         if master_samples and hidden and master_checks:
@@ -425,7 +530,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                             break
                         report.master_samples = k + 1
                         sid = f"master-sample-{k:03d}"
-                        for spec in hidden:
+                        for spec in (hidden if k == 0 else [h for h in hidden if not judge.seed_free(h)]):
                             for r in judge.check(session, spec, sid, timeouts):
                                 if r["status"] != "passed":
                                     unfair.setdefault(r["name"], []).append(sid)
@@ -434,6 +539,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                                                f"{report.master_samples} sampled students (e.g. {sids[0]}): the check "
                                                f"is unfair for some seeds")
 
+        report.timings["master_samples"] = time.monotonic() - t_phase
         # mutants: the full row under its id(s), then the catch rate over the sampled ids
         tests_by: dict[str, dict[str, list[dict]]] = {}
         for m in mutants:
@@ -442,8 +548,9 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 continue
             mine = [s for s in plain if _can_differ(s, affected[m.name])]
             tests_by[m.name] = _trusted_mutant(a, judge, trusted_session, m, row, mutated[m.name], mine,
-                                               part_names, sample_ids, sample_budget_s)
+                                               part_names, sample_ids, sample_budget_s, report.timings)
 
+        t_phase = time.monotonic()
         results = [f.result() for f in graded]
         for name, futures in sandboxed.items():
             for student, f in futures:
@@ -452,6 +559,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                     rows[name].error = f"breaks the import only ({tests[0]['load_error'][:120]})"
                     continue
                 tests_by.setdefault(name, {}).setdefault(student, []).extend(tests)
+        report.timings["sandbox_wait"] = time.monotonic() - t_phase
         order = [n for s in specs for n in part_names[s.name]]
         for m in mutants:
             for student, tests in tests_by.get(m.name, {}).items():
@@ -521,10 +629,22 @@ def _merge(row: MutantRow, m: Mutant, tests: list[dict], order: list[str]) -> No
 
 
 def _trusted_mutant(a, judge: _Judge, factory, m: Mutant, row: MutantRow, src: str, plain, part_names,
-                    sample_ids: list[str], budget_s: float | None = None) -> dict[str, list[dict]]:
+                    sample_ids: list[str], budget_s: float | None = None,
+                    timings: dict[str, float] | None = None) -> dict[str, list[dict]]:
     """Judge a mutant in process: every non-training check under its validation id(s) (returned,
-    per id), then its target checks for every sampled id, stopping per student at the first catch."""
+    per id), then its target checks for every sampled id, stopping per student at the first catch.
+    ``timings`` gets the seconds of each part added (``mutant_rows``, ``sampling``)."""
     out: dict[str, list[dict]] = {}
+    timings = {} if timings is None else timings
+    t_rows = time.monotonic()
+    try:
+        return _judge_mutant(a, judge, factory, m, row, src, plain, part_names, sample_ids, budget_s, timings, out)
+    finally:
+        total = time.monotonic() - t_rows
+        timings["mutant_rows"] = timings.get("mutant_rows", 0.0) + total - timings.pop("_sampling", 0.0)
+
+
+def _judge_mutant(a, judge, factory, m, row, src, plain, part_names, sample_ids, budget_s, timings, out):
     with factory(src, a) as session:
         started = session.start()
         if started.status != "ok":
@@ -547,27 +667,38 @@ def _trusted_mutant(a, judge: _Judge, factory, m: Mutant, row: MutantRow, src: s
         visible_cache: dict[str, list[dict]] = {}
         timeouts = {}
         t0 = time.monotonic()
-        for k, sid in enumerate(sample_ids):
-            if budget_s is not None and k >= MIN_SAMPLES and time.monotonic() - t0 > budget_s:
-                break
-            failed: list[dict] = []
-            hit = False
-            for spec in candidates:
-                if spec.visible:   # the same public inputs for every student
-                    if spec.name not in visible_cache:
-                        visible_cache[spec.name] = judge.check(session, spec, sid, timeouts)
-                    rows_ = visible_cache[spec.name]
-                else:
-                    rows_ = judge.check(session, spec, sid, timeouts)
-                failed += [r for r in rows_ if r["status"] != "passed"]
-                if failed and hits_target(m, failed):
-                    hit = True
-                    break
-            row.sampled += 1
-            row.caught += hit
-            if sum(timeouts.values()) > HANG_LIMIT * 2:   # a hanging mutant: the rate so far is enough
-                break
+        try:
+            _sample(judge, session, m, row, candidates, sample_ids, budget_s, visible_cache, timeouts, t0)
+        finally:
+            spent = time.monotonic() - t0
+            timings["sampling"] = timings.get("sampling", 0.0) + spent
+            timings["_sampling"] = spent
     return out
+
+
+def _sample(judge, session, m, row, candidates, sample_ids, budget_s, visible_cache, timeouts, t0) -> None:
+    """The catch rate: ``candidates`` (target checks, the one that caught first first) under each
+    sampled id until one hits the target; a seed-free check's rows are judged once."""
+    for k, sid in enumerate(sample_ids):
+        if budget_s is not None and k >= MIN_SAMPLES and time.monotonic() - t0 > budget_s:
+            break
+        failed: list[dict] = []
+        hit = False
+        for spec in candidates:
+            if judge.seed_free(spec):   # the same inputs for every student: judged once
+                if spec.name not in visible_cache:
+                    visible_cache[spec.name] = judge.check(session, spec, sid, timeouts)
+                rows_ = visible_cache[spec.name]
+            else:
+                rows_ = judge.check(session, spec, sid, timeouts)
+            failed += [r for r in rows_ if r["status"] != "passed"]
+            if failed and hits_target(m, failed):
+                hit = True
+                break
+        row.sampled += 1
+        row.caught += hit
+        if sum(timeouts.values()) > HANG_LIMIT * 2:   # a hanging mutant: the rate so far is enough
+            break
 
 
 def format_table(report: ValidationReport, style=None) -> str:
