@@ -29,9 +29,12 @@ Hidden inputs come from a fixed validation secret, so they differ from any stude
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import functools
 import hashlib
+import multiprocessing
+import os
 import tempfile
 import time
 import traceback
@@ -43,6 +46,7 @@ import numpy as np
 
 from ..assignment import Assignment, AssignmentError, load
 from ..checks.base import CheckSpec
+from ..diagnose import verdicts_only
 from .mutants import Mutant, MutantError, hits_target, load_mutants
 from .notebook import MASTER, MasterError, parse, starter_source
 
@@ -367,6 +371,21 @@ def affected_names(master: str, mutant: str) -> set[str] | None:
 
 def _spec_names(spec) -> set[str]:
     """Names of the student's module a check may use: its target and identifiers in its params."""
+    key = id(spec)
+    hit = _SPEC_NAMES.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    out = _spec_names_of(spec)
+    if len(_SPEC_NAMES) > 10_000:
+        _SPEC_NAMES.clear()
+    _SPEC_NAMES[key] = (spec, out)
+    return out
+
+
+_SPEC_NAMES: dict[int, tuple] = {}
+
+
+def _spec_names_of(spec) -> set[str]:
     out = {spec.target.split(".")[0]} if spec.target else set()
 
     def walk(v):
@@ -452,13 +471,11 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     sample_ids = [f"sample-{i:04d}" for i in range(max(0, int(samples)))]
     judge = _Judge(a)
 
-    # sandbox jobs run in threads (the work is in subprocesses) while trusted work runs here
+    # sandbox jobs run in threads (the work is in subprocesses) while trusted work runs here; the
+    # starter is made in its job's thread (otter's import is seconds)
     jobs = [("master", s, source, s, "all") for s in students] if master_checks else []
-    try:
-        if master_checks:
-            jobs.append(("starter", "starter", starter_source(master), "public", "visible"))
-    except (AssertionError, ValueError) as exc:   # otter's stripping asserts on unbalanced markers
-        report.problems.append(f"the starter cannot be produced: {exc}")
+    if master_checks:
+        jobs.append(("starter", "starter", None, "public", "visible"))
 
     rows: dict[str, MutantRow] = {}
     mutated: dict[str, str] = {}
@@ -469,6 +486,78 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
         except MutantError as exc:
             row.error = str(exc)
 
+    # what each mutant needs: in the sandbox (its imports changed) or trusted; which checks it can reach
+    sandbox_work: list[tuple[Mutant, str, list]] = []       # (mutant, student, checks)
+    trusted_work: list[tuple[Mutant, list]] = []            # (mutant, non-training checks it can reach)
+    for i, m in enumerate(mutants):
+        if m.name not in mutated:
+            continue
+        ids = students if thorough else (students[i % len(students)],)
+        rows[m.name].students = list(ids)
+        in_sandbox = _edits_imports(m)
+        affected = affected_names(source, mutated[m.name])
+        trained = [s for s in training if _matches(m.targets, part_names[s.name]) and _can_differ(s, affected)]
+        names_only = [t for t in m.targets if not t.startswith("diagnosis:")]
+        if not trained and not any(_matches(names_only, part_names[s.name]) for s in specs):
+            # targets named by no row we know of (a kind whose judge adds rows): run every
+            # training check the edit can reach rather than none
+            trained = [s for s in training if _can_differ(s, affected)]
+        mine = [s for s in plain if _can_differ(s, affected)]
+        for student in ids:
+            if in_sandbox:
+                sandbox_work.append((m, student, mine + trained))
+            elif trained:
+                sandbox_work.append((m, student, trained))
+        rows[m.name].where = "sandbox" if in_sandbox else "trusted"
+        if not in_sandbox:
+            trusted_work.append((m, mine))
+    hidden = [s for s in plain if not s.visible]
+    for spec in plain:       # decided once, before the work is shared out
+        judge.seed_free(spec)
+
+    def master_task() -> dict:
+        # master on sampled ids, in process: every hidden check must pass for every student (the
+        # ids the mutants are sampled over, so their plans are shared)
+        out = {"problems": [], "master_samples": 0}
+        with trusted_session(source, a) as session:
+            if session.start().status != "ok":
+                return out
+            timeouts: dict = {}
+            unfair: dict[str, list[str]] = {}
+            t_master = time.monotonic()
+            ids = [f"sample-{k:04d}" for k in range(int(master_samples))]   # the format of sample_ids
+            for k, sid in enumerate(ids):
+                if sample_budget_s is not None and k >= MIN_MASTER_SAMPLES and \
+                        time.monotonic() - t_master > MASTER_BUDGET_S:
+                    break
+                out["master_samples"] = k + 1
+                for spec in (hidden if k == 0 else [h for h in hidden if not judge.seed_free(h)]):
+                    for r in judge.check(session, spec, sid, timeouts):
+                        if r["status"] != "passed":
+                            unfair.setdefault(r["name"], []).append(sid)
+            for name, sids in unfair.items():
+                out["problems"].append(f"master solution fails {name!r} for {len(sids)} of {out['master_samples']} "
+                                       f"sampled students (e.g. {sids[0]}): the check is unfair for some seeds")
+        return out
+
+    def trusted_task(task):
+        """One unit of in-process work; runs here or in a forked copy of this process."""
+        timings: dict[str, float] = {}
+        t_task = time.monotonic()
+        if task == "master":
+            out = master_task()
+            timings["master_samples"] = time.monotonic() - t_task
+        else:
+            m, mine = task
+            row = rows[m.name]
+            out = (row, _trusted_mutant(a, judge, trusted_session, m, row, mutated[m.name], mine,
+                                        part_names, sample_ids, sample_budget_s, timings))
+        return out, timings, list(judge.internal_errors)
+
+    tasks: list = (["master"] if master_samples and hidden and master_checks else []) + trusted_work
+    fanout = _Fanout(tasks, trusted_task, procs=max(1, min(int(workers), os.cpu_count() or 1)))
+    fanout.start()    # forked before any thread of ours exists
+
     def sandbox_mutant(m: Mutant, src: str, student: str, which) -> list[dict]:
         timeouts: dict = {}
         with sandbox_session(src, a, which) as session:
@@ -477,78 +566,44 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 return [{"load_error": (started.error or {}).get("message", started.status)}]
             return [r for spec in which for r in judge.check(session, spec, student, timeouts)]
 
+    report.timings["setup"] = time.monotonic() - t0
     with tempfile.TemporaryDirectory(prefix="convgrade-validate-") as tmp, \
             ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         folder = Path(tmp)
 
         def run(job):
             kind, key, src, student, vis = job
+            if src is None:
+                try:
+                    src = starter_source(master)
+                except (AssertionError, ValueError) as exc:   # otter's stripping asserts on unbalanced markers
+                    return job, {"starter_error": f"the starter cannot be produced: {exc}"}
             tag = f"{kind}_{len(key)}_{abs(hash((key, student))) % 10**8}"
             return job, _grade(a, src, folder, tag, student, isolation, vis)
 
         graded = [pool.submit(run, job) for job in jobs]
         sandboxed: dict[str, list] = {}
-        affected: dict[str, set[str] | None] = {}
-        for i, m in enumerate(mutants):
-            if m.name not in mutated:
-                continue
-            ids = students if thorough else (students[i % len(students)],)
-            rows[m.name].students = list(ids)
-            in_sandbox = _edits_imports(m)
-            affected[m.name] = affected_names(source, mutated[m.name])
-            trained = [s for s in training if _matches(m.targets, part_names[s.name])
-                       and _can_differ(s, affected[m.name])]
-            names_only = [t for t in m.targets if not t.startswith("diagnosis:")]
-            if not trained and not any(_matches(names_only, part_names[s.name]) for s in specs):
-                # targets named by no row we know of (a kind whose judge adds rows): run every
-                # training check the edit can reach rather than none
-                trained = [s for s in training if _can_differ(s, affected[m.name])]
-            mine = [s for s in plain if _can_differ(s, affected[m.name])]
-            for student in ids:
-                if in_sandbox:
-                    sandboxed.setdefault(m.name, []).append(
-                        (student, pool.submit(sandbox_mutant, m, mutated[m.name], student, mine + trained)))
-                elif trained:
-                    sandboxed.setdefault(m.name, []).append(
-                        (student, pool.submit(sandbox_mutant, m, mutated[m.name], student, trained)))
-            rows[m.name].where = "sandbox" if in_sandbox else "trusted"
+        for m, student, which in sandbox_work:
+            sandboxed.setdefault(m.name, []).append(
+                (student, pool.submit(sandbox_mutant, m, mutated[m.name], student, which)))
 
-        report.timings["setup"] = time.monotonic() - t0
-        t_phase = time.monotonic()
-        # master on sampled ids, in process: every hidden check must pass for every student
-        hidden = [s for s in plain if not s.visible]
-        if master_samples and hidden and master_checks:
-            with trusted_session(source, a) as session:
-                started = session.start()
-                if started.status == "ok":
-                    timeouts: dict = {}
-                    unfair: dict[str, list[str]] = {}
-                    t_master = time.monotonic()
-                    for k in range(int(master_samples)):
-                        if sample_budget_s is not None and k >= MIN_MASTER_SAMPLES and \
-                                time.monotonic() - t_master > MASTER_BUDGET_S:
-                            break
-                        report.master_samples = k + 1
-                        sid = f"master-sample-{k:03d}"
-                        for spec in (hidden if k == 0 else [h for h in hidden if not judge.seed_free(h)]):
-                            for r in judge.check(session, spec, sid, timeouts):
-                                if r["status"] != "passed":
-                                    unfair.setdefault(r["name"], []).append(sid)
-                    for name, sids in unfair.items():
-                        report.problems.append(f"master solution fails {name!r} for {len(sids)} of "
-                                               f"{report.master_samples} sampled students (e.g. {sids[0]}): the check "
-                                               f"is unfair for some seeds")
-
-        report.timings["master_samples"] = time.monotonic() - t_phase
-        # mutants: the full row under its id(s), then the catch rate over the sampled ids
+        # the trusted work: master on sampled ids, each mutant's rows and catch rate
         tests_by: dict[str, dict[str, list[dict]]] = {}
-        for m in mutants:
-            row = rows[m.name]
-            if m.name not in mutated or row.where == "sandbox":
-                continue
-            mine = [s for s in plain if _can_differ(s, affected[m.name])]
-            tests_by[m.name] = _trusted_mutant(a, judge, trusted_session, m, row, mutated[m.name], mine,
-                                               part_names, sample_ids, sample_budget_s, report.timings)
+        internal: list[str] = []
+        for task, (out, timings, errors) in zip(tasks, fanout.finish()):
+            for k, v in timings.items():
+                report.timings[k] = report.timings.get(k, 0.0) + v
+            internal += [e for e in errors if e not in internal]
+            if task == "master":
+                report.master_samples = out["master_samples"]
+                report.problems += out["problems"]
+            else:
+                row, tests = out
+                rows[row.name] = row
+                tests_by[row.name] = tests
+        judge.internal_errors[:] = internal
+        report.timings["trusted"] = fanout.seconds
+        report.timings["procs"] = fanout.procs
 
         t_phase = time.monotonic()
         results = [f.result() for f in graded]
@@ -566,6 +621,9 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 _merge(rows[m.name], m, tests, order)
 
     for (kind, key, _, student, _), res in results:
+        if "starter_error" in res:
+            report.problems.append(res["starter_error"])
+            continue
         crash = _crash_text(res)
         if kind == "master":
             report.master_scores[student] = res["score"]
@@ -602,6 +660,76 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 f"chance — make the case deterministic in what matters, or declare min_catch_rate with a reason")
     report.seconds = time.monotonic() - t0
     return report
+
+
+class _Fanout:
+    """Run ``fn`` over ``tasks`` in this process and ``procs - 1`` forked copies of it, each
+    taking the next task as it is free (results come back in task order).
+
+    The copies inherit everything built so far (the assignment, the judge's plans, the mutated
+    sources) and send back only their results; a task whose copy died is run here. Trusted work
+    only: the copies run instructor code exactly as this process would. ``procs=1``, or no
+    ``fork``: everything runs here, in order."""
+
+    def __init__(self, tasks: list, fn, procs: int = 1):
+        self.tasks, self.fn = list(tasks), fn
+        self.procs = max(1, min(int(procs), len(self.tasks)))
+        self.seconds = 0.0
+        self._children: list = []
+        self._counter = None
+
+    def start(self) -> None:
+        self._t0 = time.monotonic()
+        if self.procs <= 1 or not hasattr(os, "fork"):
+            self.procs = 1
+            return
+        ctx = multiprocessing.get_context("fork")
+        self._counter = ctx.Value("i", 0)
+        for _ in range(self.procs - 1):
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=self._child, args=(send,), daemon=True)
+            proc.start()
+            send.close()
+            self._children.append((proc, recv))
+
+    def _take(self) -> int:
+        if self._counter is None:
+            self._next = getattr(self, "_next", -1) + 1
+            return self._next
+        with self._counter.get_lock():
+            k = self._counter.value
+            self._counter.value = k + 1
+        return k
+
+    def _loop(self) -> dict:
+        done = {}
+        while (k := self._take()) < len(self.tasks):
+            done[k] = self.fn(self.tasks[k])
+        return done
+
+    def _child(self, send) -> None:
+        try:   # torch: one intra-op thread per copy (the copies are the parallelism)
+            import sys
+            if "torch" in sys.modules:
+                sys.modules["torch"].set_num_threads(1)
+        except Exception:
+            pass
+        send.send(self._loop())
+        send.close()
+
+    def finish(self) -> list:
+        done = self._loop()
+        for proc, recv in self._children:
+            try:
+                done.update(recv.recv())
+            except (EOFError, OSError):
+                pass        # the copy died: its tasks are run below
+            proc.join()
+        for k in range(len(self.tasks)):
+            if k not in done:
+                done[k] = self.fn(self.tasks[k])
+        self.seconds = time.monotonic() - self._t0
+        return [done[k] for k in range(len(self.tasks))]
 
 
 def by_name(mutants: list[Mutant]) -> dict[str, Mutant]:
@@ -667,8 +795,10 @@ def _judge_mutant(a, judge, factory, m, row, src, plain, part_names, sample_ids,
         visible_cache: dict[str, list[dict]] = {}
         timeouts = {}
         t0 = time.monotonic()
+        quiet = contextlib.nullcontext() if codes else verdicts_only()   # named diagnoses need explaining
         try:
-            _sample(judge, session, m, row, candidates, sample_ids, budget_s, visible_cache, timeouts, t0)
+            with quiet:
+                _sample(judge, session, m, row, candidates, sample_ids, budget_s, visible_cache, timeouts, t0)
         finally:
             spent = time.monotonic() - t0
             timings["sampling"] = timings.get("sampling", 0.0) + spent
