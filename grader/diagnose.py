@@ -12,6 +12,8 @@ translated.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import traceback
 from dataclasses import dataclass
@@ -209,12 +211,28 @@ def _message(alt, case, part: str) -> str:
 log = logging.getLogger(__name__)
 
 
+_VERDICTS_ONLY = contextvars.ContextVar("convgrade_verdicts_only", default=False)
+
+
+@contextlib.contextmanager
+def verdicts_only():
+    """Within it, :func:`explain` names no mistakes: scores and pass/fail are unchanged, only the
+    feedback is shorter (``validate`` samples mutants that target no diagnosis this way)."""
+    token = _VERDICTS_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _VERDICTS_ONLY.reset(token)
+
+
 def explain(case, part: str, actual, expected: dict, comparison: Comparison,
             errors: list[str] | None = None) -> list[Diagnosis]:
-    """Diagnoses for one failed part of a layer check, best first.
+    """Diagnoses for one failed part of a layer check, best first (none under :func:`verdicts_only`).
 
     Never raises: a diagnosis that fails is an internal error of that diagnosis only (appended to
     ``errors`` and logged), so it can never change a score or hide the comparison's message."""
+    if _VERDICTS_ONLY.get():
+        return []
     try:
         return _explain(case, part, actual, expected, comparison, errors)
     except Exception:

@@ -32,6 +32,12 @@ Hidden inputs come from a fixed validation secret, so they differ from any stude
 from __future__ import annotations
 
 import ast
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import multiprocessing
+import os
 import tempfile
 import time
 import traceback
@@ -42,6 +48,8 @@ from pathlib import Path
 import numpy as np
 
 from ..assignment import Assignment, AssignmentError, load
+from ..checks.base import CheckSpec
+from ..diagnose import verdicts_only
 from .mutants import Mutant, MutantError, hits_target, load_mutants
 from .short_runs import cost_order, load_short_runs, shorten
 from .notebook import MASTER, MasterError, parse, starter_source
@@ -99,6 +107,7 @@ class ValidationReport:
     seconds: float = 0.0
     samples: int = 0
     master_samples: int = 0
+    timings: dict[str, float] = field(default_factory=dict)   # seconds per phase (see validate)
 
     @property
     def ok(self) -> bool:
@@ -152,11 +161,56 @@ def _row(part) -> dict:
             "status": "passed" if part.passed else "failed", "output": part.output, "extra_data": part.extra}
 
 
+def _fingerprint(obj):
+    """A digest of a plan (steps, returns, input arrays, timeout and the trusted context), or
+    None when it holds something this cannot compare (then nothing is assumed equal)."""
+    h = hashlib.blake2b(digest_size=20)
+
+    def feed(v, depth=0) -> bool:
+        if depth > 40:
+            return False
+        if v is None or isinstance(v, (bool, int, float, str, bytes)):
+            h.update(f"{type(v).__name__}:{v!r};".encode())
+        elif isinstance(v, np.ndarray):
+            if v.dtype.hasobject:
+                return False
+            h.update(f"nd:{v.dtype.str}:{v.shape};".encode())
+            h.update(np.ascontiguousarray(v).tobytes())
+        elif isinstance(v, np.generic):
+            h.update(f"np:{v.dtype.str}:{v.item()!r};".encode())
+        elif isinstance(v, (list, tuple)):
+            h.update(f"{type(v).__name__}[{len(v)}".encode())
+            if not all(feed(x, depth + 1) for x in v):
+                return False
+            h.update(b"]")
+        elif isinstance(v, dict):
+            h.update(f"dict[{len(v)}".encode())
+            for k in v:
+                if not (feed(k, depth + 1) and feed(v[k], depth + 1)):
+                    return False
+            h.update(b"]")
+        elif isinstance(v, CheckSpec):   # the same spec object in both plans; its name is its identity
+            h.update(f"spec:{v.name};".encode())
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+            h.update(f"dc:{type(v).__module__}.{type(v).__qualname__}(".encode())
+            for f in dataclasses.fields(v):
+                h.update(f.name.encode())
+                if not feed(getattr(v, f.name), depth + 1):
+                    return False
+            h.update(b")")
+        else:
+            return False
+        return True
+
+    return h.hexdigest() if feed(obj) else None
+
+
 class _Judge:
     """Plans, probes and judges checks of one assignment on a session, like ``grade.run_checks``."""
 
-    PLAN_CACHE = 4000            # plans kept (each check's plan depends only on its seed)
+    PLAN_CACHE = 20_000          # plans kept (each check's plan depends only on its seed)
     PLAN_CACHE_BYTES = 1 << 20   # plans with more input bytes than this are not kept
+    PLAN_CACHE_TOTAL = 256 << 20  # input bytes of all kept plans
 
     def __init__(self, assignment: Assignment):
         from ..checks import kind_of
@@ -165,19 +219,54 @@ class _Judge:
         self.kind_of = kind_of
         self.internal_errors: list[str] = []
         self._plans: dict[tuple[str, str], object] = {}
+        self._plan_bytes = 0
+        self._seed_free: dict[str, bool] = {}
+
+    def seed_free(self, spec) -> bool:
+        """Whether every student gets the same plan for ``spec``: visible checks (one public
+        seed), and hidden checks whose plan comes out identical, context included, under two
+        different seeds (a model's parameter count, say). Such a check's verdict on a mutant is
+        the same for every student, so it is judged once, not once per sampled id. Conservative:
+        a plan holding anything :func:`_fingerprint` cannot compare counts as seed-dependent."""
+        if spec.visible:
+            return True
+        free = self._seed_free.get(spec.name)
+        if free is None:
+            free = False
+            try:
+                kind = self.kind_of(spec)
+                a, b = (kind.plan(spec, np.random.default_rng(self._seed(spec, sid)))
+                        for sid in ("seed-probe-a", "seed-probe-b"))
+                fa, fb = _fingerprint(a), _fingerprint(b)
+                free = fa is not None and fa == fb
+            except Exception:   # a plan that cannot be built is reported by check()
+                free = False
+            self._seed_free[spec.name] = free
+        return free
+
+    def _seed(self, spec, student: str) -> int:
+        from ..seeds import check_seed
+
+        return check_seed(self.a.id, spec.name, student, spec.visible, VALIDATION_SECRET)
+
+    def key(self, spec, student: str) -> tuple[str, str]:
+        """The plan's identity: one per student, or one for all when the check is seed-free."""
+        if spec.visible:
+            return spec.name, "public"
+        return (spec.name, "*") if self.seed_free(spec) else (spec.name, student)
 
     def plan(self, kind, spec, student: str):
         """The check's plan for ``student``: built once and shared by the master and every mutant
         (the plan is a function of the seed; the worker gets copies of its arrays)."""
-        from ..seeds import check_seed
-
-        key = (spec.name, "public" if spec.visible else student)
+        key = self.key(spec, student)
         plan = self._plans.get(key)
         if plan is None:
-            seed = check_seed(self.a.id, spec.name, student, spec.visible, VALIDATION_SECRET)
-            plan = kind.plan(spec, np.random.default_rng(seed))
-            if len(self._plans) < self.PLAN_CACHE and sum(a.nbytes for a in plan.arrays) <= self.PLAN_CACHE_BYTES:
+            plan = kind.plan(spec, np.random.default_rng(self._seed(spec, student)))
+            size = sum(a.nbytes for a in plan.arrays)
+            if len(self._plans) < self.PLAN_CACHE and size <= self.PLAN_CACHE_BYTES and \
+                    self._plan_bytes + size <= self.PLAN_CACHE_TOTAL:
                 self._plans[key] = plan
+                self._plan_bytes += size
         return plan
 
     def check(self, session, spec, student: str, timeouts: dict) -> list[dict]:
@@ -219,11 +308,24 @@ def _sandbox_session(source: str, assignment: Assignment, specs, isolation: str 
     return WorkerSession(source, sandbox_config(assignment, isolation, gpu=needs_gpu(specs)))
 
 
-def _top_level(source: str) -> tuple[dict[str, list[tuple[str, set[str]]]], list[str]]:
-    """Top-level statements by the names they define: ``{name: [(ast dump, global names it
-    reads)]}``, plus the dumps of statements that define no name."""
-    defs: dict[str, list[tuple[str, set[str]]]] = {}
+def _statement_text(lines: list[str], node: ast.stmt) -> str:
+    """The whole source lines a top-level statement spans (decorators included)."""
+    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
+    return "\n".join(lines[first - 1:node.end_lineno])
+
+
+_REFS: dict[str, frozenset[str]] = {}   # statement text -> the names it reads (the same for every mutant)
+
+
+@functools.lru_cache(maxsize=64)
+def _top_level(source: str) -> tuple[dict[str, tuple[tuple[str, frozenset[str]], ...]], tuple[str, ...]]:
+    """Top-level statements by the names they define: ``{name: ((statement text, global names it
+    reads), ...)}``, plus the texts of statements that define no name. Memoized: every mutant is
+    compared with the same master. Statements are compared by their source text, which is
+    conservative (an edit that leaves the syntax tree alone, a comment say, still counts)."""
+    defs: dict[str, list[tuple[str, frozenset[str]]]] = {}
     anonymous: list[str] = []
+    lines = source.splitlines()
     for node in ast.parse(source).body:
         names: list[str] = []
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -233,13 +335,18 @@ def _top_level(source: str) -> tuple[dict[str, list[tuple[str, set[str]]]], list
             names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [(a.asname or a.name).split(".")[0] for a in node.names]
-        dump = ast.dump(node)
-        refs = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-        for name in names:
-            defs.setdefault(name, []).append((dump, refs))
+        text = _statement_text(lines, node)
         if not names:
-            anonymous.append(dump)
-    return defs, anonymous
+            anonymous.append(text)
+            continue
+        refs = _REFS.get(text)
+        if refs is None:
+            refs = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+            if len(_REFS) < 20_000:
+                _REFS[text] = refs
+        for name in names:
+            defs.setdefault(name, []).append((text, refs))
+    return {n: tuple(v) for n, v in defs.items()}, tuple(anonymous)
 
 
 def affected_names(master: str, mutant: str) -> set[str] | None:
@@ -254,7 +361,7 @@ def affected_names(master: str, mutant: str) -> set[str] | None:
     if m_anon != u_anon:
         return None
     changed = {n for n in m_defs.keys() | u_defs.keys()
-               if [d for d, _ in m_defs.get(n, [])] != [d for d, _ in u_defs.get(n, [])]}
+               if [d for d, _ in m_defs.get(n, ())] != [d for d, _ in u_defs.get(n, ())]}
     reads = {n: set().union(*(r for _, r in entries)) for n, entries in u_defs.items()}
     affected, grew = set(changed), True
     while grew:
@@ -268,6 +375,21 @@ def affected_names(master: str, mutant: str) -> set[str] | None:
 
 def _spec_names(spec) -> set[str]:
     """Names of the student's module a check may use: its target and identifiers in its params."""
+    key = id(spec)
+    hit = _SPEC_NAMES.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    out = _spec_names_of(spec)
+    if len(_SPEC_NAMES) > 10_000:
+        _SPEC_NAMES.clear()
+    _SPEC_NAMES[key] = (spec, out)
+    return out
+
+
+_SPEC_NAMES: dict[int, tuple] = {}
+
+
+def _spec_names_of(spec) -> set[str]:
     out = {spec.target.split(".")[0]} if spec.target else set()
 
     def walk(v):
@@ -354,13 +476,11 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     sample_ids = [f"sample-{i:04d}" for i in range(max(0, int(samples)))]
     judge = _Judge(a)
 
-    # sandbox jobs run in threads (the work is in subprocesses) while trusted work runs here
+    # sandbox jobs run in threads (the work is in subprocesses) while trusted work runs here; the
+    # starter is made in its job's thread (otter's import is seconds)
     jobs = [("master", s, source, s, "all") for s in students] if master_checks else []
-    try:
-        if master_checks:
-            jobs.append(("starter", "starter", starter_source(master), "public", "visible"))
-    except (AssertionError, ValueError) as exc:   # otter's stripping asserts on unbalanced markers
-        report.problems.append(f"the starter cannot be produced: {exc}")
+    if master_checks:
+        jobs.append(("starter", "starter", None, "public", "visible"))
 
     rows: dict[str, MutantRow] = {}
     mutated: dict[str, str] = {}
@@ -370,6 +490,79 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
             mutated[m.name] = m.apply(source)
         except MutantError as exc:
             row.error = str(exc)
+
+    # what each mutant needs: in the sandbox (its imports changed) or trusted; which checks it can reach
+    sandbox_work: list[tuple[Mutant, str, list]] = []       # (mutant, student, checks)
+    trusted_work: list[tuple[Mutant, list]] = []            # (mutant, non-training checks it can reach)
+    for i, m in enumerate(mutants):
+        if m.name not in mutated:
+            continue
+        ids = students if thorough else (students[i % len(students)],)
+        rows[m.name].students = list(ids)
+        in_sandbox = _edits_imports(m)
+        affected = affected_names(source, mutated[m.name])
+        trained = [s for s in training if _matches(m.targets, part_names[s.name]) and _can_differ(s, affected)]
+        names_only = [t for t in m.targets if not t.startswith("diagnosis:")]
+        if not trained and not any(_matches(names_only, part_names[s.name]) for s in specs):
+            # targets named by no row we know of (a kind whose judge adds rows): run every
+            # training check the edit can reach rather than none
+            trained = [s for s in training if _can_differ(s, affected)]
+        trained = cost_order([short.get(s.name, s) for s in trained])
+        mine = [s for s in plain if _can_differ(s, affected)]
+        for student in ids:
+            if in_sandbox:
+                sandbox_work.append((m, student, mine + trained))
+            elif trained:
+                sandbox_work.append((m, student, trained))
+        rows[m.name].where = "sandbox" if in_sandbox else "trusted"
+        if not in_sandbox:
+            trusted_work.append((m, mine))
+    hidden = [s for s in plain if not s.visible]
+    for spec in plain:       # decided once, before the work is shared out
+        judge.seed_free(spec)
+
+    def master_task() -> dict:
+        # master on sampled ids, in process: every hidden check must pass for every student (the
+        # ids the mutants are sampled over, so their plans are shared)
+        out = {"problems": [], "master_samples": 0}
+        with trusted_session(source, a) as session:
+            if session.start().status != "ok":
+                return out
+            timeouts: dict = {}
+            unfair: dict[str, list[str]] = {}
+            t_master = time.monotonic()
+            ids = [f"sample-{k:04d}" for k in range(int(master_samples))]   # the format of sample_ids
+            for k, sid in enumerate(ids):
+                if sample_budget_s is not None and k >= MIN_MASTER_SAMPLES and \
+                        time.monotonic() - t_master > MASTER_BUDGET_S:
+                    break
+                out["master_samples"] = k + 1
+                for spec in (hidden if k == 0 else [h for h in hidden if not judge.seed_free(h)]):
+                    for r in judge.check(session, spec, sid, timeouts):
+                        if r["status"] != "passed":
+                            unfair.setdefault(r["name"], []).append(sid)
+            for name, sids in unfair.items():
+                out["problems"].append(f"master solution fails {name!r} for {len(sids)} of {out['master_samples']} "
+                                       f"sampled students (e.g. {sids[0]}): the check is unfair for some seeds")
+        return out
+
+    def trusted_task(task):
+        """One unit of in-process work; runs here or in a forked copy of this process."""
+        timings: dict[str, float] = {}
+        t_task = time.monotonic()
+        if task == "master":
+            out = master_task()
+            timings["master_samples"] = time.monotonic() - t_task
+        else:
+            m, mine = task
+            row = rows[m.name]
+            out = (row, _trusted_mutant(a, judge, trusted_session, m, row, mutated[m.name], mine,
+                                        part_names, sample_ids, sample_budget_s, timings))
+        return out, timings, list(judge.internal_errors)
+
+    tasks: list = (["master"] if master_samples and hidden and master_checks else []) + trusted_work
+    fanout = _Fanout(tasks, trusted_task, procs=max(1, min(int(workers), os.cpu_count() or 1)))
+    fanout.start()    # forked before any thread of ours exists
 
     def sandbox_mutant(m: Mutant | None, src: str, student: str, which) -> list[dict]:
         """``which`` judged on ``src``; a mutant's training checks stop at the first catch."""
@@ -385,77 +578,46 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 rows += judge.check(session, spec, student, timeouts)
             return rows
 
+    report.timings["setup"] = time.monotonic() - t0
     with tempfile.TemporaryDirectory(prefix="convgrade-validate-") as tmp, \
             ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         folder = Path(tmp)
 
         def run(job):
             kind, key, src, student, vis = job
+            if src is None:
+                try:
+                    src = starter_source(master)
+                except (AssertionError, ValueError) as exc:   # otter's stripping asserts on unbalanced markers
+                    return job, {"starter_error": f"the starter cannot be produced: {exc}"}
             tag = f"{kind}_{len(key)}_{abs(hash((key, student))) % 10**8}"
             return job, _grade(a, src, folder, tag, student, isolation, vis)
 
         graded = [pool.submit(run, job) for job in jobs]
         sandboxed: dict[str, list] = {}
-        affected: dict[str, set[str] | None] = {}
-        for i, m in enumerate(mutants):
-            if m.name not in mutated:
-                continue
-            ids = students if thorough else (students[i % len(students)],)
-            rows[m.name].students = list(ids)
-            in_sandbox = _edits_imports(m)
-            affected[m.name] = affected_names(source, mutated[m.name])
-            trained = [s for s in training if _matches(m.targets, part_names[s.name])
-                       and _can_differ(s, affected[m.name])]
-            names_only = [t for t in m.targets if not t.startswith("diagnosis:")]
-            if not trained and not any(_matches(names_only, part_names[s.name]) for s in specs):
-                # targets named by no row we know of (a kind whose judge adds rows): run every
-                # training check the edit can reach rather than none
-                trained = [s for s in training if _can_differ(s, affected[m.name])]
-            trained = cost_order([short.get(s.name, s) for s in trained])
-            mine = [s for s in plain if _can_differ(s, affected[m.name])]
-            for student in ids:
-                if in_sandbox:
-                    sandboxed.setdefault(m.name, []).append(
-                        (student, pool.submit(sandbox_mutant, m, mutated[m.name], student, mine + trained)))
-                elif trained:
-                    sandboxed.setdefault(m.name, []).append(
-                        (student, pool.submit(sandbox_mutant, m, mutated[m.name], student, trained)))
-            rows[m.name].where = "sandbox" if in_sandbox else "trusted"
+        for m, student, which in sandbox_work:
+            sandboxed.setdefault(m.name, []).append(
+                (student, pool.submit(sandbox_mutant, m, mutated[m.name], student, which)))
 
-        # master on sampled ids, in process: every hidden check must pass for every student
-        hidden = [s for s in plain if not s.visible]
-        if master_samples and hidden and master_checks:
-            with trusted_session(source, a) as session:
-                started = session.start()
-                if started.status == "ok":
-                    timeouts: dict = {}
-                    unfair: dict[str, list[str]] = {}
-                    t_master = time.monotonic()
-                    for k in range(int(master_samples)):
-                        if sample_budget_s is not None and k >= MIN_MASTER_SAMPLES and \
-                                time.monotonic() - t_master > MASTER_BUDGET_S:
-                            break
-                        report.master_samples = k + 1
-                        sid = f"master-sample-{k:03d}"
-                        for spec in hidden:
-                            for r in judge.check(session, spec, sid, timeouts):
-                                if r["status"] != "passed":
-                                    unfair.setdefault(r["name"], []).append(sid)
-                    for name, sids in unfair.items():
-                        report.problems.append(f"master solution fails {name!r} for {len(sids)} of "
-                                               f"{report.master_samples} sampled students (e.g. {sids[0]}): the check "
-                                               f"is unfair for some seeds")
-
-        # mutants: the full row under its id(s), then the catch rate over the sampled ids
+        # the trusted work: master on sampled ids, each mutant's rows and catch rate
         tests_by: dict[str, dict[str, list[dict]]] = {}
-        for m in mutants:
-            row = rows[m.name]
-            if m.name not in mutated or row.where == "sandbox":
-                continue
-            mine = [s for s in plain if _can_differ(s, affected[m.name])]
-            tests_by[m.name] = _trusted_mutant(a, judge, trusted_session, m, row, mutated[m.name], mine,
-                                               part_names, sample_ids, sample_budget_s)
+        internal: list[str] = []
+        for task, (out, timings, errors) in zip(tasks, fanout.finish()):
+            for k, v in timings.items():
+                report.timings[k] = report.timings.get(k, 0.0) + v
+            internal += [e for e in errors if e not in internal]
+            if task == "master":
+                report.master_samples = out["master_samples"]
+                report.problems += out["problems"]
+            else:
+                row, tests = out
+                rows[row.name] = row
+                tests_by[row.name] = tests
+        judge.internal_errors[:] = internal
+        report.timings["trusted"] = fanout.seconds
+        report.timings["procs"] = fanout.procs
 
+        t_phase = time.monotonic()
         results = [f.result() for f in graded]
         for name, futures in sandboxed.items():
             for student, f in futures:
@@ -466,12 +628,16 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 tests_by.setdefault(name, {}).setdefault(student, []).extend(tests)
         _controls(report, short, tests_by, lambda student, which: pool.submit(
             sandbox_mutant, None, source, student, which))
+        report.timings["sandbox_wait"] = time.monotonic() - t_phase
         order = [n for s in specs for n in part_names[s.name]]
         for m in mutants:
             for student, tests in tests_by.get(m.name, {}).items():
                 _merge(rows[m.name], m, tests, order)
 
     for (kind, key, _, student, _), res in results:
+        if "starter_error" in res:
+            report.problems.append(res["starter_error"])
+            continue
         crash = _crash_text(res)
         if kind == "master":
             report.master_scores[student] = res["score"]
@@ -553,6 +719,76 @@ def _controls(report: ValidationReport, short: dict, tests_by: dict, submit) -> 
                                    f"solution (student {student}): {first} — it cannot prove a catch; make it longer")
 
 
+class _Fanout:
+    """Run ``fn`` over ``tasks`` in this process and ``procs - 1`` forked copies of it, each
+    taking the next task as it is free (results come back in task order).
+
+    The copies inherit everything built so far (the assignment, the judge's plans, the mutated
+    sources) and send back only their results; a task whose copy died is run here. Trusted work
+    only: the copies run instructor code exactly as this process would. ``procs=1``, or no
+    ``fork``: everything runs here, in order."""
+
+    def __init__(self, tasks: list, fn, procs: int = 1):
+        self.tasks, self.fn = list(tasks), fn
+        self.procs = max(1, min(int(procs), len(self.tasks)))
+        self.seconds = 0.0
+        self._children: list = []
+        self._counter = None
+
+    def start(self) -> None:
+        self._t0 = time.monotonic()
+        if self.procs <= 1 or not hasattr(os, "fork"):
+            self.procs = 1
+            return
+        ctx = multiprocessing.get_context("fork")
+        self._counter = ctx.Value("i", 0)
+        for _ in range(self.procs - 1):
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=self._child, args=(send,), daemon=True)
+            proc.start()
+            send.close()
+            self._children.append((proc, recv))
+
+    def _take(self) -> int:
+        if self._counter is None:
+            self._next = getattr(self, "_next", -1) + 1
+            return self._next
+        with self._counter.get_lock():
+            k = self._counter.value
+            self._counter.value = k + 1
+        return k
+
+    def _loop(self) -> dict:
+        done = {}
+        while (k := self._take()) < len(self.tasks):
+            done[k] = self.fn(self.tasks[k])
+        return done
+
+    def _child(self, send) -> None:
+        try:   # torch: one intra-op thread per copy (the copies are the parallelism)
+            import sys
+            if "torch" in sys.modules:
+                sys.modules["torch"].set_num_threads(1)
+        except Exception:
+            pass
+        send.send(self._loop())
+        send.close()
+
+    def finish(self) -> list:
+        done = self._loop()
+        for proc, recv in self._children:
+            try:
+                done.update(recv.recv())
+            except (EOFError, OSError):
+                pass        # the copy died: its tasks are run below
+            proc.join()
+        for k in range(len(self.tasks)):
+            if k not in done:
+                done[k] = self.fn(self.tasks[k])
+        self.seconds = time.monotonic() - self._t0
+        return [done[k] for k in range(len(self.tasks))]
+
+
 def by_name(mutants: list[Mutant]) -> dict[str, Mutant]:
     return {m.name: m for m in mutants}
 
@@ -578,10 +814,22 @@ def _merge(row: MutantRow, m: Mutant, tests: list[dict], order: list[str]) -> No
 
 
 def _trusted_mutant(a, judge: _Judge, factory, m: Mutant, row: MutantRow, src: str, plain, part_names,
-                    sample_ids: list[str], budget_s: float | None = None) -> dict[str, list[dict]]:
+                    sample_ids: list[str], budget_s: float | None = None,
+                    timings: dict[str, float] | None = None) -> dict[str, list[dict]]:
     """Judge a mutant in process: every non-training check under its validation id(s) (returned,
-    per id), then its target checks for every sampled id, stopping per student at the first catch."""
+    per id), then its target checks for every sampled id, stopping per student at the first catch.
+    ``timings`` gets the seconds of each part added (``mutant_rows``, ``sampling``)."""
     out: dict[str, list[dict]] = {}
+    timings = {} if timings is None else timings
+    t_rows = time.monotonic()
+    try:
+        return _judge_mutant(a, judge, factory, m, row, src, plain, part_names, sample_ids, budget_s, timings, out)
+    finally:
+        total = time.monotonic() - t_rows
+        timings["mutant_rows"] = timings.get("mutant_rows", 0.0) + total - timings.pop("_sampling", 0.0)
+
+
+def _judge_mutant(a, judge, factory, m, row, src, plain, part_names, sample_ids, budget_s, timings, out):
     with factory(src, a) as session:
         started = session.start()
         if started.status != "ok":
@@ -604,27 +852,40 @@ def _trusted_mutant(a, judge: _Judge, factory, m: Mutant, row: MutantRow, src: s
         visible_cache: dict[str, list[dict]] = {}
         timeouts = {}
         t0 = time.monotonic()
-        for k, sid in enumerate(sample_ids):
-            if budget_s is not None and k >= MIN_SAMPLES and time.monotonic() - t0 > budget_s:
-                break
-            failed: list[dict] = []
-            hit = False
-            for spec in candidates:
-                if spec.visible:   # the same public inputs for every student
-                    if spec.name not in visible_cache:
-                        visible_cache[spec.name] = judge.check(session, spec, sid, timeouts)
-                    rows_ = visible_cache[spec.name]
-                else:
-                    rows_ = judge.check(session, spec, sid, timeouts)
-                failed += [r for r in rows_ if r["status"] != "passed"]
-                if failed and hits_target(m, failed):
-                    hit = True
-                    break
-            row.sampled += 1
-            row.caught += hit
-            if sum(timeouts.values()) > HANG_LIMIT * 2:   # a hanging mutant: the rate so far is enough
-                break
+        quiet = contextlib.nullcontext() if codes else verdicts_only()   # named diagnoses need explaining
+        try:
+            with quiet:
+                _sample(judge, session, m, row, candidates, sample_ids, budget_s, visible_cache, timeouts, t0)
+        finally:
+            spent = time.monotonic() - t0
+            timings["sampling"] = timings.get("sampling", 0.0) + spent
+            timings["_sampling"] = spent
     return out
+
+
+def _sample(judge, session, m, row, candidates, sample_ids, budget_s, visible_cache, timeouts, t0) -> None:
+    """The catch rate: ``candidates`` (target checks, the one that caught first first) under each
+    sampled id until one hits the target; a seed-free check's rows are judged once."""
+    for k, sid in enumerate(sample_ids):
+        if budget_s is not None and k >= MIN_SAMPLES and time.monotonic() - t0 > budget_s:
+            break
+        failed: list[dict] = []
+        hit = False
+        for spec in candidates:
+            if judge.seed_free(spec):   # the same inputs for every student: judged once
+                if spec.name not in visible_cache:
+                    visible_cache[spec.name] = judge.check(session, spec, sid, timeouts)
+                rows_ = visible_cache[spec.name]
+            else:
+                rows_ = judge.check(session, spec, sid, timeouts)
+            failed += [r for r in rows_ if r["status"] != "passed"]
+            if failed and hits_target(m, failed):
+                hit = True
+                break
+        row.sampled += 1
+        row.caught += hit
+        if sum(timeouts.values()) > HANG_LIMIT * 2:   # a hanging mutant: the rate so far is enough
+            break
 
 
 def format_table(report: ValidationReport, style=None) -> str:
