@@ -139,6 +139,12 @@ def create_app(settings: Settings) -> Starlette:
     env = Environment(loader=PackageLoader("grader.serve", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["pts"] = points_text
+    from .config import load_config
+    cfg = load_config(settings.course)
+    lti = None
+    if cfg.platforms:
+        from .lti import Lti
+        lti = Lti(cfg, Session, settings.clock)
 
     def who(request: Request):
         got = read_session(key, request.cookies.get(SESSION_COOKIE))
@@ -201,10 +207,54 @@ def create_app(settings: Settings) -> Starlette:
             sf = None if st else s.scalar(select(Staff).where(Staff.token_hash == h))
         if not st and not sf:
             return refuse(request, 403, "This sign-in token is not valid (ask your instructor for a new link).")
-        resp = RedirectResponse("/staff" if sf else "/", 303)
-        resp.set_cookie(SESSION_COOKIE, make_session(key, "student" if st else "staff", (st or sf).id),
-                        max_age=SESSION_S, httponly=True, samesite="strict", secure=settings.secure_cookies)
+        return signed_in(RedirectResponse("/staff" if sf else "/", 303), "student" if st else "staff", (st or sf).id)
+
+    def signed_in(resp: Response, kind: str, ident: int) -> Response:
+        resp.set_cookie(SESSION_COOKIE, make_session(key, kind, ident), max_age=SESSION_S, httponly=True,
+                        samesite="strict", secure=settings.secure_cookies)
         return resp
+
+    # ---- LTI 1.3 (grader.serve.lti): cross-site by design, so no CSRF token; state, nonce and
+    # the platform's signature protect it
+    async def lti_login(request: Request):
+        from .lti import LaunchRefused
+        if lti is None:
+            return refuse(request, 404, "LTI is not set up for this course ([lti] in convgrade.toml).")
+        params = {k: str(v) for k, v in request.query_params.items()}
+        if request.method == "POST":
+            form = await request.form(max_files=0, max_fields=30, max_part_size=16 * 1024)
+            params.update({k: str(v) for k, v in form.items()})
+        try:
+            url, jar = await run_in_threadpool(lti.login, params, dict(request.cookies), settings.secure_cookies)
+        except LaunchRefused as exc:
+            return refuse(request, 400, f"LTI login refused: {exc}")
+        resp = RedirectResponse(url, 302)
+        jar.apply(resp)
+        return resp
+
+    async def lti_launch(request: Request):
+        from .lti import LaunchRefused
+        if lti is None:
+            return refuse(request, 404, "LTI is not set up for this course ([lti] in convgrade.toml).")
+        try:
+            form = await request.form(max_files=0, max_fields=30, max_part_size=64 * 1024)
+        except Exception:
+            return refuse(request, 400, "LTI launch refused: the form could not be read.")
+        params = {k: str(v) for k, v in form.items()}
+
+        def check():
+            claims, platform = lti.launch(params, dict(request.cookies), settings.secure_cookies)
+            with Session() as s:
+                kind, person = lti.person(s, claims, platform)
+            return kind, person.id
+        try:
+            kind, ident = await run_in_threadpool(check)
+        except LaunchRefused as exc:
+            return refuse(request, 403, f"LTI launch refused: {exc}")
+        # a page, not a redirect: the session cookie is SameSite=Strict, and the next request must
+        # be this site's own navigation for the browser to send it
+        target = "/staff" if kind == "staff" else "/"
+        return signed_in(render(request, "continue.html", target=target, me=None), kind, ident)
 
     async def logout(request: Request):
         if await form_checked(request) is None:
@@ -478,6 +528,8 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [Route("/", index), Route("/login", login_page, methods=["GET"]),
               Route("/login", login, methods=["POST"]), Route("/logout", logout, methods=["POST"]),
+              Route("/lti/login", lti_login, methods=["GET", "POST"]),
+              Route("/lti/launch", lti_launch, methods=["POST"]),
               Route("/submit/{aid}", submit, methods=["POST"]),
               Route("/submission/{sid}", submission), Route("/submission/{sid}/feedback", feedback),
               Route("/staff", staff_home), Route("/staff/a/{aid}", overview),
