@@ -1,7 +1,8 @@
 """The grading loop of one worker process (``convgrade serve-worker`` or spawned by ``serve``).
 
 Each claimed job is graded by ``grader.grade.grade_submission`` (the CLI's engine, sandbox and
-late policy, with the server's receipt time as the submission time) and finished once.
+late policy, with the server's receipt time as the submission time, in the student's roster
+language) and finished once.
 """
 from __future__ import annotations
 
@@ -26,9 +27,10 @@ def grade_job(Session, submission_id: int) -> dict:
         student = s.get(Student, sub.student_id)
         arow = s.get(AssignmentRow, sub.assignment_id)
         path, login, name, received = Path(sub.path), student.login, student.name, as_utc(sub.received_at)
+        lang = student.lang if student.lang in ("en", "ru") else None
         apath = arow.path
     assignment = load(apath)
-    return grade_submission(assignment, path, student=login, name=name or None, submitted_at=received)
+    return grade_submission(assignment, path, student=login, name=name or None, submitted_at=received, lang=lang)
 
 
 def _error_results(message: str) -> dict:
