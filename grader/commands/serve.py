@@ -113,12 +113,23 @@ def serve(course, db, assignments, host, port, workers, max_upload_kb, rate, sec
 @click.command("serve-worker")
 @click.option("--db", required=True, help="Database URL of the course server.")
 @click.option("--once", is_flag=True, help="Exit when the queue is empty.")
-def serve_worker(db, once):
+@click.option("--dask", "scheduler", default=None, metavar="SCHEDULER",
+              help="Grade on this Dask cluster (tcp://host:8786 or tls://...) instead of in this process.")
+@click.option("--slots", default=0, type=click.IntRange(0), help="With --dask: jobs on the cluster at once "
+              "(default: its worker threads).")
+def serve_worker(db, once, scheduler, slots):
     """Grade queued submissions of a course server (the same engine and sandbox as `convgrade grade`).
 
+    With --dask, this process claims the jobs and hands each to the Dask cluster as one task of
+    the batch executor (the workers get the submission, the assignment and the hidden checks'
+    seeds, never the course secret); it holds the jobs' leases, so if it dies they are claimed
+    again. Run it in the course (`convgrade --course DIR serve-worker ...`) so the course secret
+    and language are found.
+
     \b
-    Example:
-      convgrade serve-worker --db postgresql://grader@db/cnn
+    Examples:
+      convgrade --course /srv/cnn serve-worker --db postgresql://grader@db/cnn
+      convgrade --course /srv/cnn serve-worker --db postgresql://grader@db/cnn --dask tcp://scheduler:8786
     """
     import os
     import signal
@@ -126,7 +137,14 @@ def serve_worker(db, once):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    worker.run(db, once=once, stop=stop)
+    if scheduler:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise _BadInput("--dask needs the [cluster] extra (dask[distributed])")
+        worker.run_dask(db, scheduler, slots=slots or None, once=once, stop=stop)
+    else:
+        worker.run(db, once=once, stop=stop)
 
 
 @click.command("serve-tokens")

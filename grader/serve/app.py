@@ -29,6 +29,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from grader.i18n import LANGS, language, localized, t
+
 from . import queue
 from .db import (AssignmentRow, Job, Result, Staff, Student, Submission, as_utc, make_engine, sessions,
                  state_dir, utcnow)
@@ -36,6 +38,7 @@ from .security import (CSRF_COOKIE, SESSION_COOKIE, SESSION_S, csrf_for, csrf_ok
                        make_session, read_session)
 
 ALLOWED = (".ipynb", ".py", ".zip")
+LANG_COOKIE = "cg_lang"
 FEEDBACK_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'; form-action 'self'"
 
@@ -102,10 +105,10 @@ def _when(value: dt.datetime) -> str:
 def closed_message(arow, now: dt.datetime) -> str:
     """Why an upload after the assignment closed is refused, with the times that decided it."""
     due, closes = as_utc(arow.due), as_utc(arow.closes_at)
-    late = "" if due is None or closes - due <= dt.timedelta(hours=1) else \
-        f" (due {_when(due)}; late uploads were accepted until then)"
-    return (f"Uploads for {arow.title or arow.id} closed at {_when(closes)}{late}. "
-            f"This upload arrived at {_when(now)} and was not accepted.")
+    title = localized(arow, "title") or arow.id
+    if due is None or closes - due <= dt.timedelta(hours=1):
+        return t("serve.closed_at", title=title, closes=_when(closes), now=_when(now))
+    return t("serve.closed_late", title=title, closes=_when(closes), due=_when(due), now=_when(now))
 
 
 def points_text(value) -> str:
@@ -139,6 +142,14 @@ def create_app(settings: Settings) -> Starlette:
     env = Environment(loader=PackageLoader("grader.serve", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["pts"] = points_text
+    env.globals["_"] = t
+    env.globals["localized"] = localized
+    from .config import load_config
+    cfg = load_config(settings.course)
+    lti = None
+    if cfg.platforms:
+        from .lti import Lti
+        lti = Lti(cfg, Session, settings.clock)
 
     def who(request: Request):
         got = read_session(key, request.cookies.get(SESSION_COOKIE))
@@ -152,15 +163,40 @@ def create_app(settings: Settings) -> Starlette:
     def render(request: Request, name: str, status: int = 200, **ctx) -> Response:
         nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(16)
         ctx.setdefault("me", who(request))
-        html = env.get_template(name).render(csrf=csrf_for(key, nonce), **ctx)
+        from grader.i18n import current
+        html = env.get_template(name).render(csrf=csrf_for(key, nonce), lang=current(), path=request.url.path, **ctx)
         resp = HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": PAGE_CSP,
                                                                "X-Content-Type-Options": "nosniff"})
         if CSRF_COOKIE not in request.cookies:
             resp.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", secure=settings.secure_cookies)
         return resp
 
+    def lang_for(request: Request) -> tuple[str, bool]:
+        """The page language: ``?lang=`` (remembered in a cookie), the cookie, the signed-in
+        student's roster language, the course's; and whether the query chose it."""
+        asked = request.query_params.get("lang")
+        if asked in LANGS:
+            return asked, True
+        if request.cookies.get(LANG_COOKIE) in LANGS:
+            return request.cookies[LANG_COOKIE], False
+        me = who(request)
+        if me and me[0] == "student" and me[1].lang in LANGS:
+            return me[1].lang, False
+        return cfg.lang, False
+
+    def in_language(handler):
+        async def run(request: Request) -> Response:
+            lang, chosen = lang_for(request)
+            with language(lang):
+                resp = await handler(request)
+            if chosen:
+                resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="lax",
+                                secure=settings.secure_cookies)
+            return resp
+        return run
+
     def refuse(request: Request, status: int, message: str) -> Response:
-        return render(request, "message.html", status=status, title="Not accepted", message=message)
+        return render(request, "message.html", status=status, title=t("serve.not_accepted"), message=message)
 
     async def form_checked(request: Request, **limits):
         form = await request.form(**limits)
@@ -194,21 +230,65 @@ def create_app(settings: Settings) -> Starlette:
     async def login(request: Request):
         form = await form_checked(request)
         if form is None:
-            return refuse(request, 403, "The form expired or did not come from this site: reload the page and try again.")
+            return refuse(request, 403, t("serve.form_expired"))
         h = hash_token(str(form.get("token", "")).strip())
         with Session() as s:
             st = s.scalar(select(Student).where(Student.token_hash == h))
             sf = None if st else s.scalar(select(Staff).where(Staff.token_hash == h))
         if not st and not sf:
-            return refuse(request, 403, "This sign-in token is not valid (ask your instructor for a new link).")
-        resp = RedirectResponse("/staff" if sf else "/", 303)
-        resp.set_cookie(SESSION_COOKIE, make_session(key, "student" if st else "staff", (st or sf).id),
-                        max_age=SESSION_S, httponly=True, samesite="strict", secure=settings.secure_cookies)
+            return refuse(request, 403, t("serve.bad_token"))
+        return signed_in(RedirectResponse("/staff" if sf else "/", 303), "student" if st else "staff", (st or sf).id)
+
+    def signed_in(resp: Response, kind: str, ident: int) -> Response:
+        resp.set_cookie(SESSION_COOKIE, make_session(key, kind, ident), max_age=SESSION_S, httponly=True,
+                        samesite="strict", secure=settings.secure_cookies)
         return resp
+
+    # ---- LTI 1.3 (grader.serve.lti): cross-site by design, so no CSRF token; state, nonce and
+    # the platform's signature protect it
+    async def lti_login(request: Request):
+        from .lti import LaunchRefused
+        if lti is None:
+            return refuse(request, 404, t("serve.lti_off"))
+        params = {k: str(v) for k, v in request.query_params.items()}
+        if request.method == "POST":
+            form = await request.form(max_files=0, max_fields=30, max_part_size=16 * 1024)
+            params.update({k: str(v) for k, v in form.items()})
+        try:
+            url, jar = await run_in_threadpool(lti.login, params, dict(request.cookies), settings.secure_cookies)
+        except LaunchRefused as exc:
+            return refuse(request, 400, t("serve.lti_login_refused", reason=str(exc)))
+        resp = RedirectResponse(url, 302)
+        jar.apply(resp)
+        return resp
+
+    async def lti_launch(request: Request):
+        from .lti import LaunchRefused
+        if lti is None:
+            return refuse(request, 404, t("serve.lti_off"))
+        try:
+            form = await request.form(max_files=0, max_fields=30, max_part_size=64 * 1024)
+        except Exception:
+            return refuse(request, 400, t("serve.lti_launch_refused", reason=t("serve.lti_unreadable")))
+        params = {k: str(v) for k, v in form.items()}
+
+        def check():
+            claims, platform = lti.launch(params, dict(request.cookies), settings.secure_cookies)
+            with Session() as s:
+                kind, person = lti.person(s, claims, platform)
+            return kind, person.id
+        try:
+            kind, ident = await run_in_threadpool(check)
+        except LaunchRefused as exc:
+            return refuse(request, 403, t("serve.lti_launch_refused", reason=str(exc)))
+        # a page, not a redirect: the session cookie is SameSite=Strict, and the next request must
+        # be this site's own navigation for the browser to send it
+        target = "/staff" if kind == "staff" else "/"
+        return signed_in(render(request, "continue.html", target=target, me=None), kind, ident)
 
     async def logout(request: Request):
         if await form_checked(request) is None:
-            return refuse(request, 403, "The form expired: reload the page and try again.")
+            return refuse(request, 403, t("serve.form_expired"))
         resp = RedirectResponse("/", 303)
         resp.delete_cookie(SESSION_COOKIE)
         return resp
@@ -229,46 +309,44 @@ def create_app(settings: Settings) -> Starlette:
     async def submit(request: Request):
         me = who(request)
         if me is None or me[0] != "student":
-            return refuse(request, 403, "Sign in as a student to submit.")
+            return refuse(request, 403, t("serve.students_only"))
         student = me[1]
         aid = request.path_params["aid"]
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > settings.max_upload_bytes + 64 * 1024:
-            return refuse(request, 413, f"The file is too large (at most {settings.max_upload_bytes // 1024} KiB).")
+            return refuse(request, 413, t("serve.too_large", kib=settings.max_upload_bytes // 1024))
         try:
             form = await form_checked(request, max_files=1, max_fields=5,
                                       max_part_size=settings.max_upload_bytes + 1)
         except Exception:
-            return refuse(request, 413, f"The upload could not be read or is too large "
-                                        f"(at most {settings.max_upload_bytes // 1024} KiB, one file).")
+            return refuse(request, 413, t("serve.unreadable_upload", kib=settings.max_upload_bytes // 1024))
         if form is None:
-            return refuse(request, 403, "The form expired or did not come from this site: reload the page and try again.")
+            return refuse(request, 403, t("serve.form_expired"))
         upload = form.get("file")
         if upload is None or not hasattr(upload, "read"):
-            return refuse(request, 400, "Choose a file to upload.")
+            return refuse(request, 400, t("serve.choose_file"))
         name = safe_filename(upload.filename or "")
         if name is None:
-            return refuse(request, 400, "Upload a notebook (.ipynb), a Python file (.py) or a .zip archive.")
+            return refuse(request, 400, t("serve.wrong_type"))
         data = await upload.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
-            return refuse(request, 413, f"The file is too large (at most {settings.max_upload_bytes // 1024} KiB).")
+            return refuse(request, 413, t("serve.too_large", kib=settings.max_upload_bytes // 1024))
         if not data:
-            return refuse(request, 400, "The file is empty.")
+            return refuse(request, 400, t("serve.empty_file"))
 
         def accept():
             now = settings.clock()
             with Session() as s, s.begin():
                 arow = s.get(AssignmentRow, aid)
                 if arow is None or not arow.active:
-                    return 404, "There is no open assignment with this name."
+                    return 404, t("serve.no_assignment")
                 if arow.closes_at is not None and now >= as_utc(arow.closes_at):
                     return 403, closed_message(arow, now)
                 since = now - dt.timedelta(seconds=settings.rate_window_s)
                 recent = s.scalar(select(func.count()).select_from(Submission)
                                   .where(Submission.student_id == student.id, Submission.received_at >= since))
                 if recent >= settings.rate_count:
-                    return 429, (f"Too many uploads: at most {settings.rate_count} in "
-                                 f"{int(settings.rate_window_s // 60)} minutes. Try again later.")
+                    return 429, t("serve.rate_limited", count=settings.rate_count, minutes=int(settings.rate_window_s // 60))
                 path = store_file(upload_root, name, data)
                 sub = Submission(student_id=student.id, assignment_id=aid, filename=name, path=str(path),
                                  sha256=hashlib.sha256(data).hexdigest(), size=len(data), received_at=now)
@@ -299,7 +377,7 @@ def create_app(settings: Settings) -> Starlette:
     async def submission(request: Request):
         got = _own(request)
         if got is None:
-            return refuse(request, 404, "No such submission.")
+            return refuse(request, 404, t("serve.no_submission"))
         me, sub, arow, student = got
         with Session() as s:
             st = _status(s, sub)
@@ -313,23 +391,38 @@ def create_app(settings: Settings) -> Starlette:
     async def feedback(request: Request):
         got = _own(request)
         if got is None:
-            return refuse(request, 404, "No such submission.")
+            return refuse(request, 404, t("serve.no_submission"))
         me, sub, arow, student = got
         with Session() as s:
             res = s.scalar(select(Result).where(Result.submission_id == sub.id).order_by(Result.id.desc()))
         if res is None:
-            return refuse(request, 404, "Not graded yet.")
+            return refuse(request, 404, t("serve.not_graded"))
         from grader.report.feedback import render_html
         results = json.loads(res.results_json)
         if me[0] == "student":
             results = student_view(results, as_utc(arow.due), settings.clock())
-        return HTMLResponse(render_html(results, student.lang or "en"),
+        from grader.i18n import current
+        return HTMLResponse(render_html(results, current(), questions=questions_of(arow)),
                             headers={"Content-Security-Policy": FEEDBACK_CSP, "X-Content-Type-Options": "nosniff"})
 
     # ---- staff ---------------------------------------------------------------------------
     def staff_only(request: Request):
         me = who(request)
         return me[1] if me and me[0] == "staff" else None
+
+    question_maps: dict[tuple[str, str], dict] = {}
+
+    def questions_of(arow: AssignmentRow) -> dict | None:
+        """``{check number: question}`` of the assignment (cached per folder and version)."""
+        k = (arow.path, arow.version)
+        if k not in question_maps:
+            from grader.assignment import AssignmentError, load
+            from grader.report.questions import question_map
+            try:
+                question_maps[k] = question_map(load(arow.path))
+            except (AssignmentError, OSError, ValueError):
+                question_maps[k] = None
+        return question_maps[k]
 
     def latest_results(aid: str) -> list[tuple[str, str, int, dict]]:
         """``[(login, name, submission id, results)]``: every student's latest attempt that has a
@@ -362,7 +455,7 @@ def create_app(settings: Settings) -> Starlette:
 
     async def staff_home(request: Request):
         if staff_only(request) is None:
-            return refuse(request, 403, "Staff only.")
+            return refuse(request, 403, t("serve.staff_only"))
         with Session() as s:
             rows = s.scalars(select(AssignmentRow).where(AssignmentRow.active).order_by(AssignmentRow.id)).all()
             counts = {a.id: s.scalar(select(func.count()).select_from(Submission)
@@ -373,34 +466,34 @@ def create_app(settings: Settings) -> Starlette:
 
     async def overview(request: Request):
         if staff_only(request) is None:
-            return refuse(request, 403, "Staff only.")
+            return refuse(request, 403, t("serve.staff_only"))
         aid = request.path_params["aid"]
         with Session() as s:
             arow = s.get(AssignmentRow, aid)
         if arow is None:
-            return refuse(request, 404, "No such assignment.")
+            return refuse(request, 404, t("serve.no_such_assignment"))
         ov = await run_in_threadpool(class_view, arow)
         return render(request, "overview.html", assignment=arow, ov=ov, hist_max=max(ov.histogram) or 1)
 
     async def summary(request: Request):
         if staff_only(request) is None:
-            return refuse(request, 403, "Staff only.")
+            return refuse(request, 403, t("serve.staff_only"))
         from grader.report.gradebook import render_summary_html
         return HTMLResponse(render_summary_html(latest_rows(request.path_params["aid"])),
                             headers={"Content-Security-Policy": FEEDBACK_CSP})
 
     async def gradebook(request: Request):
         if staff_only(request) is None:
-            return refuse(request, 403, "Staff only.")
+            return refuse(request, 403, t("serve.staff_only"))
         from grader.report.gradebook import FORMATS, write_csv
         fmt = request.query_params.get("fmt", "canvas")
         if fmt not in FORMATS:
-            return refuse(request, 400, f"fmt must be one of {', '.join(FORMATS)}")
+            return refuse(request, 400, t("serve.bad_format", formats=", ".join(FORMATS)))
         aid = request.path_params["aid"]
         with Session() as s:
             arow = s.get(AssignmentRow, aid)
         if arow is None:
-            return refuse(request, 404, "No such assignment.")
+            return refuse(request, 404, t("serve.no_such_assignment"))
         with tempfile.TemporaryDirectory() as tmp:
             path = write_csv(latest_rows(aid), Path(tmp) / "gradebook.csv", fmt, title=arow.title or aid)
             body = Path(path).read_bytes()
@@ -409,24 +502,24 @@ def create_app(settings: Settings) -> Starlette:
 
     async def student_history(request: Request):
         if staff_only(request) is None:
-            return refuse(request, 403, "Staff only.")
+            return refuse(request, 403, t("serve.staff_only"))
         with Session() as s:
             student = s.scalar(select(Student).where(Student.login == request.path_params["login"]))
             if student is None:
-                return refuse(request, 404, "No such student.")
+                return refuse(request, 404, t("serve.no_such_student"))
             arows = s.scalars(select(AssignmentRow).order_by(AssignmentRow.id)).all()
             attempts = {a.id: _attempts(s, student.id, a.id) for a in arows}
         return render(request, "history.html", student=student, assignments=arows, attempts=attempts)
 
     async def regrade(request: Request):
         if staff_only(request) is None:
-            return refuse(request, 403, "Staff only.")
+            return refuse(request, 403, t("serve.staff_only"))
         if await form_checked(request) is None:
-            return refuse(request, 403, "The form expired: reload the page and try again.")
+            return refuse(request, 403, t("serve.form_expired"))
         sid = int(request.path_params["sid"])
         with Session() as s, s.begin():
             if s.get(Submission, sid) is None:
-                return refuse(request, 404, "No such submission.")
+                return refuse(request, 404, t("serve.no_submission"))
             queue.enqueue(s, sid)
         return RedirectResponse(f"/submission/{sid}", 303)
 
@@ -434,7 +527,7 @@ def create_app(settings: Settings) -> Starlette:
         """The winnowing similarity report over every student's latest attempt (sources read by
         the engine's own loader, never run)."""
         if staff_only(request) is None:
-            return refuse(request, 403, "Staff only.")
+            return refuse(request, 403, t("serve.staff_only"))
         from grader.assignment import load
         from grader.report.similarity import compare, render_pairs_html
         from grader.submission import SubmissionError, load_submission
@@ -442,7 +535,7 @@ def create_app(settings: Settings) -> Starlette:
         with Session() as s:
             arow = s.get(AssignmentRow, aid)
             if arow is None:
-                return refuse(request, 404, "No such assignment.")
+                return refuse(request, 404, t("serve.no_such_assignment"))
             latest = s.execute(select(Student.login, Submission.path).join(Student)
                                .where(Submission.id.in_(select(func.max(Submission.id))
                                                         .where(Submission.assignment_id == aid)
@@ -465,9 +558,9 @@ def create_app(settings: Settings) -> Starlette:
 
     async def regrade_all(request: Request):
         if staff_only(request) is None:
-            return refuse(request, 403, "Staff only.")
+            return refuse(request, 403, t("serve.staff_only"))
         if await form_checked(request) is None:
-            return refuse(request, 403, "The form expired: reload the page and try again.")
+            return refuse(request, 403, t("serve.form_expired"))
         aid = request.path_params["aid"]
         with Session() as s, s.begin():
             latest = s.execute(select(func.max(Submission.id)).where(Submission.assignment_id == aid)
@@ -478,6 +571,8 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [Route("/", index), Route("/login", login_page, methods=["GET"]),
               Route("/login", login, methods=["POST"]), Route("/logout", logout, methods=["POST"]),
+              Route("/lti/login", lti_login, methods=["GET", "POST"]),
+              Route("/lti/launch", lti_launch, methods=["POST"]),
               Route("/submit/{aid}", submit, methods=["POST"]),
               Route("/submission/{sid}", submission), Route("/submission/{sid}/feedback", feedback),
               Route("/staff", staff_home), Route("/staff/a/{aid}", overview),
@@ -486,6 +581,8 @@ def create_app(settings: Settings) -> Starlette:
               Route("/staff/regrade/{sid}", regrade, methods=["POST"]),
               Route("/staff/a/{aid}/regrade", regrade_all, methods=["POST"]),
               Route("/staff/a/{aid}/similarity", similarity)]
+    routes = [Route(r.path, in_language(r.endpoint), methods=sorted(r.methods - {"HEAD"}) if r.methods else None)
+              for r in routes]
     app = Starlette(routes=routes)
     app.state.engine = engine
     return app

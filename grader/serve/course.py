@@ -51,7 +51,7 @@ def sync_roster(session, course: Path) -> None:
         login = r["student"]
         if login in roles:
             st = session.scalar(select(Staff).where(Staff.login == login)) or Staff(login=login)
-            st.name, st.role = r.get("name", ""), roles[login]
+            st.name, st.role, st.email = r.get("name", ""), roles[login], r.get("email", "")
             session.add(st)
         else:
             st = session.scalar(select(Student).where(Student.login == login)) or Student(login=login)

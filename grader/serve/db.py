@@ -2,7 +2,8 @@
 
 Tables: ``students``, ``staff``, ``assignments`` (synced from the course folder), ``submissions``
 (the file stays on disk under the state folder; sha256, size, receipt time), ``jobs`` (the grading
-queue) and ``results`` (one per job, never rewritten: ``job_id`` is unique).
+queue), ``results`` (one per job, never rewritten: ``job_id`` is unique) and ``lti_store`` (LTI
+launches in progress).
 
 SQLite (the default, ``COURSE/.convgrade-serve/serve.db``) runs in WAL mode and every transaction
 starts with ``BEGIN IMMEDIATE`` (one writer at a time, no lock upgrades that deadlock);
@@ -52,6 +53,7 @@ class Staff(Base):
     login: Mapped[str] = mapped_column(String(200), unique=True)
     name: Mapped[str] = mapped_column(String(400), default="")
     role: Mapped[str] = mapped_column(String(20), default="ta")  # ta | instructor
+    email: Mapped[str] = mapped_column(String(400), default="")
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
 
@@ -101,6 +103,14 @@ class Result(Base):
     max_score: Mapped[float] = mapped_column(Float)
     results_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LtiValue(Base):
+    """One value of an LTI launch in progress (grader.serve.lti): OIDC state, nonce, launch data."""
+    __tablename__ = "lti_store"
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 def state_dir(course: Path) -> Path:

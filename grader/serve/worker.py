@@ -1,7 +1,9 @@
-"""The grading loop of one worker process (``convgrade serve-worker`` or spawned by ``serve``).
+"""The grading loop of one worker process (``convgrade serve-worker`` or spawned by ``serve``),
+or of a dispatcher that hands the jobs to a Dask cluster (``serve-worker --dask``, ``run_dask``).
 
 Each claimed job is graded by ``grader.grade.grade_submission`` (the CLI's engine, sandbox and
-late policy, with the server's receipt time as the submission time) and finished once.
+late policy, with the server's receipt time as the submission time, in the student's roster
+language) and finished once.
 """
 from __future__ import annotations
 
@@ -26,9 +28,10 @@ def grade_job(Session, submission_id: int) -> dict:
         student = s.get(Student, sub.student_id)
         arow = s.get(AssignmentRow, sub.assignment_id)
         path, login, name, received = Path(sub.path), student.login, student.name, as_utc(sub.received_at)
+        lang = student.lang if student.lang in ("en", "ru") else None
         apath = arow.path
     assignment = load(apath)
-    return grade_submission(assignment, path, student=login, name=name or None, submitted_at=received)
+    return grade_submission(assignment, path, student=login, name=name or None, submitted_at=received, lang=lang)
 
 
 def _error_results(message: str) -> dict:
@@ -68,4 +71,106 @@ def run(url: str, *, once: bool = False, poll_s: float = 0.5, stop: threading.Ev
         queue.finish(engine, job_id, sub_id, me, results)
         done += 1
     engine.dispose()
+    return done
+
+
+# ---------------------------------------------------------------------------------------------
+def _batch_job(Session, submission_id: int, secret: bytes, bundles: dict, client):
+    """The batch executor's ``Job`` for one submission (its bytes, the seeds of its hidden checks:
+    the secret stays here) and the assignment's bundle, scattered to the cluster once per version."""
+    from grader.assignment import load
+    from grader.batch.jobs import Job, assignment_bundle
+    from grader.batch.runner import default_timeout, needs_gpu
+    from grader.seeds import hidden_seeds
+    with Session() as s:
+        sub = s.get(Submission, submission_id)
+        student = s.get(Student, sub.student_id)
+        arow = s.get(AssignmentRow, sub.assignment_id)
+        path, login, name, received, sha = sub.path, student.login, student.name, as_utc(sub.received_at), sub.sha256
+        lang, apath = (student.lang if student.lang in ("en", "ru") else "en"), arow.path
+    a = load(apath)
+    if (apath, a.version) not in bundles:
+        bundles[(apath, a.version)] = (client.scatter(assignment_bundle(Path(apath)), broadcast=True, hash=False),
+                                       default_timeout(a), {"GPU": 1} if needs_gpu(a) else None)
+    job = Job(key=str(submission_id), assignment=apath, version=a.version, path=path, members=[(login, name)],
+              sha256=sha, submitted_at=received.isoformat() if received else None, lang=lang,
+              seeds=hidden_seeds(a, login, secret), data=Path(path).read_bytes())
+    return job, login, bundles[(apath, a.version)]
+
+
+def run_dask(url: str, scheduler: str | None = None, *, client=None, slots: int | None = None, once: bool = False,
+             poll_s: float = 0.5, stop: threading.Event | None = None, security=None) -> int:
+    """Work the queue on a Dask cluster (``convgrade serve-worker --dask SCHEDULER``): claim up to
+    ``slots`` jobs (default: the cluster's worker threads), grade each as one task of the batch
+    executor (``grader.batch.executors._dask_task``: the same engine and sandbox, on the worker,
+    under the batch's hard timeout), renew their leases while they run, finish each once. This
+    process holds the leases: if it dies, its jobs go back to the queue like a local worker's.
+    Returns the jobs done."""
+    from distributed import Client
+
+    from grader.batch.executors import _dask_task
+    from grader.seeds import course_secret
+
+    engine = make_engine(url)
+    Session = sessions(engine)
+    me = queue.worker_name()
+    stop = stop or threading.Event()
+    own = client is None
+    if own:
+        client = Client(scheduler, timeout="30s", **({"security": security} if security is not None else {}))
+    if not slots:
+        slots = max(1, sum(int(w.get("nthreads") or 1) for w in client.scheduler_info().get("workers", {}).values()))
+    secret = course_secret()
+    bundles: dict = {}
+    running: dict = {}            # future -> (job id, submission id, login)
+    done = 0
+    last_renew = time.monotonic()
+    try:
+        while not stop.is_set():
+            while len(running) < slots and (got := queue.claim(engine, me)) is not None:
+                job_id, sub_id, attempts = got
+                if attempts > queue.MAX_ATTEMPTS:
+                    queue.finish(engine, job_id, sub_id, me, _error_results(
+                        f"Not graded: the grader stopped {attempts - 1} times on this submission; staff will look at it."))
+                    continue
+                try:
+                    job, login, (bundle, timeout, resources) = _batch_job(Session, sub_id, secret, bundles, client)
+                except Exception as exc:   # the file or the assignment went away: record it
+                    queue.finish(engine, job_id, sub_id, me, _error_results(f"Internal grader error: {type(exc).__name__}"))
+                    done += 1
+                    continue
+                fut = client.submit(_dask_task, job, bundle, timeout, key=f"convgrade-serve-{job_id}-{time.time_ns()}",
+                                    resources=resources, pure=False, retries=1)
+                running[fut] = (job_id, sub_id, login)
+            if not running:
+                if once:
+                    break
+                stop.wait(poll_s)
+                continue
+            finished = [f for f in running if f.done()]
+            if not finished:
+                stop.wait(min(poll_s, 0.2))
+            if time.monotonic() - last_renew > queue.LEASE_S / 4:
+                for job_id, _, _ in running.values():
+                    queue.renew(engine, job_id, me)
+                last_renew = time.monotonic()
+            for fut in finished:
+                job_id, sub_id, login = running.pop(fut)
+                try:
+                    payload = fut.result()
+                except Exception as exc:    # a task error or a worker lost twice (KilledWorker)
+                    results = _error_results(f"Internal grader error on the cluster: {type(exc).__name__}")
+                else:
+                    if isinstance(payload, dict) and payload.get("convgrade_failed"):
+                        results = _error_results(f"Not graded: {payload.get('reason', '')}")
+                    else:
+                        results = payload["members"][login]["results"]
+                queue.finish(engine, job_id, sub_id, me, results)
+                done += 1
+    finally:
+        if running:
+            client.cancel(list(running))
+        if own:
+            client.close()
+        engine.dispose()
     return done

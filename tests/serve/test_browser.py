@@ -152,7 +152,7 @@ def _student_and_ta(browser, base, tokens, good, bad, shots):
     ta.screenshot(path=str(shots / "10-history.png"), full_page=True)
     ta.goto(f"{base}/staff")
     with ta.expect_download() as dl:
-        ta.click("text=plain CSV")
+        ta.click(f"#csv-plain-{AID}")
     csv = Path(dl.value.path()).read_text(encoding="utf-8")
     (shots / "gradebook-plain.csv").write_text(csv, encoding="utf-8")
     assert "alice" in csv and "bob" in csv
