@@ -30,6 +30,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from grader.i18n import LANGS, language, localized, t
+from grader.submission import raw_cap
 
 from . import queue
 from .db import (AssignmentRow, Job, Result, Staff, Student, Submission, as_utc, make_engine, sessions,
@@ -312,14 +313,16 @@ def create_app(settings: Settings) -> Starlette:
             return refuse(request, 403, t("serve.students_only"))
         student = me[1]
         aid = request.path_params["aid"]
+        # a notebook's stored outputs do not count toward the size limit (the loader's rule,
+        # grader.submission.raw_cap): the request may be as large as the largest file allowed
+        ceiling = raw_cap(settings.max_upload_bytes, "upload.ipynb")
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_upload_bytes + 64 * 1024:
-            return refuse(request, 413, t("serve.too_large", kib=settings.max_upload_bytes // 1024))
+        if length and length.isdigit() and int(length) > ceiling + 64 * 1024:
+            return refuse(request, 413, t("serve.too_large", kib=ceiling // 1024))
         try:
-            form = await form_checked(request, max_files=1, max_fields=5,
-                                      max_part_size=settings.max_upload_bytes + 1)
+            form = await form_checked(request, max_files=1, max_fields=5, max_part_size=ceiling + 1)
         except Exception:
-            return refuse(request, 413, t("serve.unreadable_upload", kib=settings.max_upload_bytes // 1024))
+            return refuse(request, 413, t("serve.unreadable_upload", kib=ceiling // 1024))
         if form is None:
             return refuse(request, 403, t("serve.form_expired"))
         upload = form.get("file")
@@ -328,9 +331,10 @@ def create_app(settings: Settings) -> Starlette:
         name = safe_filename(upload.filename or "")
         if name is None:
             return refuse(request, 400, t("serve.wrong_type"))
-        data = await upload.read(settings.max_upload_bytes + 1)
-        if len(data) > settings.max_upload_bytes:
-            return refuse(request, 413, t("serve.too_large", kib=settings.max_upload_bytes // 1024))
+        cap = raw_cap(settings.max_upload_bytes, name)
+        data = await upload.read(cap + 1)
+        if len(data) > cap:
+            return refuse(request, 413, t("serve.too_large", kib=cap // 1024))
         if not data:
             return refuse(request, 400, t("serve.empty_file"))
 

@@ -43,6 +43,14 @@ def test_student_flow_isolation_and_staff(course, server_factory):
     assert r.status_code == 400 and ".ipynb" in r.text
     r = upload(alice, AID, "big.py", b"#" * (300 * 1024))
     assert r.status_code == 413 and "too large" in r.text
+    # a notebook's stored outputs do not count: 300 KiB of outputs passes the size gate (and meets
+    # the rate limit); over the notebook's on-disk ceiling it is refused by size
+    from grader.submission import raw_cap
+    nb = b'{"cells": [], "metadata": {"pad": "' + b"o" * (300 * 1024) + b'"}, "nbformat": 4, "nbformat_minor": 5}'
+    assert upload(alice, AID, "outputs.ipynb", nb).status_code == 429
+    huge = b"o" * (raw_cap(200 * 1024, "x.ipynb") + 1)
+    r = upload(alice, AID, "huge.ipynb", huge)
+    assert r.status_code == 413 and "too large" in r.text
     r = upload(alice, "no_such_assignment", "x.py", b"x = 1\n")
     assert r.status_code in (404, 429)
     r = alice.post(f"/submit/{AID}", data={"csrf": "forged"}, files={"file": ("a.py", b"x=1\n")})
