@@ -193,13 +193,19 @@ PENDING: dict[str, str] = {aid: "English from other rooms until merged: " + _OTH
     "a6_training")}
 
 
+# results.json fields that hold what the student's own code printed or answered, not the grader's words
+STUDENT_FIELDS = {"stdout_tail", "stdout", "given"}
+
+
 def _strings(value):
-    """Every string inside a results.json value (what Gradescope and the pages show)."""
+    """Every string inside a results.json value (what Gradescope and the pages show), but the
+    student's own output and answers (:data:`STUDENT_FIELDS`)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
+        for k, v in value.items():
+            if k not in STUDENT_FIELDS:
+                yield from _strings(v)
     elif isinstance(value, (list, tuple)):
         for v in value:
             yield from _strings(v)
