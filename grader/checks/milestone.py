@@ -29,6 +29,9 @@ bands (partial credit); optionally a baseline's accuracy (e.g. training from scr
     test_subset = 800                  # optional: held-out images drawn per student (default: all)
     compare = { accuracy = 0.78, share = 0.4, margin = 0.0, label = "training from scratch",
                 label_ru = "обучение с нуля" }       # label_ru: the label in Russian feedback
+    batch_independence = { images = 200, fillers = 300, points = 1, min_agreement = 0.99 }
+                                       # optional row: predict `images` held-out images again mixed
+                                       # among noise `fillers`; the labels must not change (eval mode)
 
 Placeholders in steps: ``"$x_<set>"`` / ``"$y_<set>"`` the arrays of a set (``train`` is the whole
 training split unless ``labels``/``per_class`` restrict it), ``"$x_test"`` the held-out images,
@@ -568,18 +571,20 @@ class Milestone(CheckKind):
                 _fail(spec, f"compare.share: must be in (0, 1), got {share!r}")
         bi = spec.get("batch_independence")
         if bi is not None:
-            if not isinstance(bi, dict) or set(bi) - {"images", "fillers", "share", "min_agreement"}:
-                _fail(spec, "batch_independence: a table with images, fillers, share, min_agreement")
+            if not isinstance(bi, dict) or set(bi) - {"images", "fillers", "points", "min_agreement"}:
+                _fail(spec, "batch_independence: a table with images, fillers, points, min_agreement")
             for key, lo in (("images", 10), ("fillers", 1)):
                 v = bi.get(key, 200)
                 if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                     _fail(spec, f"batch_independence.{key}: an int >= {lo}, got {v!r}")
-            for key, default in (("share", 0.15), ("min_agreement", 0.99)):
-                v = bi.get(key, default)
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
-                    _fail(spec, f"batch_independence.{key}: must be in (0, 1), got {v!r}")
-            if (float(cmp.get("share", 0.5)) if cmp else 0.0) + float(bi.get("share", 0.15)) >= 1:
-                _fail(spec, "batch_independence.share + compare.share: must leave points for the accuracy")
+            v = bi.get("min_agreement", 0.99)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
+                _fail(spec, f"batch_independence.min_agreement: must be in (0, 1), got {v!r}")
+            v = bi.get("points", 0.15 * spec.points)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < spec.points:
+                _fail(spec, f"batch_independence.points: the row's points, in (0, {spec.points:g}), got {v!r}")
+            if (float(cmp.get("share", 0.5)) if cmp else 0.0) + _batch_share(spec) >= 1:
+                _fail(spec, "batch_independence.points + compare.share: must leave points for the accuracy")
 
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
         device = _device(spec)
@@ -605,7 +610,7 @@ class Milestone(CheckKind):
         if cmp:
             weights["compare"] = float(cmp.get("share", 0.5))
         if bi is not None:
-            weights["batch"] = float(bi.get("share", 0.15))
+            weights["batch"] = _batch_share(spec)
         weights["main"] = 1.0 - sum(v for k, v in weights.items() if k != "main")
         pts = split_points(spec.points, weights)
         record = run_record(plan, result)
@@ -715,6 +720,11 @@ def _mixed_prediction(spec: CheckSpec, plan: Plan, x_test: np.ndarray, rng: np.r
     plan.steps.append(again)
     plan.returns["pred_mixed"] = f"{PREFIX}pred_mixed"
     plan.context.update(batch_chosen=chosen, batch_where=where[:k], batch_n=len(mixed))
+
+
+def _batch_share(spec: CheckSpec) -> float:
+    """The batch-independence row's share of the check's points (``points``, default 15 %)."""
+    return float(spec.get("batch_independence").get("points", 0.15 * spec.points)) / float(spec.points)
 
 
 def _batch_row(spec: CheckSpec) -> str:

@@ -404,7 +404,7 @@ def test_sanity_kinds_need_a_step_that_binds_the_model(kind):
 
 
 def test_batch_independence_predicts_the_held_out_images_again_among_fillers():
-    s = spec(batch_independence={"images": 50, "fillers": 70, "share": 0.25})
+    s = spec(batch_independence={"images": 50, "fillers": 70, "points": 1})
     plan = plan_of(s)
     y = plan.context["y_test"]
     again = plan.steps[-1]
