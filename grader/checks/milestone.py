@@ -586,6 +586,13 @@ class Milestone(CheckKind):
             if (float(cmp.get("share", 0.5)) if cmp else 0.0) + _batch_share(spec) >= 1:
                 _fail(spec, "batch_independence.points + compare.share: must leave points for the accuracy")
 
+    def parts(self, spec: CheckSpec) -> list[tuple[str, float]]:
+        """The accuracy row, then the comparison's and the batch-independence row when the check has them."""
+        pts = split_points(spec.points, _weights(spec))
+        names = {"main": spec.display_name, "compare": lambda: _beats_row(spec, spec.get("compare")),
+                 "batch": lambda: _batch_row(spec)}
+        return [(names[k]() if callable(names[k]) else names[k], pts[k]) for k in pts]
+
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
         device = _device(spec)
         seed_rng = np.random.default_rng(rng.integers(0, 2**63 - 1))
@@ -606,13 +613,7 @@ class Milestone(CheckKind):
         n = len(y)
         cmp = spec.get("compare")
         bi = spec.get("batch_independence")
-        weights = {"main": 1.0}
-        if cmp:
-            weights["compare"] = float(cmp.get("share", 0.5))
-        if bi is not None:
-            weights["batch"] = _batch_share(spec)
-        weights["main"] = 1.0 - sum(v for k, v in weights.items() if k != "main")
-        pts = split_points(spec.points, weights)
+        pts = split_points(spec.points, _weights(spec))
         record = run_record(plan, result)
         extra = {"kind": spec.kind, "dataset": ctx["dataset"], "n_test": n, **record}
         if spec.get("history"):
@@ -720,6 +721,17 @@ def _mixed_prediction(spec: CheckSpec, plan: Plan, x_test: np.ndarray, rng: np.r
     plan.steps.append(again)
     plan.returns["pred_mixed"] = f"{PREFIX}pred_mixed"
     plan.context.update(batch_chosen=chosen, batch_where=where[:k], batch_n=len(mixed))
+
+
+def _weights(spec: CheckSpec) -> dict[str, float]:
+    """Shares of a milestone's points: ``main`` (the accuracy), ``compare``, ``batch``."""
+    weights = {"main": 1.0}
+    if spec.get("compare"):
+        weights["compare"] = float(spec.get("compare").get("share", 0.5))
+    if spec.get("batch_independence") is not None:
+        weights["batch"] = _batch_share(spec)
+    weights["main"] = 1.0 - sum(v for k, v in weights.items() if k != "main")
+    return weights
 
 
 def _batch_share(spec: CheckSpec) -> float:

@@ -426,3 +426,13 @@ def test_batch_independence_predicts_the_held_out_images_again_among_fillers():
     assert [p.score for p in k.judge(s, plan, res)] == [0, 0]
     with pytest.raises(CheckDefinitionError, match="batch_independence"):
         spec(batch_independence={"images": 5})
+
+
+def test_milestone_parts_name_every_row_its_judge_gives():
+    s = spec(compare={"accuracy": 0.5, "share": 0.25, "label": "chance"}, batch_independence={"points": 1})
+    plan = plan_of(s)
+    y = plan.context["y_test"]
+    parts = kind_of(s).judge(s, plan, ok({"pred": y.astype(float)}))
+    assert kind_of(s).parts(s) == [(p.name, p.max_score) for p in parts]
+    assert [n for n, _ in kind_of(s).parts(s)] == ["digits accuracy", "digits accuracy: beats chance",
+                                                   "digits accuracy: predictions do not depend on the batch"]
