@@ -714,9 +714,9 @@ def _controls(report: ValidationReport, short: dict, tests_by: dict, submit) -> 
             report.problems.append(f"master solution: the short runs could not start: {rows[0]['load_error'][:120]}")
             continue
         for r in _failed_rows(rows):
-            first = r["output"].splitlines()[0] if r.get("output") else ""
+            said = " ".join(str(r.get("output", "")).split())[:240]
             report.problems.append(f"short run of {r['check']!r} (mutants.toml [validation]) fails the master "
-                                   f"solution (student {student}): {first} — it cannot prove a catch; make it longer")
+                                   f"solution (student {student}), so it proves no catch; make it longer: {said}")
 
 
 class _Fanout:

@@ -29,6 +29,9 @@ bands (partial credit); optionally a baseline's accuracy (e.g. training from scr
     test_subset = 800                  # optional: held-out images drawn per student (default: all)
     compare = { accuracy = 0.78, share = 0.4, margin = 0.0, label = "training from scratch",
                 label_ru = "обучение с нуля" }       # label_ru: the label in Russian feedback
+    batch_independence = { images = 200, fillers = 300, points = 1, min_agreement = 0.99 }
+                                       # optional row: predict `images` held-out images again mixed
+                                       # among noise `fillers`; the labels must not change (eval mode)
 
 Placeholders in steps: ``"$x_<set>"`` / ``"$y_<set>"`` the arrays of a set (``train`` is the whole
 training split unless ``labels``/``per_class`` restrict it), ``"$x_test"`` the held-out images,
@@ -566,6 +569,29 @@ class Milestone(CheckKind):
             share = cmp.get("share", 0.5)
             if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
                 _fail(spec, f"compare.share: must be in (0, 1), got {share!r}")
+        bi = spec.get("batch_independence")
+        if bi is not None:
+            if not isinstance(bi, dict) or set(bi) - {"images", "fillers", "points", "min_agreement"}:
+                _fail(spec, "batch_independence: a table with images, fillers, points, min_agreement")
+            for key, lo in (("images", 10), ("fillers", 1)):
+                v = bi.get(key, 200)
+                if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                    _fail(spec, f"batch_independence.{key}: an int >= {lo}, got {v!r}")
+            v = bi.get("min_agreement", 0.99)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
+                _fail(spec, f"batch_independence.min_agreement: must be in (0, 1), got {v!r}")
+            v = bi.get("points", 0.15 * spec.points)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < spec.points:
+                _fail(spec, f"batch_independence.points: the row's points, in (0, {spec.points:g}), got {v!r}")
+            if (float(cmp.get("share", 0.5)) if cmp else 0.0) + _batch_share(spec) >= 1:
+                _fail(spec, "batch_independence.points + compare.share: must leave points for the accuracy")
+
+    def parts(self, spec: CheckSpec) -> list[tuple[str, float]]:
+        """The accuracy row, then the comparison's and the batch-independence row when the check has them."""
+        pts = split_points(spec.points, _weights(spec))
+        names = {"main": spec.display_name, "compare": lambda: _beats_row(spec, spec.get("compare")),
+                 "batch": lambda: _batch_row(spec)}
+        return [(names[k]() if callable(names[k]) else names[k], pts[k]) for k in pts]
 
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
         device = _device(spec)
@@ -577,6 +603,8 @@ class Milestone(CheckKind):
         if spec.get("history"):
             _return_history(plan, spec.get("history"))
         plan.context.update(y_test=data.y_test, dataset=data.dataset, data_note=data.note)
+        if spec.get("batch_independence") is not None:
+            _mixed_prediction(spec, plan, data.x_test, order_rng)
         return plan
 
     def judge(self, spec: CheckSpec, plan: Plan, result) -> list[Part]:
@@ -584,10 +612,8 @@ class Milestone(CheckKind):
         y = ctx["y_test"]
         n = len(y)
         cmp = spec.get("compare")
-        weights = {"main": 1.0 - float(cmp.get("share", 0.5))} if cmp else {"main": 1.0}
-        if cmp:
-            weights["compare"] = float(cmp.get("share", 0.5))
-        pts = split_points(spec.points, weights)
+        bi = spec.get("batch_independence")
+        pts = split_points(spec.points, _weights(spec))
         record = run_record(plan, result)
         extra = {"kind": spec.kind, "dataset": ctx["dataset"], "n_test": n, **record}
         if spec.get("history"):
@@ -600,6 +626,9 @@ class Milestone(CheckKind):
             parts = [Part(spec.display_name, pts["main"], 0.0, msg, dict(extra, failed=True))]
             if cmp:
                 parts.append(Part(_beats_row(spec, cmp), pts["compare"], 0.0, t("training.compare_not_run"),
+                                  {"kind": spec.kind, "failed": True}))
+            if bi is not None:
+                parts.append(Part(_batch_row(spec), pts["batch"], 0.0, t("training.compare_not_run"),
                                   {"kind": spec.kind, "failed": True}))
             return parts
         lines = [t("training.trained_on", device=record["device"], budget=f"{record['budget_s']:g}",
@@ -629,6 +658,8 @@ class Milestone(CheckKind):
         parts = [main]
         if cmp:
             parts.append(self._compare(spec, cmp, pts["compare"], acc, frac))
+        if bi is not None:
+            parts.append(_judge_batch(spec, plan, result, pts["batch"], pred))
         return parts
 
     @staticmethod
@@ -650,6 +681,89 @@ class Milestone(CheckKind):
         if not ok:
             extra["failed"] = True
         return Part(name, points, points if ok else 0.0, text, extra)
+
+
+def _mixed_prediction(spec: CheckSpec, plan: Plan, x_test: np.ndarray, rng: np.random.Generator) -> None:
+    """Batch independence: the student's prediction step once more, on ``images`` of the held-out
+    images mixed (in a drawn order) among ``fillers`` grader-made noise images. A model predicted
+    in eval mode labels an image the same whatever its batch; one left in training mode (batch
+    norm on the batch's own statistics, dropout on) does not."""
+    bi = spec.get("batch_independence")
+    name = spec.get("predictions", "pred")
+    step = next((st for st in plan.steps[plan.context["n_setup"]:] if st.get("let") == name), None)
+    if step is None:
+        raise CheckDefinitionError(f"check {spec.name!r}: batch_independence: no step binds {name!r}")
+    k = min(int(bi.get("images", 200)), len(x_test))
+    chosen = np.sort(rng.choice(len(x_test), size=k, replace=False))
+    x = np.asarray(x_test)
+    lo, hi = float(np.min(x)), float(np.max(x))
+    fillers = (lo + (hi - lo) * rng.random((int(bi.get("fillers", 200)),) + x.shape[1:])).astype(x.dtype)
+    mixed = np.concatenate([x[chosen], fillers])
+    order = rng.permutation(len(mixed))
+    where = np.empty(len(mixed), dtype=np.int64)
+    where[order] = np.arange(len(mixed))                 # mixed[i] sits at position where[i]
+    ref_test = plan.context["array_refs"].get("x_test")
+    if ref_test is None:
+        raise CheckDefinitionError(f"check {spec.name!r}: batch_independence: the step binding {name!r} "
+                                   "must predict \"$x_test\"")
+    ref_mixed = plan.array(mixed[order])
+
+    def swap(v):
+        if v == ref_test:
+            return ref_mixed
+        if isinstance(v, list):
+            return [swap(u) for u in v]
+        if isinstance(v, dict):
+            return {key: swap(u) for key, u in v.items()}
+        return v
+    again = {key: swap(v) for key, v in step.items()}
+    again["let"] = f"{PREFIX}pred_mixed"
+    plan.steps.append(again)
+    plan.returns["pred_mixed"] = f"{PREFIX}pred_mixed"
+    plan.context.update(batch_chosen=chosen, batch_where=where[:k], batch_n=len(mixed))
+
+
+def _weights(spec: CheckSpec) -> dict[str, float]:
+    """Shares of a milestone's points: ``main`` (the accuracy), ``compare``, ``batch``."""
+    weights = {"main": 1.0}
+    if spec.get("compare"):
+        weights["compare"] = float(spec.get("compare").get("share", 0.5))
+    if spec.get("batch_independence") is not None:
+        weights["batch"] = _batch_share(spec)
+    weights["main"] = 1.0 - sum(v for k, v in weights.items() if k != "main")
+    return weights
+
+
+def _batch_share(spec: CheckSpec) -> float:
+    """The batch-independence row's share of the check's points (``points``, default 15 %)."""
+    return float(spec.get("batch_independence").get("points", 0.15 * spec.points)) / float(spec.points)
+
+
+def _batch_row(spec: CheckSpec) -> str:
+    return t("training.row_batch", name=spec.display_name)
+
+
+def _judge_batch(spec: CheckSpec, plan: Plan, result, points: float, pred) -> Part:
+    """The held-out images' labels predicted among fillers against the same images' main labels."""
+    ctx = plan.context
+    name, extra = _batch_row(spec), {"kind": spec.kind}
+    if pred is None:
+        return Part(name, points, 0.0, t("training.compare_not_scored"), dict(extra, failed=True))
+    mixed, problem = _labels(result.values.get("pred_mixed"), ctx["batch_n"])
+    if mixed is None:
+        why = problem if result.status == "ok" else worker_error_text(result)
+        return Part(name, points, 0.0, t("training.not_scored", problem=why), dict(extra, failed=True))
+    chosen = ctx["batch_chosen"]
+    same = float(np.mean(pred[chosen] == mixed[ctx["batch_where"]]))
+    need = float(spec.get("batch_independence").get("min_agreement", 0.99))
+    ok = same >= need - 1e-12
+    extra["agreement"] = same
+    text = t("training.batch", n=len(chosen), fillers=ctx["batch_n"] - len(chosen), same=f"{same:.1%}",
+             need=f"{need:.0%}")
+    if not ok:
+        text += " " + t("training.batch_hint")
+        extra["failed"] = True
+    return Part(name, points, points if ok else 0.0, text, extra)
 
 
 def _compare_label(cmp: dict) -> str:

@@ -9,6 +9,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "training.likely_mistake": "**Likely mistake:** {message}",
         "training.row_beats": "{name}: beats {label}",
         "training.compare_default_label": "the comparison",
+        "training.row_batch": "{name}: predictions do not depend on the batch",
+        "training.batch": "{n} of the held-out images predicted again, mixed among {fillers} noise images: "
+                          "{same} of them got the same label as before (need {need}).",
+        "training.batch_hint": "Your predictions depend on the other images in the batch: call `model.eval()` "
+                               "before predicting (batch normalization then uses its running statistics, and "
+                               "dropout is off).",
         # --- data and device
         "training.gpu_dataset_missing": "{gpu_dataset} is not available on this machine ({error}); used {dataset}",
         "training.gpu_not_visible": "The grading machine has a GPU but the sandbox could not see it (the sandbox "
@@ -147,6 +153,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "training.likely_mistake": "**Вероятная ошибка:** {message}",
         "training.row_beats": "{name}: лучше, чем {label}",
         "training.compare_default_label": "базовый вариант",
+        "training.row_batch": "{name}: предсказания не зависят от батча",
+        "training.batch": "{n} изображений отложенной выборки предсказаны ещё раз вперемешку с {fillers} "
+                          "изображениями-шумом: {same} из них получили ту же метку, что и раньше (нужно {need}).",
+        "training.batch_hint": "Ваши предсказания зависят от остальных изображений в батче: вызовите "
+                               "`model.eval()` перед предсказанием (тогда батч-нормализация использует накопленные "
+                               "статистики, а Dropout отключён).",
         "training.gpu_dataset_missing": "набор {gpu_dataset} недоступен на этой машине ({error}); использован "
                                         "{dataset}",
         "training.gpu_not_visible": "На проверяющей машине есть GPU, но песочница его не видит (её нужно "

@@ -49,14 +49,22 @@ def run_public_tests(folder: Path, source: str, notebook: str, tmp_path: Path) -
 
 # Mutants per test, so that each part of a bundled validation stays well under a minute (torch
 # models and trainings are slow; numpy layers fast). The parts together are the whole validation.
-GROUP_SIZE = {"a5_architectures": 6, "a6_training": 1}
+# a6's mutants run short training runs (mutants.toml [validation]); its master trains on the real
+# budgets, one validation student per part.
+GROUP_SIZE = {"a5_architectures": 6, "a6_training": 3}
+MASTER_PER_STUDENT = ("a6_training",)
 
 
 def _validation_parts():
+    from grader.authoring.validate import STUDENTS
+
     parts = []
     for aid in available():
         names = [m.name for m in load_mutants(load(aid).path)]
-        parts.append(pytest.param(aid, None, id=f"{aid}-master"))
+        if aid in MASTER_PER_STUDENT:
+            parts += [pytest.param(aid, ("master", sid), id=f"{aid}-master-{sid}") for sid in STUDENTS]
+        else:
+            parts.append(pytest.param(aid, None, id=f"{aid}-master"))
         size = GROUP_SIZE.get(aid, 30)
         for k in range(0, len(names), size):
             parts.append(pytest.param(aid, tuple(names[k:k + size]), id=f"{aid}-mutants{k // size + 1}"))
@@ -67,8 +75,9 @@ def _validation_parts():
 @pytest.mark.parametrize("assignment_id,mutants", _validation_parts())
 def test_bundled_assignment_validates(assignment_id, mutants):
     a = load(assignment_id)
-    if mutants is None:   # master (sandbox, every validation id, sampled ids), starter, coverage
-        report = validate(a, workers=2, only=[])
+    if mutants is None or mutants[0] == "master":   # master (sandbox, sampled ids), starter, coverage
+        kw = {} if mutants is None else {"students": mutants[1:]}
+        report = validate(a, workers=2, only=[], **kw)
         assert report.ok, "\n".join(report.problems)
         assert report.master_scores and all(s == a.max_score for s in report.master_scores.values())
         assert report.starter_passing == []

@@ -72,6 +72,21 @@ def test_milestone_rows_in_russian_with_bands_hint_and_comparison():
     assert "Held-out accuracy" in main_en.output and "not better than training from scratch" in cmp_en.output
 
 
+def test_batch_independence_row_in_russian():
+    s = milestone_spec(batch_independence={"images": 50, "fillers": 70, "points": 1})
+    kind = kind_of(s)
+    plan = kind.plan(s, np.random.default_rng(0))
+    y, where = plan.context["y_test"], plan.context["batch_where"]
+    mixed = np.zeros(120)
+    mixed[where] = (y[plan.context["batch_chosen"]] + 1) % 10          # every label changed
+    with language("ru"):
+        main, batch = kind.judge(s, plan, ProbeResult("ok", values={"pred": y.astype(float), "pred_mixed": mixed},
+                                                      seconds=3.0))
+    assert batch.name == "Точность на digits: предсказания не зависят от батча" and batch.score == 0
+    assert "вперемешку с 70 изображениями-шумом" in batch.output and "`model.eval()`" in batch.output
+    assert english_words(batch.output) == set(), batch.output
+
+
 def test_timeout_logits_and_noise_in_russian():
     s = milestone_spec()
     with language("ru"):

@@ -16,8 +16,8 @@ release -> the released notebook as a student fills it in -> the grader's verdic
 * ``test_in_notebook_path_agrees_on_every_mutant`` covers every mutant (a training assignment:
   ``TRAINING_SAMPLE``) through the same in-kernel session without starting Jupyter.
 
-Training assignments (a6) run on a copy whose budgets are cut (``fast_copy``): the real budgets
-are the validate test's business; these tests are about the path.
+Training assignments (a6) run on a copy whose training checks are their short runs (``fast_copy``):
+the real budgets are the validate test's business; these tests are about the path.
 """
 from __future__ import annotations
 
@@ -44,7 +44,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CASES = available() + ["scaffold"]
 MUTANT_SAMPLE = 2          # mutants per assignment executed in Jupyter (1 for a training assignment);
                            # every mutant goes through the same in-kernel session below
-FAST_BUDGET_S = 8
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -58,19 +57,26 @@ def cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
 
 
 def fast_copy(a: Assignment, dest: Path) -> Assignment:
-    """``a`` itself, or for an assignment with training milestones a copy whose milestone budgets
-    are cut and bands loosened (the same code path in a fraction of the time; the visible
-    training checks keep their budgets: the master stops early by itself)."""
+    """``a`` itself, or for an assignment with training milestones a copy whose training checks are
+    their short runs (``mutants.toml`` ``[validation]``: bounded by epochs, so the same on a loaded
+    machine) with the milestone bands and margins loosened: the same code path in a fraction of
+    the time."""
+    from grader.authoring.short_runs import load_short_runs, short_params
+    from grader.authoring.toml_out import dumps
+
     if not any(c.kind == "milestone" for c in a.checks):
         return a
     shutil.copytree(a.path, dest)
-    blocks = (dest / "checks.toml").read_text().split("[[check]]")
-    for i, block in enumerate(blocks):
-        if re.search(r'^kind = "milestone"', block, flags=re.M):
-            block = re.sub(r"budget_s = \{ cpu = \d+", f"budget_s = {{ cpu = {FAST_BUDGET_S}", block)
-            block = re.sub(r"^bands = .*$", "bands = [[0.3, 1.0]]", block, flags=re.M)
-            blocks[i] = re.sub(r"margin = [\d.]+", "margin = -1.0", block)
-    (dest / "checks.toml").write_text("[[check]]".join(blocks))
+    doc = tomllib.loads((dest / "checks.toml").read_text())
+    tables = load_short_runs(a.path)
+    for i, check in enumerate(doc["check"]):
+        if check["name"] in tables:
+            check = doc["check"][i] = short_params(check, tables[check["name"]])
+        if check["kind"] == "milestone":
+            check["bands"] = [[0.3, 1.0]]
+            if "compare" in check:
+                check["compare"]["margin"] = -1.0
+    (dest / "checks.toml").write_text(dumps(doc))
     return load(dest)
 
 

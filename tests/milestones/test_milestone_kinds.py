@@ -401,3 +401,38 @@ def test_sanity_kinds_need_a_step_that_binds_the_model(kind):
         kind_of(s).validate(s)
     s.params["model"] = "net"
     kind_of(s).validate(s)
+
+
+def test_batch_independence_predicts_the_held_out_images_again_among_fillers():
+    s = spec(batch_independence={"images": 50, "fillers": 70, "points": 1})
+    plan = plan_of(s)
+    y = plan.context["y_test"]
+    again = plan.steps[-1]
+    assert again["call"] == "predict" and again["let"].endswith("pred_mixed")
+    sent = plan.arrays[again["args"][1]["$array"]]
+    chosen, where = plan.context["batch_chosen"], plan.context["batch_where"]
+    x_test = plan.arrays[plan.context["array_refs"]["x_test"]["$array"]]
+    assert sent.shape[0] == 120 and np.array_equal(sent[where], x_test[chosen])   # the same images, mixed
+    k = kind_of(s)
+    mixed = np.random.default_rng(0).integers(0, 10, 120)
+    mixed[where] = y[chosen]                            # an eval-mode model: the same labels
+    main, batch = k.judge(s, plan, ok({"pred": y.astype(float), "pred_mixed": mixed.astype(float)}))
+    assert main.max_score == pytest.approx(3.0) and batch.max_score == pytest.approx(1.0)
+    assert batch.score == pytest.approx(1.0) and batch.name == "digits accuracy: predictions do not depend on the batch"
+    mixed[where] = (y[chosen] + 1) % 10                 # labels that change with the batch
+    main, batch = k.judge(s, plan, ok({"pred": y.astype(float), "pred_mixed": mixed.astype(float)}))
+    assert main.score == pytest.approx(3.0) and batch.score == 0 and "`model.eval()`" in batch.output
+    res = ProbeResult("timeout", values={}, error={"type": "timeout", "message": ""}, seconds=35.0)
+    assert [p.score for p in k.judge(s, plan, res)] == [0, 0]
+    with pytest.raises(CheckDefinitionError, match="batch_independence"):
+        spec(batch_independence={"images": 5})
+
+
+def test_milestone_parts_name_every_row_its_judge_gives():
+    s = spec(compare={"accuracy": 0.5, "share": 0.25, "label": "chance"}, batch_independence={"points": 1})
+    plan = plan_of(s)
+    y = plan.context["y_test"]
+    parts = kind_of(s).judge(s, plan, ok({"pred": y.astype(float)}))
+    assert kind_of(s).parts(s) == [(p.name, p.max_score) for p in parts]
+    assert [n for n, _ in kind_of(s).parts(s)] == ["digits accuracy", "digits accuracy: beats chance",
+                                                   "digits accuracy: predictions do not depend on the batch"]
