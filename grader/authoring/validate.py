@@ -114,13 +114,13 @@ ANSWER_KINDS = ("value", "quiz")
 
 
 def _grade(assignment, source: str, folder: Path, tag: str, student: str, isolation: str,
-           visibility: str = "all") -> dict:
+           visibility: str = "all", session_factory=None) -> dict:
     from ..grade import grade_submission
 
     path = folder / f"{tag}.py"
     path.write_text(source, encoding="utf-8")
     return grade_submission(assignment, path, student=student, visibility=visibility,
-                            secret=VALIDATION_SECRET, isolation=isolation)
+                            secret=VALIDATION_SECRET, isolation=isolation, session_factory=session_factory)
 
 
 def _failed(results: dict) -> list[dict]:
@@ -296,12 +296,34 @@ def _trusted_session(source: str, assignment: Assignment):
                           forbidden=sandbox_config(assignment).forbidden)
 
 
-def _sandbox_session(source: str, assignment: Assignment, specs, isolation: str = "auto"):
+def _sandbox_session(source: str, assignment: Assignment, specs, isolation: str = "auto", factory=None):
+    """A sandbox session for a mutant judged on ``specs``: from ``factory`` (a warm pool's
+    ``session``; it starts cold when the configuration is not the pool's) or a cold one."""
     from ..checks.milestone import needs_gpu
     from ..grade import sandbox_config
     from ..sandbox import WorkerSession
 
-    return WorkerSession(source, sandbox_config(assignment, isolation, gpu=needs_gpu(specs)))
+    config = sandbox_config(assignment, isolation, gpu=needs_gpu(specs))
+    if factory is not None:
+        return factory(source, "submission.py", config=config)
+    return WorkerSession(source, config)
+
+
+def _warm_pool(assignment: Assignment, isolation: str, workers: int, sessions: int):
+    """A warm pool for ``sessions`` sandbox sessions of ``assignment`` (at most ``workers``
+    waiting, never more started than sessions), or None when none is needed or it cannot start
+    (the sessions then start cold and report why)."""
+    if sessions <= 0:
+        return None
+    try:
+        from ..checks.milestone import needs_gpu
+        from ..grade import sandbox_config
+        from ..sandbox.pool import WarmPool
+
+        config = sandbox_config(assignment, isolation, gpu=needs_gpu(assignment.select("all")))
+        return WarmPool(config, size=max(1, min(int(workers), sessions)), total=sessions)
+    except Exception:
+        return None
 
 
 def _statement_text(lines: list[str], node: ast.stmt) -> str:
@@ -435,7 +457,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
 
     t0 = time.monotonic()
     trusted_session = trusted_session or _trusted_session
-    sandbox_session = sandbox_session or (lambda src, a, specs: _sandbox_session(src, a, specs, isolation))
+    own_sandbox = sandbox_session is None     # then the sandboxed work shares a warm pool (below)
     a = assignment if isinstance(assignment, Assignment) else load(assignment)
     report = ValidationReport(a.id, a.max_score)
     try:
@@ -558,6 +580,14 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     fanout = _Fanout(tasks, trusted_task, procs=max(1, min(int(workers), os.cpu_count() or 1)))
     fanout.start()    # forked before any thread of ours exists
 
+    # the sandboxed work (the master and the starter graded, the mutants that change imports or
+    # train) shares a warm pool: workers started ahead, each used by one session and then killed
+    warm = _warm_pool(a, isolation, workers, len(jobs) + len(sandbox_work)) if own_sandbox else None
+    factory = warm.session if warm is not None else None
+    if own_sandbox:
+        def sandbox_session(src, a_, which):
+            return _sandbox_session(src, a_, which, isolation, factory)
+
     def sandbox_mutant(m: Mutant, src: str, student: str, which) -> list[dict]:
         timeouts: dict = {}
         with sandbox_session(src, a, which) as session:
@@ -579,7 +609,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 except (AssertionError, ValueError) as exc:   # otter's stripping asserts on unbalanced markers
                     return job, {"starter_error": f"the starter cannot be produced: {exc}"}
             tag = f"{kind}_{len(key)}_{abs(hash((key, student))) % 10**8}"
-            return job, _grade(a, src, folder, tag, student, isolation, vis)
+            return job, _grade(a, src, folder, tag, student, isolation, vis, factory)
 
         graded = [pool.submit(run, job) for job in jobs]
         sandboxed: dict[str, list] = {}
@@ -615,6 +645,9 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                     continue
                 tests_by.setdefault(name, {}).setdefault(student, []).extend(tests)
         report.timings["sandbox_wait"] = time.monotonic() - t_phase
+        if warm is not None:
+            report.timings["warm_sessions"] = warm.stats["warm"]
+            warm.close()
         order = [n for s in specs for n in part_names[s.name]]
         for m in mutants:
             for student, tests in tests_by.get(m.name, {}).items():
