@@ -537,37 +537,36 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     for spec in plain:       # decided once, before the work is shared out
         judge.seed_free(spec)
 
-    def master_task() -> dict:
+    t_trusted = [0.0]     # when the trusted work began (set just before it starts)
+
+    def master_task(chunk: int) -> dict:
         # master on sampled ids, in process: every hidden check must pass for every student (the
-        # ids the mutants are sampled over, so their plans are shared)
-        out = {"problems": [], "master_samples": 0}
+        # ids the mutants are sampled over, so their plans are shared). Chunks of
+        # MIN_MASTER_SAMPLES ids, spread over the processes; the first always runs, the others
+        # while MASTER_BUDGET_S lasts
+        out = {"problems": [], "ids": [], "unfair": {}}
+        if chunk and sample_budget_s is not None and time.monotonic() - t_trusted[0] > MASTER_BUDGET_S:
+            return out
         with trusted_session(source, a) as session:
             if session.start().status != "ok":
                 return out
             timeouts: dict = {}
-            unfair: dict[str, list[str]] = {}
-            t_master = time.monotonic()
-            ids = [f"sample-{k:04d}" for k in range(int(master_samples))]   # the format of sample_ids
-            for k, sid in enumerate(ids):
-                if sample_budget_s is not None and k >= MIN_MASTER_SAMPLES and \
-                        time.monotonic() - t_master > MASTER_BUDGET_S:
-                    break
-                out["master_samples"] = k + 1
+            first = chunk * MIN_MASTER_SAMPLES
+            for k in range(first, min(first + MIN_MASTER_SAMPLES, int(master_samples))):
+                sid = f"sample-{k:04d}"       # the format of sample_ids
+                out["ids"].append(sid)
                 for spec in (hidden if k == 0 else [h for h in hidden if not judge.seed_free(h)]):
                     for r in judge.check(session, spec, sid, timeouts):
                         if r["status"] != "passed":
-                            unfair.setdefault(r["name"], []).append(sid)
-            for name, sids in unfair.items():
-                out["problems"].append(f"master solution fails {name!r} for {len(sids)} of {out['master_samples']} "
-                                       f"sampled students (e.g. {sids[0]}): the check is unfair for some seeds")
+                            out["unfair"].setdefault(r["name"], []).append(sid)
         return out
 
     def trusted_task(task):
         """One unit of in-process work; runs here or in a forked copy of this process."""
         timings: dict[str, float] = {}
         t_task = time.monotonic()
-        if task == "master":
-            out = master_task()
+        if isinstance(task, tuple) and task[0] == "master":
+            out = master_task(task[1])
             timings["master_samples"] = time.monotonic() - t_task
         else:
             m, mine = task
@@ -576,8 +575,10 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                                         part_names, sample_ids, sample_budget_s, timings))
         return out, timings, list(judge.internal_errors)
 
-    tasks: list = (["master"] if master_samples and hidden and master_checks else []) + trusted_work
+    n_chunks = -(-int(master_samples) // MIN_MASTER_SAMPLES) if master_samples and hidden and master_checks else 0
+    tasks: list = [("master", k) for k in range(n_chunks)] + trusted_work
     fanout = _Fanout(tasks, trusted_task, procs=max(1, min(int(workers), os.cpu_count() or 1)))
+    t_trusted[0] = time.monotonic()
     fanout.start()    # forked before any thread of ours exists
 
     # the sandboxed work (the master and the starter graded, the mutants that change imports or
@@ -620,18 +621,25 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
         # the trusted work: master on sampled ids, each mutant's rows and catch rate
         tests_by: dict[str, dict[str, list[dict]]] = {}
         internal: list[str] = []
+        master_ids: list[str] = []
+        unfair: dict[str, list[str]] = {}
         for task, (out, timings, errors) in zip(tasks, fanout.finish()):
             for k, v in timings.items():
                 report.timings[k] = report.timings.get(k, 0.0) + v
             internal += [e for e in errors if e not in internal]
-            if task == "master":
-                report.master_samples = out["master_samples"]
-                report.problems += out["problems"]
+            if isinstance(task, tuple) and task[0] == "master":
+                master_ids += out["ids"]
+                for name, sids in out["unfair"].items():
+                    unfair.setdefault(name, []).extend(sids)
             else:
                 row, tests = out
                 rows[row.name] = row
                 tests_by[row.name] = tests
         judge.internal_errors[:] = internal
+        report.master_samples = len(master_ids)
+        for name, sids in unfair.items():
+            report.problems.append(f"master solution fails {name!r} for {len(sids)} of {len(master_ids)} sampled "
+                                   f"students (e.g. {sids[0]}): the check is unfair for some seeds")
         report.timings["trusted"] = fanout.seconds
         report.timings["procs"] = fanout.procs
 
