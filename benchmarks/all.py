@@ -87,25 +87,24 @@ def bare_python(work: Path, repeats: int) -> tuple[float, int]:
 
 
 def otter_setup(work: Path) -> tuple[Path, Path, int]:
-    """(autograder.zip, submission notebook) for ``otter run``, built from the a2 master."""
+    """(autograder.zip, submission notebook, public test cases) for ``otter run``, built from the
+    a2 master the way ``convgrade release`` builds the student notebook (otter assign with one
+    otter test per visible check, each judged by grader.kit), then ``otter generate``."""
     from grader.assignment import load
-    from grader.authoring import public_checker
     from grader.authoring.notebook import MASTER, parse
-    from grader.authoring.release import CHECKER_NAME, _otter_assign, _with_tests, build_public_checks
-    import numpy as np
+    from grader.authoring.release import _otter_assign, _with_tests, checks_by_question, public_checks, public_manifest
 
     a = load("a2_convolution")
     master = parse(a.path / MASTER)
-    meta, npz, by_question = build_public_checks(a, master)
+    by_question = checks_by_question(a, master)
     work.mkdir(parents=True, exist_ok=True)
-    _otter_assign(_with_tests(master, by_question, {c.name: c.points for c in a.checks}), work)
+    _otter_assign(_with_tests(a, master, by_question), work)
     ag = work / "otter" / "autograder"
-    shutil.copyfile(public_checker.__file__, ag / CHECKER_NAME)
-    (ag / public_checker.DATA_JSON).write_text(json.dumps(meta), encoding="utf-8")
-    np.savez_compressed(ag / public_checker.DATA_NPZ, **npz)
-    files = [CHECKER_NAME, public_checker.DATA_JSON, public_checker.DATA_NPZ]
-    proc = subprocess.run([PY, "-c", "from otter.cli import cli; cli()", "generate", *files], cwd=ag,
-                          capture_output=True, text=True, timeout=600)
+    (ag / "assignment.toml").write_text(public_manifest(a), encoding="utf-8")   # the release folder's
+    (ag / "checks.toml").write_text(public_checks(a), encoding="utf-8")         # public files, beside it
+    proc = subprocess.run([PY, "-c", "from otter.cli import cli; cli()", "generate", "assignment.toml",
+                           "checks.toml"], cwd=ag,
+                          capture_output=True, text=True, timeout=600, env=env())
     if proc.returncode != 0:
         raise RuntimeError(f"otter generate failed: {proc.stderr[-1500:]}")
     n_cases = sum(len(v) for v in by_question.values())
