@@ -19,10 +19,24 @@ Cheap by construction. Mutants are the instructor's own code, so they are judged
 process (:class:`~grader.authoring.trusted.TrustedSession`: the worker's probe code, the same
 plans, judges and diagnoses, no sandbox start per mutant and student); a mutant that edits its
 imports is judged in a sandbox instead, as students are. A check whose target the edit cannot
-reach (no edited top-level definition is read by it, transitively: :func:`affected_names`) keeps
-the master's result and is not run again. Training checks (milestones) run only
-for the mutants whose targets name them, in the sandbox, once. The session factories are
-parameters (``trusted_session``, ``sandbox_session``), so a warm sandbox pool can replace either.
+reach (no edited top-level definition is read by it, transitively: :func:`affected_names`, which
+compares statement texts, so any doubt re-runs) keeps the master's result and is not run again.
+Training checks (milestones) run only for the mutants whose targets name them, in the sandbox,
+once. Beyond that:
+
+* the trusted work (each mutant, the master's sampled ids in chunks) is shared over one forked
+  copy of this process per core (:class:`_Fanout`), each taking the next task when free;
+* a hidden check whose plan is the same under every seed (:meth:`_Judge.seed_free`: a parameter
+  count, a single answer) is judged once per mutant, not once per sampled student, and plans are
+  built once and shared by the master and every mutant;
+* the catch-rate sampling of a mutant that names no diagnosis skips the diagnoses
+  (:func:`grader.diagnose.verdicts_only`: scores and pass/fail are the same);
+* the sandboxed work (the master and the starter graded, the sandboxed mutants) shares a warm
+  pool sized to it (:class:`grader.sandbox.pool.WarmPool`, torch preloaded where allowed): each
+  session still gets a fresh worker.
+
+The session factories are parameters (``trusted_session``, ``sandbox_session``); the report's
+``timings`` holds the seconds of each phase.
 
 Hidden inputs come from a fixed validation secret, so they differ from any student's.
 """
@@ -35,6 +49,7 @@ import functools
 import hashlib
 import multiprocessing
 import os
+import sys
 import tempfile
 import time
 import traceback
@@ -725,6 +740,11 @@ class _Fanout:
             self.procs = 1
             return
         ctx = multiprocessing.get_context("fork")
+        for stream in (sys.stdout, sys.stderr):   # nothing buffered here is written twice by a copy
+            try:
+                stream.flush()
+            except Exception:
+                pass
         self._counter = ctx.Value("i", 0)
         for _ in range(self.procs - 1):
             recv, send = ctx.Pipe(duplex=False)
@@ -750,7 +770,6 @@ class _Fanout:
 
     def _child(self, send) -> None:
         try:   # torch: one intra-op thread per copy (the copies are the parallelism)
-            import sys
             if "torch" in sys.modules:
                 sys.modules["torch"].set_num_threads(1)
         except Exception:
