@@ -19,13 +19,26 @@ Cheap by construction. Mutants are the instructor's own code, so they are judged
 process (:class:`~grader.authoring.trusted.TrustedSession`: the worker's probe code, the same
 plans, judges and diagnoses, no sandbox start per mutant and student); a mutant that edits its
 imports is judged in a sandbox instead, as students are. A check whose target the edit cannot
-reach (no edited top-level definition is read by it, transitively: :func:`affected_names`) keeps
-the master's result and is not run again. Training checks (milestones) run only
-for the mutants whose targets name them, in the sandbox, once, cheapest first, stopping at the
-first that catches the mutant; a check with a short run in ``mutants.toml`` (validation only:
-:mod:`grader.authoring.short_runs`) is judged on it, beside the master's control run of the same
-short check. The session factories are
-parameters (``trusted_session``, ``sandbox_session``), so a warm sandbox pool can replace either.
+reach (no edited top-level definition is read by it, transitively: :func:`affected_names`, which
+compares statement texts, so any doubt re-runs) keeps the master's result and is not run again.
+Training checks (milestones) run only for the mutants whose targets name them, in the sandbox,
+once, cheapest first, stopping at the first that catches the mutant; a check with a short run in
+``mutants.toml`` (validation only: :mod:`grader.authoring.short_runs`) is judged on it, beside
+the master's control run of the same short check. Beyond that:
+
+* the trusted work (each mutant, the master's sampled ids in chunks) is shared over one forked
+  copy of this process per core (:class:`_Fanout`), each taking the next task when free;
+* a hidden check whose plan is the same under every seed (:meth:`_Judge.seed_free`: a parameter
+  count, a single answer) is judged once per mutant, not once per sampled student, and plans are
+  built once and shared by the master and every mutant;
+* the catch-rate sampling of a mutant that names no diagnosis skips the diagnoses
+  (:func:`grader.diagnose.verdicts_only`: scores and pass/fail are the same);
+* the sandboxed work (the master and the starter graded, the sandboxed mutants) shares a warm
+  pool sized to it (:class:`grader.sandbox.pool.WarmPool`, torch preloaded where allowed): each
+  session still gets a fresh worker.
+
+The session factories are parameters (``trusted_session``, ``sandbox_session``); the report's
+``timings`` holds the seconds of each phase.
 
 Hidden inputs come from a fixed validation secret, so they differ from any student's.
 """
@@ -38,6 +51,7 @@ import functools
 import hashlib
 import multiprocessing
 import os
+import sys
 import tempfile
 import time
 import traceback
@@ -118,13 +132,13 @@ ANSWER_KINDS = ("value", "quiz")
 
 
 def _grade(assignment, source: str, folder: Path, tag: str, student: str, isolation: str,
-           visibility: str = "all") -> dict:
+           visibility: str = "all", session_factory=None) -> dict:
     from ..grade import grade_submission
 
     path = folder / f"{tag}.py"
     path.write_text(source, encoding="utf-8")
     return grade_submission(assignment, path, student=student, visibility=visibility,
-                            secret=VALIDATION_SECRET, isolation=isolation)
+                            secret=VALIDATION_SECRET, isolation=isolation, session_factory=session_factory)
 
 
 def _failed(results: dict) -> list[dict]:
@@ -300,12 +314,34 @@ def _trusted_session(source: str, assignment: Assignment):
                           forbidden=sandbox_config(assignment).forbidden)
 
 
-def _sandbox_session(source: str, assignment: Assignment, specs, isolation: str = "auto"):
+def _sandbox_session(source: str, assignment: Assignment, specs, isolation: str = "auto", factory=None):
+    """A sandbox session for a mutant judged on ``specs``: from ``factory`` (a warm pool's
+    ``session``; it starts cold when the configuration is not the pool's) or a cold one."""
     from ..checks.milestone import needs_gpu
     from ..grade import sandbox_config
     from ..sandbox import WorkerSession
 
-    return WorkerSession(source, sandbox_config(assignment, isolation, gpu=needs_gpu(specs)))
+    config = sandbox_config(assignment, isolation, gpu=needs_gpu(specs))
+    if factory is not None:
+        return factory(source, "submission.py", config=config)
+    return WorkerSession(source, config)
+
+
+def _warm_pool(assignment: Assignment, isolation: str, workers: int, sessions: int):
+    """A warm pool for ``sessions`` sandbox sessions of ``assignment`` (at most ``workers``
+    waiting, never more started than sessions), or None when none is needed or it cannot start
+    (the sessions then start cold and report why)."""
+    if sessions <= 0:
+        return None
+    try:
+        from ..checks.milestone import needs_gpu
+        from ..grade import sandbox_config
+        from ..sandbox.pool import WarmPool
+
+        config = sandbox_config(assignment, isolation, gpu=needs_gpu(assignment.select("all")))
+        return WarmPool(config, size=max(1, min(int(workers), sessions)), total=sessions)
+    except Exception:
+        return None
 
 
 def _statement_text(lines: list[str], node: ast.stmt) -> str:
@@ -439,7 +475,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
 
     t0 = time.monotonic()
     trusted_session = trusted_session or _trusted_session
-    sandbox_session = sandbox_session or (lambda src, a, specs: _sandbox_session(src, a, specs, isolation))
+    own_sandbox = sandbox_session is None     # then the sandboxed work shares a warm pool (below)
     a = assignment if isinstance(assignment, Assignment) else load(assignment)
     report = ValidationReport(a.id, a.max_score)
     try:
@@ -521,37 +557,36 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     for spec in plain:       # decided once, before the work is shared out
         judge.seed_free(spec)
 
-    def master_task() -> dict:
+    t_trusted = [0.0]     # when the trusted work began (set just before it starts)
+
+    def master_task(chunk: int) -> dict:
         # master on sampled ids, in process: every hidden check must pass for every student (the
-        # ids the mutants are sampled over, so their plans are shared)
-        out = {"problems": [], "master_samples": 0}
+        # ids the mutants are sampled over, so their plans are shared). Chunks of
+        # MIN_MASTER_SAMPLES ids, spread over the processes; the first always runs, the others
+        # while MASTER_BUDGET_S lasts
+        out = {"problems": [], "ids": [], "unfair": {}}
+        if chunk and sample_budget_s is not None and time.monotonic() - t_trusted[0] > MASTER_BUDGET_S:
+            return out
         with trusted_session(source, a) as session:
             if session.start().status != "ok":
                 return out
             timeouts: dict = {}
-            unfair: dict[str, list[str]] = {}
-            t_master = time.monotonic()
-            ids = [f"sample-{k:04d}" for k in range(int(master_samples))]   # the format of sample_ids
-            for k, sid in enumerate(ids):
-                if sample_budget_s is not None and k >= MIN_MASTER_SAMPLES and \
-                        time.monotonic() - t_master > MASTER_BUDGET_S:
-                    break
-                out["master_samples"] = k + 1
+            first = chunk * MIN_MASTER_SAMPLES
+            for k in range(first, min(first + MIN_MASTER_SAMPLES, int(master_samples))):
+                sid = f"sample-{k:04d}"       # the format of sample_ids
+                out["ids"].append(sid)
                 for spec in (hidden if k == 0 else [h for h in hidden if not judge.seed_free(h)]):
                     for r in judge.check(session, spec, sid, timeouts):
                         if r["status"] != "passed":
-                            unfair.setdefault(r["name"], []).append(sid)
-            for name, sids in unfair.items():
-                out["problems"].append(f"master solution fails {name!r} for {len(sids)} of {out['master_samples']} "
-                                       f"sampled students (e.g. {sids[0]}): the check is unfair for some seeds")
+                            out["unfair"].setdefault(r["name"], []).append(sid)
         return out
 
     def trusted_task(task):
         """One unit of in-process work; runs here or in a forked copy of this process."""
         timings: dict[str, float] = {}
         t_task = time.monotonic()
-        if task == "master":
-            out = master_task()
+        if isinstance(task, tuple) and task[0] == "master":
+            out = master_task(task[1])
             timings["master_samples"] = time.monotonic() - t_task
         else:
             m, mine = task
@@ -560,9 +595,19 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                                         part_names, sample_ids, sample_budget_s, timings))
         return out, timings, list(judge.internal_errors)
 
-    tasks: list = (["master"] if master_samples and hidden and master_checks else []) + trusted_work
+    n_chunks = -(-int(master_samples) // MIN_MASTER_SAMPLES) if master_samples and hidden and master_checks else 0
+    tasks: list = [("master", k) for k in range(n_chunks)] + trusted_work
     fanout = _Fanout(tasks, trusted_task, procs=max(1, min(int(workers), os.cpu_count() or 1)))
+    t_trusted[0] = time.monotonic()
     fanout.start()    # forked before any thread of ours exists
+
+    # the sandboxed work (the master and the starter graded, the mutants that change imports or
+    # train) shares a warm pool: workers started ahead, each used by one session and then killed
+    warm = _warm_pool(a, isolation, workers, len(jobs) + len(sandbox_work)) if own_sandbox else None
+    factory = warm.session if warm is not None else None
+    if own_sandbox:
+        def sandbox_session(src, a_, which):
+            return _sandbox_session(src, a_, which, isolation, factory)
 
     def sandbox_mutant(m: Mutant | None, src: str, student: str, which) -> list[dict]:
         """``which`` judged on ``src``; a mutant's training checks stop at the first catch."""
@@ -591,7 +636,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 except (AssertionError, ValueError) as exc:   # otter's stripping asserts on unbalanced markers
                     return job, {"starter_error": f"the starter cannot be produced: {exc}"}
             tag = f"{kind}_{len(key)}_{abs(hash((key, student))) % 10**8}"
-            return job, _grade(a, src, folder, tag, student, isolation, vis)
+            return job, _grade(a, src, folder, tag, student, isolation, vis, factory)
 
         graded = [pool.submit(run, job) for job in jobs]
         sandboxed: dict[str, list] = {}
@@ -602,18 +647,25 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
         # the trusted work: master on sampled ids, each mutant's rows and catch rate
         tests_by: dict[str, dict[str, list[dict]]] = {}
         internal: list[str] = []
+        master_ids: list[str] = []
+        unfair: dict[str, list[str]] = {}
         for task, (out, timings, errors) in zip(tasks, fanout.finish()):
             for k, v in timings.items():
                 report.timings[k] = report.timings.get(k, 0.0) + v
             internal += [e for e in errors if e not in internal]
-            if task == "master":
-                report.master_samples = out["master_samples"]
-                report.problems += out["problems"]
+            if isinstance(task, tuple) and task[0] == "master":
+                master_ids += out["ids"]
+                for name, sids in out["unfair"].items():
+                    unfair.setdefault(name, []).extend(sids)
             else:
                 row, tests = out
                 rows[row.name] = row
                 tests_by[row.name] = tests
         judge.internal_errors[:] = internal
+        report.master_samples = len(master_ids)
+        for name, sids in unfair.items():
+            report.problems.append(f"master solution fails {name!r} for {len(sids)} of {len(master_ids)} sampled "
+                                   f"students (e.g. {sids[0]}): the check is unfair for some seeds")
         report.timings["trusted"] = fanout.seconds
         report.timings["procs"] = fanout.procs
 
@@ -629,6 +681,9 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
         _controls(report, short, tests_by, lambda student, which: pool.submit(
             sandbox_mutant, None, source, student, which))
         report.timings["sandbox_wait"] = time.monotonic() - t_phase
+        if warm is not None:
+            report.timings["warm_sessions"] = warm.stats["warm"]
+            warm.close()
         order = [n for s in specs for n in part_names[s.name]]
         for m in mutants:
             for student, tests in tests_by.get(m.name, {}).items():
@@ -741,6 +796,11 @@ class _Fanout:
             self.procs = 1
             return
         ctx = multiprocessing.get_context("fork")
+        for stream in (sys.stdout, sys.stderr):   # nothing buffered here is written twice by a copy
+            try:
+                stream.flush()
+            except Exception:
+                pass
         self._counter = ctx.Value("i", 0)
         for _ in range(self.procs - 1):
             recv, send = ctx.Pipe(duplex=False)
@@ -766,7 +826,6 @@ class _Fanout:
 
     def _child(self, send) -> None:
         try:   # torch: one intra-op thread per copy (the copies are the parallelism)
-            import sys
             if "torch" in sys.modules:
                 sys.modules["torch"].set_num_threads(1)
         except Exception:

@@ -118,19 +118,24 @@ class LocalPool:
         idle: list[_Proc] = []
         busy: dict[int, _Proc] = {}
         sel = selectors.DefaultSelector()
+
+        def refill() -> None:
+            while pending and len(busy) < self.workers:
+                proc = idle.pop() if idle else self._spawn()
+                job = pending.popleft()
+                try:
+                    proc.send(job, self.timeout)
+                except (BrokenPipeError, OSError):
+                    self._retire(proc)
+                    pending.appendleft(job)
+                    continue
+                busy[proc.popen.stdout.fileno()] = proc
+                sel.register(proc.popen.stdout, selectors.EVENT_READ, proc)
+
         try:
             while pending or busy:
-                while pending and len(busy) < self.workers:
-                    proc = idle.pop() if idle else self._spawn()
-                    job = pending.popleft()
-                    try:
-                        proc.send(job, self.timeout)
-                    except (BrokenPipeError, OSError):
-                        self._retire(proc)
-                        pending.appendleft(job)
-                        continue
-                    busy[proc.popen.stdout.fileno()] = proc
-                    sel.register(proc.popen.stdout, selectors.EVENT_READ, proc)
+                refill()
+                ready: list[Outcome] = []
                 wait_s = max(0.0, min(p.deadline for p in busy.values()) - time.monotonic())
                 for key, _ in sel.select(timeout=min(wait_s, 1.0)):
                     proc = key.data
@@ -142,14 +147,14 @@ class LocalPool:
                     if reply is None:
                         code = proc.popen.poll()
                         self._retire(proc)
-                        yield Outcome(job, None, "internal_error",
-                                      f"the grading process died (exit code {code})", seconds)
+                        ready.append(Outcome(job, None, "internal_error",
+                                             f"the grading process died (exit code {code})", seconds))
                     elif not reply["ok"]:
                         idle.append(proc)
-                        yield Outcome(job, None, "internal_error", reply["reason"], seconds)
+                        ready.append(Outcome(job, None, "internal_error", reply["reason"], seconds))
                     else:
                         idle.append(proc)
-                        yield Outcome(job, reply["payload"], seconds=seconds)
+                        ready.append(Outcome(job, reply["payload"], seconds=seconds))
                 now = time.monotonic()
                 for fd, proc in list(busy.items()):
                     if now >= proc.deadline:
@@ -157,9 +162,13 @@ class LocalPool:
                         del busy[fd]
                         job = proc.job
                         self._retire(proc)
-                        yield Outcome(job, None, "timeout",
-                                      f"grading took longer than the batch limit of {self.timeout:g} s",
-                                      now - proc.started)
+                        ready.append(Outcome(job, None, "timeout",
+                                             f"grading took longer than the batch limit of {self.timeout:g} s",
+                                             now - proc.started))
+                # the freed workers get their next job before the caller writes these results
+                # (writing is the caller's, in this process; the workers grade meanwhile)
+                refill()
+                yield from ready
         finally:
             sel.close()
 

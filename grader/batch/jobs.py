@@ -27,6 +27,7 @@ from pathlib import Path
 BUNDLE_MAX_BYTES = 32 << 20
 
 _ASSIGNMENTS: dict[tuple[str, str], object] = {}
+_QUESTIONS: dict[int, tuple[object, dict | None]] = {}   # id(assignment) -> (assignment, question map)
 
 
 @dataclass
@@ -137,6 +138,20 @@ def _render(results: dict, lang: str, questions=None) -> tuple[str, str]:
         return text + "\n", page("feedback", f"<p>{esc(text)}</p>", lang)
 
 
+def _questions(assignment, question_map) -> dict | None:
+    """The assignment's question map, made once per loaded assignment (it parses the master
+    notebook: every job of a batch would otherwise parse it again)."""
+    hit = _QUESTIONS.get(id(assignment))
+    if hit is not None and hit[0] is assignment:
+        return hit[1]
+    try:
+        questions = question_map(assignment)
+    except Exception:
+        questions = None
+    _QUESTIONS[id(assignment)] = (assignment, questions)
+    return questions
+
+
 def render_members(results: dict, job: Job, source: str | None) -> dict:
     """Per-member copies of ``results`` (student and name set, sanitized: see
     ``grader.results.sanitize_results``) with their feedback rendered, grouped by the notebook's
@@ -145,8 +160,8 @@ def render_members(results: dict, job: Job, source: str | None) -> dict:
     from grader.results import sanitize_results
 
     try:
-        questions = question_map(_assignment(job))
-    except Exception:
+        questions = _questions(_assignment(job), question_map)
+    except Exception:           # e.g. another version of the assignment here: ungrouped feedback
         questions = None
     members = {}
     for student, name in job.members:
@@ -162,11 +177,25 @@ def render_members(results: dict, job: Job, source: str | None) -> dict:
     return {"key": job.key, "sha256": job.sha256, "source": source, "members": members}
 
 
+def _factory(sources: list[str]):
+    """The sandbox session factory of one job: this process's warm pool for the job's sandbox
+    configuration (``$CONVGRADE_WARM_POOL`` workers started ahead, at least one), each session on a
+    fresh worker; the first source it is asked for (the submission's, normalized) goes into
+    ``sources``."""
+    from grader.sandbox.pool import env_pool_size, shared_pool
+
+    def factory(source: str, filename: str = "submission.py", config=None):
+        if not sources:
+            sources.append(source)
+        return shared_pool(config, max(1, env_pool_size())).session(source, filename, config=config)
+
+    return factory
+
+
 def grade_job(job: Job) -> dict:
     """Grade one job and render its feedback; never raises for a bad submission or a grader bug
     (those become results with their reason)."""
     from grader.grade import grade_submission
-    from grader.submission import SubmissionError, load_submission
 
     t0 = time.monotonic()
     a = _assignment(job)
@@ -177,24 +206,20 @@ def grade_job(job: Job) -> dict:
         if job.data is not None:
             path = Path(tmp) / Path(job.path).name
             path.write_bytes(job.data)
-        source = None
-        try:
-            source = load_submission(path, preferred_names=a.preferred_names).source
-        except SubmissionError:
-            pass
-        except Exception:
-            source = None
+        sources: list[str] = []      # the normalized source, as grading loads it (no second load)
         try:
             results = grade_submission(a, path, student=job.members[0][0], seeds=job.seeds or {},
                                        isolation=job.isolation, submitted_at=_time(job),
-                                       name=job.members[0][1] or None, lang=job.lang)
+                                       name=job.members[0][1] or None, lang=job.lang,
+                                       session_factory=_factory(sources))
             results["convgrade"]["notes"] = list(job.notes) + list(results["convgrade"].get("notes", []))
         except Exception as exc:    # a bug in the grader: still a result, the batch goes on
             tb = traceback.format_exc(limit=6)
             results = failure_results(a, job, f"internal error ({type(exc).__name__}: {str(exc)[:200]})",
                                       "internal_error", time.monotonic() - t0)
             results["convgrade"]["internal_errors"] = [tb]
-            source = None
+            sources = []
+        source = sources[0] if sources else None
     if job.sha256 is None and results["convgrade"].get("submission_sha256"):
         job.sha256 = results["convgrade"]["submission_sha256"]
     return render_members(results, job, source)

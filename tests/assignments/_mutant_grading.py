@@ -17,11 +17,28 @@ from grader.grade import grade_submission
 SECRET = b"convgrade-content-tests"
 
 
-def grade_all(assignment_id: str, student: str = "content-test") -> tuple[object, dict, dict, dict]:
-    """(assignment, master results, {mutant name: results}, {mutant name: Mutant})."""
+OTHERS = 8   # mutants graded beyond those that name a diagnosis (validate grades every one of them)
+
+
+def pick_mutants(mutants: dict, keep=(), others: int = OTHERS) -> dict:
+    """The mutants the content tests grade end to end: every one that names a diagnosis (its
+    feedback text is what these tests read), those in ``keep``, and ``others`` more spread evenly
+    over the rest. ``convgrade validate`` (tests/authoring) judges every mutant, for hundreds of
+    students; these prove the same verdicts reach results.json through the real sandbox."""
+    named = [n for n, m in mutants.items() if n in keep or any(t.startswith("diagnosis:") for t in m.targets)]
+    rest = [n for n in mutants if n not in named]
+    step = max(1, -(-len(rest) // max(1, others))) if others else len(rest) + 1
+    chosen = set(named) | set(rest[::step][:others])
+    return {n: m for n, m in mutants.items() if n in chosen}
+
+
+def grade_all(assignment_id: str, student: str = "content-test", keep=(), others: int = OTHERS
+              ) -> tuple[object, dict, dict, dict]:
+    """(assignment, master results, {mutant name: results}, {mutant name: Mutant}) for the master
+    and the mutants :func:`pick_mutants` picks."""
     a = load(assignment_id)
     source = parse(a.path / "master.ipynb").source
-    mutants = {m.name: m for m in load_mutants(a.path)}
+    mutants = pick_mutants({m.name: m for m in load_mutants(a.path)}, keep, others)
     jobs = [("__master__", source)] + [(name, m.apply(source)) for name, m in mutants.items()]
     with tempfile.TemporaryDirectory(prefix="convgrade-content-") as tmp:
         paths = []
@@ -30,9 +47,16 @@ def grade_all(assignment_id: str, student: str = "content-test") -> tuple[object
             path.write_text(src, encoding="utf-8")
             paths.append((name, str(path)))
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=2, mp_context=ctx, initializer=_warm) as pool:
             results = dict(pool.map(_grade_one, [(assignment_id, name, path, student) for name, path in paths]))
     return a, results.pop("__master__"), results, mutants
+
+
+def _warm():
+    """Each grading process keeps its next sandbox worker started (each grading still gets a fresh one)."""
+    import os
+
+    os.environ["CONVGRADE_WARM_POOL"] = "1"
 
 
 def _grade_one(job):

@@ -312,18 +312,30 @@ def test_in_notebook_path_agrees_on_every_mutant(case, start, stop, releases, tm
     """Every mutant (training assignments: the first TRAINING_SAMPLE), applied to the filled
     released notebook: grader.kit's in-kernel session (what the grader.check cells run) and the
     sandbox give the same verdict on every visible row."""
+    from grader.checks.milestone import needs_gpu
+    from grader.grade import sandbox_config
+    from grader.sandbox.pool import WarmPool
+
+    r = releases(case)
+    public = load(r.folder)
+    chunk = _sampled_mutants(r.a)[start:stop]
+    # the chunk's sandboxes started ahead, one at a time (each mutant still gets a fresh worker)
+    config = sandbox_config(public, gpu=needs_gpu(public.select("visible")))
+    with WarmPool(config, size=1, total=len(chunk)) as pool:
+        for m in chunk:
+            _agree_on_mutant(public, r, m, tmp_path, pool.session)
+
+
+def _agree_on_mutant(public, r, m, tmp_path, factory) -> None:
     from grader.grade import grade_submission
     from grader.kit import run_public_checks
     from grader.submission import load_submission
 
-    r = releases(case)
-    public = load(r.folder)
-    for m in _sampled_mutants(r.a)[start:stop]:
-        path = write(edit_cells(r.filled, m.replace, m.name), tmp_path / f"{m.name}.ipynb")
-        sandbox = grade_submission(public, path, student="public", visibility="visible")
-        env = {"__name__": "__main__"}
-        exec(compile(load_submission(path).source, str(path), "exec"), env)
-        kernel = run_public_checks(env, public)
-        assert {t["name"]: t["status"] for t in kernel["tests"]} == \
-            {t["name"]: t["status"] for t in sandbox["tests"]}, m.name
-        assert [t["score"] for t in kernel["tests"]] == [t["score"] for t in sandbox["tests"]], m.name
+    path = write(edit_cells(r.filled, m.replace, m.name), tmp_path / f"{m.name}.ipynb")
+    sandbox = grade_submission(public, path, student="public", visibility="visible", session_factory=factory)
+    env = {"__name__": "__main__"}
+    exec(compile(load_submission(path).source, str(path), "exec"), env)
+    kernel = run_public_checks(env, public)
+    assert {t["name"]: t["status"] for t in kernel["tests"]} == \
+        {t["name"]: t["status"] for t in sandbox["tests"]}, m.name
+    assert [t["score"] for t in kernel["tests"]] == [t["score"] for t in sandbox["tests"]], m.name

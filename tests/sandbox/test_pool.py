@@ -122,3 +122,13 @@ def test_grade_submission_through_a_pool_equals_a_cold_grade():
         assert pool.stats["warm"] == 1
     strip = lambda r: [(t["name"], t["score"], t["output"]) for t in r["tests"]]   # noqa: E731
     assert strip(warm) == strip(cold) and warm["score"] == cold["score"] == a.max_score
+
+
+def test_total_bounds_the_workers_a_pool_ever_starts():
+    with WarmPool(make_config("process"), size=2, total=3) as pool:
+        assert pool.idle() == 2
+        for _ in range(4):
+            with pool.session(SRC) as s:
+                assert s.start().ok
+        assert pool.stats["warm"] == 3 and pool.stats["cold"] == 1   # the fourth was not foreseen
+        assert pool.idle() == 0                                        # and nothing waits for nobody
