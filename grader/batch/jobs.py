@@ -118,7 +118,7 @@ def _ungraded_results(assignment, job: Job, text: str, seconds: float, batch_err
              for s in assignment.select("all")]
     meta = {"assignment": assignment.id, "version": assignment.version, "student": student,
             "name": name or None, "notes": list(job.notes), "static_findings": [],
-            "submission_sha256": job.sha256, "load_error": text}
+            "submission_sha256": job.sha256, "load_error": text, "lang": job.lang}
     if batch_error is not None:
         meta["batch_error"] = batch_error
     return build_results(assignment, parts, meta, seconds, _time(job))
