@@ -396,6 +396,14 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
 
         graded = [pool.submit(run, job) for job in jobs]
         sandboxed: dict[str, list] = {}
+        controls: dict[str, list] = {}    # student -> [(short check names, future of the master's run)]
+
+        def control(student: str, names: set[str]):
+            """The master's control run of these short checks (each once per student)."""
+            names = names - {n for done, _ in controls.get(student, []) for n in done}
+            if names:
+                controls.setdefault(student, []).append(
+                    (names, pool.submit(sandbox_mutant, None, source, student, [short[n] for n in sorted(names)])))
         affected: dict[str, set[str] | None] = {}
         for i, m in enumerate(mutants):
             if m.name not in mutated:
@@ -420,6 +428,8 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 elif trained:
                     sandboxed.setdefault(m.name, []).append(
                         (student, pool.submit(sandbox_mutant, m, mutated[m.name], student, trained)))
+                if trained and trained[0].name in short and not (in_sandbox and mine):
+                    control(student, {trained[0].name})     # it runs first, whatever catches: start beside it
             rows[m.name].where = "sandbox" if in_sandbox else "trusted"
 
         # master on sampled ids, in process: every hidden check must pass for every student
@@ -464,8 +474,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                     rows[name].error = f"breaks the import only ({tests[0]['load_error'][:120]})"
                     continue
                 tests_by.setdefault(name, {}).setdefault(student, []).extend(tests)
-        _controls(report, short, tests_by, lambda student, which: pool.submit(
-            sandbox_mutant, None, source, student, which))
+        _controls(report, short, tests_by, control, controls)
         order = [n for s in specs for n in part_names[s.name]]
         for m in mutants:
             for student, tests in tests_by.get(m.name, {}).items():
@@ -534,15 +543,14 @@ def _short_runs(a: Assignment, training, report: ValidationReport) -> dict:
     return out
 
 
-def _controls(report: ValidationReport, short: dict, tests_by: dict, submit) -> None:
+def _controls(report: ValidationReport, short: dict, tests_by: dict, control, controls: dict) -> None:
     """The master judged on every short run a mutant was judged on, under the same student ids
-    (once per check and id): a short run the master fails proves no catch."""
-    need: dict[str, set[str]] = {}
+    (once per check and id; ``control(student, names)`` starts the runs not started yet, into
+    ``controls``): a short run the master fails proves no catch."""
     for per_student in tests_by.values():
         for student, tests in per_student.items():
-            need.setdefault(student, set()).update(t["check"] for t in tests if t.get("check") in short)
-    futures = [(student, submit(student, [short[n] for n in sorted(names)])) for student, names in need.items() if names]
-    for student, f in futures:
+            control(student, {t["check"] for t in tests if t.get("check") in short})
+    for student, f in [(student, f) for student, runs in controls.items() for _, f in runs]:
         rows = f.result()
         if rows and "load_error" in rows[0]:
             report.problems.append(f"master solution: the short runs could not start: {rows[0]['load_error'][:120]}")
