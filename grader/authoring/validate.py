@@ -640,9 +640,19 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
 
         graded = [pool.submit(run, job) for job in jobs]
         sandboxed: dict[str, list] = {}
+        controls: dict[str, list] = {}    # student -> [(short check names, future of the master's run)]
+
+        def control(student: str, names: set[str]):
+            """The master's control run of these short checks (each once per student)."""
+            names = names - {n for done, _ in controls.get(student, []) for n in done}
+            if names:
+                controls.setdefault(student, []).append(
+                    (names, pool.submit(sandbox_mutant, None, source, student, [short[n] for n in sorted(names)])))
         for m, student, which in sandbox_work:
             sandboxed.setdefault(m.name, []).append(
                 (student, pool.submit(sandbox_mutant, m, mutated[m.name], student, which)))
+            if which and which[0].name in short:
+                control(student, {which[0].name})     # it runs first, whatever catches: start beside it
 
         # the trusted work: master on sampled ids, each mutant's rows and catch rate
         tests_by: dict[str, dict[str, list[dict]]] = {}
@@ -678,8 +688,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                     rows[name].error = f"breaks the import only ({tests[0]['load_error'][:120]})"
                     continue
                 tests_by.setdefault(name, {}).setdefault(student, []).extend(tests)
-        _controls(report, short, tests_by, lambda student, which: pool.submit(
-            sandbox_mutant, None, source, student, which))
+        _controls(report, short, tests_by, control, controls)
         report.timings["sandbox_wait"] = time.monotonic() - t_phase
         if warm is not None:
             report.timings["warm_sessions"] = warm.stats["warm"]
@@ -755,15 +764,14 @@ def _short_runs(a: Assignment, training, report: ValidationReport) -> dict:
     return out
 
 
-def _controls(report: ValidationReport, short: dict, tests_by: dict, submit) -> None:
+def _controls(report: ValidationReport, short: dict, tests_by: dict, control, controls: dict) -> None:
     """The master judged on every short run a mutant was judged on, under the same student ids
-    (once per check and id): a short run the master fails proves no catch."""
-    need: dict[str, set[str]] = {}
+    (once per check and id; ``control(student, names)`` starts the runs not started yet, into
+    ``controls``): a short run the master fails proves no catch."""
     for per_student in tests_by.values():
         for student, tests in per_student.items():
-            need.setdefault(student, set()).update(t["check"] for t in tests if t.get("check") in short)
-    futures = [(student, submit(student, [short[n] for n in sorted(names)])) for student, names in need.items() if names]
-    for student, f in futures:
+            control(student, {t["check"] for t in tests if t.get("check") in short})
+    for student, f in [(student, f) for student, runs in controls.items() for _, f in runs]:
         rows = f.result()
         if rows and "load_error" in rows[0]:
             report.problems.append(f"master solution: the short runs could not start: {rows[0]['load_error'][:120]}")
