@@ -49,7 +49,7 @@ def run_public_tests(folder: Path, source: str, notebook: str, tmp_path: Path) -
 
 # Mutants per test, so that each part of a bundled validation stays well under a minute (torch
 # models and trainings are slow; numpy layers fast). The parts together are the whole validation.
-GROUP_SIZE = {"a5_architectures": 6, "a6_training": 1}
+GROUP_SIZE = {"a5_architectures": 14, "a6_training": 1}
 
 
 def _validation_parts():
