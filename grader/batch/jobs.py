@@ -195,7 +195,9 @@ def _factory(sources: list[str]):
 def grade_job(job: Job) -> dict:
     """Grade one job and render its feedback; never raises for a bad submission or a grader bug
     (those become results with their reason)."""
-    from grader.grade import grade_submission
+    import functools
+
+    from grader.grade import grade_submission as _grade_submission
 
     t0 = time.monotonic()
     a = _assignment(job)
@@ -207,11 +209,11 @@ def grade_job(job: Job) -> dict:
             path = Path(tmp) / Path(job.path).name
             path.write_bytes(job.data)
         sources: list[str] = []      # the normalized source, as grading loads it (no second load)
+        grade_submission = functools.partial(_grade_submission, session_factory=_factory(sources))
         try:
             results = grade_submission(a, path, student=job.members[0][0], seeds=job.seeds or {},
                                        isolation=job.isolation, submitted_at=_time(job),
-                                       name=job.members[0][1] or None, lang=job.lang,
-                                       session_factory=_factory(sources))
+                                       name=job.members[0][1] or None, lang=job.lang)
             results["convgrade"]["notes"] = list(job.notes) + list(results["convgrade"].get("notes", []))
         except Exception as exc:    # a bug in the grader: still a result, the batch goes on
             tb = traceback.format_exc(limit=6)

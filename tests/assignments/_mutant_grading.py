@@ -39,16 +39,18 @@ def grade_all(assignment_id: str, student: str = "content-test", keep=(), others
     a = load(assignment_id)
     source = parse(a.path / "master.ipynb").source
     mutants = pick_mutants({m.name: m for m in load_mutants(a.path)}, keep, others)
-    jobs = [("__master__", source)] + [(name, m.apply(source)) for name, m in mutants.items()]
+    jobs = [("__master__", source, False)] + [(name, m.apply(source), not _aims_at_training(a, m))
+                                              for name, m in mutants.items()]
     with tempfile.TemporaryDirectory(prefix="convgrade-content-") as tmp:
         paths = []
-        for i, (name, src) in enumerate(jobs):
+        for i, (name, src, light) in enumerate(jobs):
             path = Path(tmp) / f"submission_{i}.py"
             path.write_text(src, encoding="utf-8")
-            paths.append((name, str(path)))
+            paths.append((name, str(path), light))
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=2, mp_context=ctx, initializer=_warm) as pool:
-            results = dict(pool.map(_grade_one, [(assignment_id, name, path, student) for name, path in paths]))
+            results = dict(pool.map(_grade_one, [(assignment_id, name, path, student, light)
+                                                 for name, path, light in paths]))
     return a, results.pop("__master__"), results, mutants
 
 
@@ -59,9 +61,26 @@ def _warm():
     os.environ["CONVGRADE_WARM_POOL"] = "1"
 
 
+def _aims_at_training(a, mutant) -> bool:
+    """Whether a mutant's targets name a training check (milestone ...): only then is it graded
+    with them, as ``validate`` does — a broken layer would otherwise train until the budget ends."""
+    from grader.authoring.validate import _matches
+    from grader.checks.milestone import TRAINING_KINDS
+
+    names = [t for t in mutant.targets if not t.startswith("diagnosis:")]
+    return any(_matches(names, [c.name]) for c in a.checks if c.kind in TRAINING_KINDS)
+
+
 def _grade_one(job):
-    assignment_id, name, path, student = job
-    return name, grade_submission(load(assignment_id), path, student=student, secret=SECRET, isolation="auto")
+    import dataclasses
+
+    from grader.checks.milestone import TRAINING_KINDS
+
+    assignment_id, name, path, student, light = job
+    a = load(assignment_id)
+    if light:      # the training checks left out (results.json's max_score says what was graded)
+        a = dataclasses.replace(a, checks=[c for c in a.checks if c.kind not in TRAINING_KINDS])
+    return name, grade_submission(a, path, student=student, secret=SECRET, isolation="auto")
 
 
 def failed_tests(results: dict) -> list[dict]:
@@ -103,7 +122,7 @@ def check_mutants_lose_points_on_their_targets(graded) -> None:
         cg = res["convgrade"]
         if cg.get("load_error") or cg.get("internal_errors"):
             problems.append(f"{name}: {cg.get('load_error') or cg.get('internal_errors')}")
-        elif res["score"] >= a.max_score - 1e-9:
+        elif res["score"] >= res["max_score"] - 1e-9:
             problems.append(f"{name}: not caught")
         elif not hits_target(mutants[name], failed_tests(res)):
             problems.append(f"{name}: failed {[t['name'] for t in failed_tests(res)][:3]}, not its targets")
