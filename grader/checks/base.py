@@ -194,5 +194,6 @@ def worker_error_text(result, where: Callable[[int], str] | None = None) -> str:
     if status == "not_started":
         return t("grading.worker_not_started")
     if status == "protocol_error":
-        return t("grading.worker_protocol", message=err.get("message", ""))
+        # the grader's own words about the reply, shown as code (part of it may be the reply's)
+        return t("grading.worker_protocol", message=str(err.get("message", ""))[:200].replace("`", "'"))
     return t("grading.worker_other", status=status)

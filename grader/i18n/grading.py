@@ -46,7 +46,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.worker_crashed_default": "crashed",
         "grading.worker_flood": "your code printed too much output and was stopped",
         "grading.worker_not_started": "not run: your code crashed or timed out too many times in earlier checks",
-        "grading.worker_protocol": "your code's process answered with malformed data ({message})",
+        "grading.worker_protocol": "your code's process answered with malformed data (`{message}`)",
         "grading.worker_other": "check could not run ({status})",
         "grading.internal_error_check": "The grader failed on this check (internal error); your TA has been "
                                         "told. This is not your fault.",
@@ -287,7 +287,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.worker_flood": "ваш код вывел слишком много текста и был остановлен",
         "grading.worker_not_started": "не запускалась: ваш код слишком много раз падал или превышал время "
                                       "в предыдущих проверках",
-        "grading.worker_protocol": "процесс вашего кода ответил повреждёнными данными ({message})",
+        "grading.worker_protocol": "процесс вашего кода ответил повреждёнными данными (`{message}`)",
         "grading.worker_other": "проверку не удалось запустить ({status})",
         "grading.internal_error_check": "Сбой проверяющей системы на этой проверке (внутренняя ошибка); "
                                         "ассистент уже знает об этом. Ваш код здесь ни при чём.",

@@ -150,6 +150,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                                             "worker; a submission can remove it and import them (the static scan "
                                             "still reports the attempt)",
         "loading.isolation.no_cgroups": "cgroups: not used (use_cgroups=False)",
+        "loading.isolation.cgroup": "cgroup v{ver} memory+pids: a cgroup of its own for each worker (`{where}`)",
+        "loading.isolation.cgroup_none": "cgroups: neither a v1 memory+pids nor a v2 hierarchy is mounted",
+        "loading.isolation.cgroup_unusable": "cgroup v{ver} memory+pids: cannot be used (`{why}`)",
+        "loading.isolation.bwrap_unusable": "WEAKER: bubblewrap cannot be used here (`{why}`)",
         "loading.isolation.address_space": "address space {mb} MB",
         "loading.isolation.memory_unlimited": "memory: NOT limited (GPU mode needs a large address space and no "
                                               "cgroup is available)",
@@ -316,6 +320,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                                             "процесса проверки; решение может убрать его и импортировать их "
                                             "(статическая проверка всё равно сообщит о попытке)",
         "loading.isolation.no_cgroups": "cgroups: не используются (use_cgroups=False)",
+        "loading.isolation.cgroup": "cgroup v{ver} memory+pids: у каждого процесса-исполнителя своя cgroup (`{where}`)",
+        "loading.isolation.cgroup_none": "cgroups: не смонтирована ни иерархия v1 memory+pids, ни v2",
+        "loading.isolation.cgroup_unusable": "cgroup v{ver} memory+pids: использовать нельзя (`{why}`)",
+        "loading.isolation.bwrap_unusable": "СЛАБЕЕ: bubblewrap здесь использовать нельзя (`{why}`)",
         "loading.isolation.address_space": "адресное пространство {mb} МБ",
         "loading.isolation.memory_unlimited": "память: НЕ ограничена (режиму GPU нужно большое адресное пространство, "
                                               "а cgroup недоступна)",

@@ -174,16 +174,39 @@ def _rmdir(d: Path) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def status() -> tuple[bool, str]:
-    """(usable, description) — tried once per process by creating and removing a cgroup."""
+def probe() -> tuple[bool, int, str]:
+    """(usable, cgroup version (0: none mounted), where the per-worker cgroups go or why not) —
+    tried once per process by creating and removing a cgroup."""
     ver = version()
     if ver == 0:
-        return False, "cgroups: no v1 memory+pids or v2 hierarchy mounted"
+        return False, 0, ""
     try:
         cg = Cgroup.create(64, 8)
     except OSError as exc:
         why = "not writable (not root)" if os.geteuid() != 0 else f"not usable ({exc.strerror or exc})"
-        return False, f"cgroup v{ver} memory+pids: {why}"
+        return False, ver, why
     where = os.path.dirname(cg.dirs[0])
     cg.remove()
-    return True, f"cgroup v{ver} memory+pids: per-worker cgroup under {where}"
+    return True, ver, where
+
+
+def status() -> tuple[bool, str]:
+    """(usable, description in English, for logs and TAs' errors)."""
+    ok, ver, detail = probe()
+    if ver == 0:
+        return False, "cgroups: no v1 memory+pids or v2 hierarchy mounted"
+    if not ok:
+        return False, f"cgroup v{ver} memory+pids: {detail}"
+    return True, f"cgroup v{ver} memory+pids: per-worker cgroup under {detail}"
+
+
+def status_text() -> tuple[bool, str]:
+    """(usable, description in the current language: the line of a results' isolation details)."""
+    from grader.i18n import t
+
+    ok, ver, detail = probe()
+    if ver == 0:
+        return False, t("loading.isolation.cgroup_none")
+    if not ok:
+        return False, t("loading.isolation.cgroup_unusable", ver=ver, why=detail)
+    return True, t("loading.isolation.cgroup", ver=ver, where=detail)

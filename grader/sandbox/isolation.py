@@ -72,7 +72,7 @@ def detect_isolation(config: SandboxConfig) -> IsolationReport:
     else:
         ok, desc = bwrap_status()
         use_bwrap = ok
-        details.append(f"bubblewrap: {desc}" if ok else desc)
+        details.append(f"bubblewrap: {desc}" if ok else t("loading.isolation.bwrap_unusable", why=desc))
     if use_bwrap:
         lim = config.limits
         details.append(t("loading.isolation.namespaces", uid=SANDBOX_UID, mb=lim.tmpfs_mb))
@@ -86,7 +86,7 @@ def detect_isolation(config: SandboxConfig) -> IsolationReport:
     if not config.use_cgroups:
         details.append(t("loading.isolation.no_cgroups"))
     else:
-        cg_ok, desc = cgroups.status()
+        cg_ok, desc = cgroups.status_text()
         details.append(desc)
     details.extend(rlimit_details(config, cg_ok))
     level = ("bwrap" if use_bwrap else "process") + ("+cgroup" if cg_ok else "")

@@ -8,9 +8,7 @@ names, paths and URLs) and reports every run of at least three consecutive plain
 
 Two tests per assignment: ``test_assignment_texts_are_russian`` holds what this assignment's own
 data contributes (row names, title) to no English at all; ``test_feedback_has_no_english``
-holds the whole rendered pages. Sentences that come from other rooms' modules until their
-translations land are listed in ``PENDING`` (module -> sentences) and only those parametrizations
-are marked xfail (strict=False).
+holds the whole rendered pages.
 """
 from __future__ import annotations
 
@@ -183,16 +181,6 @@ def _where(name: str, sentence: str, kind: str) -> str:
     return f"{name} ({kind}): {sentence}"
 
 
-# English that other rooms still write (module -> why); the parametrizations whose pages show
-# it are xfail until those translations are merged. Keep in sync with the report to the lead.
-_OTHER_ROOMS = ("row names built from CheckSpec.name instead of display_name and case texts (grader/checks/*.py, "
-                "grader/results.py build_results/summary_text), diagnoses (grader/diagnose.py), load errors and "
-                "notes (grader/submission.py, grader/grade.py), isolation details (grader/sandbox)")
-PENDING: dict[str, str] = {aid: "English from other rooms until merged: " + _OTHER_ROOMS for aid in (
-    "a1_backprop", "a2_convolution", "a3_pooling_normalization", "a4_upsampling_segmentation", "a5_architectures",
-    "a6_training")}
-
-
 # results.json fields that hold what the student's own code printed or answered, not the grader's words
 STUDENT_FIELDS = {"stdout_tail", "stdout", "given"}
 
@@ -211,10 +199,6 @@ def _strings(value):
             yield from _strings(v)
 
 
-def _pending(aid: str):
-    return [pytest.mark.xfail(strict=False, reason=PENDING[aid])] if aid in PENDING else []
-
-
 @pytest.mark.parametrize("aid", IDS)
 def test_assignment_texts_are_russian(aid, workdir):
     """Row names and the title come from the assignment's data: no English; every example was
@@ -229,7 +213,7 @@ def test_assignment_texts_are_russian(aid, workdir):
     assert all(len(results["tests"]) >= len(a.checks) for _, results, *_ in rows)
 
 
-@pytest.mark.parametrize("aid", [pytest.param(aid, marks=_pending(aid)) for aid in IDS])
+@pytest.mark.parametrize("aid", IDS)
 def test_feedback_has_no_english(aid, workdir):
     found = []
     for name, results, md, page, cells in graded(aid, str(workdir / aid)):
