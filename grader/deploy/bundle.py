@@ -156,10 +156,22 @@ def assignment_files(assignment) -> list[tuple[str, bytes]]:
 
 
 def config(assignment, target: str, **extra) -> dict:
-    return {"target": target, "assignment": assignment.id, "version": assignment.version,
+    """The deployment's config file: what was built, and the language results are graded in
+    (the course's ``convgrade.toml`` ``lang`` when the bundle is built)."""
+    from grader.i18n import default_lang
+
+    return {"target": target, "assignment": assignment.id, "version": assignment.version, "lang": default_lang(),
             "title": assignment.title, "max_score": assignment.max_score, "convgrade": version(),
             "python": PYTHON, "built_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
             **extra}
+
+
+def config_lang(cfg: dict) -> str | None:
+    """The deployment's language (None when the config does not name a catalogue language)."""
+    from grader.i18n import LANGS
+
+    lang = cfg.get("lang") if isinstance(cfg, dict) else None
+    return lang if lang in LANGS else None
 
 
 def read_config(folder: Path) -> dict:

@@ -31,7 +31,7 @@ import zipfile
 from pathlib import Path
 
 from .bundle import (CONFIG_NAME, PYTHON, SECRET_NAME, TORCH_INDEX, DeployError, assignment_files, build_wheel,
-                     config, read_config, requirements, take_secret, zip_info)
+                     config, config_lang, read_config, requirements, take_secret, zip_info)
 from .templates import RUN_AUTOGRADER, SETUP_SH
 
 METADATA_MAX_BYTES = 64 << 20        # previous_submissions carries old results: generous, but bounded
@@ -175,7 +175,8 @@ def run(root: Path, isolation: str = "auto") -> dict:
     assignment_meta = meta.get("assignment") if isinstance(meta.get("assignment"), dict) else {}
     due = parse_time(assignment_meta.get("due_date")) if cfg.get("due", "gradescope") == "gradescope" else None
     results = grade_folder(src / "assignment", root / "submission", student=student, name=name, secret=secret,
-                           submitted_at=parse_time(meta.get("created_at")), due=due, isolation=isolation)
+                           submitted_at=parse_time(meta.get("created_at")), due=due, isolation=isolation,
+                           lang=config_lang(cfg))
     if len(group) > 1:
         results["convgrade"]["group"] = group
     view = student_view(results)

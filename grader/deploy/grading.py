@@ -40,9 +40,10 @@ def submission_path(folder: Path, scratch: Path) -> Path:
 
 def grade_folder(assignment_dir: Path, folder: Path, *, student: str, name: str | None = None,
                  secret: bytes | None = None, submitted_at: dt.datetime | None = None,
-                 due: dt.datetime | None = None, isolation: str = "auto") -> dict:
+                 due: dt.datetime | None = None, isolation: str = "auto", lang: str | None = None) -> dict:
     """Grade the student files in ``folder`` with the assignment at ``assignment_dir``; ``due``
-    (when given) replaces the manifest's due date for the late policy."""
+    (when given) replaces the manifest's due date for the late policy; ``lang``: the language of
+    the results (the deployment's, ``bundle.config_lang``)."""
     from grader.assignment import load
 
     t0 = time.monotonic()
@@ -63,7 +64,7 @@ def grade_folder(assignment_dir: Path, folder: Path, *, student: str, name: str 
             else:
                 path = submission_path(folder, Path(tmp))
             return grade_submission(a, path, student=student, name=name, secret=secret,
-                                    submitted_at=submitted_at, isolation=isolation)
+                                    submitted_at=submitted_at, isolation=isolation, lang=lang)
     except Exception as exc:
         from grader.batch.jobs import Job, failure_results
 

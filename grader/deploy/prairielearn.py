@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from .bundle import (CONFIG_NAME, PYTHON, SECRET_NAME, TORCH_INDEX, DeployError, assignment_files, build_wheel,
-                     config, read_config, requirements, take_secret)
+                     config, config_lang, read_config, requirements, take_secret)
 
 DATA_MAX_BYTES = 16 << 20
 GRADER_DIR = "convgrade"
@@ -192,7 +192,7 @@ def run(root: Path, grader_dir: Path, isolation: str = "auto") -> dict:
     root, grader_dir = Path(root), Path(grader_dir)
     t0 = time.monotonic()
     try:
-        read_config(grader_dir)
+        cfg = read_config(grader_dir)
     except DeployError as exc:
         out = {"gradable": False, "score": 0.0, "message": f"The grader is misconfigured: {exc}", "tests": []}
         write_json_atomic(root / "results" / "results.json", out)
@@ -201,7 +201,7 @@ def run(root: Path, grader_dir: Path, isolation: str = "auto") -> dict:
     student = student_of(data)
     secret = take_secret(grader_dir / SECRET_NAME)
     results = student_view(grade_folder(grader_dir / "assignment", root / "student", student=student,
-                                        secret=secret, isolation=isolation))
+                                        secret=secret, isolation=isolation, lang=config_lang(cfg)))
     out = prairielearn_results(results)
     write_json_atomic(root / "results" / "results.json", out)
     print(f"convgrade for {student}: score {out['score']:.4f} in {time.monotonic() - t0:.1f} s")

@@ -138,6 +138,26 @@ def test_late_and_wrong_submission_shows_diagnoses_not_inputs(autograder_zip, a2
     assert_no_hidden_inputs(text, hidden_input_snippets(a2, "alice@uni.edu", SECRET))
 
 
+def test_results_in_the_course_language(autograder_zip, a2, tmp_path):
+    """The bundle records the course's language (``convgrade-deploy.json`` ``lang``); a Russian
+    course's students read Russian rows on Gradescope."""
+    root = tmp_path / "autograder"
+    _container(autograder_zip, root, solution_notebook(a2, "conv2d_always_zero_padding"), _metadata())
+    cfg_path = root / "source" / "convgrade-deploy.json"
+    cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    assert cfg["lang"] == "en"                                  # the bundled examples' course
+    cfg_path.write_text(json.dumps(dict(cfg, lang="ru")), encoding="utf-8")
+    assert _run(root, "setup.sh").returncode == 0
+    r = _run(root, "run_autograder")
+    assert r.returncode == 0, r.stderr
+    res = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    validate_results(res)
+    assert res["convgrade"]["lang"] == "ru"
+    failed = [t for t in res["tests"] if t["status"] == "failed"]
+    assert failed and all(re.search("[а-яё]", t["output"]) for t in failed)
+    assert not any("Likely mistake" in t["output"] for t in failed)
+
+
 def test_missing_submission_still_writes_a_result(autograder_zip, a2, tmp_path):
     root = tmp_path / "autograder"
     _container(autograder_zip, root, "", _metadata())
