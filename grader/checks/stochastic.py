@@ -82,7 +82,7 @@ def read_mask(mask, shape, p: float) -> tuple[np.ndarray | None, str]:
 
 def _likely(message: str) -> str:
     """The "likely mistake" paragraph that follows a failed part's text."""
-    return "\n\n" + t("training.likely_mistake", message=message)
+    return "\n\n" + t("grading.likely_mistake_prefix") + " " + message
 
 
 def with_rng(kwargs: dict, seed: int) -> dict:

@@ -6,7 +6,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         # --- shared pieces
         "training.not_scored": "Not scored: {problem}.",
-        "training.likely_mistake": "**Likely mistake:** {message}",
         "training.row_beats": "{name}: beats {label}",
         "training.compare_default_label": "the comparison",
         "training.row_batch": "{name}: predictions do not depend on the batch",
@@ -150,7 +149,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "ru": {
         "training.not_scored": "Не оценено: {problem}.",
-        "training.likely_mistake": "**Вероятная ошибка:** {message}",
         "training.row_beats": "{name}: лучше, чем {label}",
         "training.compare_default_label": "базовый вариант",
         "training.row_batch": "{name}: предсказания не зависят от батча",
