@@ -180,9 +180,9 @@ def check(args, verbose, lang):
         raise _BadInput(f"no such file: {submission}")
     from .inert import terminal_text
 
-    from .i18n import default_lang
+    from .kit import kit_lang
 
-    lang = lang or default_lang()
+    lang = kit_lang(a, lang)      # --lang, else the release's assignment.toml lang, else the course's
     results = grade_submission(a, submission, student="public", visibility="visible", lang=lang)
     cg = results["convgrade"]
     from .report.console import check_report

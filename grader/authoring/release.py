@@ -44,7 +44,8 @@ from .toml_out import dumps as toml_dumps
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
 # manifest tables a student's copy keeps: what `convgrade check` needs to run the visible checks
-PUBLIC_MANIFEST_KEYS = ("id", "title", "title_ru", "due", "late", "imports", "limits", "training", "submission")
+PUBLIC_MANIFEST_KEYS = ("id", "title", "title_ru", "langs", "lang", "due", "late", "imports", "limits", "training",
+                       "submission")
 PUBLIC_FILES = ("assignment.toml", "checks.toml")
 # the otter assign settings a release needs, whatever the master's ASSIGNMENT CONFIG says: an init
 # cell (grader = otter.Notebook(...)) for the grader.check cells, test files under tests/, and no
@@ -113,8 +114,13 @@ def checks_by_question(a: Assignment, master: MasterNotebook) -> dict[str, list[
 
 
 def public_manifest(a: Assignment) -> str:
-    """The release's assignment.toml: the manifest's public tables, written from data (no comments)."""
+    """The release's assignment.toml: the manifest's public tables, written from data (no comments),
+    and ``lang``: the course's language when it was released (``convgrade check`` and the
+    notebook's checks speak it, ``grader.kit.kit_lang``)."""
+    from grader.i18n import default_lang
+
     doc = {k: a.manifest[k] for k in PUBLIC_MANIFEST_KEYS if k in a.manifest}
+    doc.setdefault("lang", default_lang())
     return toml_dumps(doc, header=f"# {a.id}, released for students: the public part of the manifest.\n"
                                   "# `convgrade check` in this folder runs the visible checks of checks.toml.")
 

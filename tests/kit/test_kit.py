@@ -119,3 +119,27 @@ def test_audit_of_the_public_files(relu, tmp_path):
     (out / "assignment.toml").write_text(manifest)
     (out / "tests" / "checks.toml").write_text(checks)           # only the top-level ones are public
     assert any("tests/checks.toml: an instructor file" in p for p in audit(a, out))
+
+
+def test_release_records_the_course_language_and_check_speaks_it(relu, tmp_path):
+    """The released assignment.toml carries the course's ``lang``; ``convgrade check`` in the
+    released folder (and the notebook's checks, ``kit_lang``) use it unless ``--lang`` says otherwise."""
+    import subprocess
+    import sys
+
+    from grader.authoring.release import release
+
+    out = tmp_path / "released"
+    release(relu, out, verify=False)
+    manifest = tomllib.loads((out / "assignment.toml").read_text(encoding="utf-8"))
+    assert manifest["lang"] == "en"                       # the bundled examples' course
+    (out / "assignment.toml").write_text((out / "assignment.toml").read_text(encoding="utf-8")
+                                         .replace('lang = "en"', 'lang = "ru"'), encoding="utf-8")
+    sub = tmp_path / "solution.py"
+    sub.write_text(master_source(relu), encoding="utf-8")
+    run = lambda *extra: subprocess.run([sys.executable, "-m", "grader", "check", str(out), str(sub), *extra],
+                                        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    ru, en = run(), run("--lang", "en")
+    assert ru.returncode == 0 and en.returncode == 0, ru.stderr + en.stderr
+    assert re.search("[а-яё]{4}", ru.stdout) and "visible checks pass" not in ru.stdout
+    assert "visible checks pass" in en.stdout
