@@ -31,16 +31,17 @@ def _load_assignment(name):
         raise _BadInput(str(exc)) from None
 
 
-def _table(results: dict, color: bool = True) -> str:
+def _table(results: dict, color: bool = True, lang: str = "en") -> str:
+    from .i18n import tr
     from .inert import terminal_text   # student strings never reach the terminal with escapes
 
+    s = tr(lang)
     rows = []
     width = min(max((len(t["name"]) for t in results["tests"]), default=10), 70)
     for t in results["tests"]:
         ok = t["status"] == "passed"
-        mark = click.style("PASS", fg="green") if ok else click.style("FAIL", fg="red")
-        if not color:
-            mark = "PASS" if ok else "FAIL"
+        word = s["cli_pass"] if ok else s["cli_fail"]
+        mark = click.style(word, fg="green" if ok else "red") if color else word
         name = terminal_text(t["name"])
         name = name if len(name) <= width else name[: width - 1] + "…"
         rows.append(f"  {mark}  {name:<{width}}  {t['score']:g}/{t['max_score']:g}")
@@ -101,7 +102,7 @@ def grade(assignment, submission, output, student, isolation, as_json, feedback_
         convgrade grade a2_convolution alice.ipynb --lang ru --feedback-dir alice/
     """
     from .grade import grade_submission
-    from .i18n import default_lang
+    from .i18n import default_lang, tr
     from .results import write_json_atomic
 
     lang = lang or default_lang()
@@ -134,9 +135,11 @@ def grade(assignment, submission, output, student, isolation, as_json, feedback_
         click.echo(terminal_text(f"{a.id} · {student} · {submission.name}"))
         if cg.get("load_error"):
             click.echo(click.style(terminal_text(cg["load_error"]), fg="red"))
-        click.echo(_table(results))
-        click.echo(f"Score: {results['score']:g} / {results['max_score']:g}   "
-                   f"({results['execution_time']:.2f} s, isolation: {cg['isolation']['level']})")
+        shown = cg.get("lang") if cg.get("lang") in ("en", "ru") else "en"
+        click.echo(_table(results, lang=shown))
+        click.echo(tr(shown)["cli_score"].format(score=f"{results['score']:g}", max=f"{results['max_score']:g}",
+                                                 t=f"{results['execution_time']:.2f}",
+                                                 level=cg['isolation']['level']))
     sys.exit(0 if results["score"] >= results["max_score"] - 1e-9 else EXIT_FAILED)
 
 

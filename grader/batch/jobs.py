@@ -98,14 +98,21 @@ def failure_results(assignment, job: Job, reason: str, kind: str, seconds: float
     """A results dict for a submission the grader itself could not finish: every check 0 with
     ``reason``; ``convgrade.batch_error`` = ``kind`` ("internal_error" | "timeout") so a resume
     tries it again."""
-    return _ungraded_results(assignment, job, f"Not graded: {reason}. This is not your fault; your TA "
-                             "has been told.", seconds, batch_error=kind)
+    from grader.i18n import language, t
+
+    with language(job.lang):
+        text = t("grading.not_graded_grader_fault", reason=str(reason).replace("`", "'"))
+    return _ungraded_results(assignment, job, text, seconds, batch_error=kind)
 
 
 def discovery_error_results(assignment, job: Job) -> dict:
     """The results of an entry discovery refused (an unsafe path in an export, no submitters...):
     every check 0 with the reason, as a load error (not retried until the submission changes)."""
-    return _ungraded_results(assignment, job, f"Not graded: {job.error}.", 0.0)
+    from grader.i18n import language, t
+
+    with language(job.lang):
+        text = t("grading.not_graded_entry", reason=str(job.error).replace("`", "'"))
+    return _ungraded_results(assignment, job, text, 0.0)
 
 
 def _ungraded_results(assignment, job: Job, text: str, seconds: float, batch_error: str | None = None) -> dict:
@@ -113,15 +120,18 @@ def _ungraded_results(assignment, job: Job, text: str, seconds: float, batch_err
     from grader.checks import Part
     from grader.results import build_results
 
+    from grader.i18n import language
+
     student, name = job.members[0]
-    parts = [(s, [Part(s.name, s.points, 0.0, text, {"kind": s.kind, "failed": True})])
-             for s in assignment.select("all")]
     meta = {"assignment": assignment.id, "version": assignment.version, "student": student,
             "name": name or None, "notes": list(job.notes), "static_findings": [],
             "submission_sha256": job.sha256, "load_error": text, "lang": job.lang}
     if batch_error is not None:
         meta["batch_error"] = batch_error
-    return build_results(assignment, parts, meta, seconds, _time(job))
+    with language(job.lang):         # row names and the summary in the batch's language
+        parts = [(s, [Part(s.display_name, s.points, 0.0, text, {"kind": s.kind, "failed": True})])
+                 for s in assignment.select("all")]
+        return build_results(assignment, parts, meta, seconds, _time(job))
 
 
 def _render(results: dict, lang: str, questions=None) -> tuple[str, str]:
@@ -133,8 +143,10 @@ def _render(results: dict, lang: str, questions=None) -> tuple[str, str]:
     try:
         return render_markdown(results, lang, questions), render_html(results, lang, questions)
     except Exception as exc:     # noqa: BLE001 - the result is still written, with its score
-        text = (f"The feedback page could not be rendered ({type(exc).__name__}); "
-                f"your score is {results.get('score')} / {results.get('max_score')}.")
+        from grader.i18n import t
+
+        text = t("grading.page_failed", lang=lang, error=type(exc).__name__, score=results.get("score"),
+                 max_score=results.get("max_score"))
         return text + "\n", page("feedback", f"<p>{esc(text)}</p>", lang)
 
 

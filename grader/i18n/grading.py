@@ -220,6 +220,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.tm_fwd_wrong": "{case}: your output {message}.",
         # --- one submission (grader.grade) -------------------------------------------------------
         "grading.not_graded": "Not graded: {reason}",
+        "grading.not_graded_grader_fault": "Not graded: the grader could not finish (`{reason}`). This is not your "
+                                           "fault; your TA has been told.",
+        "grading.not_graded_entry": "Not graded: `{reason}`.",
+        "grading.page_failed": "The feedback page could not be rendered ({error}); your score is {score} / {max_score}.",
         "grading.hang_skipped": "Not run: `{target}` did not finish in {n} earlier checks (an infinite loop, or "
                                 "far too slow), so its remaining checks were skipped. Fix the hang and they run "
                                 "again.",
@@ -456,6 +460,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.tm_fwd_ok": "{case}: выход совпадает с эталоном (наибольшая относительная ошибка {rel}).",
         "grading.tm_fwd_wrong": "{case}: ваш выход: {message}.",
         "grading.not_graded": "Не проверено: {reason}",
+        "grading.not_graded_grader_fault": "Не проверено: проверяющая программа не смогла закончить (`{reason}`). "
+                                           "Это не ваша ошибка; преподаватель уже знает.",
+        "grading.not_graded_entry": "Не проверено: `{reason}`.",
+        "grading.page_failed": "Страницу с отзывом не удалось построить ({error}); ваш балл: {score} из {max_score}.",
         "grading.hang_skipped": "Не запускалось: `{target}` не завершился в {n} предыдущих проверках "
                                 "(бесконечный цикл или слишком медленный код), поэтому остальные его проверки "
                                 "пропущены. Исправьте зависание, и они снова будут выполняться.",

@@ -68,6 +68,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_submission": "no submission",
         "cli_note": "note",
         "cli_flagged": "flagged: your code",
+        "cli_score": "Score: {score} / {max}   ({t} s, isolation: {level})",
         "cli_pass": "PASS",
         "cli_fail": "FAIL",
         "cli_summary": "{n}/{total} visible checks pass. Hidden checks run when your TA grades; they use other inputs.",
@@ -149,6 +150,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_submission": "решение не сдано",
         "cli_note": "замечание",
         "cli_flagged": "подозрительно: ваш код",
+        "cli_score": "Баллы: {score} из {max}   ({t} с, изоляция: {level})",
         "cli_pass": "ПРОЙДЕНА",
         "cli_fail": "ОШИБКА",
         "cli_summary": "Пройдено открытых проверок: {n} из {total}. Скрытые проверки запускаются, когда "

@@ -126,6 +126,19 @@ def test_cli_grade_lang_ru_json(tmp_path, monkeypatch):
     assert 'lang="ru"' in page and "Case:" not in page and "Likely mistake" not in page
 
 
+def test_cli_grade_lang_ru_terminal_table(tmp_path, monkeypatch):
+    """Without --json, the terminal table and the score line are in the results' language."""
+    monkeypatch.setenv("CONVGRADE_SECRET", "i18n-test-secret")
+    sub = tmp_path / "bob.py"
+    sub.write_text(example_source("a2_convolution", "conv2d_always_zero_padding"), encoding="utf-8")
+    from grader.cli import main
+
+    r = CliRunner().invoke(main, ["grade", str(REDTEAM), str(sub), "--lang", "ru", "--isolation", "process"])
+    assert r.exit_code == 1, r.output
+    assert "Баллы: " in r.output and "ОШИБКА" in r.output and "ПРОЙДЕНА" in r.output
+    assert "Score:" not in r.output and "PASS" not in r.output and "FAIL" not in r.output
+
+
 # ----------------------------------------------------------------------------- answer checks
 
 def _spec(assignment: str, target: str):
