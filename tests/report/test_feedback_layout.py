@@ -197,10 +197,10 @@ def test_russian_page_is_russian_outside_code(graded_ru):
 
 @needs_chromium
 @pytest.mark.parametrize("lang", ["en", "ru"])
-def test_screenshot_above_the_fold(graded, tmp_path, lang):
+def test_screenshot_above_the_fold(graded, graded_ru, tmp_path, lang):
     """Above the fold (the first 900 px of a 1000 px wide window): the score box, the first
-    failing question and check, its case and its diagnosis box."""
-    results, questions = graded
+    failing question and check, its case and its diagnosis box — graded in that language."""
+    results, questions = graded if lang == "en" else graded_ru
     img = screenshot(render_html(results, lang, questions), tmp_path, f"feedback-{lang}")
     fold = img[:900]
     diag_rows = np.flatnonzero(near(fold, (0xdd, 0xf4, 0xff), 4).sum(axis=1) > 300)
