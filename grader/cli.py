@@ -198,7 +198,9 @@ def check(args, verbose, lang):
 
 @main.command()
 @click.option("--assignment", "assignment_id", default="a2_convolution", show_default=True)
-def demo(assignment_id):
+@click.option("--lang", type=click.Choice(["en", "ru"]), default=None,
+              help="Language of the messages (default: the course's convgrade.toml lang, else en).")
+def demo(assignment_id, lang):
     """Grade example submissions of an assignment and print their scores.
 
     The examples are the master solution, a notebook version of it, buggy versions made from the
@@ -211,7 +213,9 @@ def demo(assignment_id):
     from .authoring.examples import write_examples
     from .course import bundled_course
     from .grade import grade_submission
+    from .i18n import default_lang, localized, tr
 
+    lang = lang or default_lang()
     try:
         a = load(assignment_id)
     except AssignmentError:     # not in the current course: the bundled example of that id
@@ -219,13 +223,14 @@ def demo(assignment_id):
     secret = b"demo-secret"  # the demo never touches the real course secret
     with tempfile.TemporaryDirectory(prefix="convgrade-demo-") as tmp:
         examples = write_examples(a, tmp)
-        click.echo(f"Grading {len(examples)} example submissions of {a.id} ({a.title})\n")
+        click.echo(tr(lang)["demo_header"].format(n=len(examples), assignment=a.id,
+                                                  title=localized(a, "title", lang)) + "\n")
         for ex in examples:
-            r = grade_submission(a, ex, student=ex.stem, secret=secret)
+            r = grade_submission(a, ex, student=ex.stem, secret=secret, lang=lang)
             cg = r["convgrade"]
             failed = [t for t in r["tests"] if t["status"] != "passed"]
             diag = sorted({d["code"] for t in failed for d in t.get("extra_data", {}).get("diagnoses", [])})
-            reason = cg.get("load_error") or (f"diagnoses: {', '.join(diag)}" if diag else "")
+            reason = cg.get("load_error") or (tr(lang)["demo_diagnoses"].format(codes=", ".join(diag)) if diag else "")
             click.echo(f"  {ex.name:<40} {r['score']:>6.4g} / {r['max_score']:<4g} {r['execution_time']:5.2f} s  "
                        f"{cg['isolation']['level']:<13} {reason[:100]}")
 

@@ -69,6 +69,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "cli_note": "note",
         "cli_flagged": "flagged: your code",
         "cli_score": "Score: {score} / {max}   ({t} s, isolation: {level})",
+        "demo_header": "Grading {n} example submissions of {assignment} ({title})",
+        "demo_diagnoses": "diagnoses: {codes}",
         "cli_pass": "PASS",
         "cli_fail": "FAIL",
         "cli_summary": "{n}/{total} visible checks pass. Hidden checks run when your TA grades; they use other inputs.",
@@ -151,6 +153,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "cli_note": "замечание",
         "cli_flagged": "подозрительно: ваш код",
         "cli_score": "Баллы: {score} из {max}   ({t} с, изоляция: {level})",
+        "demo_header": "Проверяем примеры решений ({n}) задания {assignment} ({title})",
+        "demo_diagnoses": "диагнозы: {codes}",
         "cli_pass": "ПРОЙДЕНА",
         "cli_fail": "ОШИБКА",
         "cli_summary": "Пройдено открытых проверок: {n} из {total}. Скрытые проверки запускаются, когда "

@@ -110,3 +110,17 @@ def test_regrade_is_bit_identical_and_students_get_different_hidden_inputs(tmp_p
 
     assert outputs("alice") == outputs("alice")
     assert outputs("alice") != outputs("bob")   # hidden errors differ in value: other inputs
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_demo_grades_the_bundled_examples(runner, lang):
+    """`make demo`'s command: every example of a bundled assignment graded, the correct ones at
+    full marks, the buggy ones with their diagnosis codes, in the language asked for."""
+    r = runner.invoke(main, ["demo", "--assignment", "a1_backprop", "--lang", lang])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0].startswith("Grading 9 example" if lang == "en" else "Проверяем примеры решений (9)")
+    correct = next(line for line in lines if line.strip().startswith("correct.py"))
+    assert "50.5 / 50.5" in correct
+    buggy = next(line for line in lines if line.strip().startswith("ce_grad_not_divided_by_batch.py"))
+    assert "ce_grad_not_divided_by_batch" in buggy.split(".py", 1)[1]
