@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -134,6 +135,12 @@ def diagnoses_of(results: dict) -> list[tuple[str, str, list[str]]]:
     return [(code, msg, rows) for (code, msg), rows in found.items()]
 
 
+def _inline_md(text) -> Markup:
+    from grader.report._html import inline_markdown
+
+    return Markup(inline_markdown(str(text)))
+
+
 def create_app(settings: Settings) -> Starlette:
     engine = make_engine(settings.url)
     Session = sessions(engine)
@@ -143,6 +150,7 @@ def create_app(settings: Settings) -> Starlette:
     env = Environment(loader=PackageLoader("grader.serve", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["pts"] = points_text
+    env.filters["md"] = _inline_md      # a message's inline Markdown, escaped first (safe HTML)
     env.globals["_"] = t
     env.globals["localized"] = localized
     from .config import load_config

@@ -142,6 +142,7 @@ def _student_and_ta(browser, base, tokens, good, bad, shots):
     ta.wait_for_url(f"**/staff/a/{AID}")
     assert "alice" in ta.inner_text("#students")
     assert "flipped_kernel" in ta.inner_text("#diagnoses")
+    assert "*" not in ta.inner_text("#diagnoses") and ta.locator("#diagnoses em").count() >= 1  # Markdown rendered
     questions = ta.inner_text("#questions")
     assert "conv2d" in questions and "pooling" in questions   # per-question pass rates
     assert "bob" in ta.inner_text("#broken") and "alice" not in ta.inner_text("#broken")
