@@ -4,7 +4,7 @@ release -> the released notebook as a student fills it in -> the grader's verdic
 * ``test_release_folder``: the folder holds public material only (audited), the public
   ``assignment.toml``/``checks.toml`` make it an assignment folder of visible checks, the
   notebook has otter's init cell and a tested ``grader.check`` cell per question;
-* ``test_convgrade_check_of_the_release_folder`` / ``test_grade_and_grade_batch_give_full_marks``:
+* ``test_convgrade_check_of_the_release_folder`` / ``test_grade_gives_full_marks`` / ``test_grade_batch_gives_full_marks``:
   the master's solution code pasted into the released notebook's ``...`` places (otter cells
   untouched), and its ``.py`` export: ``convgrade check`` (of the release folder, from inside
   it), ``convgrade grade`` and ``grade-batch`` (of the assignment) give full marks from the CLI;
@@ -187,15 +187,22 @@ def test_convgrade_check_of_the_release_folder(case, releases, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
-def test_grade_and_grade_batch_give_full_marks(case, releases, tmp_path):
+def test_grade_gives_full_marks(case, releases, tmp_path):
+    """convgrade grade of the filled-in released notebook: every check, hidden ones included."""
     r = releases(case)
-    filled, exported, starter = _handed_in(r, tmp_path)
-    # convgrade grade: every check of the assignment, hidden ones included
+    filled, _, _ = _handed_in(r, tmp_path)
     p = cli("grade", r.a.path, filled, "--student", "alice", "--json")
     res = json.loads(p.stdout)
     assert p.returncode == 0 and res["score"] == res["max_score"] == r.a.max_score, \
         [t["name"] for t in res["tests"] if t["status"] != "passed"]
-    # grade-batch: the filled notebook, its .py export, the starter
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES)
+def test_grade_batch_gives_full_marks(case, releases, tmp_path):
+    """grade-batch of the filled notebook, its .py export (full marks) and the starter (not)."""
+    r = releases(case)
+    filled, exported, starter = _handed_in(r, tmp_path)
     subs = tmp_path / "subs"
     subs.mkdir()
     shutil.copyfile(filled, subs / "alice.ipynb")
