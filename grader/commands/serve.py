@@ -98,7 +98,9 @@ def serve(course, db, assignments, host, port, workers, max_upload_kb, rate, sec
 
     threading.Thread(target=supervise, daemon=True).start()
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        # keep-alive 30 s (uvicorn's default is 5): a client that reuses an idle connection the
+        # server has just closed gets a reset, and a POST (an upload) is not retried for it
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_keep_alive=30)
     finally:
         stop.set()
         for p in procs:
