@@ -102,7 +102,7 @@ def grade(assignment, submission, output, student, isolation, as_json, feedback_
         convgrade grade a2_convolution alice.ipynb --lang ru --feedback-dir alice/
     """
     from .grade import grade_submission
-    from .i18n import default_lang, tr
+    from .i18n import default_lang, results_lang, tr
     from .results import write_json_atomic
 
     lang = lang or default_lang()
@@ -135,7 +135,7 @@ def grade(assignment, submission, output, student, isolation, as_json, feedback_
         click.echo(terminal_text(f"{a.id} · {student} · {submission.name}"))
         if cg.get("load_error"):
             click.echo(click.style(terminal_text(cg["load_error"]), fg="red"))
-        shown = cg.get("lang") if cg.get("lang") in ("en", "ru") else "en"
+        shown = results_lang(results) or "en"
         click.echo(_table(results, lang=shown))
         click.echo(tr(shown)["cli_score"].format(score=f"{results['score']:g}", max=f"{results['max_score']:g}",
                                                  t=f"{results['execution_time']:.2f}",

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assignment import Assignment, AssignmentError, load
-from .i18n import LANGS, default_lang, language, t
+from .i18n import default_lang, known, language, results_lang, t
 from .sandbox.config import IsolationReport, ProbeResult, SandboxConfig
 from .seeds import PUBLIC_STUDENT
 
@@ -195,7 +195,7 @@ def kit_lang(assignment: Assignment | None = None, lang: str | None = None) -> s
         return lang
     manifest = getattr(assignment, "manifest", None) or {}
     own = manifest.get("lang") if isinstance(manifest, dict) else None
-    return own if own in LANGS else default_lang()
+    return known(own) or default_lang()
 
 
 def run_public_checks(namespace: dict, assignment: str | Path | Assignment = ".",
@@ -242,8 +242,7 @@ def run_public_checks(namespace: dict, assignment: str | Path | Assignment = "."
 def feedback_text(results: dict, only_failed: bool = True) -> str:
     """The rows of ``results`` as ``convgrade check`` prints them (FAIL/PASS, score, feedback), in
     the results' language (``convgrade.lang``)."""
-    lang = (results.get("convgrade") or {}).get("lang")
-    lang = lang if lang in LANGS else None
+    lang = results_lang(results)
     lines = []
     if results["convgrade"].get("load_error"):
         lines.append(results["convgrade"]["load_error"])

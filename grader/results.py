@@ -261,10 +261,9 @@ def sanitize_results(results: dict) -> dict:
 def _shrink(r: dict) -> dict:
     """Drop what makes ``r`` too big: curves and heatmaps, then stdout and tracebacks, then long
     outputs. A note says so."""
-    from grader.i18n import LANGS, t
+    from grader.i18n import results_lang, t
 
-    cg0 = r.get("convgrade") if isinstance(r.get("convgrade"), dict) else {}
-    note = t("grading.too_large", lang=cg0.get("lang") if cg0.get("lang") in LANGS else None)
+    note = t("grading.too_large", lang=results_lang(r))
     for t in r.get("tests") or []:
         if isinstance(t, dict) and isinstance(t.get("extra_data"), dict):
             for key in ("curve", "heatmap"):

@@ -168,10 +168,9 @@ def config(assignment, target: str, **extra) -> dict:
 
 def config_lang(cfg: dict) -> str | None:
     """The deployment's language (None when the config does not name a catalogue language)."""
-    from grader.i18n import LANGS
+    from grader.i18n import known
 
-    lang = cfg.get("lang") if isinstance(cfg, dict) else None
-    return lang if lang in LANGS else None
+    return known(cfg.get("lang")) if isinstance(cfg, dict) else None
 
 
 def read_config(folder: Path) -> dict:

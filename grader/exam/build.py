@@ -21,7 +21,7 @@ from grader.roster import RosterError  # noqa: F401  (re-exported: callers catch
 from grader.roster import EXAM_ID_COLUMNS, safe_id
 from grader.roster import read_roster as read_roster_rows
 
-from ..i18n import default_lang, t
+from ..i18n import default_lang, known, t
 from .exam import Exam, make_paper
 from .questions import LANGS
 from .render import key_markdown, paper_html, paper_markdown, to_html, write_pdf
@@ -87,7 +87,7 @@ def paper_lang(papers_dir: str | Path, student: str) -> str | None:
         lang = key["students"][student].get("lang")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return lang if lang in LANGS else None
+    return known(lang)
 
 
 def read_roster(path: str | Path) -> list[RosterRow]:

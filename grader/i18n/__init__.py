@@ -147,9 +147,14 @@ def default_lang() -> str:
     return lang if lang in LANGS else DEFAULT
 
 
+def known(value, default: str | None = None) -> str | None:
+    """``value`` when it is a catalogue language, else ``default`` (for languages read from
+    untrusted or optional data: results.json, rosters, configs)."""
+    return value if isinstance(value, str) and value in LANGS else default
+
+
 def results_lang(results) -> str | None:
     """The language a results.json was graded in (``convgrade.lang``), None when it does not say
     or says something that is not a catalogue language (results.json is untrusted input)."""
     cg = results.get("convgrade") if isinstance(results, dict) else None
-    lang = cg.get("lang") if isinstance(cg, dict) else None
-    return lang if isinstance(lang, str) and lang in LANGS else None
+    return known(cg.get("lang")) if isinstance(cg, dict) else None

@@ -22,6 +22,8 @@ import datetime as dt
 import math
 from pathlib import Path
 
+from grader.i18n import known
+
 from sqlalchemy import select
 
 from grader.roster import read_roster
@@ -56,7 +58,7 @@ def sync_roster(session, course: Path) -> None:
         else:
             st = session.scalar(select(Student).where(Student.login == login)) or Student(login=login)
             st.name, st.email = r.get("name", ""), r.get("email", "")
-            st.lang = r.get("lang", "") if r.get("lang", "") in ("en", "ru") else default_lang
+            st.lang = known(r.get("lang", ""), default_lang)
             session.add(st)
 
 

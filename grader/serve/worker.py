@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+from grader.i18n import known
+
 from .db import AssignmentRow, Student, Submission, as_utc, make_engine, sessions
 from . import queue
 
@@ -28,7 +30,7 @@ def grade_job(Session, submission_id: int) -> dict:
         student = s.get(Student, sub.student_id)
         arow = s.get(AssignmentRow, sub.assignment_id)
         path, login, name, received = Path(sub.path), student.login, student.name, as_utc(sub.received_at)
-        lang = student.lang if student.lang in ("en", "ru") else None
+        lang = known(student.lang)
         apath = arow.path
     assignment = load(apath)
     return grade_submission(assignment, path, student=login, name=name or None, submitted_at=received, lang=lang)
@@ -87,7 +89,7 @@ def _batch_job(Session, submission_id: int, secret: bytes, bundles: dict, client
         student = s.get(Student, sub.student_id)
         arow = s.get(AssignmentRow, sub.assignment_id)
         path, login, name, received, sha = sub.path, student.login, student.name, as_utc(sub.received_at), sub.sha256
-        lang, apath = (student.lang if student.lang in ("en", "ru") else "en"), arow.path
+        lang, apath = known(student.lang, "en"), arow.path
     a = load(apath)
     if (apath, a.version) not in bundles:
         bundles[(apath, a.version)] = (client.scatter(assignment_bundle(Path(apath)), broadcast=True, hash=False),
