@@ -127,18 +127,7 @@ class _Worker:
     # ---- launching
 
     def _rlimits(self) -> list[tuple[int, tuple[int, int]]]:
-        lim = self.limits
-        out = [(resource.RLIMIT_CPU, (int(lim.cpu_s), int(lim.cpu_s) + 1)),
-               (resource.RLIMIT_FSIZE, (int(lim.fsize_mb) << 20, int(lim.fsize_mb) << 20)),
-               (resource.RLIMIT_NOFILE, (int(lim.nofile), int(lim.nofile))),
-               (resource.RLIMIT_CORE, (0, 0))]
-        as_mb = isolation.address_space_mb(self.config, self.cgroup is not None)
-        if as_mb:
-            out.append((resource.RLIMIT_AS, (as_mb << 20, as_mb << 20)))
-        if self.cgroup is None and os.geteuid() != 0:
-            n = int(lim.pids) + _count_user_processes()
-            out.append((resource.RLIMIT_NPROC, (n, n)))
-        return [(res, _clamp(res, soft, hard)) for res, (soft, hard) in out]
+        return _rlimits(self.config, self.cgroup is not None)
 
     def spawn(self) -> None:
         req_r, req_w = os.pipe()
@@ -166,6 +155,32 @@ class _Worker:
             os.close(req_r)
             os.close(rep_w)
         self.fds = {"req": req_w, "rep": rep_r, "out": self.proc.stdout.fileno(), "err": self.proc.stderr.fileno()}
+        for fd in self.fds.values():
+            os.set_blocking(fd, False)
+
+    def adopt(self, zygote) -> None:
+        """Become a worker forked by ``zygote`` (grader.sandbox.zygote) instead of spawning one:
+        the child joins this worker's own cgroup before anything is sent to it. Raises OSError
+        (the zygote is then unusable or the child is gone; nothing of it is left running)."""
+        child, req_w, rep_r = zygote.fork()
+        try:
+            if self.cgroup is None:
+                raise OSError("a forked worker needs its own cgroup")
+            pid = b"%d" % child.pid
+            for path in self.cgroup.procs_files:
+                fd = os.open(path, os.O_WRONLY)
+                try:
+                    os.write(fd, pid)
+                finally:
+                    os.close(fd)
+        except BaseException:
+            os.close(req_w)     # the child, still waiting for init, exits on end of file
+            os.close(rep_r)
+            child.stdout.close()
+            child.stderr.close()
+            raise
+        self.proc = child
+        self.fds = {"req": req_w, "rep": rep_r, "out": child.stdout.fileno(), "err": child.stderr.fileno()}
         for fd in self.fds.values():
             os.set_blocking(fd, False)
 
@@ -313,6 +328,9 @@ class _Worker:
         proc = self.proc
         if proc is None or proc.returncode is not None:
             return
+        if getattr(proc, "zygote", None) is not None:   # reaped by the zygote: never signalled by pid
+            self.cgroup.kill_all()
+            return
         victims = [] if self.cgroup is not None else _descendants(proc.pid)
         try:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -349,6 +367,22 @@ class _Worker:
         if self.tmp_home:
             shutil.rmtree(self.tmp_home, ignore_errors=True)
             self.tmp_home = None
+
+
+def _rlimits(config: SandboxConfig, has_cgroup: bool) -> list[tuple[int, tuple[int, int]]]:
+    """The rlimits of a worker (or a zygote, whose children inherit them) with ``config``."""
+    lim = config.limits
+    out = [(resource.RLIMIT_CPU, (int(lim.cpu_s), int(lim.cpu_s) + 1)),
+           (resource.RLIMIT_FSIZE, (int(lim.fsize_mb) << 20, int(lim.fsize_mb) << 20)),
+           (resource.RLIMIT_NOFILE, (int(lim.nofile), int(lim.nofile))),
+           (resource.RLIMIT_CORE, (0, 0))]
+    as_mb = isolation.address_space_mb(config, has_cgroup)
+    if as_mb:
+        out.append((resource.RLIMIT_AS, (as_mb << 20, as_mb << 20)))
+    if not has_cgroup and os.geteuid() != 0:
+        n = int(lim.pids) + _count_user_processes()
+        out.append((resource.RLIMIT_NPROC, (n, n)))
+    return [(res, _clamp(res, soft, hard)) for res, (soft, hard) in out]
 
 
 def _worker_script(path: str, preload: tuple[str, ...]) -> list[str]:
@@ -391,7 +425,7 @@ def _make_preexec(procs_files: list[bytes], rlimits: list[tuple[int, tuple[int, 
 def _exited_within(proc: subprocess.Popen, timeout: float) -> bool:
     """Whether ``proc`` exits within ``timeout``, peeking without reaping it where the OS allows
     (``waitid(WNOWAIT)``: its pid, which is also its process group id, stays reserved)."""
-    if not hasattr(os, "waitid"):
+    if getattr(proc, "zygote", None) is not None or not hasattr(os, "waitid"):
         try:
             proc.wait(timeout=timeout)
             return True

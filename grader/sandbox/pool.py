@@ -32,6 +32,7 @@ import time
 import weakref
 
 from . import isolation
+from . import zygote as zygotes
 from .config import SandboxConfig
 from .launcher import SandboxUnavailable, WorkerSession, _Worker
 
@@ -64,13 +65,18 @@ class WarmPool:
         replenish: start a replacement whenever a worker is handed out (False: a one-shot pool).
         total: the most workers this pool ever starts (None: no bound) — a caller that knows how
             many sessions it will ask for (``validate``: its sandboxed mutants) wastes no start.
+        zygote: fork each session's worker from one of ``size`` zygotes (grader.sandbox.zygote)
+            instead of keeping pre-started workers: None (default) where the zygote can be used
+            here (bubblewrap and cgroups, no GPU, ``$CONVGRADE_ZYGOTE`` not 0) and the pool
+            replenishes; False never. ``total`` and ``max_idle_s`` then do not apply.
 
     Thread-safe. ``close()`` (or the end of the ``with`` block, or interpreter exit) kills the
     waiting workers; sessions already handed out are the caller's to close.
     """
 
     def __init__(self, config: SandboxConfig | None = None, size: int = 1, *, max_idle_s: float = 120.0,
-                 preload: tuple[str, ...] | None = None, replenish: bool = True, total: int | None = None):
+                 preload: tuple[str, ...] | None = None, replenish: bool = True, total: int | None = None,
+                 zygote: bool | None = None):
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ValueError(f"size: must be an int >= 0, got {size!r}")
         if not max_idle_s > 0:
@@ -89,10 +95,15 @@ class WarmPool:
             raise SandboxUnavailable(f"isolation='bwrap' requested but {isolation.bwrap_status()[1]}")
         self._lock = threading.Lock()
         self._idle: list[tuple[float, _Worker]] = []     # (started at, worker), oldest first
+        self._zygotes: list = []                         # grader.sandbox.zygote.Zygote, in zygote mode
+        self._taken: set[int] = set()                    # ids of zygotes a thread is forking from now
+        if zygote is None:
+            zygote = replenish and zygotes.enabled(self.config, self._use_bwrap, self._use_cgroup)
+        self.zygote = bool(zygote) and zygotes.enabled(self.config, self._use_bwrap, self._use_cgroup)
         self._n = 0
         self._closed = False
         self.stats = {"warm": 0, "cold": 0, "recycled": 0, "dead": 0}
-        self._finalizer = weakref.finalize(self, _kill_all, self._idle)
+        self._finalizer = weakref.finalize(self, _kill_all, self._idle, self._zygotes)
         self.fill()
 
     # ---- public API
@@ -121,7 +132,10 @@ class WarmPool:
         return session
 
     def fill(self) -> None:
-        """Start workers until ``size`` are waiting (recycling those idle too long)."""
+        """Start workers until ``size`` are waiting (recycling those idle too long); in zygote
+        mode, zygotes until ``size`` are alive."""
+        if self.zygote:
+            return self._fill_zygotes()
         self._recycle()
         while True:
             with self._lock:
@@ -144,8 +158,10 @@ class WarmPool:
                 self._idle.append((time.monotonic(), worker))
 
     def idle(self) -> int:
-        """How many workers are waiting now."""
+        """How many workers are waiting now (zygote mode: zygotes without a child)."""
         with self._lock:
+            if self.zygote:
+                return sum(1 for z in self._zygotes if z.alive and z.child is None and id(z) not in self._taken)
             return len(self._idle)
 
     def close(self) -> None:
@@ -165,7 +181,59 @@ class WarmPool:
         with self._lock:
             self.stats[what] += 1
 
+    def _fill_zygotes(self) -> None:
+        with self._lock:
+            self._zygotes[:] = [z for z in self._zygotes if z.alive or id(z) in self._taken]
+            missing = 0 if self._closed else self.size - len(self._zygotes)
+        for _ in range(missing):
+            with self._lock:
+                self._n += 1
+                n = self._n
+            try:
+                z = zygotes.Zygote(self.config, f"convgrade-zygote-{os.getpid()}-{id(self):x}-{n}", self.preload)
+            except Exception:
+                return   # the sessions start cold and report why
+            with self._lock:
+                if self._closed:
+                    z.kill()
+                    return
+                self._zygotes.append(z)
+
+    def _fork(self) -> _Worker | None:
+        """A worker forked from a free zygote (None when none is free: the session starts cold)."""
+        with self._lock:
+            free = [z for z in self._zygotes if z.alive and z.child is None and id(z) not in self._taken]
+            if not free:
+                return None
+            z = free[0]
+            self._taken.add(id(z))
+        try:
+            starting = z.state == "starting"   # its imports may take a while: waiting beats a cold start
+            if not z.ready(zygotes.START_TIMEOUT_S if starting else zygotes.READY_TIMEOUT_S):
+                if not starting or not z.alive:
+                    self._count("dead")
+                    z.kill()
+                return None
+            worker = _Worker("", "submission.py", self.config, self._use_bwrap, self._use_cgroup,
+                             f"convgrade-fork-{os.getpid()}-{id(self):x}", preload=self.preload)
+            try:
+                worker.adopt(z)
+            except Exception:
+                worker.kill()
+                self._count("dead")
+                z.kill()
+                return None
+            return worker
+        finally:
+            with self._lock:
+                self._taken.discard(id(z))
+
     def _take(self) -> _Worker | None:
+        if self.zygote:
+            worker = self._fork()
+            if worker is None:
+                self._fill_zygotes()
+            return worker
         self._recycle()
         while True:
             with self._lock:
@@ -187,10 +255,12 @@ class WarmPool:
             w.kill()
 
 
-def _kill_all(idle: list) -> None:
+def _kill_all(idle: list, zygote_list: list) -> None:
     while idle:
         _, worker = idle.pop()
         worker.kill()
+    while zygote_list:
+        zygote_list.pop().kill()
 
 
 _SHARED: dict[str, WarmPool] = {}

@@ -676,5 +676,171 @@ def main(argv):
         write_message(rep_fd, reply, out_arrays)
 
 
+# ---------------------------------------------------------------------------------------------
+# Zygote mode (grader/sandbox/zygote.py): ``python -I worker.py --zygote CONTROL_FD [TAG]``.
+# One process inside the sandbox that has imported numpy (and the preloaded libraries) forks one
+# worker per submission, so a submission starts in milliseconds instead of paying for the
+# interpreter and the imports. It never sees a submission: the grader hands it four pipe ends
+# over the control socket (a SOCK_SEQPACKET unix socket), it forks, and the child becomes an
+# ordinary worker (``main``) on those pipes after sending its credentials (the kernel turns its
+# pid into the grader's view of it, so the grader can move it into a fresh cgroup before init).
+# One child at a time. When the child has exited, the zygote kills whatever it left behind
+# (every process of the sandbox's pid namespace but itself and bubblewrap's init), reaps it,
+# empties every writable place (/tmp, the home, /dev/shm), removes System V IPC objects and the
+# user's keys, and only then says it is ready again (its exit status goes first). It is not dumpable, so a child can neither
+# ptrace it nor read its memory or its file descriptors through /proc.
+
+WRITABLE = ("/tmp", "/home/student", "/dev/shm")
+
+
+def _libc():
+    import ctypes
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _wipe(root):
+    """Remove everything under ``root`` (not the mount point itself); True when it is empty.
+    Iterative (no recursion limit), and a folder the child made unreadable is made readable
+    first: it is the zygote's user's. Whatever cannot be removed makes the zygote quit."""
+    import stat
+
+    try:
+        os.chmod(root, 0o1777 if root == "/tmp" else 0o700)
+        stack = [(os.path.join(root, n), False) for n in os.listdir(root)]
+    except OSError:
+        return False
+    while stack:
+        path, emptied = stack.pop()
+        try:
+            if emptied:
+                os.rmdir(path)
+                continue
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                os.unlink(path)
+                continue
+            os.chmod(path, 0o700)
+            stack.append((path, True))
+            stack += [(os.path.join(path, n), False) for n in os.listdir(path)]
+        except OSError:
+            pass
+    try:
+        return not os.listdir(root)
+    except OSError:
+        return False
+
+
+def _remove_ipc(libc):
+    """Remove the System V shared memory segments, semaphore sets and message queues of this
+    IPC namespace (the sandbox's own: nothing outside it can see them)."""
+    for name, remove in (("shm", lambda i: libc.shmctl(i, 0, None)), ("sem", lambda i: libc.semctl(i, 0, 0)),
+                         ("msg", lambda i: libc.msgctl(i, 0, None))):
+        try:
+            with open(f"/proc/sysvipc/{name}") as fh:
+                rows = fh.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 1 and fields[1].isdigit():
+                remove(int(fields[1]))
+
+
+def _clear_keys(libc):
+    """Empty the user's keyrings (keyctl KEYCTL_CLEAR of @u and @us), where the call exists."""
+    import platform
+
+    nr = {"x86_64": 250, "aarch64": 219}.get(platform.machine())
+    if nr is not None:
+        for ring in (-4, -5):   # KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING
+            libc.syscall(nr, 7, ring)
+
+
+def _reap_all():
+    """SIGKILL every process of the namespace but this one and init, and reap them (the zygote
+    is a child subreaper: whatever a submission forked and orphaned is its child)."""
+    import signal
+
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+
+
+def _child(ctl, fds):
+    """In the forked child: report its pid, take the pipes as fds 1/2 and the protocol's, and
+    run as an ordinary worker. Never returns."""
+    import socket
+
+    try:
+        req, rep, out, err = fds
+        ctl.sendmsg([b"P"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS,
+                              struct.pack("3i", os.getpid(), os.getuid(), os.getgid()))])
+        ctl.close()
+        os.dup2(out, 1)
+        os.dup2(err, 2)
+        os.close(out)
+        os.close(err)
+        os.setsid()
+        np.random.seed()   # what a fresh interpreter would have: its own entropy
+        main(["worker.py", str(req), str(rep)])
+    except BaseException:
+        pass
+    os._exit(0)
+
+
+def zygote_main(argv):
+    import socket
+
+    if os.getpid() != 2 or os.getppid() != 1:   # only inside bubblewrap's own pid namespace
+        os._exit(3)
+    ctl = socket.socket(fileno=int(argv[2]))
+    libc = _libc()
+    libc.prctl(4, 0, 0, 0, 0)     # PR_SET_DUMPABLE 0
+    libc.prctl(36, 1, 0, 0, 0)    # PR_SET_CHILD_SUBREAPER 1
+    ctl.send(b"R")
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(ctl, 16, 4)
+        except OSError:
+            os._exit(0)
+        if msg != b"F" or len(fds) != 4:
+            os._exit(0)    # the grader closed the socket (or sent nonsense): done
+        pid = os.fork()
+        if pid == 0:
+            _child(ctl, fds)
+        for fd in fds:
+            os.close(fd)
+        while True:
+            try:
+                _, status = os.waitpid(pid, 0)
+                break
+            except InterruptedError:
+                continue
+        try:
+            ctl.send(b"X%d" % status)
+        except OSError:
+            os._exit(0)
+        try:   # any doubt that the sandbox is as it was: quit (the grader starts a new zygote)
+            _reap_all()
+            if not all([_wipe(root) for root in WRITABLE]):
+                os._exit(4)
+            _remove_ipc(libc)
+            _clear_keys(libc)
+            os.chdir("/home/student")
+        except BaseException:
+            os._exit(4)
+        try:
+            ctl.send(b"R")
+        except OSError:
+            os._exit(0)
+
+
 if __name__ == "__main__":
-    main(sys.argv)
+    zygote_main(sys.argv) if sys.argv[1:2] == ["--zygote"] else main(sys.argv)

@@ -14,7 +14,7 @@ SRC = "import numpy as np\n\ndef double(x):\n    return 2 * x\n"
 @pytest.mark.parametrize("iso", ISOLATIONS)
 def test_warm_session_answers_like_a_cold_one_and_the_pool_refills(iso):
     config = make_config(iso)
-    with WarmPool(config, size=1) as pool:
+    with WarmPool(config, size=1, zygote=False) as pool:   # pre-started workers (zygotes: test_zygote.py)
         assert pool.idle() == 1
         (_, waiting), = pool._idle
         with pool.session(SRC, "student.py") as s:
