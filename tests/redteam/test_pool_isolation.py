@@ -3,8 +3,9 @@
 Submission A, on a worker from a pool, leaves every marker it can in its process and its files:
 a module global, a monkeypatch of numpy, os.environ, builtins, sys.modules, a file in /tmp and
 in its home, a child process that keeps running. Submission B, the next one from the same pool
-(size 1, so B's worker was started while A ran), must see none of them, and A's process must be
-gone when A's session closes.
+(size 1, so B's worker was started while A ran — or, in zygote mode, forked after A's was
+reaped and its files removed), must see none of them, and A's process must be gone when A's
+session closes.
 """
 import os
 import textwrap
@@ -100,7 +101,7 @@ def test_waiting_worker_has_no_student_bytes(iso):
     """A worker waiting in the pool was started without any source: its command line and the
     grader-side worker object carry none, and nothing has been written to its request pipe."""
     config = SandboxConfig(limits=Limits(wall_s=30.0), isolation=iso)
-    with WarmPool(config, size=1) as pool:
+    with WarmPool(config, size=1, zygote=False) as pool:
         (_, w), = pool._idle
         assert w.source == ""
         with open(f"/proc/{w.proc.pid}/cmdline", "rb") as fh:
@@ -112,3 +113,19 @@ def test_waiting_worker_has_no_student_bytes(iso):
             assert r.values == {"v": 1}
         (_, w2), = pool._idle
         assert w2 is not w and w2.source == ""
+
+
+def test_zygote_never_holds_student_bytes():
+    """In zygote mode (bwrap + cgroups) the source goes only down the forked child's own request
+    pipe: the zygote got four pipe ends and nothing else, and its command line has no source."""
+    config = SandboxConfig(limits=Limits(wall_s=30.0), isolation="bwrap" if BWRAP_OK else "process")
+    with WarmPool(config, size=1) as pool:
+        if not pool.zygote:
+            pytest.skip("no zygote here (it needs bubblewrap and cgroups)")
+        z, = pool._zygotes
+        with pool.session("SECRET_SOURCE_MARK = 1\n") as s:
+            r = s.probe([{"let": "v", "get": "SECRET_SOURCE_MARK"}], {"v": "v"})
+            assert r.values == {"v": 1} and s._worker.proc.zygote is z
+        with open(f"/proc/{z.proc.pid}/cmdline", "rb") as fh:
+            assert b"SECRET_SOURCE_MARK" not in fh.read()
+        assert z.served == 1 and z.alive
