@@ -1,12 +1,13 @@
 """The grading loop of one worker process (``convgrade serve-worker`` or spawned by ``serve``),
 or of a dispatcher that hands the jobs to a Dask cluster (``serve-worker --dask``, ``run_dask``).
 
-Each claimed job is graded by ``grader.grade.grade_submission`` (the CLI's engine, sandbox and
-late policy, with the server's receipt time as the submission time, in the student's roster
-language) and finished once.
+Each claimed job is graded by ``grader.grade.grade_submission`` (the CLI's engine, sandbox —
+from this process's warm pool, grader.sandbox.pool — and late policy, with the server's receipt
+time as the submission time, in the student's roster language) and finished once.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -43,6 +44,10 @@ def _error_results(message: str) -> dict:
 
 def run(url: str, *, once: bool = False, poll_s: float = 0.5, stop: threading.Event | None = None) -> int:
     """Work the queue until ``stop`` is set (or, with ``once``, until it is empty); jobs done."""
+    from grader.sandbox.pool import ENV_VAR
+    # A long-lived worker grades from this process's shared pool (grader.grade reads the
+    # variable): each submission's sandbox worker is forked from a zygote, not started cold.
+    os.environ.setdefault(ENV_VAR, "1")
     engine = make_engine(url)
     Session = sessions(engine)
     me = queue.worker_name()
