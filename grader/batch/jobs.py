@@ -12,7 +12,6 @@ Payload: ``{"key", "sha256", "source" (str or None), "members": {student: {"resu
 """
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import io
@@ -177,8 +176,8 @@ def render_members(results: dict, job: Job, source: str | None) -> dict:
         questions = None
     members = {}
     for student, name in job.members:
-        r = copy.deepcopy(results)
-        r.setdefault("convgrade", {})
+        r = dict(results)   # sanitize_results below rebuilds every container: no deep copy needed
+        r["convgrade"] = dict(r.get("convgrade") or {})
         r["convgrade"]["student"] = student
         r["convgrade"]["name"] = name or None
         if len(job.members) > 1:

@@ -182,13 +182,15 @@ class Zygote:
 
     # ---- fork
 
-    def fork(self) -> tuple[ForkedChild, int, int]:
+    def fork(self) -> tuple["ForkedChild", int, int]:
         """A fresh child: (handle, request fd to write, reply fd to read). The child waits for
         ``init`` on the request pipe; it is not yet in any session cgroup (the caller moves it)."""
+        from .launcher import message_pipe
+
         if os.getpid() != self.owner or not self.ready():
             raise ZygoteError("the zygote is not ready")
-        req_r, req_w = os.pipe()
-        rep_r, rep_w = os.pipe()
+        req_r, req_w = message_pipe()
+        rep_r, rep_w = message_pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         theirs = (req_r, rep_w, out_w, err_w)
