@@ -93,8 +93,13 @@ def grade_batch(assignment, submissions, out, jobs, roster, lang, executor, sche
         raise _BadInput(f"{submissions} holds no submissions")
     chosen = _chosen(entries, only) if only else None
     secret = course_secret() if any(not c.visible for c in a.checks) else None
-    report = run_batch(a, entries, out, executor=executor, workers=jobs, scheduler=scheduler, isolation=isolation,
-                       lang=lang, secret=secret, timeout=timeout, progress=progress, force=force, only=chosen)
+    try:
+        report = run_batch(a, entries, out, executor=executor, workers=jobs, scheduler=scheduler,
+                           isolation=isolation, lang=lang, secret=secret, timeout=timeout, progress=progress,
+                           force=force, only=chosen)
+    except KeyboardInterrupt:   # Ctrl-C while the batch was closing: every finished result is saved
+        click.echo("Interrupted. Finished results are saved; run the same command again to resume.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     broken = report.broken
     click.echo(f"{a.id}: {report.total} submission(s), {report.graded} graded now, {report.skipped} unchanged "
                f"(skipped) in {fmt_duration(report.seconds)}"
