@@ -175,3 +175,35 @@ def test_a_stopped_zygote_or_an_unremovable_tree_is_thrown_away():
                     r = s.probe([{"let": "v", "call": "look"}], {"v": "v"})
                     assert r.ok and r.values["v"]["files"] == [], r
         assert pool.stats["dead"] + pool.stats["cold"] >= 2
+
+
+def test_a_child_cannot_reach_into_its_zygote():
+    probe = textwrap.dedent("""
+        import ctypes, os
+
+        def reach():
+            z, got = os.getppid(), []
+            for path in (f"/proc/{z}/mem", f"/proc/{z}/environ", f"/proc/{z}/maps"):
+                try:
+                    with open(path, "rb") as fh:
+                        fh.read(1)
+                    got.append(path)
+                except OSError:
+                    pass
+            for fd in range(64):                        # the control socket among them
+                for how in (os.readlink, lambda p: os.close(os.open(p, os.O_RDWR))):
+                    try:
+                        how(f"/proc/{z}/fd/{fd}")
+                        got.append(f"fd {fd}")
+                    except OSError:
+                        pass
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.ptrace(16, z, None, None) == 0:     # PTRACE_ATTACH
+                got.append("ptrace")
+            return got
+    """)
+    with WarmPool(CONFIG, size=1) as pool:
+        with pool.session(probe) as s:
+            assert isinstance(s._worker.proc, ForkedChild)
+            r = s.probe([{"let": "v", "call": "reach"}], {"v": "v"})
+            assert r.ok and r.values == {"v": []}, r
