@@ -121,8 +121,13 @@ def reference_param_shapes(model) -> list[tuple[str, tuple[int, ...]]]:
     return [(n, tuple(int(d) for d in p.shape)) for n, p in model.named_parameters()]
 
 
-def reference_trace(model, input_shape) -> list[tuple[str, str, tuple[int, ...]]]:
-    """The shape trace of a (meta) reference model: leaf modules in call order."""
+def reference_trace(model, input_shape, device: str = "meta") -> list[tuple[str, str, tuple[int, ...]]]:
+    """The shape trace of a reference model: leaf modules in call order (run on ``device``)."""
+    return _run(model, input_shape, device)[1]
+
+
+def _run(model, input_shape, device: str):
+    """(output shape, trace) of ``model`` on zeros of ``input_shape`` on ``device``."""
     import torch
 
     trace, hooks = [], []
@@ -132,11 +137,40 @@ def reference_trace(model, input_shape) -> list[tuple[str, str, tuple[int, ...]]
                 lambda m, i, o, name=name: trace.append((name, type(m).__name__, tuple(int(d) for d in o.shape)))))
     try:
         with torch.no_grad():
-            model.to("meta")(torch.empty(tuple(input_shape), device="meta"))
+            out = model.to(device)(torch.zeros(tuple(input_shape), device=device))
     finally:
         for h in hooks:
             h.remove()
-    return trace
+    return tuple(int(d) for d in out.shape), trace
+
+
+SMALL_INPUT = 1 << 17     # elements of an input a shape run does on the CPU
+SMALL_MODEL = 1 << 21     # parameters of a model a shape run builds on the CPU
+_RUNS: dict = {}          # (reference, init, shape) -> (output shape, trace); bounded below
+
+
+def shape_run(spec: CheckSpec, shape) -> tuple[tuple[int, ...], list[tuple[str, str, tuple[int, ...]]]]:
+    """(output shape, shape trace) of the check's reference model on an input of ``shape``,
+    memoized. Small models on small inputs run on the CPU on zeros (milliseconds): on the meta
+    device some ops (``tanh``) go through torch's Python references, whose first call imports
+    ``torch._dynamo`` — seconds, in every process that loads or grades a5. Large ones (the
+    572×572 U-Net) run on the meta device. The CPU build does not touch torch's global RNG."""
+    import torch
+
+    key = (spec.get("reference", spec.target), repr(spec.get("init", {})), tuple(int(d) for d in shape))
+    hit = _RUNS.get(key)
+    if hit is not None:
+        return hit
+    model = _build(spec, "meta")
+    small = sum(p.numel() for p in model.parameters()) <= SMALL_MODEL and int(np.prod(shape)) <= SMALL_INPUT
+    if small:
+        with torch.random.fork_rng(devices=[]):
+            model = _build(spec)
+    result = _run(model, shape, "cpu" if small else "meta")
+    if len(_RUNS) > 512:
+        _RUNS.clear()
+    _RUNS[key] = result
+    return result
 
 
 def parse_shapes(value) -> list[tuple[str, tuple[int, ...]]] | None:
@@ -195,10 +229,10 @@ class _ModelKind(CheckKind):
             inputs = spec.get("inputs")
             if not inputs or not all(isinstance(s, list) and all(isinstance(d, int) for d in s) for s in inputs):
                 raise CheckDefinitionError(f"check {spec.name!r}: needs inputs = [[N, C, H, W], ...]")
-        model = _build(spec, "meta")
+        _build(spec, "meta")
         for shape in spec.get("inputs", []):
             try:
-                reference_trace(model, shape)
+                shape_run(spec, shape)
             except RuntimeError as exc:
                 raise CheckDefinitionError(f"check {spec.name!r}: the reference fails on {shape}: {exc}") from None
 
@@ -302,11 +336,7 @@ def _parse_trace(value) -> tuple[tuple[int, ...], list[tuple[str, str, tuple[int
 
 
 def _meta_output(spec, shape) -> tuple[int, ...]:
-    import torch
-
-    model = _build(spec, "meta")
-    with torch.no_grad():
-        return tuple(model(torch.empty(tuple(shape), device="meta")).shape)
+    return shape_run(spec, shape)[0]
 
 
 @register
@@ -320,7 +350,7 @@ class ModelTraceCheck(_ModelKind):
         shape = spec.get("inputs")[0]
         plan = Plan(self._construct(spec) + [{"let": "t", "grader": "shape_trace", "args": [{"$ref": "m"}, list(shape)]}],
                     {"t": "t"})
-        plan.context["want"] = [r for r in reference_trace(_build(spec, "meta"), shape) if r[1] in TRACE_TYPES]
+        plan.context["want"] = [r for r in shape_run(spec, shape)[1] if r[1] in TRACE_TYPES]
         return plan
 
     def judge(self, spec, plan, result):
