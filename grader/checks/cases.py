@@ -326,14 +326,24 @@ def make_case(spec: CheckSpec, rng: np.random.Generator) -> LayerCase:
     return case
 
 
+# A returned value ``<ATTR_SHAPE><key>``: the shape of the student's ``m.<key>`` when it is there
+# (left out when the attribute is missing, None or has no shape). It tells a parameter that was
+# assigned instead of registered (``load_state_dict`` refuses a key the object has) from one
+# that is simply missing (an unfinished ``__init__``).
+ATTR_SHAPE = "attr_shape:"
+
+
 def module_steps(plan, case: LayerCase, *, load_state: bool = True) -> list[dict]:
-    """The steps that construct the student's layer, load the case's parameters, set the mode."""
+    """The steps that construct the student's layer, load the case's parameters, set the mode
+    (and, with the parameters, the returns :data:`ATTR_SHAPE` of their attributes)."""
     from .base import literal
 
     steps = [{"let": "m", "call": case.spec.target, "kwargs": literal(case.kwargs)}]
     if load_state and case.state:
         steps.append({"let": "_", "call": "m.load_state_dict",
                       "args": [{"$dict": {k: plan.array(v) for k, v in case.state.items()}}]})
+        for key in case.state:
+            plan.returns.setdefault(f"{ATTR_SHAPE}{key}", f"m.{key}.shape")
     if not case.training:
         steps.append({"let": "_", "call": "m.eval"})
     return steps
