@@ -60,7 +60,11 @@ def scan_imports(source: str, forbidden) -> list[Finding]:
     found: list[Finding] = []
     nodes = tree.nodes
     aliases = _module_aliases(nodes)
+    attribute, imp, imp_from, call = ast.Attribute, ast.Import, ast.ImportFrom, ast.Call
     for node in nodes:
+        kind = type(node)           # a parsed tree holds exact node classes
+        if kind is not attribute and kind is not imp and kind is not imp_from and kind is not call:
+            continue
         if isinstance(node, ast.Attribute):
             # The shortest forbidden name the chain falls under; a bare top-level module is already
             # flagged at its import. Inner links of a chain give the same finding (deduplicated below).
@@ -102,6 +106,8 @@ def _module_aliases(nodes) -> dict[str, str]:
 
     aliases: dict[str, str] = {}
     for node in walk(nodes) if isinstance(nodes, ast.AST) else nodes:
+        if type(node) is not ast.Import and type(node) is not ast.ImportFrom:
+            continue
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.asname:
