@@ -103,9 +103,30 @@ def _npy_shape(text: bytes) -> tuple[int, ...] | None:
     return tuple(int(part) for part in parts)
 
 
+# Headers repeat (the same shapes come back probe after probe): the last ones read, by their bytes.
+_HEADERS: dict[bytes, tuple[np.dtype, tuple[int, ...], bool, int]] = {}
+MAX_HEADERS_KEPT = 512
+
+
 def _npy_header(data: bytes) -> tuple[np.dtype, tuple[int, ...], bool, int]:
     """(dtype, shape, fortran_order, data offset) of a ``.npy`` frame; ProtocolError unless the
-    header is one numpy writes for a plain array of an allowed dtype."""
+    header is one numpy writes for a plain array of an allowed dtype (one read before, byte for
+    byte the same, is not read again)."""
+    if len(data) >= 12:
+        end = 10 + int.from_bytes(data[8:10], "little") if data[6:8] == b"\x01\x00" else 0
+        if 10 < end <= min(len(data), 10 + MAX_NPY_HEADER):
+            known = _HEADERS.get(data[:end])
+            if known is not None:
+                return known
+            parsed = _read_npy_header(data)
+            if len(_HEADERS) >= MAX_HEADERS_KEPT:
+                _HEADERS.clear()
+            _HEADERS[data[:end]] = parsed
+            return parsed
+    return _read_npy_header(data)
+
+
+def _read_npy_header(data: bytes) -> tuple[np.dtype, tuple[int, ...], bool, int]:
     if len(data) < 10 or data[:6] != NPY_MAGIC:
         raise ProtocolError("array frame: bad .npy magic (not a .npy file)")
     version = (data[6], data[7])

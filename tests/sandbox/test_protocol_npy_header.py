@@ -112,3 +112,24 @@ def test_truncated_oversized_and_mislabelled_frames_are_refused():
         decode_npy(b"\x93NUMPX" + good[6:], 100)
     with pytest.raises(ProtocolError, match="exceed"):
         decode_npy(frame(header(shape="(" + ", ".join(["1000000"] * 64) + ",)")), 100)
+
+
+def test_headers_read_before_are_reused_only_byte_for_byte(monkeypatch):
+    from grader.sandbox import protocol
+
+    monkeypatch.setattr(protocol, "_HEADERS", {})
+    good = encode_npy(np.arange(4.0))
+    np.testing.assert_array_equal(decode_npy(good, 10), np.arange(4.0))
+    assert len(protocol._HEADERS) == 1
+    np.testing.assert_array_equal(decode_npy(good, 10), np.arange(4.0))
+    with pytest.raises(ProtocolError, match="bytes"):      # same header, lying length: still caught
+        decode_npy(good[:-1], 10)
+    with pytest.raises(ProtocolError, match="exceed"):     # and the cap is the caller's, every time
+        decode_npy(good, 3)
+    bad = good.replace(b"(4,)", b"(4) ")
+    with pytest.raises(ProtocolError, match="header"):
+        decode_npy(bad, 10)
+    monkeypatch.setattr(protocol, "MAX_HEADERS_KEPT", 3)
+    for n in range(1, 8):
+        decode_npy(encode_npy(np.zeros(n)), 10)
+    assert len(protocol._HEADERS) <= 3
