@@ -41,6 +41,7 @@ NPY_ALIGN = 64                  # numpy's ARRAY_ALIGN: the data starts on a 64-b
 NPY_GROWTH_DIGITS = 21          # numpy's GROWTH_AXIS_MAX_DIGITS: spaces after the dict
 MAX_NPY_HEADER = 4096           # bytes of a header (numpy's own limit: 10,000)
 MAX_NPY_DIMS = 64               # numpy's NPY_MAXDIMS
+MAX_HEADERS_KEPT = 512          # headers written and read, each kept for reuse (then all forgotten)
 
 
 def _allowed_dtypes() -> dict[bytes, np.dtype]:
@@ -84,7 +85,17 @@ def encode_npy(array: np.ndarray) -> bytes:
     array = np.asarray(array)
     if array.dtype.kind not in ALLOWED_KINDS or array.dtype.fields is not None or array.dtype.subdtype is not None:
         raise ValueError(f"array: dtype {array.dtype} cannot be sent (allowed kinds: b, i, u, f)")
-    return npy_header(array.dtype, array.shape) + np.ascontiguousarray(array).tobytes()
+    key = (array.dtype.str, array.shape)
+    header = _WRITTEN.get(key)
+    if header is None:
+        header = npy_header(array.dtype, array.shape)
+        if len(_WRITTEN) >= MAX_HEADERS_KEPT:
+            _WRITTEN.clear()
+        _WRITTEN[key] = header
+    return header + np.ascontiguousarray(array).tobytes()
+
+
+_WRITTEN: dict[tuple, bytes] = {}       # (descr, shape) -> header, for the shapes sent again and again
 
 
 def _npy_shape(text: bytes) -> tuple[int, ...] | None:
@@ -105,7 +116,6 @@ def _npy_shape(text: bytes) -> tuple[int, ...] | None:
 
 # Headers repeat (the same shapes come back probe after probe): the last ones read, by their bytes.
 _HEADERS: dict[bytes, tuple[np.dtype, tuple[int, ...], bool, int]] = {}
-MAX_HEADERS_KEPT = 512
 
 
 def _npy_header(data: bytes) -> tuple[np.dtype, tuple[int, ...], bool, int]:
