@@ -30,6 +30,8 @@ training mode, default false: eval mode with drawn running statistics).
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Callable
 
 import numpy as np
@@ -110,6 +112,32 @@ def _build(spec: CheckSpec, device: str | None = None):
         return REFERENCES[name](**spec.get("init", {}))
     except (TypeError, ValueError) as exc:
         raise CheckDefinitionError(f"check {spec.name!r}: reference {name}: {exc}") from None
+
+
+# What the reference architecture's structure gives (parameter shapes, output shapes, shape traces
+# on the meta device) depends only on the builder, its arguments and the input shape: the same for
+# every student and every grade, so it is computed once per process (a few hundred entries kept).
+STRUCTURES = 256
+_STRUCTURES: "OrderedDict[tuple, object]" = OrderedDict()
+_STRUCTURES_LOCK = threading.Lock()
+
+
+def _structure(what: str, spec: CheckSpec, shape, compute):
+    """``compute()`` for (``what``, the spec's builder and ``init``, ``shape``), once; the kept value
+    is immutable or copied (a list of tuples) for each caller."""
+    key = (what, spec.get("reference", spec.target), repr(spec.get("init", {})),
+           None if shape is None else tuple(int(d) for d in shape))
+    with _STRUCTURES_LOCK:
+        if key in _STRUCTURES:
+            _STRUCTURES.move_to_end(key)
+            value = _STRUCTURES[key]
+            return list(value) if isinstance(value, list) else value
+    value = compute()
+    with _STRUCTURES_LOCK:
+        _STRUCTURES[key] = list(value) if isinstance(value, list) else value
+        while len(_STRUCTURES) > STRUCTURES:
+            _STRUCTURES.popitem(last=False)
+    return value
 
 
 def _call(spec: CheckSpec) -> str:
@@ -214,7 +242,8 @@ class ModelParamsCheck(_ModelKind):
     def plan(self, spec, rng):
         plan = Plan(self._construct(spec) + [{"let": "ps", "grader": "param_shapes", "args": [{"$ref": "m"}]}],
                     {"ps": "ps"})
-        plan.context["want"] = reference_param_shapes(_build(spec, "meta"))
+        plan.context["want"] = _structure("param_shapes", spec, None,
+                                          lambda: reference_param_shapes(_build(spec, "meta")))
         return plan
 
     def judge(self, spec, plan, result):
@@ -302,11 +331,14 @@ def _parse_trace(value) -> tuple[tuple[int, ...], list[tuple[str, str, tuple[int
 
 
 def _meta_output(spec, shape) -> tuple[int, ...]:
-    import torch
+    def compute():
+        import torch
 
-    model = _build(spec, "meta")
-    with torch.no_grad():
-        return tuple(model(torch.empty(tuple(shape), device="meta")).shape)
+        model = _build(spec, "meta")
+        with torch.no_grad():
+            return tuple(int(d) for d in model(torch.empty(tuple(shape), device="meta")).shape)
+
+    return _structure("output_shape", spec, shape, compute)
 
 
 @register
@@ -320,7 +352,9 @@ class ModelTraceCheck(_ModelKind):
         shape = spec.get("inputs")[0]
         plan = Plan(self._construct(spec) + [{"let": "t", "grader": "shape_trace", "args": [{"$ref": "m"}, list(shape)]}],
                     {"t": "t"})
-        plan.context["want"] = [r for r in reference_trace(_build(spec, "meta"), shape) if r[1] in TRACE_TYPES]
+        plan.context["want"] = [r for r in _structure("trace", spec, shape,
+                                                      lambda: reference_trace(_build(spec, "meta"), shape))
+                                if r[1] in TRACE_TYPES]
         return plan
 
     def judge(self, spec, plan, result):
