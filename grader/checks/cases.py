@@ -67,8 +67,8 @@ def _draws(layer) -> bool:
 
 
 # Reference results of equal cases, across grades: (what, content digest) -> arrays.
-RESULTS = 512                            # entries
-RESULTS_BYTES = 64 << 20                 # and bytes, together
+RESULTS = 512                            # entries (a2's hidden cases: a few kB each)
+RESULTS_BYTES = 16 << 20                 # and bytes, together; one entry at most a sixteenth of it
 _RESULTS: "OrderedDict[tuple, tuple[int, object]]" = OrderedDict()
 _results_bytes = 0
 
@@ -112,7 +112,7 @@ def _remembered(key, compute):
             return _copied(hit[1])
     value = compute()
     size = _nbytes(value)
-    if size <= RESULTS_BYTES // 8:
+    if size <= RESULTS_BYTES // 16:
         with _LOCK:
             if key not in _RESULTS:
                 _RESULTS[key] = (size, _copied(value))
