@@ -248,7 +248,13 @@ def explain_error(case, result, errors: list[str] | None = None) -> list[Diagnos
         if err.get("type") in ("ZeroDivisionError", "FloatingPointError") and _dropout_p_one(case):
             return [_dropout_p1()]
         if err.get("type") == "KeyError" and err.get("step") == 1 and case.state:
-            names = [k for k in case.state if f"'{k}'" in msg or f'"{k}"' in msg or msg.strip("'\"") == k]
+            # load_state_dict refused a key the object *has* (an attribute with a shape): assigned,
+            # not registered; a parameter that is simply missing is another matter
+            from .checks.cases import ATTR_SHAPE
+
+            values = result.values if isinstance(result.values, dict) else {}
+            names = [k for k in case.state if (f"'{k}'" in msg or f'"{k}"' in msg or msg.strip("'\"") == k)
+                     and f"{ATTR_SHAPE}{k}" in values]
             if names:
                 return [Diagnosis("parameter_not_registered", t(
                     "diagnosis.parameter_not_registered", name=repr(names[0]), attr=names[0]))]

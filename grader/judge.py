@@ -69,22 +69,26 @@ def compare(actual, expected: np.ndarray, what: str | None = None, dtype: str = 
     the message, in the current language (default: "output", ``grading.what_output``)."""
     expected = np.asarray(expected, dtype=np.float64)
     rtol = RTOL.get(dtype, 1e-6) if rtol is None else rtol
-    what = t("grading.what_output") if what is None else what
+
+    def name() -> str:          # only a failure's message needs it
+        return t("grading.what_output") if what is None else what
+
     if actual is None:
-        return Comparison(False, "missing", t("grading.cmp_missing", what=what))
-    arr = as_array(actual)
+        return Comparison(False, "missing", t("grading.cmp_missing", what=name()))
+    # only read here (never kept): a float64 array is used as it is, anything else is converted
+    arr = actual if type(actual) is np.ndarray and actual.dtype == np.float64 else as_array(actual)
     if arr is None:
-        return Comparison(False, "type", t("grading.cmp_type", what=what, shape=fmt_shape(expected.shape),
+        return Comparison(False, "type", t("grading.cmp_type", what=name(), shape=fmt_shape(expected.shape),
                                            got=describe_value(actual)))
     if arr.shape != expected.shape:
         hint = t("grading.cmp_shape_hint") if arr.size == expected.size and arr.size > 1 else ""
-        return Comparison(False, "shape", t("grading.cmp_shape", what=what, got=fmt_shape(arr.shape),
+        return Comparison(False, "shape", t("grading.cmp_shape", what=name(), got=fmt_shape(arr.shape),
                                             shape=fmt_shape(expected.shape), hint=hint), n_total=expected.size)
     finite = np.isfinite(arr)
     if not finite.all():
         bad = int((~finite).sum())
         kind = "NaN" if np.isnan(arr).any() else "inf"
-        return Comparison(False, "nonfinite", t("grading.cmp_nonfinite", what=what, bad=bad, kind=kind),
+        return Comparison(False, "nonfinite", t("grading.cmp_nonfinite", what=name(), bad=bad, kind=kind),
                           n_wrong=bad, n_total=arr.size)
     if arr.size == 0:
         return Comparison(True, n_total=0)
@@ -94,15 +98,16 @@ def compare(actual, expected: np.ndarray, what: str | None = None, dtype: str = 
     limit = rtol * scale + atol
     max_err = float(diff.max())
     rel = max_err / scale if scale > 0 else max_err
-    wrong = diff > limit
-    n_wrong = int(wrong.sum())
-    worst = tuple(int(i) for i in np.unravel_index(int(diff.argmax()), diff.shape)) if diff.ndim else ()
+    # the largest error within the limit (not NaN) means no entry is over it: the count and the
+    # worst position are needed only otherwise
+    n_wrong = 0 if max_err <= limit else int((diff > limit).sum())
     if n_wrong == 0:
         return Comparison(True, max_abs_error=max_err, rel_error=rel, n_total=arr.size,
                           error_map=diff)
+    worst = tuple(int(i) for i in np.unravel_index(int(diff.argmax()), diff.shape)) if diff.ndim else ()
     return Comparison(
         False, "value",
-        t("grading.cmp_value", what=what, n_wrong=n_wrong, n=arr.size, err=f"{max_err:.3g}", rel=f"{rel:.2g}",
+        t("grading.cmp_value", what=name(), n_wrong=n_wrong, n=arr.size, err=f"{max_err:.3g}", rel=f"{rel:.2g}",
           tol=f"{rtol:g}"),
         max_abs_error=max_err, rel_error=rel, worst_index=worst, n_wrong=n_wrong,
         n_total=arr.size, error_map=diff)

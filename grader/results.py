@@ -161,6 +161,16 @@ def _number(value, default=0.0):
 def _clean(value, depth: int = 0):
     """Plain JSON data: non-finite floats -> None, numpy scalars -> Python, strings and containers
     capped, anything else -> its type name."""
+    kind = type(value)          # the common exact types first (the same answers, sooner)
+    if kind is str:
+        return value if len(value) <= MAX_STR else value[:MAX_STR - len(TRUNCATED)] + TRUNCATED
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict and depth < MAX_DEPTH:
+        return {(k if isinstance(k, str) and len(k) <= 200 else str(k)[:200]): _clean(v, depth + 1)
+                for k, v in list(value.items())[:MAX_ITEMS]}
+    if kind is list and depth < MAX_DEPTH:
+        return [_clean(v, depth + 1) for v in value[:MAX_ITEMS]]
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):

@@ -41,26 +41,39 @@ def _matches(name: str, forbidden) -> bool:
     return any(name == f or name.startswith(f + ".") for f in forbidden)
 
 
-def scan_imports(source: str, forbidden) -> list[Finding]:
-    from .submission import PARSE_LOCK
+def _parsed(source: str):
+    """The source's shared parse (``grader._threadsafe_ast.parsed``: the loader's, when it parsed
+    the same text), or None when it does not parse."""
+    from ._threadsafe_ast import parsed
 
-    forbidden = tuple(forbidden) + ALWAYS_FORBIDDEN
     try:
-        with PARSE_LOCK:
-            tree = ast.parse(source)
-    except SyntaxError:
+        return parsed(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def scan_imports(source: str, forbidden) -> list[Finding]:
+    forbidden = tuple(forbidden) + ALWAYS_FORBIDDEN
+    tree = _parsed(source)
+    if tree is None:
         return []
     found: list[Finding] = []
-    aliases = _module_aliases(tree)
-    for node in ast.walk(tree):
+    nodes = tree.nodes
+    aliases = _module_aliases(nodes)
+    attribute, imp, imp_from, call = ast.Attribute, ast.Import, ast.ImportFrom, ast.Call
+    for node in nodes:
+        kind = type(node)           # a parsed tree holds exact node classes
+        if kind is not attribute and kind is not imp and kind is not imp_from and kind is not call:
+            continue
         if isinstance(node, ast.Attribute):
             # The shortest forbidden name the chain falls under; a bare top-level module is already
             # flagged at its import. Inner links of a chain give the same finding (deduplicated below).
             root, attrs = _chain(node)
-            dotted = ".".join([aliases[root]] + attrs) if root in aliases else ""
-            hit = min((f for f in forbidden if _matches(dotted, (f,))), key=len, default=None)
-            if hit and "." in hit:
-                found.append(Finding(hit, node.lineno, "attribute"))
+            if root in aliases:
+                dotted = ".".join([aliases[root]] + attrs)
+                hit = min((f for f in forbidden if _matches(dotted, (f,))), key=len, default=None)
+                if hit and "." in hit:
+                    found.append(Finding(hit, node.lineno, "attribute"))
         if isinstance(node, ast.Import):
             found += [Finding(a.name, node.lineno, "import") for a in node.names if _matches(a.name, forbidden)]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -85,12 +98,16 @@ def scan_imports(source: str, forbidden) -> list[Finding]:
     return sorted(unique.values(), key=lambda f: (f.line, f.module))
 
 
-def _module_aliases(tree: ast.AST) -> dict[str, str]:
+def _module_aliases(nodes) -> dict[str, str]:
     """Names bound to modules by imports: ``import numpy as np`` -> ``{"np": "numpy"}``,
     ``import numpy.linalg`` -> ``{"numpy": "numpy"}``, ``from numpy import fft`` -> ``{"fft":
-    "numpy.fft"}``."""
+    "numpy.fft"}``. ``nodes``: a tree, or its nodes in ``ast.walk`` order."""
+    from ._threadsafe_ast import walk
+
     aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in walk(nodes) if isinstance(nodes, ast.AST) else nodes:
+        if type(node) is not ast.Import and type(node) is not ast.ImportFrom:
+            continue
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.asname:
@@ -157,9 +174,9 @@ def _is_loader(dotted: str) -> bool:
     return bool(dotted) and (_matches(dotted, LOADERS) or dotted.rsplit(".", 1)[-1] in LOADER_NAMES)
 
 
-def _docstrings(tree: ast.AST) -> set[int]:
+def _docstrings(nodes) -> set[int]:
     ids = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
@@ -213,17 +230,14 @@ def scan_shortcuts(source: str, allow_weight_files: bool = False) -> list[tuple[
     """
     if allow_weight_files:
         return []
-    from .submission import PARSE_LOCK
-
-    try:
-        with PARSE_LOCK:
-            tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(source)
+    if tree is None:
         return []
-    aliases = _module_aliases(tree)
-    docs = _docstrings(tree)
+    nodes = tree.nodes
+    aliases = _module_aliases(nodes)
+    docs = _docstrings(nodes)
     inner = set()     # sub-expressions of a reported chain or literal (reported once, at the outermost)
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Attribute):
             inner.add(id(node.value))
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
@@ -236,7 +250,7 @@ def scan_shortcuts(source: str, allow_weight_files: bool = False) -> list[tuple[
     def add(line, message):
         found.setdefault(line, message)
 
-    for node in ast.walk(tree):
+    for node in nodes:
         line = getattr(node, "lineno", 0)
         if isinstance(node, (ast.Attribute, ast.Name)) and id(node) not in inner and isinstance(node.ctx, ast.Load):
             dotted = _resolve(node, aliases)

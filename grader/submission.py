@@ -47,6 +47,7 @@ import json
 import re
 import stat
 import sys
+import unicodedata
 import warnings
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -75,7 +76,7 @@ MAX_NOTES_LISTED = 8
 # Parsing is serialized: CPython 3.11's ast module keeps recursion-depth state that is not
 # thread-safe ("AST constructor recursion depth mismatch" under parallel grading), and
 # warnings.catch_warnings() swaps process-wide state. Loading takes milliseconds.
-from ._threadsafe_ast import AST_LOCK as PARSE_LOCK  # noqa: E402
+from ._threadsafe_ast import AST_LOCK as PARSE_LOCK, parsed, walk  # noqa: E402
 
 
 def raw_cap(max_bytes: int, name: str) -> int:
@@ -348,8 +349,11 @@ def _load_py(data: bytes, name: str):
     lines = text.split("\n")
     tree = _parse(text, name, _line)
     notes: list[str] = []
-    otter = _otter_statements([tree])[0]        # a notebook exported to .py keeps otter's lines
-    lines, dropped = _drop_get_ipython(lines, tree, also=otter)
+    # a notebook exported to .py keeps otter's lines
+    otter = _otter_statements([tree])[0] if _mentions(text, _OTTER_WORDS) else []
+    dropped = []
+    if otter or _mentions(text, ("get_ipython",)):
+        lines, dropped = _drop_get_ipython(lines, tree, also=otter)
     if otter:
         where = [node.lineno for node in otter]
         notes.append(t("loading.otter_py", shapes=", ".join(dict.fromkeys(_otter_shape(n) for n in otter)),
@@ -360,16 +364,15 @@ def _load_py(data: bytes, name: str):
                        where=_lines(where)))
     source = "\n".join(lines)
     notes += _compile(source, name, _line)
-    if not _has_code(source):
+    if not (tree.body if source == text else _has_code(source)):
         raise SubmissionError(t("loading.no_code", name=name))
     return source, notes, [], []
 
 
 def _parse(text: str, name: str, where) -> ast.Module:
+    """The module's tree (shared with the static scans of the same source: never changed)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(text, filename=name)
+        return parsed(text, filename=name).tree
     except SyntaxError as exc:
         raise SubmissionError(_syntax_reason(exc, name, where)) from None
     except ValueError as exc:
@@ -404,9 +407,20 @@ def _syntax_reason(exc: SyntaxError, name: str, where) -> str:
 
 
 def _has_code(source: str) -> bool:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bool(ast.parse(source).body)
+    return bool(parsed(source).tree.body)
+
+
+# Words without which a source cannot hold what a tree walk looks for (an identifier is compared
+# after NFKC normalization, as Python does: ``ｏｔｔｅｒ`` is the name ``otter``).
+_OTTER_WORDS = ("otter", "grader")
+
+
+def _mentions(text: str, words) -> bool:
+    """Whether any of ``words`` occurs in ``text`` or in its NFKC normalization: False proves
+    that no identifier of the parsed text is one of them (nor contains one)."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return any(word in text for word in words)
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,12 +429,12 @@ def _has_code(source: str) -> bool:
 
 def _calls_get_ipython(node: ast.AST) -> bool:
     return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-               and n.func.id == "get_ipython" for n in ast.walk(node))
+               and n.func.id == "get_ipython" for n in walk(node))
 
 
 def _ipython_kind(node: ast.stmt) -> str:
     """'magic', 'shell', 'help' or 'call' from the transformed statement."""
-    for n in ast.walk(node):
+    for n in walk(node):
         if (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                 and isinstance(n.func.value, ast.Call)
                 and isinstance(n.func.value.func, ast.Name)
@@ -456,7 +470,7 @@ def _drop_get_ipython(lines: list[str], tree: ast.Module, also=()):
     Returns the new lines and ``[(line, kind), ...]`` sorted by line, kind one of ``magic``,
     ``shell``, ``help``, ``call``.
     """
-    targets = [node for node in ast.walk(tree)
+    targets = [node for node in walk(tree)
                if isinstance(node, ast.stmt) and not hasattr(node, "body")
                and _calls_get_ipython(node)]
     dropped = sorted((node.lineno, _ipython_kind(node)) for node in targets)
@@ -810,8 +824,10 @@ def _load_ipynb(data: bytes, name: str, max_bytes: int):
         if code > max_bytes:
             raise SubmissionError(t("loading.code_too_big", name=name, size=_mb(code), limit=_mb(max_bytes)))
         size_notes.append(t("loading.outputs_not_counted", name=name, size=_mb(len(data)), limit=_mb(max_bytes)))
-    prepared: list[tuple[int, list[str], ast.Module]] = []    # (cell, lines, tree)
+    prepared: list[tuple[int, list[str], ast.Module | None]] = []    # (cell, lines, tree)
     skipped, cell_magic, future, broken = [], [], [], []
+    # otter's statements are looked for only where they can be (and then in every cell's tree)
+    otter_words = _mentions("\n".join(c["source"] for c in cells if c["cell_type"] == "code"), _OTTER_WORDS)
     dropped: dict[str, list[int]] = {}
     for cell in cells:
         number, source = cell["number"], cell["source"]
@@ -832,7 +848,7 @@ def _load_ipynb(data: bytes, name: str, max_bytes: int):
             cell_magic.append((number, first.split()[0]))
             continue
         try:
-            code, tree, kinds, future_names = _cell_code(lines, name, number)
+            code, tree, kinds, future_names = _cell_code(lines, name, number, need_tree=otter_words)
         except SubmissionError as exc:
             broken.append((number, exc.reason))
             continue
@@ -842,7 +858,7 @@ def _load_ipynb(data: bytes, name: str, max_bytes: int):
             dropped.setdefault(kind, []).append(number)
         prepared.append((number, code, tree))
 
-    otter = _otter_statements([tree for _, _, tree in prepared])
+    otter = _otter_statements([tree for _, _, tree in prepared]) if otter_words else [[] for _ in prepared]
     parts: list[str] = []
     spans: list[tuple[int, int, int]] = []
     otter_cells, otter_shapes = [], []
@@ -892,14 +908,26 @@ def _load_ipynb(data: bytes, name: str, max_bytes: int):
     return source, notes, spans, broken
 
 
-def _cell_code(lines: list[str], name: str, number: int):
+def _cell_code(lines: list[str], name: str, number: int, need_tree: bool = True):
     """One code cell -> (line-preserving Python lines, their AST, kinds of IPython statements
     dropped, ``from __future__`` names). A cell that does not compile on its own (as Jupyter
-    runs it) raises :class:`SubmissionError` whose reason names the cell and the line in it."""
+    runs it) raises :class:`SubmissionError` whose reason names the cell and the line in it.
+
+    Without ``need_tree`` the AST is None when no tree is needed: a cell that mentions neither
+    ``get_ipython`` nor ``__future__`` is only compiled (its source as it is)."""
     code, found = _strip_ipython(lines)
     where = _line
-    tree = _cell_parse("\n".join(code), number, where)
-    new, dropped = _drop_get_ipython(code, tree)
+    text = "\n".join(code)
+    if not need_tree and not _mentions(text, ("get_ipython", "__future__")):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                compile(text, name, "exec", dont_inherit=True)
+            return code, None, [kind for _, kind in found], []
+        except Exception:   # the reason comes from the full path below, as it always did
+            pass
+    tree = _cell_parse(text, number, where)
+    new, dropped = _drop_get_ipython(code, tree) if _mentions(text, ("get_ipython",)) else (code, [])
     if dropped:
         tree = _cell_parse("\n".join(new), number, where)
     # Jupyter compiles each cell alone, so 'from __future__ import ...' may open any cell; in

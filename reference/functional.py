@@ -78,6 +78,19 @@ def _check_pad_fits(shape: tuple[int, ...], pads, mode: str) -> None:
             )
 
 
+def _pad_constant(x: np.ndarray, pads, value: float = 0.0) -> np.ndarray:
+    """``np.pad(x, [(0, 0)] * lead + pads, constant_values=value)`` for non-negative ``pads`` of the
+    last axes, without its per-call overhead (most of the time for a small input). With no padding
+    at all it is ``x`` itself: callers only read it."""
+    lead = x.ndim - len(pads)
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    out = np.full(x.shape[:lead] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[lead:], pads)),
+                  value, dtype=x.dtype)
+    out[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[lead:], pads))] = x
+    return out
+
+
 def pad(x: np.ndarray, pads, mode: str = "zeros") -> np.ndarray:
     """Pad the last ``len(pads)`` axes of ``x``; ``pads[i] = (lo, hi)`` for the i-th of them.
 
@@ -90,7 +103,9 @@ def pad(x: np.ndarray, pads, mode: str = "zeros") -> np.ndarray:
     if mode == "zeros":
         if not any(lo or hi for lo, hi in pads):
             return x
-        return np.pad(x, [(0, 0)] * lead + list(pads))
+        if min(min(p) for p in pads) < 0:
+            return np.pad(x, [(0, 0)] * lead + list(pads))     # numpy's error for a negative pad
+        return _pad_constant(x, pads)
     _check_pad_fits(x.shape[lead:], pads, mode)
     out = x
     for axis, (lo, hi) in enumerate(pads, start=lead):
@@ -454,7 +469,7 @@ def max_pool_forward(x: np.ndarray, kernel_size, stride, padding, dilation, ceil
     in_shape = x.shape[2:]
     out_shape, _, pads = _pool_geometry(in_shape, kernel_size, stride, padding, dilation,
                                         ceil_mode, layer)
-    xp = np.pad(x, [(0, 0), (0, 0)] + list(pads), constant_values=-np.inf)
+    xp = _pad_constant(x, pads, -np.inf)
     # torch's scan: along each axis the window starts at o*stride - padding; the max starts at
     # -inf with the index of the first in-bounds position (first non-negative coordinate on the
     # dilation grid) and a later element replaces it only if greater (first max wins) or NaN.
@@ -533,7 +548,7 @@ def avg_pool_forward(x: np.ndarray, kernel_size, stride, padding, ceil_mode=Fals
     dilation = (1,) * d
     out_shape, need, pads = _pool_geometry(in_shape, kernel_size, stride, padding, dilation,
                                            ceil_mode, layer)
-    xp = np.pad(x, [(0, 0), (0, 0)] + list(pads))
+    xp = _pad_constant(x, pads)
     win = _windows(xp, kernel_size, stride, dilation, out_shape)
     div = _avg_divisor(in_shape, out_shape, kernel_size, stride, padding, count_include_pad,
                        x.dtype)

@@ -13,7 +13,7 @@ from ..i18n import t
 from ..judge import as_array, compare, describe_value, fmt_shape
 from .base import CheckDefinitionError, CheckKind, CheckSpec, Part, Plan, case_text, literal, register, \
     require_target, split_points, worker_error_text
-from .cases import LayerCase, call_repr, init_kwargs, make_case, module_steps, reference_class
+from .cases import LayerCase, call_repr, init_kwargs, make_case, module_steps, reference_class, template
 
 PART_LABEL = {"output": "grading.what_output", "input": "grading.what_dx"}     # catalogue keys
 
@@ -125,7 +125,7 @@ class ForwardCheck(_LayerKind):
 
     def judge(self, spec, plan, result):
         case = plan.context["case"]
-        _, y = case.reference_forward()
+        y = case.reference_output()
         return [judge_part(spec, case, "output", result.values.get("y"), {"output": y},
                            spec.points, result, spec.display_name)]
 
@@ -153,19 +153,16 @@ class BackwardCheck(_LayerKind):
         return split_points(spec.points, {p: float(weights.get(p, 1.0)) for p in parts})
 
     def parts(self, spec):
-        names = [n for n, _ in reference_class(spec)(**init_kwargs(spec)).named_parameters()]
+        names = [n for n, _ in template(reference_class(spec), init_kwargs(spec)).named_parameters()]
         return [(f"{spec.display_name} — {part_label(p)}", pts) for p, pts in self._points(spec, names).items()]
 
     def judge(self, spec, plan, result):
         case = plan.context["case"]
-        layer = case.build_reference()
-        y = np.asarray(layer.forward(case.x))
-        dx = np.asarray(layer.backward(case.grad_out))
-        expected = {"output": y, "input": dx}
-        for p in case.param_names():
-            expected[p] = np.asarray(layer.grads[p])
-        parts = ["input"] + case.param_names()
-        points = self._points(spec, case.param_names())
+        y, dx, grads = case.reference_gradients()
+        expected = {"output": y, "input": dx, **grads}
+        names = case.param_names()
+        parts = ["input"] + names
+        points = self._points(spec, names)
         fwd_ok = compare(result.values.get("y"), y, dtype=case.dtype).ok
         note = "" if fwd_ok else forward_note()
         out = []
@@ -270,7 +267,7 @@ class GradientConsistencyCheck(_LayerKind):
                         else t("grading.value_array", shape=fmt_shape(y0.shape)))
             return [Part(name, spec.points, 0.0, f"{line}\n\n" + t("grading.gc_not_evaluated", why=why),
                          {"kind": self.kind, "failed": True})]
-        _, y_ref = case.reference_forward()
+        y_ref = case.reference_output()
         own = y0.shape != np.shape(y_ref)
         if own:   # judge the backward of the student's own output shape
             g = np.random.default_rng(plan.context["gseed"]).standard_normal(y0.shape)
@@ -408,7 +405,7 @@ class ApiCheck(CheckKind):
         reference_class(spec)(**init_kwargs(spec))
 
     def plan(self, spec, rng):
-        layer = reference_class(spec)(**init_kwargs(spec))
+        layer = template(reference_class(spec), init_kwargs(spec))
         attrs = list(spec.get("attributes", ["forward", "backward", "load_state_dict", "grads"]))
         params = {k: tuple(v.shape) for k, v in layer.state_dict().items()}
         plan = Plan([{"let": "m", "call": spec.target, "kwargs": literal(init_kwargs(spec))}], {},

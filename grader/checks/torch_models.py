@@ -30,6 +30,8 @@ training mode, default false: eval mode with drawn running statistics).
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Callable
 
 import numpy as np
@@ -112,6 +114,32 @@ def _build(spec: CheckSpec, device: str | None = None):
         raise CheckDefinitionError(f"check {spec.name!r}: reference {name}: {exc}") from None
 
 
+# What the reference architecture's structure gives (parameter shapes, output shapes, shape traces
+# on the meta device) depends only on the builder, its arguments and the input shape: the same for
+# every student and every grade, so it is computed once per process (a few hundred entries kept).
+STRUCTURES = 256
+_STRUCTURES: "OrderedDict[tuple, object]" = OrderedDict()
+_STRUCTURES_LOCK = threading.Lock()
+
+
+def _structure(what: str, spec: CheckSpec, shape, compute):
+    """``compute()`` for (``what``, the spec's builder and ``init``, ``shape``), once; the kept value
+    is immutable or copied (a list of tuples) for each caller."""
+    key = (what, spec.get("reference", spec.target), repr(spec.get("init", {})),
+           None if shape is None else tuple(int(d) for d in shape))
+    with _STRUCTURES_LOCK:
+        if key in _STRUCTURES:
+            _STRUCTURES.move_to_end(key)
+            value = _STRUCTURES[key]
+            return list(value) if isinstance(value, list) else value
+    value = compute()
+    with _STRUCTURES_LOCK:
+        _STRUCTURES[key] = list(value) if isinstance(value, list) else value
+        while len(_STRUCTURES) > STRUCTURES:
+            _STRUCTURES.popitem(last=False)
+    return value
+
+
 def _call(spec: CheckSpec) -> str:
     args = ", ".join(f"{k}={v!r}" for k, v in spec.get("init", {}).items())
     return f"{spec.target}({args})"
@@ -146,31 +174,27 @@ def _run(model, input_shape, device: str):
 
 SMALL_INPUT = 1 << 17     # elements of an input a shape run does on the CPU
 SMALL_MODEL = 1 << 21     # parameters of a model a shape run builds on the CPU
-_RUNS: dict = {}          # (reference, init, shape) -> (output shape, trace); bounded below
 
 
-def shape_run(spec: CheckSpec, shape) -> tuple[tuple[int, ...], list[tuple[str, str, tuple[int, ...]]]]:
+def shape_run(spec: CheckSpec, shape) -> tuple[tuple[int, ...], tuple[tuple[str, str, tuple[int, ...]], ...]]:
     """(output shape, shape trace) of the check's reference model on an input of ``shape``,
     memoized. Small models on small inputs run on the CPU on zeros (milliseconds): on the meta
     device some ops (``tanh``) go through torch's Python references, whose first call imports
     ``torch._dynamo`` — seconds, in every process that loads or grades a5. Large ones (the
-    572×572 U-Net) run on the meta device. The CPU build does not touch torch's global RNG."""
-    import torch
+    572×572 U-Net) run on the meta device. The CPU build does not touch torch's global RNG.
+    Kept once per process (:func:`_structure`)."""
+    def compute():
+        import torch
 
-    key = (spec.get("reference", spec.target), repr(spec.get("init", {})), tuple(int(d) for d in shape))
-    hit = _RUNS.get(key)
-    if hit is not None:
-        return hit
-    model = _build(spec, "meta")
-    small = sum(p.numel() for p in model.parameters()) <= SMALL_MODEL and int(np.prod(shape)) <= SMALL_INPUT
-    if small:
-        with torch.random.fork_rng(devices=[]):
-            model = _build(spec)
-    result = _run(model, shape, "cpu" if small else "meta")
-    if len(_RUNS) > 512:
-        _RUNS.clear()
-    _RUNS[key] = result
-    return result
+        model = _build(spec, "meta")
+        small = sum(p.numel() for p in model.parameters()) <= SMALL_MODEL and int(np.prod(shape)) <= SMALL_INPUT
+        if small:
+            with torch.random.fork_rng(devices=[]):
+                model = _build(spec)
+        out, trace = _run(model, shape, "cpu" if small else "meta")
+        return out, tuple(trace)
+
+    return _structure("run", spec, shape, compute)
 
 
 def parse_shapes(value) -> list[tuple[str, tuple[int, ...]]] | None:
@@ -248,7 +272,8 @@ class ModelParamsCheck(_ModelKind):
     def plan(self, spec, rng):
         plan = Plan(self._construct(spec) + [{"let": "ps", "grader": "param_shapes", "args": [{"$ref": "m"}]}],
                     {"ps": "ps"})
-        plan.context["want"] = reference_param_shapes(_build(spec, "meta"))
+        plan.context["want"] = _structure("param_shapes", spec, None,
+                                          lambda: reference_param_shapes(_build(spec, "meta")))
         return plan
 
     def judge(self, spec, plan, result):

@@ -4,6 +4,7 @@ Errors are ``ValueError`` whose message names the offending argument, as torch's
 """
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 import numpy as np
@@ -64,6 +65,27 @@ def default_rng(rng) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     return np.random.default_rng(rng)
+
+
+_INIT_RNG: list[np.random.Generator] = []
+
+
+def _forget_init_rng() -> None:
+    _INIT_RNG.clear()
+
+
+os.register_at_fork(after_in_child=_forget_init_rng)   # a forked process draws its own initial weights
+
+
+def init_rng(rng) -> np.random.Generator:
+    """The generator a layer's *initial* weights are drawn with: ``rng`` as :func:`default_rng`
+    reads it, and for ``None`` one process-wide generator seeded from the OS (as torch's global
+    generator; a fresh OS-seeded generator per layer costs more than drawing the weights)."""
+    if rng is not None:
+        return default_rng(rng)
+    if not _INIT_RNG:
+        _INIT_RNG.append(np.random.default_rng())
+    return _INIT_RNG[0]
 
 
 def positive_int(value, name: str) -> int:

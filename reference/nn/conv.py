@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from reference import functional as F
-from reference.nn._utils import batched, batched_grad_out, channels_and_groups, default_rng, float_dtype, \
+from reference.nn._utils import batched, batched_grad_out, channels_and_groups, init_rng, float_dtype, \
     init_uniform, non_negative, ntuple, positive
 from reference.nn.module import Module
 
@@ -60,7 +60,7 @@ class _ConvNd(Module):
             self._pads = tuple((p, p) for p in self.padding)
 
         dt = float_dtype(dtype)
-        rng = default_rng(rng)
+        rng = init_rng(rng)
         fan_in = (self.in_channels // self.groups) * math.prod(self.kernel_size)
         w_shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
         self.register_parameter("weight", init_uniform(rng, w_shape, fan_in, dt))
@@ -164,7 +164,7 @@ class _ConvTransposeNd(Module):
         self.padding_mode = padding_mode
 
         dt = float_dtype(dtype)
-        rng = default_rng(rng)
+        rng = init_rng(rng)
         # torch computes fan_in from weight.size(1) * prod(kernel_size)
         fan_in = (self.out_channels // self.groups) * math.prod(self.kernel_size)
         w_shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.nn._utils import default_rng, float_dtype, init_uniform, positive_int
+from reference.nn._utils import init_rng, float_dtype, init_uniform, positive_int
 from reference.nn.module import Module
 
 __all__ = ["Linear", "Maxout"]
@@ -47,7 +47,7 @@ class Linear(Module):
         self.in_features = positive_int(in_features, "in_features")
         self.out_features = positive_int(out_features, "out_features")
         dt = float_dtype(dtype)
-        rng = default_rng(rng)
+        rng = init_rng(rng)
         w_shape = (self.out_features, self.in_features)
         self.register_parameter("weight", init_uniform(rng, w_shape, self.in_features, dt))
         self.register_parameter(
@@ -101,7 +101,7 @@ class Maxout(Module):
         self.out_features = positive_int(out_features, "out_features")
         self.pieces = positive_int(pieces, "pieces")
         dt = float_dtype(dtype)
-        rng = default_rng(rng)
+        rng = init_rng(rng)
         rows = self.out_features * self.pieces
         self.register_parameter(
             "weight", init_uniform(rng, (rows, self.in_features), self.in_features, dt))

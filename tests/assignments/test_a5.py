@@ -94,3 +94,21 @@ def test_bad_model_check_definitions():
     bad = CheckSpec("x", "model_shapes", 1, target="LeNet5", params={"init": {}})
     with pytest.raises(CheckDefinitionError, match="inputs"):
         kind_of(bad).validate(bad)
+
+
+def test_reference_structures_are_computed_once_per_process(a5, monkeypatch):
+    """Parameter shapes, output shapes and traces of the reference depend only on the spec: a
+    second plan of the same check builds no model, and gets the same (equal, not shared) answer."""
+    import numpy as np
+
+    from grader.checks import kind_of, torch_models
+
+    specs = [s for s in a5.checks if s.kind in ("model_params", "model_shapes", "model_trace")]
+    first = {s.name: kind_of(s).plan(s, np.random.default_rng(0)).context["want"] for s in specs}
+    built = []
+    original = torch_models._build
+    monkeypatch.setattr(torch_models, "_build", lambda *a, **k: built.append(a) or original(*a, **k))
+    again = {s.name: kind_of(s).plan(s, np.random.default_rng(1)).context["want"] for s in specs}
+    assert again == first and not built
+    name = specs[0].name
+    assert again[name] is not first[name]
