@@ -65,21 +65,82 @@ def write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
+# .npy frames without numpy's header code on the common path: numpy parses every header with
+# ast.literal_eval (hundreds of arrays a grade). The grader writes plain v1.0 headers
+# (protocol.npy_header); those are read by one pattern, anything else by np.load. Headers are
+# kept by their bytes / by (descr, shape): the same shapes come again and again.
+_NPY_V1 = b"\x93NUMPY\x01\x00"
+_NPY_DICT = None
+_READ, _WRITTEN = {}, {}
+
+
+def _npy_layout(head):
+    """(dtype, shape) of a header dict numpy would write for a C-ordered plain array, else None."""
+    global _NPY_DICT
+    if _NPY_DICT is None:
+        import re
+        _NPY_DICT = re.compile(r"\{'descr': '([<>|][biuf][0-9]{1,2})', 'fortran_order': False, "
+                               r"'shape': \(([0-9, ]{0,400})\), \} *\n")
+    m = _NPY_DICT.fullmatch(head.decode("latin1"))
+    if m is None:
+        return None
+    dims = [d.strip() for d in m.group(2).split(",")]
+    if dims and dims[-1] == "":
+        dims.pop()
+    if not all(d.isdigit() for d in dims):
+        return None
+    return np.dtype(m.group(1)), tuple(int(d) for d in dims)
+
+
+def decode_array(buf):
+    """A fresh, writable array from the bytes of a .npy file."""
+    if buf[:8] == _NPY_V1 and len(buf) >= 10:
+        n = int.from_bytes(buf[8:10], "little")
+        head = bytes(buf[10:10 + n])
+        layout = _READ.get(head)
+        if layout is None:
+            layout = _npy_layout(head)
+            if layout is not None and len(_READ) < 512:
+                _READ[head] = layout
+        if layout is not None:
+            dtype, shape = layout
+            count = math.prod(shape)
+            if len(buf) == 10 + n + count * dtype.itemsize:
+                return np.frombuffer(buf, dtype=dtype, count=count, offset=10 + n).reshape(shape).copy()
+    return np.load(io.BytesIO(buf), allow_pickle=False)
+
+
+def encode_array(a):
+    """The bytes of a .npy file of ``a`` (byte for byte what np.lib.format.write_array writes)."""
+    a = np.ascontiguousarray(a).reshape(np.shape(a))   # 0-d stays 0-d
+    key = (a.dtype.str, a.shape)
+    head = _WRITTEN.get(key)
+    if head is None:
+        buf = io.BytesIO()
+        try:
+            np.lib.format.write_array_header_1_0(buf, np.lib.format.header_data_from_array_1_0(a))
+        except ValueError:      # a header too long for version 1.0: numpy picks the version
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, a, allow_pickle=False)
+            return buf.getvalue()
+        head = buf.getvalue()
+        if len(_WRITTEN) < 512:
+            _WRITTEN[key] = head
+    return head + a.tobytes()
+
+
 def read_message(fd):
     header = json.loads(read_frame(fd).decode("utf-8"))
     arrays = []
     for _ in range(int(header.get("n_arrays", 0))):
-        arrays.append(np.load(io.BytesIO(read_frame(fd)), allow_pickle=False))
+        arrays.append(decode_array(read_frame(fd)))
     return header, arrays
 
 
 def write_message(fd, obj, arrays=()):
     obj = dict(obj, n_arrays=len(arrays))
     parts = [json.dumps(obj, allow_nan=False, separators=(",", ":")).encode("utf-8")]
-    for a in arrays:
-        buf = io.BytesIO()
-        np.lib.format.write_array(buf, np.ascontiguousarray(a).reshape(np.shape(a)), allow_pickle=False)  # 0-d stays 0-d
-        parts.append(buf.getvalue())
+    parts += [encode_array(a) for a in arrays]
     write_all(fd, b"".join(HEADER.pack(len(p)) + p for p in parts))
 
 
