@@ -28,7 +28,10 @@ demo: install
 # core (pytest-xdist, `-n auto`), each test file on one worker (module fixtures run once), the
 # bundled validations one by one (tests/conftest.py). `make test PYTEST_JOBS=0` runs it serially.
 PYTEST_JOBS ?= auto
+# The project is byte-compiled first: with PYTHONDONTWRITEBYTECODE set (as in some CI shells) every
+# CLI a test starts would otherwise compile the grader from source again (a third of a second each).
 test: install
+	$(PY) -m compileall -q grader reference >/dev/null
 	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_JOBS) --dist loadfile --durations=15; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
