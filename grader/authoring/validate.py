@@ -31,6 +31,9 @@ the master's control run of the same short check. Beyond that:
 * a hidden check whose plan is the same under every seed (:meth:`_Judge.seed_free`: a parameter
   count, a single answer) is judged once per mutant, not once per sampled student, and plans are
   built once and shared by the master and every mutant;
+* a mutant with only training checks to run is judged in the sandbox alone (no in-process
+  session that would judge nothing); one whose cheapest check is a short run runs under the
+  first validation id (unless ``thorough``), so that all of them share the master's control runs;
 * the catch-rate sampling of a mutant that names no diagnosis skips the diagnoses
   (:func:`grader.diagnose.verdicts_only`: scores and pass/fail are the same);
 * the sandboxed work (the master and the starter graded, the sandboxed mutants) shares a warm
@@ -533,8 +536,6 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     for i, m in enumerate(mutants):
         if m.name not in mutated:
             continue
-        ids = students if thorough else (students[i % len(students)],)
-        rows[m.name].students = list(ids)
         in_sandbox = _edits_imports(m)
         affected = affected_names(source, mutated[m.name])
         trained = [s for s in training if _matches(m.targets, part_names[s.name]) and _can_differ(s, affected)]
@@ -545,13 +546,22 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
             trained = [s for s in training if _can_differ(s, affected)]
         trained = cost_order([short.get(s.name, s) for s in trained])
         mine = [s for s in plain if _can_differ(s, affected)]
+        ids = students if thorough else (students[i % len(students)],)
+        if not thorough and not mine and trained and trained[0].name in short:
+            # its cheapest check is a short run (which then always runs): under the first id, so
+            # that such mutants share the master's control runs (one per short check and id)
+            ids = students[:1]
+        rows[m.name].students = list(ids)
         for student in ids:
             if in_sandbox:
                 sandbox_work.append((m, student, mine + trained))
             elif trained:
                 sandbox_work.append((m, student, trained))
-        rows[m.name].where = "sandbox" if in_sandbox else "trusted"
-        if not in_sandbox:
+        # in process: the checks it can reach; none, and its training checks run in the sandbox
+        # (whose start reports an import that breaks): nothing is left to judge here
+        trusted = not in_sandbox and (mine or not trained)
+        rows[m.name].where = "trusted" if trusted else "sandbox"
+        if trusted:
             trusted_work.append((m, mine))
     hidden = [s for s in plain if not s.visible]
     for spec in plain:       # decided once, before the work is shared out

@@ -101,3 +101,26 @@ def test_validate_stops_at_the_first_catch_and_controls_the_short_run(a6, monkey
     (master_kw,) = [kw for src, kw in FailingSession.log if "nn.Identity()" not in src]
     assert mutant_kw[0]["epochs"] == master_kw[0]["epochs"] == 2
     assert any(f"short run of {MNIST!r}" in p and "fails the master" in p for p in report.problems), report.problems
+
+
+def test_short_run_mutants_share_the_masters_control_and_need_no_session_in_process(a6):
+    """Mutants whose cheapest check is a short run are judged under the first validation id (one
+    control run of the master for all of them), and a mutant with only training checks to run
+    gets no in-process session: there is nothing for it to judge there."""
+    trusted = []
+
+    def no_trusted(source, assignment):
+        trusted.append(source)
+        raise AssertionError("a training-only mutant needs no in-process session")
+
+    FailingSession.log = []
+    report = validate(a6, only=["no_relu", "no_eval_at_prediction", "learning_rate_100x"], master_checks=False,
+                      sandbox_session=FailingSession, trusted_session=no_trusted)
+    assert trusted == [] and not any("internal error" in p for p in report.problems), report.problems
+    rows = {r.name: r for r in report.rows}
+    assert rows["no_relu"].students == rows["no_eval_at_prediction"].students == ["validate-1"]
+    assert all(r.where == "sandbox" for r in report.rows)
+    # two mutants on the short MNIST run, its control once, the overfit check once
+    masters = [kw for src, kw in FailingSession.log if "nn.Identity()" not in src and "eval()" in src
+               and "lr=1.0," not in src]
+    assert len(FailingSession.log) == 4 and len(masters) == 1, FailingSession.log
