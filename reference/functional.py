@@ -25,6 +25,7 @@ Vectorization scheme (no Python loop over batch items or pixels):
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -185,6 +186,15 @@ def _check_output(out_shape, layer: str, in_shape, kernel_size) -> None:
 # ---------------------------------------------------------------------------------------------
 def _offset_slices(k, stride, dilation, out_shape):
     """Spatial slices of the padded input that kernel offset ``k`` sees for every output."""
+    try:
+        return _offset_slices_of(tuple(k), tuple(stride), tuple(dilation), tuple(out_shape))
+    except TypeError:       # an argument that is not hashable: computed as it is
+        return tuple(slice(ki * d, ki * d + s * (o - 1) + 1, s)
+                     for ki, s, d, o in zip(k, stride, dilation, out_shape))
+
+
+@functools.lru_cache(maxsize=4096)
+def _offset_slices_of(k, stride, dilation, out_shape):
     return tuple(slice(ki * d, ki * d + s * (o - 1) + 1, s)
                  for ki, s, d, o in zip(k, stride, dilation, out_shape))
 
