@@ -144,6 +144,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.isolation.namespaces": "namespaces: user, mount, pid, network (no network), ipc, uts; uid {uid}, no "
                                         "capabilities; read-only /usr and Python; tmpfs /tmp and home ({mb} MB)",
         "loading.isolation.hidden_packages": "forbidden packages absent from the sandbox's filesystem: {names}",
+        "loading.isolation.forked": "worker forked from a zygote (numpy preloaded, no other submission's bytes; "
+                                    "its own cgroup; the sandbox emptied before it)",
         "loading.isolation.weaker_fs": "WEAKER: no filesystem or network isolation — the submission can read every "
                                        "file the grader's user can read and can open network connections",
         "loading.isolation.weaker_imports": "WEAKER: forbidden imports are refused only by an import hook inside the "
@@ -313,6 +315,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                                         "без capabilities; /usr и Python только для чтения; tmpfs в /tmp и домашнем "
                                         "каталоге ({mb} МБ)",
         "loading.isolation.hidden_packages": "запрещённых пакетов нет в файловой системе песочницы: {names}",
+        "loading.isolation.forked": "процесс проверки порождён fork от зиготы (numpy уже загружен, байтов других "
+                                    "работ нет; своя cgroup; песочница очищена перед ним)",
         "loading.isolation.weaker_fs": "СЛАБЕЕ: нет изоляции файловой системы и сети — решение может читать любой "
                                        "файл, доступный пользователю проверяющей системы, и открывать сетевые "
                                        "соединения",

@@ -636,6 +636,8 @@ class WorkerSession:
         self._finalizer = weakref.finalize(self, w.kill)   # a session dropped without close()
         if w.notes:
             self._report = IsolationReport(self._report.level.replace("+cgroup", ""), self._report.details + w.notes)
+        if getattr(w.proc, "zygote", None) is not None and self._n_workers == 1:   # the results say so
+            self._report = IsolationReport(self._report.level, self._report.details + [_t("loading.isolation.forked")])
         try:
             if w.proc is None:
                 w.spawn()

@@ -21,6 +21,17 @@ def _run(assignment, subs, out, **kw):
     return run_batch(assignment, discover(subs, out / "_staging"), out, **kw)
 
 
+def _zygote_here() -> bool:
+    from grader.assignment import load
+    from grader.grade import sandbox_config
+    from grader.sandbox.launcher import detect_isolation
+    from grader.sandbox.zygote import enabled
+
+    config = sandbox_config(load(ASSIGNMENT))
+    level = detect_isolation(config).level
+    return enabled(config, level.startswith("bwrap"), level.endswith("+cgroup"))
+
+
 def _scores(out, students):
     res = {s: read_results(out, s) for s in students}
     return {s: (r["score"], [(t["name"], t["status"], t["score"]) for t in r["tests"]]) for s, r in res.items()}
@@ -55,6 +66,9 @@ def test_every_submission_gets_a_result_and_the_commands_report_them(tmp_path, m
     hung = [t for t in res[hang]["tests"] if t["status"] == "failed"]
     assert hung and any("time" in t["output"].lower() for t in hung)
     assert (out / correct / "source.py").is_file() and not (out / broken / "source.py").exists()
+    if _zygote_here():      # each batch worker forks its submissions' sandbox workers from a zygote
+        for s in (correct, flipped, notebook, correct2):
+            assert any("zygote" in d for d in res[s]["convgrade"]["isolation"]["details"]), res[s]["convgrade"]
     assert "Conv2d" in (out / flipped / "feedback.md").read_text()
     index = json.loads((out / "index.json").read_text())
     assert set(index["students"]) == set(students)
