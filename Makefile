@@ -26,7 +26,7 @@ demo: install
 
 # pytest's exit code 5 (no tests collected) is a failure, never a pass. The suite runs on every
 # core (pytest-xdist, `-n auto`), each test file on one worker (module fixtures run once), the
-# bundled validations one by one (tests/conftest.py). `make test PYTEST_JOBS=0` runs it serially.
+# bundled validations and the release path's tests one by one, the longest first (tests/conftest.py). `make test PYTEST_JOBS=0` runs it serially.
 PYTEST_JOBS ?= auto
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_JOBS) --dist loadfile --durations=15; rc=$$?; \
