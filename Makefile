@@ -26,7 +26,7 @@ demo: install
 
 # pytest's exit code 5 (no tests collected) is a failure, never a pass. The suite runs on every
 # core (pytest-xdist, `-n auto`), each test file on one worker (module fixtures run once), the
-# bundled validations one by one (tests/conftest.py). `make test PYTEST_JOBS=0` runs it serially.
+# bundled validations and the release path's tests one by one, the longest first (tests/conftest.py). `make test PYTEST_JOBS=0` runs it serially.
 PYTEST_JOBS ?= auto
 # The project is byte-compiled first: with PYTHONDONTWRITEBYTECODE set (as in some CI shells) every
 # CLI a test starts would otherwise compile the grader from source again (a third of a second each).
