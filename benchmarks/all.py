@@ -14,7 +14,8 @@ floor of any process that grades numpy code), and torch CPU for the reference la
    ``CONVGRADE_DEVICE=cpu``.
 2. ``convgrade grade-batch`` throughput at each n (hang-free class from benchmarks/batch.py),
    the fitted fixed + per-submission cost, the same middle n with pre-started workers instead of
-   the zygote and without any pool, and the per-submission cost in bare-python starts.
+   the zygote (a batch worker always has a warm pool), and the per-submission cost in bare-python
+   starts.
 3. ``convgrade validate`` of every bundled assignment (whole processes, wall clock each, the
    sum) against bare python.
 4. ``make test`` wall clock (only with ``--suite``: it runs the whole suite, tens of minutes).
@@ -186,8 +187,10 @@ def row_batch(work: Path, ns: list[int]) -> None:
     print(f"== 2. grade-batch a2_convolution -j {os.cpu_count()}, hang-free class, n = {ns}", flush=True)
     pts, base = [], {}
     mid = ns[len(ns) // 2]
-    runs = [(n, "zygote") for n in ns] + [(mid, "prestarted"), (mid, "nopool")]
-    labels = {"zygote": "zygote pool", "prestarted": "pre-started workers", "nopool": "no pool (baseline)"}
+    # A batch worker always grades from its warm pool (at least one worker ahead), so the baseline
+    # is the pool without the zygote: workers started ahead, each an interpreter + numpy of its own.
+    runs = [(n, "zygote") for n in ns] + [(mid, "prestarted")]
+    labels = {"zygote": "zygote pool", "prestarted": "pre-started workers (baseline)"}
     for n, mode in runs:
         subs = work / f"subs{n}"
         if not subs.exists():
@@ -195,8 +198,7 @@ def row_batch(work: Path, ns: list[int]) -> None:
         out = work / f"out{n}-{mode}"
         cmd = [PY, "-m", "grader", "grade-batch", "a2_convolution", str(subs), "-o", str(out), "-j",
                str(os.cpu_count() or 2), "--no-progress"]
-        s, rc, _ = timed(cmd, ROOT, env(CONVGRADE_WARM_POOL="0" if mode == "nopool" else "1",
-                                        CONVGRADE_ZYGOTE="0" if mode == "prestarted" else "1"))
+        s, rc, _ = timed(cmd, ROOT, env(CONVGRADE_WARM_POOL="1", CONVGRADE_ZYGOTE="0" if mode == "prestarted" else "1"))
         done = sum(1 for _ in out.glob("*/results.json"))
         print(f"   n = {n:5d} {labels[mode]:20s} {s:7.1f} s  {60 * n / s:6.0f}/min  ({done} results, exit {rc}"
               f"{': the class has crashing and broken uploads by design' if rc == 1 else ''})", flush=True)
@@ -209,8 +211,7 @@ def row_batch(work: Path, ns: list[int]) -> None:
         per, fixed = np.polyfit(n_arr, t_arr, 1)
         bare, _ = bare_python(work, 3)
         print(f"   fit: {fixed:.1f} s fixed + {per:.3f} s per submission -> {60 / per:.0f}/min at large n; "
-              f"at n = {mid}: zygote / no pool {dict(pts)[mid] / base['nopool']:.2f}x time, "
-              f"zygote / pre-started workers {dict(pts)[mid] / base['prestarted']:.2f}x time")
+              f"at n = {mid}: zygote / pre-started workers {dict(pts)[mid] / base['prestarted']:.2f}x time")
         print(f"   baseline: bare python -c 'import numpy' {bare:.3f} s -> one submission costs "
               f"{per / bare:.2f} bare-python starts of wall clock on {os.cpu_count()} cores")
 
