@@ -747,8 +747,9 @@ def main(argv):
 # pid into the grader's view of it, so the grader can move it into a fresh cgroup before init).
 # One child at a time. When the child has exited, the zygote kills whatever it left behind
 # (every process of the sandbox's pid namespace but itself and bubblewrap's init), reaps it,
-# empties every writable place (/tmp, the home, /dev/shm), removes System V IPC objects and the
-# user's keys, and only then says it is ready again (its exit status goes first). It is not dumpable, so a child can neither
+# returns every writable place (/tmp, the home, /dev/shm) to what bubblewrap made of it (empty,
+# but for the folders leading to a bind mount: a virtual environment under /tmp), removes System V
+# IPC objects and the user's keys, and only then says it is ready again (its exit status goes first). It is not dumpable, so a child can neither
 # ptrace it nor read its memory or its file descriptors through /proc.
 
 WRITABLE = ("/tmp", "/home/student", "/dev/shm")
@@ -759,24 +760,57 @@ def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _wipe(root):
-    """Remove everything under ``root`` (not the mount point itself); True when it is empty.
-    Iterative (no recursion limit), and a folder the child made unreadable is made readable
-    first: it is the zygote's user's. Whatever cannot be removed makes the zygote quit."""
+def _snapshot(roots):
+    """{path: (st_dev, st_ino, st_mode)} of what the writable places hold before any child ran:
+    nothing, unless bubblewrap mounted something under them (a virtual environment that lives
+    under /tmp is bound on top of the fresh /tmp) — then the folders leading to that mount point
+    and the mount point itself, not what is inside it."""
+    import stat
+
+    out = {}
+    for root in roots:
+        try:
+            dev = os.lstat(root).st_dev
+        except OSError:
+            continue
+        stack = [root]
+        while stack:
+            path = stack.pop()
+            st = os.lstat(path)
+            out[path] = (st.st_dev, st.st_ino, st.st_mode)
+            if stat.S_ISDIR(st.st_mode) and st.st_dev == dev:
+                stack += [os.path.join(path, n) for n in os.listdir(path)]
+    return out
+
+
+def _wipe(root, keep):
+    """Remove everything under ``root`` that is not in ``keep`` (a :func:`_snapshot`), restore the
+    modes of what is, and return whether the tree is exactly the snapshot again. Iterative (no
+    recursion limit); a folder the child made unreadable is made readable first (it is the
+    zygote's user's); nothing on another device (a mount point) is entered."""
     import stat
 
     try:
-        os.chmod(root, 0o1777 if root == "/tmp" else 0o700)
-        stack = [(os.path.join(root, n), False) for n in os.listdir(root)]
+        dev = os.lstat(root).st_dev
     except OSError:
         return False
+    stack = [(root, False)]
     while stack:
         path, emptied = stack.pop()
         try:
             if emptied:
                 os.rmdir(path)
                 continue
-            if not stat.S_ISDIR(os.lstat(path).st_mode):
+            st = os.lstat(path)
+            if path in keep:
+                if stat.S_IMODE(st.st_mode) != stat.S_IMODE(keep[path][2]) and not stat.S_ISLNK(st.st_mode):
+                    os.chmod(path, stat.S_IMODE(keep[path][2]))
+                if stat.S_ISDIR(st.st_mode) and st.st_dev == dev:
+                    stack += [(os.path.join(path, n), False) for n in os.listdir(path)]
+                continue
+            if st.st_dev != dev:
+                continue            # not ours to remove; the check below fails
+            if not stat.S_ISDIR(st.st_mode):
                 os.unlink(path)
                 continue
             os.chmod(path, 0o700)
@@ -784,10 +818,11 @@ def _wipe(root):
             stack += [(os.path.join(path, n), False) for n in os.listdir(path)]
         except OSError:
             pass
-    try:
-        return not os.listdir(root)
-    except OSError:
-        return False
+    return {p: v for p, v in _snapshot([root]).items()} == {p: v for p, v in keep.items() if _under(p, root)}
+
+
+def _under(path, root):
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def _remove_ipc(libc):
@@ -865,6 +900,7 @@ def zygote_main(argv):
     libc = _libc()
     libc.prctl(4, 0, 0, 0, 0)     # PR_SET_DUMPABLE 0
     libc.prctl(36, 1, 0, 0, 0)    # PR_SET_CHILD_SUBREAPER 1
+    keep = _snapshot(WRITABLE)    # the writable places as bubblewrap made them
     ctl.send(b"R")
     while True:
         try:
@@ -890,7 +926,7 @@ def zygote_main(argv):
             os._exit(0)
         try:   # any doubt that the sandbox is as it was: quit (the grader starts a new zygote)
             _reap_all()
-            if not all([_wipe(root) for root in WRITABLE]):
+            if not all([_wipe(root, keep) for root in WRITABLE]):
                 os._exit(4)
             _remove_ipc(libc)
             _clear_keys(libc)

@@ -55,8 +55,8 @@ LOOK = textwrap.dedent("""
     import ctypes, os, sys, time
     import numpy as np
 
-    def look():
-        time.sleep(1.5)                             # the daemon, had it survived, has written by now
+    def look(wait=1.5):
+        time.sleep(wait)                            # the daemon, had it survived, has written by now
         found = []
         for folder in ("/tmp", os.path.expanduser("~"), "/dev/shm"):
             found += [os.path.join(folder, n) for n in os.listdir(folder)]
@@ -68,7 +68,19 @@ LOOK = textwrap.dedent("""
 """)
 
 
+def _fresh_files() -> list:
+    """What /tmp, the home and /dev/shm hold in a cold sandbox: nothing, or the folders leading to
+    a bind mount (a virtual environment that lives under /tmp, as in CI)."""
+    from grader.sandbox import WorkerSession
+
+    with WorkerSession(LOOK, CONFIG) as s:
+        r = s.probe([{"let": "v", "call": "look", "args": [0.0]}], {"v": "v"})
+        assert r.ok, r.error
+        return r.values["v"]["files"]
+
+
 def test_nothing_a_submission_leaves_reaches_the_next_one():
+    fresh = _fresh_files()
     with WarmPool(CONFIG, size=1) as pool:
         assert pool.zygote
         with pool.session(LEAVE, "alice.py") as s:
@@ -80,7 +92,7 @@ def test_nothing_a_submission_leaves_reaches_the_next_one():
             r = s.probe([{"let": "v", "call": "look"}], {"v": "v"})
             assert r.ok, r.error
         v = r.values["v"]
-        assert v == {"files": [], "np": False, "module": False, "env": False, "shm": False, "others": [],
+        assert v == {"files": fresh, "np": False, "module": False, "env": False, "shm": False, "others": [],
                      "pid": v["pid"]}
         assert v["pid"] != first                     # a new process, forked from the zygote
         assert pool.stats["warm"] == 2 and pool.stats["cold"] == 0
@@ -166,6 +178,7 @@ def test_a_stopped_zygote_or_an_unremovable_tree_is_thrown_away():
     stop = "import os, signal\ndef stop():\n    os.kill(os.getppid(), signal.SIGSTOP)\n"
     deep = ("import os\ndef deep():\n    os.chdir('/tmp')\n    for _ in range(3000):\n"
             "        os.mkdir('d')\n        os.chdir('d')\n")   # deeper than PATH_MAX: no path removes it
+    fresh = _fresh_files()
     with WarmPool(CONFIG, size=1) as pool:
         for source, call in ((stop, "stop"), (deep, "deep")):
             with pool.session(source) as s:
@@ -173,7 +186,7 @@ def test_a_stopped_zygote_or_an_unremovable_tree_is_thrown_away():
             for _ in range(2):
                 with pool.session(LOOK) as s:
                     r = s.probe([{"let": "v", "call": "look"}], {"v": "v"})
-                    assert r.ok and r.values["v"]["files"] == [], r
+                    assert r.ok and r.values["v"]["files"] == fresh, r
         assert pool.stats["dead"] + pool.stats["cold"] >= 2
 
 
@@ -207,3 +220,23 @@ def test_a_child_cannot_reach_into_its_zygote():
             assert isinstance(s._worker.proc, ForkedChild)
             r = s.probe([{"let": "v", "call": "reach"}], {"v": "v"})
             assert r.ok and r.values == {"v": []}, r
+
+
+def test_the_folders_bubblewrap_made_are_restored_or_the_zygote_quits():
+    """A child that changes what the sandbox started with (renames or locks the folders leading to
+    a bind mount, when the environment lives under /tmp) leaves the next submission a sandbox
+    exactly like a fresh one: the zygote restores the modes, and quits over what it cannot."""
+    fresh = _fresh_files()
+    meddle = ("import os\ndef meddle():\n    for p in sorted(os.listdir('/tmp')):\n"
+              "        full = os.path.join('/tmp', p)\n        try:\n            os.chmod(full, 0)\n"
+              "            os.rename(full, full + '-moved')\n        except OSError:\n            pass\n"
+              "    os.mkdir('/tmp/extra')\n")
+    with WarmPool(CONFIG, size=1) as pool:
+        for _ in range(2):
+            with pool.session(meddle) as s:
+                assert s.probe([{"call": "meddle"}], {}).ok
+            with pool.session(LOOK) as s:
+                r = s.probe([{"let": "v", "call": "look", "args": [0.0]}], {"v": "v"})
+                assert r.ok and r.values["v"]["files"] == fresh, r
+                import_ok = s.probe([{"let": "v", "call": "look", "args": [0.0]}], {"v": "v"})
+                assert import_ok.ok
