@@ -95,6 +95,10 @@ class Released:
         self.notebook = nbformat.read(str(folder / self.nb_name), as_version=4)
         self.filled = fill_released(self.notebook, self.master)
         self.by_question = checks_by_question(a, self.master)
+        # what the release wrote, taken before any test runs its notebook in place (otter then
+        # writes its log there)
+        self.files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+        self.leaks = audit(a, folder)
 
 
 @pytest.fixture(scope="session")
@@ -126,12 +130,9 @@ def write(nb: nbformat.NotebookNode, path: Path) -> Path:
 @pytest.mark.parametrize("case", CASES)
 def test_release_folder(case, releases):
     r = releases(case)
-    # the release is shared with the tests that run its notebook in place: otter's log of those runs
-    # is theirs, not the release's
-    files = {p.relative_to(r.folder).as_posix() for p in r.folder.rglob("*") if p.is_file()} - {".OTTER_LOG"}
-    assert files == {r.nb_name, "README.md", "README.ru.md", "assignment.toml", "checks.toml",
+    assert r.files == {r.nb_name, "README.md", "README.ru.md", "assignment.toml", "checks.toml",
                      *(f"tests/{q}.py" for q in r.by_question)}
-    assert audit(r.a, r.folder) == []
+    assert r.leaks == []
     # a public assignment folder: the visible checks, nothing instructor-only
     manifest = tomllib.loads((r.folder / "assignment.toml").read_text())
     assert set(manifest) <= set(PUBLIC_MANIFEST_KEYS) and manifest["id"] == r.a.id
