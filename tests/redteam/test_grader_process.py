@@ -51,12 +51,24 @@ def _zip(path: Path, members: dict[str, str]) -> Path:
 
 
 def without_timing(results: dict) -> dict:
+    """``results`` without what depends on when and how it ran: timings, and whether its sandbox
+    worker was forked from a zygote or started on its own (the same isolation either way; which
+    one a session gets depends on what else the process is grading at that moment)."""
+    from grader.i18n import language, t
+
     r = copy.deepcopy(results)
     for path in TIMING_FIELDS:
         d = r
         for key in path[:-1]:
             d = d.get(key, {})
         d.pop(path[-1], None)
+    iso = r.get("convgrade", {}).get("isolation")
+    if isinstance(iso, dict) and isinstance(iso.get("details"), list):
+        forked = set()
+        for lang in ("en", "ru"):
+            with language(lang):
+                forked.add(t("loading.isolation.forked"))
+        iso["details"] = [d for d in iso["details"] if d not in forked]
     return r
 
 
