@@ -106,6 +106,16 @@ class Cgroup:
         """Paths of the ``cgroup.procs`` files a new process writes its pid into (for preexec)."""
         return [os.fsencode(d / "cgroup.procs") for d in self.dirs]
 
+    def add(self, pid: int) -> None:
+        """Move the running process ``pid`` into this cgroup (every hierarchy). A new process
+        joins from its ``preexec_fn`` instead (launcher._make_preexec), before it execs."""
+        for path in self.procs_files:
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.write(fd, b"%d" % pid)
+            finally:
+                os.close(fd)
+
     def pids(self) -> set[int]:
         out: set[int] = set()
         for d in self.dirs:

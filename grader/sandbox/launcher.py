@@ -166,13 +166,7 @@ class _Worker:
         try:
             if self.cgroup is None:
                 raise OSError("a forked worker needs its own cgroup")
-            pid = b"%d" % child.pid
-            for path in self.cgroup.procs_files:
-                fd = os.open(path, os.O_WRONLY)
-                try:
-                    os.write(fd, pid)
-                finally:
-                    os.close(fd)
+            self.cgroup.add(child.pid)
         except BaseException:
             os.close(req_w)     # the child, still waiting for init, exits on end of file
             os.close(rep_r)
@@ -328,7 +322,7 @@ class _Worker:
         proc = self.proc
         if proc is None or proc.returncode is not None:
             return
-        if getattr(proc, "zygote", None) is not None:   # reaped by the zygote: never signalled by pid
+        if _forked(proc):   # reaped by the zygote: never signalled by pid
             self.cgroup.kill_all()
             return
         victims = [] if self.cgroup is not None else _descendants(proc.pid)
@@ -367,6 +361,11 @@ class _Worker:
         if self.tmp_home:
             shutil.rmtree(self.tmp_home, ignore_errors=True)
             self.tmp_home = None
+
+
+def _forked(proc) -> bool:
+    """Whether ``proc`` is a worker forked by a zygote (a ``grader.sandbox.zygote.ForkedChild``)."""
+    return getattr(proc, "zygote", None) is not None
 
 
 PIPE_BYTES = 1 << 20
@@ -442,7 +441,7 @@ def _make_preexec(procs_files: list[bytes], rlimits: list[tuple[int, tuple[int, 
 def _exited_within(proc: subprocess.Popen, timeout: float) -> bool:
     """Whether ``proc`` exits within ``timeout``, peeking without reaping it where the OS allows
     (``waitid(WNOWAIT)``: its pid, which is also its process group id, stays reserved)."""
-    if getattr(proc, "zygote", None) is not None or not hasattr(os, "waitid"):
+    if _forked(proc) or not hasattr(os, "waitid"):
         try:
             proc.wait(timeout=timeout)
             return True
@@ -636,7 +635,7 @@ class WorkerSession:
         self._finalizer = weakref.finalize(self, w.kill)   # a session dropped without close()
         if w.notes:
             self._report = IsolationReport(self._report.level.replace("+cgroup", ""), self._report.details + w.notes)
-        if getattr(w.proc, "zygote", None) is not None and self._n_workers == 1:   # the results say so
+        if _forked(w.proc) and self._n_workers == 1:   # the results say so
             self._report = IsolationReport(self._report.level, self._report.details + [_t("loading.isolation.forked")])
         try:
             if w.proc is None:

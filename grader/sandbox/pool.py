@@ -97,9 +97,8 @@ class WarmPool:
         self._idle: list[tuple[float, _Worker]] = []     # (started at, worker), oldest first
         self._zygotes: list = []                         # grader.sandbox.zygote.Zygote, in zygote mode
         self._taken: set[int] = set()                    # ids of zygotes a thread is forking from now
-        if zygote is None:
-            zygote = replenish and zygotes.enabled(self.config, self._use_bwrap, self._use_cgroup)
-        self.zygote = bool(zygote) and zygotes.enabled(self.config, self._use_bwrap, self._use_cgroup)
+        self.zygote = (replenish if zygote is None else bool(zygote)) and \
+            zygotes.enabled(self.config, self._use_bwrap, self._use_cgroup)
         self._n = 0
         self._closed = False
         self.stats = {"warm": 0, "cold": 0, "recycled": 0, "dead": 0}
@@ -160,9 +159,7 @@ class WarmPool:
     def idle(self) -> int:
         """How many workers are waiting now (zygote mode: zygotes without a child)."""
         with self._lock:
-            if self.zygote:
-                return sum(1 for z in self._zygotes if z.alive and z.child is None and id(z) not in self._taken)
-            return len(self._idle)
+            return len(self._free_zygotes()) if self.zygote else len(self._idle)
 
     def close(self) -> None:
         with self._lock:
@@ -180,6 +177,10 @@ class WarmPool:
     def _count(self, what: str) -> None:
         with self._lock:
             self.stats[what] += 1
+
+    def _free_zygotes(self) -> list:
+        """Zygotes alive with no child and no thread forking from them (call under the lock)."""
+        return [z for z in self._zygotes if z.alive and z.child is None and id(z) not in self._taken]
 
     def _fill_zygotes(self) -> None:
         with self._lock:
@@ -202,7 +203,7 @@ class WarmPool:
     def _fork(self) -> _Worker | None:
         """A worker forked from a free zygote (None when none is free: the session starts cold)."""
         with self._lock:
-            free = [z for z in self._zygotes if z.alive and z.child is None and id(z) not in self._taken]
+            free = self._free_zygotes()
             if not free:
                 return None
             z = free[0]

@@ -818,7 +818,7 @@ def _wipe(root, keep):
             stack += [(os.path.join(path, n), False) for n in os.listdir(path)]
         except OSError:
             pass
-    return {p: v for p, v in _snapshot([root]).items()} == {p: v for p, v in keep.items() if _under(p, root)}
+    return _snapshot([root]) == {p: v for p, v in keep.items() if _under(p, root)}
 
 
 def _under(path, root):

@@ -138,32 +138,36 @@ class Zygote:
     def ready(self, timeout: float = READY_TIMEOUT_S) -> bool:
         """Wait until the zygote can fork (its start or the previous child's clean-up is done)."""
         end = time.monotonic() + timeout
-        while self.state in ("starting", "busy", "cleaning"):
-            if self.state == "busy" and self.child is not None and self.child.returncode is None:
-                return False   # a session still holds its child
+        while self.state != "ready":
+            if self.state == "dead" or (self.state == "busy" and self.child is not None
+                                        and self.child.returncode is None):
+                return False   # gone, or a session still holds its child
             left = end - time.monotonic()
             if left <= 0 or not self.pump(left):
-                if self.state != "ready":
-                    return False
-        return self.state == "ready"
+                return False
+        return True
+
+    def _receive(self, timeout: float) -> tuple[bytes, int | None] | None:
+        """(message, sender's pid) from the zygote's socket within ``timeout``; None when none
+        came; ``(b"", None)`` when the socket is closed or broken."""
+        try:
+            r, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
+            if not r:
+                return None
+            msg, anc, _, _ = self.sock.recvmsg(64, socket.CMSG_SPACE(CREDS.size))
+        except (OSError, ValueError):
+            return b"", None
+        return msg, (_sender(anc) if msg else None)
 
     def pump(self, timeout: float) -> bool:
         """Read one message from the zygote within ``timeout``; False when none came (or it died)."""
         if self.state == "dead":
             return False
-        try:
-            r, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
-        except (OSError, ValueError):
-            self.kill()
+        got = self._receive(timeout)
+        if got is None:
             return False
-        if not r:
-            return False
-        try:
-            msg, anc, _, _ = self.sock.recvmsg(64, socket.CMSG_SPACE(CREDS.size))
-        except OSError:
-            msg = b""
-        pid = _sender(anc) if msg else None
-        if not msg or pid is None or (self.pid is not None and pid != self.pid and msg[:1] != b"P"):
+        msg, pid = got
+        if not msg or pid is None or (self.pid is not None and pid != self.pid):
             self.kill()   # closed, or a message that is not the zygote's: never trusted again
             return False
         if msg == b"R":
@@ -219,17 +223,10 @@ class Zygote:
         return self.child, req_w, rep_r
 
     def _child_pid(self, timeout: float) -> int | None:
-        try:
-            r, _, _ = select.select([self.sock], [], [], timeout)
-            if not r:
-                return None
-            msg, anc, _, _ = self.sock.recvmsg(64, socket.CMSG_SPACE(CREDS.size))
-        except OSError:
+        got = self._receive(timeout)
+        if got is None or got[0] != b"P" or got[1] is None or got[1] == self.pid or got[1] <= 1:
             return None
-        pid = _sender(anc)
-        if msg != b"P" or pid is None or pid == self.pid or pid <= 1:
-            return None
-        return pid
+        return got[1]
 
     # ---- teardown
 
@@ -254,8 +251,6 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 pass
         self.cgroup.remove()
-
-    close = kill
 
 
 def _sender(ancillary) -> int | None:
