@@ -13,17 +13,7 @@ from grader.exam.build import RosterError, build_exam, read_roster
 from grader.exam.exam import ExamError, load_exam, make_paper
 from grader.exam.grade import AnswersError, grade_answers, load_answers
 
-SECRET = b"exam-test-secret"
-
-
-@pytest.fixture(scope="module")
-def exam():
-    return load_exam("exam_midterm")
-
-
-@pytest.fixture()
-def env(monkeypatch):
-    monkeypatch.setenv("CONVGRADE_SECRET", SECRET.decode())
+from .conftest import SECRET
 
 
 def roster(tmp_path, text="id,name,lang\nalice,Alice A,en\nbob,Боб,ru\ncarol@uni.edu,Carol,\n"):

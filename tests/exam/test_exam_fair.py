@@ -15,16 +15,11 @@ from click.testing import CliRunner
 from grader.cli import main
 from grader.exam.answers import parse_choice, score_answer
 from grader.exam.build import build_exam, verify_paper
-from grader.exam.exam import load_exam, make_paper
+from grader.exam.exam import make_paper
 from grader.exam.grade import AnswersError, grade_answers, load_answers
 from grader.exam.questions import factorized_ratio
 
 SECRET = b"exam-fair-secret"
-
-
-@pytest.fixture(scope="module")
-def exam():
-    return load_exam("exam_midterm")
 
 
 def _alias_bomb() -> str:

@@ -10,23 +10,14 @@ from click.testing import CliRunner
 from grader.cli import main
 from grader.exam.answers import AnswerFormatError, parse_int, score_answer
 from grader.exam.build import build_exam, paper_lang
-from grader.exam.exam import load_exam, make_paper
+from grader.exam.exam import make_paper
 from grader.exam.grade import AnswersError, grade_answers, load_answers
 from grader.exam.render import key_markdown, paper_markdown
 from grader.i18n import language
 
-SECRET = b"exam-test-secret"
+from .conftest import SECRET
+
 CYRILLIC = re.compile(r"[а-яё]", re.I)
-
-
-@pytest.fixture(scope="module")
-def exam():
-    return load_exam("exam_midterm")
-
-
-@pytest.fixture()
-def env(monkeypatch):
-    monkeypatch.setenv("CONVGRADE_SECRET", SECRET.decode())
 
 
 def _wrong_answers(paper) -> dict:
