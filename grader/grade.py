@@ -39,8 +39,12 @@ def sandbox_config(assignment: Assignment, isolation: str = "auto", gpu: bool = 
     unknown = set(assignment.limits) - fields
     if unknown:
         raise ValueError(f"{assignment.id}: unknown [limits] keys {sorted(unknown)}")
+    preload: tuple[str, ...] = ()
+    if assignment.allow_torch:
+        for spec in assignment.checks:
+            preload += tuple(n for n in kind_of(spec).worker_imports(spec) if n not in preload)
     return SandboxConfig(limits=Limits(**assignment.limits), forbidden_imports=assignment.forbidden_imports,
-                         allow_torch=assignment.allow_torch, isolation=isolation, gpu=gpu)
+                         allow_torch=assignment.allow_torch, isolation=isolation, gpu=gpu, torch_preload=preload)
 
 
 def _failed_parts(spec: CheckSpec, reason: str) -> list[Part]:

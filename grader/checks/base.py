@@ -91,6 +91,12 @@ class CheckKind:
         the same rows, all failed, so pass rates stay comparable across submissions."""
         return [(spec.display_name, spec.points)]
 
+    def worker_imports(self, spec: CheckSpec) -> tuple[str, ...]:
+        """Modules a pooled worker is worth having imported before a submission for this check
+        (the pool's preload, when the assignment allows them): what the check's probes make torch
+        import lazily, seconds per fresh worker otherwise. Computed from the spec alone."""
+        return ()
+
     def plan(self, spec: CheckSpec, rng: np.random.Generator) -> Plan:
         raise NotImplementedError
 

@@ -10,7 +10,8 @@ edited ``param_shapes`` used to pass)::
     param_shapes(model)                 -> [[name, [d0, ...]], ...]: the model's parameters, enumerated
                                            from its modules' ``_parameters`` in registration order
     shape_trace(model, input_shape)     -> [[N, C, H, W], [[name, torch.nn type, shape], ...]]: the
-                                           output and every leaf's; forward on the meta device, hooks on every
+                                           output and every leaf's; forward on zeros on the CPU for a small
+                                           model and input, else on the meta device, hooks on every
                                            leaf module registered by the worker; the type is the
                                            torch.nn class the layer is (by identity, not by name)
     load_weights(model, params, buffers)   the grader's arrays into those parameters and buffers
@@ -172,7 +173,8 @@ def _run(model, input_shape, device: str):
     return tuple(int(d) for d in out.shape), trace
 
 
-SMALL_INPUT = 1 << 17     # elements of an input a shape run does on the CPU
+SMALL_INPUT = 1 << 17     # elements of an input a shape run does on the CPU (the worker's shape_trace too)
+META_IMPORTS = ("torch._dynamo", "torch.fx.experimental.symbolic_shapes")  # what meta-device runs import
 SMALL_MODEL = 1 << 21     # parameters of a model a shape run builds on the CPU
 
 
@@ -263,6 +265,15 @@ class _ModelKind(CheckKind):
     def _construct(self, spec) -> list[dict]:
         return [{"let": "m", "call": spec.target, "kwargs": literal(spec.get("init", {}))}]
 
+    traces = False    # whether the plan calls the worker's shape_trace
+
+    def worker_imports(self, spec):
+        """A shape trace on an input too large for the CPU runs on the meta device, whose first
+        conv imports sympy (symbolic shapes) and whose first reference op torch._dynamo."""
+        if self.traces and any(int(np.prod(s)) > SMALL_INPUT for s in spec.get("inputs", [])):
+            return META_IMPORTS
+        return ()
+
 
 @register
 class ModelParamsCheck(_ModelKind):
@@ -311,6 +322,7 @@ class ModelShapesCheck(_ModelKind):
     """Output shapes for several inputs (computed on the meta device, so large inputs are free)."""
     kind = "model_shapes"
     needs_inputs = True
+    traces = True
 
     def plan(self, spec, rng):
         plan = Plan(self._construct(spec), {})
@@ -370,6 +382,7 @@ class ModelTraceCheck(_ModelKind):
     pooling), in call order, against the reference's; credit per matching row."""
     kind = "model_trace"
     needs_inputs = True
+    traces = True
 
     def plan(self, spec, rng):
         shape = spec.get("inputs")[0]

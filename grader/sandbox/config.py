@@ -41,12 +41,17 @@ class SandboxConfig:
     gpu: bool = False                     # bind /dev/nvidia* into bwrap when present
     extra_ro_binds: list[tuple[str, str]] = field(default_factory=list)  # (host path, sandbox path)
     use_cgroups: bool = True              # False: rlimits only (testing the fallback)
+    # torch modules a pooled worker imports ahead, beyond torch itself, for this assignment's
+    # checks (CheckKind.worker_imports; grader.sandbox.pool.default_preload); only with allow_torch
+    torch_preload: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.isolation not in ISOLATION_CHOICES:
             raise ValueError(f"isolation: must be one of {ISOLATION_CHOICES}, got {self.isolation!r}")
         if not isinstance(self.limits, Limits):
             raise ValueError("limits: must be a Limits instance")
+        if not all(isinstance(n, str) and (n == "torch" or n.startswith("torch.")) for n in self.torch_preload):
+            raise ValueError(f"torch_preload: torch modules only, got {self.torch_preload!r}")
         for pair in self.extra_ro_binds:
             if len(pair) != 2 or not all(isinstance(p, str) and p.startswith("/") for p in pair):
                 raise ValueError(f"extra_ro_binds: expected (absolute host path, absolute sandbox path), got {pair!r}")

@@ -46,12 +46,13 @@ def config_key(config: SandboxConfig) -> str:
 
 def default_preload(config: SandboxConfig) -> tuple[str, ...]:
     """The allowed heavy libraries a warm worker imports before its submission: torch when the
-    assignment allows it and forbids none of its submodules (numpy is always imported)."""
+    assignment allows it and forbids none of its submodules, with the torch modules its checks'
+    probes would import lazily (``config.torch_preload``); numpy is always imported."""
     if not config.allow_torch:
         return ()
     if any(n == "torch" or n.startswith("torch.") for n in config.forbidden):
         return ()
-    return ("torch",)
+    return ("torch", *config.torch_preload)
 
 
 class WarmPool:
