@@ -85,6 +85,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import glob
 import math
 import os
 
@@ -107,6 +108,11 @@ MAX_HISTORY = 2000              # values per series the worker sends back (evenl
 # ---------------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def _cuda_in_grader() -> bool:
+    # The sandbox reaches a GPU only through the /dev/nvidia* nodes it binds (sandbox/isolation.py):
+    # without them there is no CUDA to grade on, and torch (seconds to import, before the worker
+    # can even start) is not asked.
+    if not glob.glob("/dev/nvidia*"):
+        return False
     try:
         import torch
     except ImportError:
@@ -1122,6 +1128,19 @@ class LossFalls(CheckKind):
 
 
 TRAINING_KINDS = ("milestone", "initial_loss", "overfit_small_batch", "loss_falls")
+
+# A torch optimizer's first construction imports torch._dynamo (1.6 s of CPU in every fresh worker,
+# on the critical path of each submission's first training step): pooled workers of an assignment
+# that trains with torch import it ahead (CheckKind.worker_imports; grader.sandbox.pool).
+TRAIN_IMPORTS = ("torch._dynamo",)
+
+
+def _train_imports(self, spec: CheckSpec) -> tuple[str, ...]:
+    return TRAIN_IMPORTS if _framework(spec) == "torch" else ()
+
+
+for _cls in (Milestone, OverfitSmallBatch, LossFalls):
+    _cls.worker_imports = _train_imports
 
 
 # ---------------------------------------------------------------------------------------------

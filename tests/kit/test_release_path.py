@@ -291,7 +291,7 @@ def test_jupyter_agrees_with_convgrade_check(case, variant, releases, tmp_path):
 
 # ----------------------------------------------------------------------------- every mutant
 
-CHUNK = {"numpy": 16, "torch": 3, "training": 1}
+CHUNK = {"numpy": 16, "torch": 7, "training": 1}
 TRAINING_SAMPLE = 3        # mutants of a training assignment (each trains 3 times, twice over)
 
 

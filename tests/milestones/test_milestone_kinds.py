@@ -436,3 +436,17 @@ def test_milestone_parts_name_every_row_its_judge_gives():
     assert kind_of(s).parts(s) == [(p.name, p.max_score) for p in parts]
     assert [n for n, _ in kind_of(s).parts(s)] == ["digits accuracy", "digits accuracy: beats chance",
                                                    "digits accuracy: predictions do not depend on the batch"]
+
+
+def test_no_gpu_device_nodes_means_cpu_without_importing_torch(monkeypatch):
+    """Without /dev/nvidia* the sandbox cannot reach a GPU: grading_device() says "cpu" without
+    importing torch (seconds, before a training assignment's worker could start)."""
+    import subprocess
+    import sys
+
+    code = ("import glob, sys; glob.glob = lambda p: []\n"
+            "from grader.checks.milestone import grading_device\n"
+            "assert grading_device() == 'cpu'; assert 'torch' not in sys.modules; print('ok')")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "CONVGRADE_DEVICE"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.stdout.strip() == "ok", proc.stderr[-2000:]
