@@ -244,6 +244,13 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
+def worker_python() -> str:
+    """The interpreter a worker runs: this one, by an absolute path without ``..`` (python started
+    as ``../../venv/bin/python`` from a folder the sandbox does not have could not be found there),
+    not resolved through symbolic links (a virtual environment's python is one)."""
+    return os.path.abspath(sys.executable)
+
+
 def python_roots() -> list[str]:
     """Directories holding the Python installation and the environment (bound read-only)."""
     roots = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), os.path.realpath(sys.exec_prefix),

@@ -19,7 +19,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import weakref
@@ -132,7 +131,7 @@ class _Worker:
     def spawn(self) -> None:
         req_r, req_w = message_pipe()
         rep_r, rep_w = message_pipe()
-        python = sys.executable
+        python = isolation.worker_python()
         worker_args = [str(req_r), str(rep_w), self.tag]
         if self.use_bwrap:
             exe = isolation.bwrap_exe()

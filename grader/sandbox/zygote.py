@@ -30,7 +30,6 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import time
 
 from . import isolation
@@ -114,7 +113,7 @@ class Zygote:
         self.pid: int | None = None  # the zygote's own pid (from its first message's credentials)
         self.served = 0
         cmd = isolation.bwrap_argv(isolation.bwrap_exe(), config, WORKER_PATH) + \
-            [sys.executable, "-I", *_worker_script(f"{isolation.SANDBOX_DIR}/worker.py", preload),
+            [isolation.worker_python(), "-I", *_worker_script(f"{isolation.SANDBOX_DIR}/worker.py", preload),
              "--zygote", str(theirs.fileno()), tag]
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

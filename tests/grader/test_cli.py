@@ -124,3 +124,21 @@ def test_demo_grades_the_bundled_examples(runner, lang):
     assert "50.5 / 50.5" in correct
     buggy = next(line for line in lines if line.strip().startswith("ce_grad_not_divided_by_batch.py"))
     assert "ce_grad_not_divided_by_batch" in buggy.split(".py", 1)[1]
+
+
+def test_python_started_by_a_relative_path_through_folders_the_sandbox_lacks(tmp_path):
+    """`../../venv/bin/python -m grader check ...` from a folder under /tmp (which the sandbox
+    replaces with an empty one): the worker's interpreter is found all the same."""
+    import subprocess
+    import sys
+
+    where = tmp_path / "course" / "week2"
+    where.mkdir(parents=True)
+    python = os.path.relpath(sys.executable, where)
+    assert python.startswith("..")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_WAIT_POLICY="PASSIVE")
+    proc = subprocess.run([python, "-m", "grader", "check", "a2_convolution",
+                           str(ROOT / "assignments" / "a2_convolution" / "master.ipynb")],
+                          cwd=where, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "19/19 visible checks pass" in proc.stdout
