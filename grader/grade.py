@@ -33,18 +33,16 @@ HANG_LIMIT = 2
 
 
 def sandbox_config(assignment: Assignment, isolation: str = "auto", gpu: bool = False):
-    from .sandbox import Limits, SandboxConfig
+    from .sandbox.config import from_manifest
 
-    fields = {f.name for f in dataclasses.fields(Limits)}
-    unknown = set(assignment.limits) - fields
-    if unknown:
-        raise ValueError(f"{assignment.id}: unknown [limits] keys {sorted(unknown)}")
     preload: tuple[str, ...] = ()
     if assignment.allow_torch:
         for spec in assignment.checks:
             preload += tuple(n for n in kind_of(spec).worker_imports(spec) if n not in preload)
-    return SandboxConfig(limits=Limits(**assignment.limits), forbidden_imports=assignment.forbidden_imports,
-                         allow_torch=assignment.allow_torch, isolation=isolation, gpu=gpu, torch_preload=preload)
+    try:
+        return from_manifest(assignment.manifest, isolation, gpu, preload)
+    except ValueError as exc:
+        raise ValueError(f"{assignment.id}: {exc}") from None
 
 
 def _failed_parts(spec: CheckSpec, reason: str) -> list[Part]:
@@ -117,13 +115,13 @@ def _default_factory(assignment: Assignment, specs: list[CheckSpec], isolation: 
     worker starts now, while the submission is loaded. (None, None) when that cannot be set up;
     ``run_checks`` then starts a session itself (and reports why it could not)."""
     try:
-        from .sandbox.pool import WarmPool, env_pool_size, shared_pool
+        from .sandbox.pool import WarmPool, env_pool_size, shared_pool, take_early
 
         config = sandbox_config(assignment, isolation, gpu=needs_gpu(specs))
         size = env_pool_size()
         if size:
             return shared_pool(config, size).session, None
-        pool = WarmPool(config, size=1, replenish=False)
+        pool = take_early(config) or WarmPool(config, size=1, replenish=False)
         return pool.session, pool
     except Exception:
         return None, None

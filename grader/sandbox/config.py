@@ -82,3 +82,18 @@ class ProbeResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+def from_manifest(manifest: dict, isolation: str = "auto", gpu: bool = False,
+                  torch_preload: tuple[str, ...] = ()) -> SandboxConfig:
+    """The sandbox configuration an assignment.toml (as a dict) asks for: its ``[limits]`` and
+    ``[imports]``; ``gpu`` and ``torch_preload`` come from its checks (grader.grade.sandbox_config).
+    ValueError naming unknown ``[limits]`` keys."""
+    limits = dict(manifest.get("limits", {}))
+    unknown = set(limits) - {f.name for f in fields(Limits)}
+    if unknown:
+        raise ValueError(f"unknown [limits] keys {sorted(unknown)}")
+    imports = manifest.get("imports", {})
+    return SandboxConfig(limits=Limits(**limits), forbidden_imports=list(imports.get("forbidden", [])),
+                         allow_torch=bool(imports.get("allow_torch", False)), isolation=isolation, gpu=gpu,
+                         torch_preload=tuple(torch_preload))

@@ -23,13 +23,15 @@ import tempfile
 import time
 import weakref
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ..i18n import t as _t
 from . import cgroups, isolation
 from .config import IsolationReport, Limits, ProbeResult, SandboxConfig
 from .protocol import HEADER, ProtocolError, decode_json, decode_npy, decode_value, encode_message
+
+if TYPE_CHECKING:
+    import numpy as np
 
 WORKER_PATH = str(Path(__file__).with_name("worker.py"))
 PROBE_STDOUT_CAP = 4000

@@ -12,12 +12,24 @@ framing code, because it must stay a standalone script that never imports ``grad
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 import struct
 
-import numpy as np
+
+class _Numpy:
+    """numpy, imported on its first use here: starting a worker encodes no array, and ``grade``
+    starts its worker before the grader has imported numpy (:func:`grader.sandbox.pool.start_early`)."""
+
+    def __getattr__(self, name):
+        import numpy
+
+        return getattr(numpy, name)
+
+
+np = _Numpy()
 
 HEADER = struct.Struct(">Q")
 ALLOWED_KINDS = "biuf"
@@ -44,6 +56,7 @@ MAX_NPY_DIMS = 64               # numpy's NPY_MAXDIMS
 MAX_HEADERS_KEPT = 512          # headers written and read, each kept for reuse (then all forgotten)
 
 
+@functools.lru_cache(maxsize=1)
 def _allowed_dtypes() -> dict[bytes, np.dtype]:
     """descr (as numpy writes it: ``dtype.str``) -> dtype, for every plain bool, int, uint and
     float dtype of this platform in either byte order."""
@@ -59,7 +72,13 @@ def _allowed_dtypes() -> dict[bytes, np.dtype]:
     return out
 
 
-NPY_DTYPES = _allowed_dtypes()
+
+
+def __getattr__(name):
+    if name == "NPY_DTYPES":     # the allowed dtypes by descr, built on first use (it needs numpy)
+        return _allowed_dtypes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 # one entry of the header dict: a key, then a quoted descr, a bool or a parenthesized tuple of ints
 _NPY_ITEM = rb" *'([a-z_]{1,16})' *: *('[^']{0,40}'|True|False|\([0-9, ]{0,1400}\)) *"
 _NPY_HEADER = re.compile(rb"\{" + _NPY_ITEM + rb"," + _NPY_ITEM + rb"," + _NPY_ITEM + rb",? *\} *\n?\Z")
@@ -161,7 +180,7 @@ def _read_npy_header(data: bytes) -> tuple[np.dtype, tuple[int, ...], bool, int]
     descr, fortran, shape_text = items[b"descr"], items[b"fortran_order"], items[b"shape"]
     if not descr.startswith(b"'"):
         raise ProtocolError("array frame: bad .npy header (descr)")
-    dtype = NPY_DTYPES.get(descr[1:-1])
+    dtype = _allowed_dtypes().get(descr[1:-1])
     if dtype is None:
         shown = descr[1:-1].decode("ascii", "replace")
         raise ProtocolError(f"array frame: dtype {shown!r} is not allowed")

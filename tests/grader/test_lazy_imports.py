@@ -39,3 +39,15 @@ def test_grading_a_numpy_assignment_imports_no_torch(tmp_path):
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
     results = json.loads((tmp_path / "results.json").read_text())
     assert abs(results["score"] - sum(t["max_score"] for t in results["tests"])) < 1e-6
+
+
+def test_the_worker_of_a_grade_starts_before_the_grader_imports_numpy():
+    """What `grade` and `check` need to start a numpy assignment's worker early (the course, the
+    manifest's sandbox configuration, the pool) imports no numpy: that fifth of a second overlaps
+    the worker's own start (grader.cli._start_early)."""
+    code = ("import sys\n"
+            "import grader.cli, grader.course, grader.sandbox.config, grader.sandbox.pool\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'torch')))")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr[-2000:]

@@ -1,5 +1,6 @@
 """WarmPool: pre-started workers behave exactly like cold sessions, and are never reused."""
 import time
+from pathlib import Path
 
 import pytest
 
@@ -7,6 +8,8 @@ from grader.sandbox import Limits, SandboxConfig
 from grader.sandbox.pool import WarmPool, config_key, default_preload, shared_pool
 
 from .util import ISOLATIONS, make_config, procs_with
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SRC = "import numpy as np\n\ndef double(x):\n    return 2 * x\n"
 
@@ -132,3 +135,34 @@ def test_total_bounds_the_workers_a_pool_ever_starts():
                 assert s.start().ok
         assert pool.stats["warm"] == 3 and pool.stats["cold"] == 1   # the fourth was not foreseen
         assert pool.idle() == 0                                        # and nothing waits for nobody
+
+
+def test_an_early_pool_is_taken_only_for_its_own_configuration():
+    from grader.sandbox.config import Limits, SandboxConfig
+    from grader.sandbox.pool import start_early, take_early
+
+    config = SandboxConfig(limits=Limits(wall_s=30), isolation="process")
+    other = SandboxConfig(limits=Limits(wall_s=31), isolation="process")
+    early = start_early(config)
+    assert take_early(config) is early and take_early(config) is None    # handed over once
+    early.close()
+    stray = start_early(other)
+    assert take_early(config) is None and stray._closed                    # another one: closed
+
+
+def test_grade_and_check_take_the_worker_started_from_the_manifest(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    import grader.sandbox.pool as pool_mod
+    from grader.cli import main
+
+    taken = []
+    real = pool_mod.take_early
+    monkeypatch.setattr(pool_mod, "take_early", lambda config: taken.append(real(config)) or taken[-1])
+    nb = ROOT / "assignments" / "a2_convolution" / "master.ipynb"
+    runner = CliRunner()
+    r = runner.invoke(main, ["grade", "a2_convolution", str(nb), "-o", str(tmp_path / "r.json")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["check", "a2_convolution", str(nb)])
+    assert r.exit_code == 0, r.output
+    assert len(taken) == 2 and all(p is not None for p in taken)
