@@ -171,8 +171,7 @@ def row_rss(work: Path, cli: dict | None = None) -> dict:
     _, bare_kib = bare_python(work, 3)
     grader = d["self_kib"] / 1024
     print(f"   grader process {grader:6.1f} MiB (torch imported: {d['torch']}); "
-          f"largest reaped child {d['children_kib'] / 1024:6.1f} MiB (bubblewrap, forked from the grader: "
-          "the worker inside its pid namespace is reaped there and not counted)")
+          f"largest reaped child (RUSAGE_CHILDREN) {d['children_kib'] / 1024:6.1f} MiB")
     print(f"   baseline: bare python + numpy {bare_kib / 1024:6.1f} MiB -> grader x {grader / (bare_kib / 1024):4.2f}")
     otter_kib = (cli or {}).get("rss_tree", {}).get("otter run (no isolation)")
     if otter_kib:
