@@ -40,7 +40,8 @@ def _start_early(assignment, isolation: str = "auto") -> None:
         import tomllib
 
         from .course import resolve_in_course
-        from .sandbox.pool import env_pool_size
+        from .sandbox.config import from_manifest
+        from .sandbox.pool import env_pool_size, start_early
 
         if env_pool_size():
             return
@@ -48,9 +49,6 @@ def _start_early(assignment, isolation: str = "auto") -> None:
         manifest = tomllib.loads((folder / "assignment.toml").read_text(encoding="utf-8"))
         if manifest.get("imports", {}).get("allow_torch", False):
             return      # its checks decide the preload and the GPU; torch's import dwarfs this
-        from .sandbox.config import from_manifest
-        from .sandbox.pool import start_early
-
         start_early(from_manifest(manifest, isolation))
     except Exception:
         return

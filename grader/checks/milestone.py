@@ -543,8 +543,21 @@ DEFAULT_TRAIN_STEPS = [
 ]
 
 
+# A torch optimizer's first construction imports torch._dynamo (1.6 s of CPU in every fresh worker,
+# on the critical path of each submission's first training step): pooled workers of an assignment
+# that trains with torch import it ahead (CheckKind.worker_imports; grader.sandbox.pool).
+TRAIN_IMPORTS = ("torch._dynamo",)
+
+
+class _Trains(CheckKind):
+    """A kind whose probes train the student's model."""
+
+    def worker_imports(self, spec: CheckSpec) -> tuple[str, ...]:
+        return TRAIN_IMPORTS if _framework(spec) == "torch" else ()
+
+
 @register
-class Milestone(CheckKind):
+class Milestone(_Trains):
     """Accuracy on held-out data after training under a budget (see the module docstring)."""
     kind = "milestone"
 
@@ -954,7 +967,7 @@ class InitialLoss(CheckKind):
 
 
 @register
-class OverfitSmallBatch(CheckKind):
+class OverfitSmallBatch(_Trains):
     """Training on ``n`` examples must reach ``min_accuracy`` on those same examples — judged by the
     grader's own evaluation of the model after ``train`` (the images shuffled, with a little noise),
     and the model's parameters must have changed during training."""
@@ -1038,7 +1051,7 @@ class OverfitSmallBatch(CheckKind):
 
 
 @register
-class LossFalls(CheckKind):
+class LossFalls(_Trains):
     """Training lowers the loss: the grader's cross-entropy of the model on ``eval_n`` (256) of the
     training images (shuffled, with a little noise) after ``train`` must be below ``(1 - min_drop)``
     times the same before it. The history ``train`` returns is drawn as a curve, not scored.
@@ -1128,19 +1141,6 @@ class LossFalls(CheckKind):
 
 
 TRAINING_KINDS = ("milestone", "initial_loss", "overfit_small_batch", "loss_falls")
-
-# A torch optimizer's first construction imports torch._dynamo (1.6 s of CPU in every fresh worker,
-# on the critical path of each submission's first training step): pooled workers of an assignment
-# that trains with torch import it ahead (CheckKind.worker_imports; grader.sandbox.pool).
-TRAIN_IMPORTS = ("torch._dynamo",)
-
-
-def _train_imports(self, spec: CheckSpec) -> tuple[str, ...]:
-    return TRAIN_IMPORTS if _framework(spec) == "torch" else ()
-
-
-for _cls in (Milestone, OverfitSmallBatch, LossFalls):
-    _cls.worker_imports = _train_imports
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ class _Numpy:
     def __getattr__(self, name):
         import numpy
 
+        globals()["np"] = numpy      # from now on the module itself
         return getattr(numpy, name)
 
 
@@ -72,12 +73,11 @@ def _allowed_dtypes() -> dict[bytes, np.dtype]:
     return out
 
 
-
-
 def __getattr__(name):
     if name == "NPY_DTYPES":     # the allowed dtypes by descr, built on first use (it needs numpy)
         return _allowed_dtypes()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # one entry of the header dict: a key, then a quoted descr, a bool or a parenthesized tuple of ints
 _NPY_ITEM = rb" *'([a-z_]{1,16})' *: *('[^']{0,40}'|True|False|\([0-9, ]{0,1400}\)) *"
