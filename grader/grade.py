@@ -140,61 +140,158 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
                seeds: dict[str, int] | None = None, session_factory=None) -> list[tuple[CheckSpec, list[Part]]]:
     """Plan, probe and judge every check of ``specs`` in one session. The session is a sandboxed
     ``WorkerSession`` unless ``session_factory(source, filename=..., config=...)`` gives another: a
-    warm pool's, or ``grader.kit``'s in-process one, so the notebook's public checks run this very loop."""
+    warm pool's, or ``grader.kit``'s in-process one, so the notebook's public checks run this very loop.
+
+    Beside a sandboxed worker the grader's own work — the next checks' plans, the last answer's
+    judgement — runs on one helper thread (:class:`_Beside`) while this thread waits for the
+    worker: the same plans, probes and verdicts in the same order, in less wall time."""
     from .sandbox import WorkerSession
 
     config = sandbox_config(assignment, isolation, gpu=needs_gpu(specs))
     meta["limits"] = dataclasses.asdict(config.limits)
-    out: list[tuple[CheckSpec, list[Part]]] = []
     t0 = time.monotonic()
     filename = sandbox_filename(sub.filename)
     if session_factory is None:
         session = WorkerSession(sub.source, config, filename=filename)
     else:
         session = session_factory(sub.source, filename=filename, config=config)
-    with session:
-        started = session.start()
-        meta["timing"] = {"sandbox_start_s": round(time.monotonic() - t0, 4)}
-        meta["isolation"] = dataclasses.asdict(session.isolation)
-        if started.status != "ok":
-            fallback = without_crashed_cell(sub, started.error, started.seconds, config.limits.import_timeout_s) \
-                if started.status == "error" else None
-            if fallback is not None:    # a notebook cell's top level raised: once more without it
-                session.close()
-                meta["notes"] = list(fallback.notes)
-                return run_checks(assignment, fallback, specs, student, secret, isolation, meta, progress,
-                                  seeds=seeds, session_factory=session_factory)
-            reason = _import_failure(started, sub)
-            meta["load_error"] = reason
-            return [(s, _failed_parts(s, reason)) for s in specs]
-        timeouts: dict[str, int] = {}
-        for spec in specs:
-            kind = kind_of(spec)
-            seed = (seeds[spec.name] if seeds is not None and not spec.visible
-                    else check_seed(assignment.id, spec.name, student, spec.visible, secret))
-            result = None
-            if timeouts.get(spec.target, 0) >= HANG_LIMIT:
-                out.append((spec, _failed_parts(spec, t("grading.hang_skipped", target=spec.target, n=HANG_LIMIT))))
-                continue
+    kinds = [kind_of(spec) for spec in specs]
+    check_seeds = [seeds[spec.name] if seeds is not None and not spec.visible
+                   else check_seed(assignment.id, spec.name, student, spec.visible, secret) for spec in specs]
+    beside = _Beside(threaded=isinstance(session, WorkerSession))
+    plans: dict[int, object] = {}
+
+    def ask(i: int) -> None:     # the plan of check i, ahead of its probe
+        if i < len(specs) and i not in plans:
+            plans[i] = beside.submit(_plan, kinds[i], specs[i], check_seeds[i])
+
+    try:
+        with session:
+            for i in range(PLANS_AHEAD):     # made while the worker imports the submission
+                ask(i)
+            started = session.start()
+            meta["timing"] = {"sandbox_start_s": round(time.monotonic() - t0, 4)}
+            meta["isolation"] = dataclasses.asdict(session.isolation)
+            if started.status != "ok":
+                beside.close()
+                fallback = without_crashed_cell(sub, started.error, started.seconds, config.limits.import_timeout_s) \
+                    if started.status == "error" else None
+                if fallback is not None:    # a notebook cell's top level raised: once more without it
+                    session.close()
+                    meta["notes"] = list(fallback.notes)
+                    return run_checks(assignment, fallback, specs, student, secret, isolation, meta, progress,
+                                      seeds=seeds, session_factory=session_factory)
+                reason = _import_failure(started, sub)
+                meta["load_error"] = reason
+                return [(s, _failed_parts(s, reason)) for s in specs]
+            out = _probe_all(session, sub, specs, kinds, plans, ask, beside, meta, progress)
+            meta["stdout_tail"] = session.stdout_tail[-4000:]
+    finally:
+        beside.close()
+    meta["timing"]["total_sandbox_s"] = round(time.monotonic() - t0, 4)
+    return out
+
+
+# How many checks' plans are made ahead of the probe that needs them (beside a sandboxed worker).
+PLANS_AHEAD = 2
+
+
+def _plan(kind, spec: CheckSpec, seed: int):
+    return kind.plan(spec, np.random.default_rng(seed))
+
+
+def _probe_all(session, sub: Submission, specs, kinds, plans: dict, ask, beside: "_Beside", meta: dict,
+               progress) -> list[tuple[CheckSpec, list[Part]]]:
+    """Every check probed in order on ``session``; each judged as soon as its answer is in (on the
+    helper thread, while the next probe runs). A grader bug fails that check, not the others."""
+    out: list[tuple[CheckSpec, list[Part]]] = []
+    pending: list[tuple[CheckSpec, object, object]] = []     # (spec, judgement future, result), in order
+
+    def internal(spec) -> list[Part]:
+        meta.setdefault("internal_errors", []).append(f"{spec.name}: {traceback.format_exc(limit=5)}")
+        return _failed_parts(spec, t("grading.internal_error_check"))
+
+    def settle(block: bool) -> None:      # hand finished judgements out, in check order
+        while pending and (block or pending[0][1].done()):
+            spec, fut, result = pending.pop(0)
             try:
-                plan = kind.plan(spec, np.random.default_rng(seed))
-                result = session.probe(plan.steps, plan.returns, plan.arrays, timeout=plan.timeout)
-                locate_error(result, sub)
-                parts = kind.judge(spec, plan, result)
+                parts = fut.result()
             except Exception:   # a grader bug must not take the student's other checks down
-                meta.setdefault("internal_errors", []).append(f"{spec.name}: {traceback.format_exc(limit=5)}")
-                parts = _failed_parts(spec, t("grading.internal_error_check"))
+                parts = internal(spec)
             if result is not None:
-                if result.status == "timeout":
-                    timeouts[spec.target] = timeouts.get(spec.target, 0) + 1
                 for p in parts:
                     p.extra.setdefault("worker_status", result.status)
             out.append((spec, parts))
             if progress:
                 progress(spec, parts)
-        meta["stdout_tail"] = session.stdout_tail[-4000:]
-    meta["timing"]["total_sandbox_s"] = round(time.monotonic() - t0, 4)
+
+    timeouts: dict[str, int] = {}
+    for i, spec in enumerate(specs):
+        ask(i + PLANS_AHEAD)
+        planned = plans.pop(i)
+        if timeouts.get(spec.target, 0) >= HANG_LIMIT:
+            pending.append((spec, beside.done(
+                _failed_parts(spec, t("grading.hang_skipped", target=spec.target, n=HANG_LIMIT))), None))
+            settle(False)
+            continue
+        result = None
+        try:
+            plan = planned.result()
+            result = session.probe(plan.steps, plan.returns, plan.arrays, timeout=plan.timeout)
+            locate_error(result, sub)
+            judged = beside.submit(kinds[i].judge, spec, plan, result)
+        except Exception:   # a grader bug must not take the student's other checks down
+            judged = beside.done(internal(spec))
+        if result is not None and result.status == "timeout":
+            timeouts[spec.target] = timeouts.get(spec.target, 0) + 1
+        pending.append((spec, judged, result))
+        settle(False)
+    settle(True)
     return out
+
+
+class _Beside:
+    """The grader's work for one submission's checks, run in the order it is asked for: on one
+    helper thread (``threaded``: the worker is another process, so this one only waits on it),
+    else at once. The thread runs in a copy of the caller's context (the feedback language is a
+    ContextVar). ``close()`` drops what has not started and waits for what has."""
+
+    def __init__(self, threaded: bool):
+        self._pool = None
+        if threaded:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convgrade-judge")
+
+    def submit(self, fn, *args):
+        if self._pool is not None:
+            import contextvars
+
+            return self._pool.submit(contextvars.copy_context().run, fn, *args)
+        try:
+            return self.done(fn(*args))
+        except Exception as exc:
+            return self.failed(exc)
+
+    @staticmethod
+    def done(value):
+        from concurrent.futures import Future
+
+        f = Future()
+        f.set_result(value)
+        return f
+
+    @staticmethod
+    def failed(exc: BaseException):
+        from concurrent.futures import Future
+
+        f = Future()
+        f.set_exception(exc)
+        return f
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def locate_error(result, sub: Submission) -> None:
