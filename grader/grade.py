@@ -7,6 +7,7 @@ a row for every check and a clear reason.
 """
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
 import time
@@ -149,20 +150,20 @@ def run_checks(assignment: Assignment, sub: Submission, specs: list[CheckSpec], 
 
     config = sandbox_config(assignment, isolation, gpu=needs_gpu(specs))
     meta["limits"] = dataclasses.asdict(config.limits)
+    kinds = [kind_of(spec) for spec in specs]     # before the session: nothing to close if they raise
+    check_seeds = [seeds[spec.name] if seeds is not None and not spec.visible
+                   else check_seed(assignment.id, spec.name, student, spec.visible, secret) for spec in specs]
     t0 = time.monotonic()
     filename = sandbox_filename(sub.filename)
     if session_factory is None:
         session = WorkerSession(sub.source, config, filename=filename)
     else:
         session = session_factory(sub.source, filename=filename, config=config)
-    kinds = [kind_of(spec) for spec in specs]
-    check_seeds = [seeds[spec.name] if seeds is not None and not spec.visible
-                   else check_seed(assignment.id, spec.name, student, spec.visible, secret) for spec in specs]
     beside = _Beside(threaded=isinstance(session, WorkerSession))
     plans: dict[int, object] = {}
 
-    def ask(i: int) -> None:     # the plan of check i, ahead of its probe
-        if i < len(specs) and i not in plans:
+    def ask(i: int) -> None:     # the plan of check i, ahead of its probe (each i asked once)
+        if i < len(specs):
             plans[i] = beside.submit(_plan, kinds[i], specs[i], check_seeds[i])
 
     try:
@@ -265,8 +266,6 @@ class _Beside:
 
     def submit(self, fn, *args):
         if self._pool is not None:
-            import contextvars
-
             return self._pool.submit(contextvars.copy_context().run, fn, *args)
         try:
             return self.done(fn(*args))

@@ -350,8 +350,9 @@ class TorchHelpers:
         small model and input, else on the meta device (the model is then left there)."""
         shape = tuple(int(d) for d in input_shape)
         ps = self.parameters(model)
-        if math.prod(max(d, 0) for d in shape) <= self.SMALL_INPUT and sum(int(p.numel()) for _, p in ps) <= self.SMALL_MODEL and \
-                all(p.device.type == "cpu" for _, p in ps):
+        small = math.prod(max(d, 0) for d in shape) <= self.SMALL_INPUT and \
+            sum(int(p.numel()) for _, p in ps) <= self.SMALL_MODEL
+        if small and all(p.device.type == "cpu" for _, p in ps):
             dtype = ps[0][1].dtype if ps and ps[0][1].is_floating_point() else self.float32
             try:
                 with self.fork_rng(devices=[]):
