@@ -268,6 +268,10 @@ def bwrap_argv(exe: str, config: SandboxConfig, worker_host_path: str) -> list[s
     argv = [exe, *BASE_FLAGS, "--clearenv"]
     for k, v in base_env(HOME).items():
         argv += ["--setenv", k, v]
+    # (host path, sandbox path) of every tree bound from the host, the host side resolved: masks
+    # below go wherever a secret or forbidden folder shows up inside, whatever the links on the way
+    # (a virtual environment reached through a symbolic link is bound twice, at both paths).
+    binds = [(os.path.realpath("/usr"), "/usr")]
     argv += ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         p = "/" + name
@@ -275,6 +279,7 @@ def bwrap_argv(exe: str, config: SandboxConfig, worker_host_path: str) -> list[s
             argv += ["--symlink", os.readlink(p), p]
         elif os.path.isdir(p):
             argv += ["--ro-bind", p, p]
+            binds.append((os.path.realpath(p), p))
     for p in ETC_FILES:
         if os.path.exists(p):
             argv += ["--ro-bind", p, p]
@@ -290,9 +295,9 @@ def bwrap_argv(exe: str, config: SandboxConfig, worker_host_path: str) -> list[s
              "--size", size, "--tmpfs", HOME]
     # The Python binds come after the tmpfs mounts: a virtual environment that lives under /tmp
     # (a CI checkout there, say) is mounted on top of the fresh /tmp instead of hidden by it.
-    binds = [(r, r) for r in python_roots()]   # (host path, sandbox path)
-    for host, inside in binds:
-        argv += ["--ro-bind", host, inside]
+    for root in python_roots():
+        argv += ["--ro-bind", root, root]
+        binds.append((os.path.realpath(root), root))
     for host, inside in config.extra_ro_binds:
         argv += ["--ro-bind", host, inside]
         binds.append((os.path.realpath(host), inside))

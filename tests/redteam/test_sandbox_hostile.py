@@ -5,7 +5,9 @@ bubblewrap where it is installed, as in CI)."""
 from __future__ import annotations
 
 import base64
+import os
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -451,6 +453,47 @@ def test_forbidden_packages_are_absent_even_without_the_import_hook():
         r = s.probe([{"let": "g", "call": "unhooked", "args": [[["to", "rch"], ["sci", "py"], ["skl", "earn"],
                                                                  ["num", "py"]]]}], {"g": "g"})
     assert r.status == "ok" and r.values["g"] == ["numpy"], r.values
+
+
+def test_forbidden_packages_stay_absent_when_the_environment_is_reached_through_a_link(tmp_path):
+    """A virtual environment reached through a symbolic link (``/opt/course/venv -> venv-2026``,
+    a CI checkout whose .venv links to a shared one) is bound at both its paths; the masks go on
+    both, so torch is absent there too."""
+    import subprocess
+    import sys
+
+    from grader.sandbox import SandboxConfig, detect_isolation
+
+    if not detect_isolation(SandboxConfig(allow_torch=False)).level.startswith("bwrap"):
+        pytest.skip("bubblewrap unusable: under process isolation the import hook is all there is")
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("not in a virtual environment")
+    link = tmp_path / "env-link"
+    link.symlink_to(os.path.realpath(sys.prefix), target_is_directory=True)
+    python = link / "bin" / os.path.basename(sys.executable)
+    script = textwrap.dedent('''\
+        import sys
+        from grader.sandbox import SandboxConfig, WorkerSession
+        src = ("import sys, importlib\\n"
+               "def unhooked(n):\\n"
+               "    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != 'ImportBlocker']\\n"
+               "    try:\\n"
+               "        importlib.import_module(''.join(n))\\n"
+               "        return 'imported'\\n"
+               "    except BaseException as e:\\n"
+               "        return type(e).__name__\\n")
+        with WorkerSession(src, SandboxConfig(allow_torch=False)) as s:
+            assert s.start().status == "ok"
+            r = s.probe([{"let": "g", "call": "unhooked", "args": [["to", "rch"]]}], {"g": "g"})
+        print(sys.prefix, r.status, r.values.get("g"))
+        ''')
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    out = subprocess.run([str(python), "-c", script], capture_output=True, text=True, timeout=120, env=env,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    prefix, status, got = out.stdout.split()[-3:]
+    assert prefix == str(link) and status == "ok"
+    assert got == "ModuleNotFoundError", out.stdout
 
 
 def test_process_isolation_says_the_hook_is_all_there_is():
