@@ -263,7 +263,11 @@ class _ModelKind(CheckKind):
                 raise CheckDefinitionError(f"check {spec.name!r}: the reference fails on {shape}: {exc}") from None
 
     def _construct(self, spec) -> list[dict]:
-        return [{"let": "m", "call": spec.target, "kwargs": literal(spec.get("init", {}))}]
+        """The student's model built by the worker's ``build`` helper: every kind here uses only its
+        structure or loads the grader's weights into all of it, so torch's random initialisation is
+        skipped (zeros instead)."""
+        return [{"let": "m", "grader": "build", "args": [{"$ref": spec.target}],
+                 "kwargs": literal(spec.get("init", {}))}]
 
     traces = False    # whether the plan calls the worker's shape_trace
 
@@ -420,13 +424,28 @@ class ModelTraceCheck(_ModelKind):
         return [Part(spec.display_name, spec.points, score, text, {"kind": self.kind, "failed": failed})]
 
 
+def skeleton(spec: CheckSpec) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[tuple[str, tuple[int, ...]], ...]]:
+    """(parameters, floating-point buffers) of the check's reference model as ``(name, shape)``
+    in registration order: what :func:`draw_weights` fills, once per process (:func:`_structure`)."""
+    def compute():
+        model = _build(spec, "meta")
+        return (tuple((n, tuple(int(d) for d in p.shape)) for n, p in model.named_parameters()),
+                tuple((n, tuple(int(d) for d in b.shape)) for n, b in model.named_buffers() if b.is_floating_point()))
+
+    return _structure("skeleton", spec, None, compute)
+
+
 def draw_weights(model, rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Seeded values for every parameter and floating-point buffer, float32-representable:
-    weights ~ N(0, 1/fan_in), 1-d weights (batch-norm γ) in [0.5, 1.5], biases N(0, 0.2²),
-    running means N(0, 0.2²), running variances in [0.5, 1.5]."""
+    """Seeded values for every parameter and floating-point buffer of ``model`` (a module, or a
+    :func:`skeleton`), float32-representable: weights ~ N(0, 1/fan_in), 1-d weights (batch-norm
+    γ) in [0.5, 1.5], biases N(0, 0.2²), running means N(0, 0.2²), running variances in [0.5, 1.5]."""
+    if isinstance(model, tuple):
+        named_params, named_buffers = model
+    else:
+        named_params = [(n, tuple(p.shape)) for n, p in model.named_parameters()]
+        named_buffers = [(n, tuple(b.shape)) for n, b in model.named_buffers() if b.is_floating_point()]
     params = []
-    for name, p in model.named_parameters():
-        shape = tuple(p.shape)
+    for name, shape in named_params:
         if len(shape) >= 2:
             v = rng.standard_normal(shape) / np.sqrt(max(int(np.prod(shape[1:])), 1))
         elif name.endswith("weight"):
@@ -435,26 +454,57 @@ def draw_weights(model, rng: np.random.Generator) -> tuple[list[np.ndarray], lis
             v = rng.standard_normal(shape) * 0.2
         params.append(v.astype(np.float32).astype(np.float64))
     buffers = []
-    for name, b in model.named_buffers():
-        if not b.is_floating_point():
-            continue
-        shape = tuple(b.shape)
+    for name, shape in named_buffers:
         v = rng.uniform(0.5, 1.5, size=shape) if name.endswith("running_var") else rng.standard_normal(shape) * 0.2
         buffers.append(v.astype(np.float32).astype(np.float64))
     return params, buffers
 
 
-def reference_forward(spec, params, buffers, x, train: bool) -> np.ndarray:
+# Reference models for forward checks, one per (builder, init), reused: each call overwrites every
+# parameter and buffer, so a kept model computes exactly what a fresh one would (a lock each).
+MODELS = 32
+_MODELS: "OrderedDict[tuple, tuple[object, threading.Lock]]" = OrderedDict()
+
+
+def _reference_model(spec):
+    key = (spec.get("reference", spec.target), repr(spec.get("init", {})))
+    with _STRUCTURES_LOCK:
+        if key in _MODELS:
+            _MODELS.move_to_end(key)
+            return _MODELS[key]
     import torch
 
-    model = _build(spec).double()
-    with torch.no_grad():
-        for p, v in zip(model.parameters(), params):
+    with torch.random.fork_rng(devices=[]):    # its initial values are never used
+        entry = (_build(spec).double(), threading.Lock())
+    with _STRUCTURES_LOCK:
+        entry = _MODELS.setdefault(key, entry)
+        while len(_MODELS) > MODELS:
+            _MODELS.popitem(last=False)
+    return entry
+
+
+def reference_forward(spec, params, buffers, x, train: bool) -> np.ndarray:
+    """The reference model's float64 output on ``x`` with ``params`` and the floating-point
+    ``buffers`` loaded (:func:`draw_weights`' order; other buffers, batch norm's step counter,
+    zeroed as in a fresh model), in training mode when ``train``."""
+    import torch
+
+    model, lock = _reference_model(spec)
+    with lock, torch.no_grad():
+        ps = list(model.parameters())
+        bs = [b for b in model.buffers() if b.is_floating_point()]
+        if len(ps) != len(params) or len(bs) != len(buffers):
+            raise ValueError(f"{len(params)} parameter and {len(buffers)} buffer values for a reference "
+                             f"with {len(ps)} and {len(bs)}")
+        for p, v in zip(ps, params):
             p.copy_(torch.from_numpy(v))
-        for b, v in zip([b for b in model.buffers() if b.is_floating_point()], buffers):
+        for b, v in zip(bs, buffers):
             b.copy_(torch.from_numpy(v))
+        for b in model.buffers():
+            if not b.is_floating_point():
+                b.zero_()
         model.train(train)
-        return model(torch.from_numpy(x)).numpy()
+        return model(torch.from_numpy(x)).numpy().copy()
 
 
 @register
@@ -465,8 +515,8 @@ class ModelForwardCheck(_ModelKind):
     needs_inputs = True
 
     def plan(self, spec, rng):
-        model = _build(spec)
-        params, buffers = draw_weights(model, rng)
+        shapes = skeleton(spec)
+        params, buffers = draw_weights(shapes, rng)
         x = rng.standard_normal(tuple(spec.get("inputs")[0]))
         train = bool(spec.get("train", False))
         plan = Plan([], {"ps": "ps", "y": "y"}, timeout=spec.get("timeout"))
@@ -477,7 +527,7 @@ class ModelForwardCheck(_ModelKind):
             {"let": "y", "grader": "run", "args": [{"$ref": "m"}, plan.array(x)], "kwargs": {"train": train}},
         ]
         plan.context.update(params=params, buffers=buffers, x=x, train=train,
-                            want=reference_param_shapes(model))
+                            want=list(shapes[0]))
         return plan
 
     def judge(self, spec, plan, result):
@@ -493,7 +543,9 @@ class ModelForwardCheck(_ModelKind):
                              t("grading.tm_fwd_unloadable", case=case, problem=problem),
                              {"kind": self.kind, "failed": True,
                               "diagnoses": [{"code": "parameter_shapes", "message": problem}]})]
-        y = reference_forward(spec, ctx["params"], ctx["buffers"], ctx["x"], ctx["train"])
+        y = ctx.get("expected")
+        if y is None:   # a function of the plan alone: validate judges every mutant on one plan
+            y = ctx["expected"] = reference_forward(spec, ctx["params"], ctx["buffers"], ctx["x"], ctx["train"])
         actual = result.values.get("y")
         if actual is None and result.status != "ok" or (actual is None and result.error):
             return [Part(spec.display_name, spec.points, 0.0, t("grading.tm_fwd_no_output", case=case,
@@ -508,4 +560,4 @@ class ModelForwardCheck(_ModelKind):
                      {"kind": self.kind, "failed": True})]
 
 
-__all__ = ["REFERENCES", "TRACE_TYPES", "draw_weights", "first_mismatch", "reference_trace", "reference_forward"]
+__all__ = ["REFERENCES", "TRACE_TYPES", "draw_weights", "skeleton", "first_mismatch", "reference_trace", "reference_forward"]

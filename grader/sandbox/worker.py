@@ -266,6 +266,7 @@ class TorchHelpers:
         self.fork_rng = torch.random.fork_rng
         self.autograd_grad = torch.autograd.grad
         self.float64, self.float32 = torch.float64, torch.float32
+        self.nn_init = torch.nn.init
         # every torch.nn layer class, by identity (a student class named "Conv2d" is not one)
         self.layer_types = {}
         for name in dir(torch.nn):
@@ -333,6 +334,34 @@ class TorchHelpers:
             _vars(m)["training"] = bool(flag)
 
     # -- the helpers a probe calls (``{"grader": name}`` steps)
+
+    # torch.nn.init's random initialisers: what a layer's reset_parameters draws with
+    RANDOM_INITS = ("uniform_", "normal_", "trunc_normal_", "kaiming_uniform_", "kaiming_normal_",
+                    "xavier_uniform_", "xavier_normal_", "orthogonal_", "sparse_")
+
+    def build(self, cls, *args, **kwargs):
+        """``cls(*args, **kwargs)`` with torch.nn.init's random initialisers filling zeros instead
+        of drawing, restored after. For checks that use only the model's structure (parameter
+        shapes, output shapes, a shape trace on zeros) or overwrite every parameter and
+        floating-point buffer with the grader's values (``load_weights``) before running it: the
+        drawn values would be thrown away, and drawing them is most of the cost of building a
+        large model (a U-Net's 31 M weights). Nothing else about the constructor changes."""
+        init = self.nn_init
+        no_grad = self.no_grad
+
+        def zeros(tensor, *a, **k):
+            with no_grad():
+                return tensor.zero_()
+
+        saved = {n: init.__dict__[n] for n in self.RANDOM_INITS if n in init.__dict__}
+        try:
+            for n in saved:
+                setattr(init, n, zeros)
+            return cls(*args, **kwargs)
+        finally:
+            for n, f in saved.items():
+                setattr(init, n, f)
+
     def param_shapes(self, model):
         """[[name, [d0, ...]], ...] in registration order."""
         return [[n, [int(d) for d in p.shape]] for n, p in self.parameters(model)]
@@ -435,7 +464,7 @@ class TorchHelpers:
         return dict(self.param_stats(model), logits=out.detach().double().cpu(), grad_norm=gnorm)
 
 
-TORCH_HELPERS = ("param_shapes", "shape_trace", "load_weights", "run", "param_stats", "classify")
+TORCH_HELPERS = ("build", "param_shapes", "shape_trace", "load_weights", "run", "param_stats", "classify")
 
 
 def bounded_history(history, series=8, points=2000):

@@ -112,3 +112,94 @@ def test_reference_structures_are_computed_once_per_process(a5, monkeypatch):
     assert again == first and not built
     name = specs[0].name
     assert again[name] is not first[name]
+
+
+BUILT = '''\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, width=4):
+        super().__init__()
+        self.conv = nn.Conv2d(1, width, 3)
+        self.scale = nn.Parameter(torch.empty(width))
+        nn.init.normal_(self.scale, 5.0, 1.0)          # the student's own initialisation
+        self.bn = nn.BatchNorm2d(width)
+        self.register_buffer("mask", torch.ones(width))
+
+    def forward(self, x):
+        return self.bn(self.conv(x)) * self.scale[:, None, None] * self.mask[:, None, None]
+
+
+class Broken(nn.Module):
+    def __init__(self):
+        super().__init__()
+        raise ValueError("not yet")
+
+
+def inits():
+    return [getattr(nn.init, n).__name__ for n in ("uniform_", "normal_", "kaiming_uniform_")]
+'''
+
+
+def test_models_are_built_without_torchs_random_initialisation_and_run_as_written():
+    """The model checks build the student's model through the worker's ``build`` helper: torch's
+    random initialisers fill zeros while the constructor runs (their values are never used: the
+    checks read the structure or load the grader's weights into every parameter and buffer) and
+    are restored after; everything else the constructor does happens as written; a constructor
+    that raises is reported as before."""
+    from grader.authoring.trusted import TrustedSession
+
+    with TrustedSession(BUILT, forbidden=()) as s:
+        assert s.start().status == "ok"
+        r = s.probe([{"let": "m", "grader": "build", "args": [{"$ref": "Net"}], "kwargs": {"width": 3}},
+                     {"let": "ps", "grader": "param_shapes", "args": [{"$ref": "m"}]},
+                     {"let": "w", "get": "m.conv.weight"}, {"let": "sc", "get": "m.scale"},
+                     {"let": "var", "get": "m.bn.running_var"}, {"let": "mask", "get": "m.mask"},
+                     {"let": "after", "call": "inits"},
+                     {"let": "fresh", "call": "Net"}, {"let": "w2", "get": "fresh.conv.weight"}],
+                    {"ps": "ps", "w": "w", "sc": "sc", "var": "var", "mask": "mask", "after": "after", "w2": "w2"})
+        assert r.status == "ok", r.error
+        v = r.values
+        assert [n for n, _ in v["ps"]] == ["scale", "conv.weight", "conv.bias", "bn.weight", "bn.bias"]
+        assert not np.any(v["w"]) and not np.any(v["sc"])         # drawn values: zeros
+        assert np.all(v["var"] == 1) and np.all(v["mask"] == 1)    # deterministic ones: as written
+        assert v["after"] == ["uniform_", "normal_", "kaiming_uniform_"]   # restored
+        assert np.any(v["w2"])                                      # a plain call draws as before
+        bad = s.probe([{"let": "m", "grader": "build", "args": [{"$ref": "Broken"}]}], {})
+        assert bad.status == "error" and bad.error["type"] == "ValueError" and bad.error["line"] == 21
+        missing = s.probe([{"let": "m", "grader": "build", "args": [{"$ref": "Nope"}]}], {})
+        assert missing.status == "error"
+
+
+def test_reference_forward_reuses_one_model_and_equals_a_fresh_one(a5):
+    """The forward checks' reference output comes from one kept reference model per (builder,
+    init), every parameter and buffer overwritten per call: bit for bit what a fresh model gives,
+    in eval and training mode, whatever ran on the kept model before; the plan's weights are drawn
+    from the cached skeleton exactly as from a built model."""
+    import torch
+
+    from grader.checks import torch_models as tm
+
+    def fresh(spec, params, buffers, x, train):
+        model = tm._build(spec).double()
+        with torch.no_grad():
+            for p, v in zip(model.parameters(), params):
+                p.copy_(torch.from_numpy(v))
+            for b, v in zip([b for b in model.buffers() if b.is_floating_point()], buffers):
+                b.copy_(torch.from_numpy(v))
+            model.train(train)
+            return model(torch.from_numpy(x)).numpy()
+
+    specs = [c for c in a5.checks if c.kind == "model_forward" and c.target in ("VGGStack", "BasicBlock")]
+    assert specs
+    for spec in specs:
+        for seed in (0, 1):
+            drawn = tm.draw_weights(tm._build(spec), np.random.default_rng(seed))
+            plan = kind_of(spec).plan(spec, np.random.default_rng(seed))
+            ctx = plan.context
+            assert all(np.array_equal(u, v) for u, v in zip(drawn[0] + drawn[1], ctx["params"] + ctx["buffers"]))
+            for train in (True, False, True):
+                got = tm.reference_forward(spec, ctx["params"], ctx["buffers"], ctx["x"], train)
+                np.testing.assert_array_equal(got, fresh(spec, ctx["params"], ctx["buffers"], ctx["x"], train))
