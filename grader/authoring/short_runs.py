@@ -95,11 +95,16 @@ def shorten(spec: CheckSpec, table: dict) -> CheckSpec:
     return short
 
 
-def cost_order(specs: list[CheckSpec]) -> list[CheckSpec]:
-    """Training checks cheapest first: by kind (:data:`KIND_COST`), then by CPU budget."""
+def cost_key(spec: CheckSpec) -> tuple[int, float]:
+    """How costly a training check is, to order by: its kind (:data:`KIND_COST`), then its CPU budget."""
     from ..checks.milestone import _budget
 
-    return sorted(specs, key=lambda s: (KIND_COST.get(s.kind, len(KIND_COST)), _budget(s, "cpu", 60.0)))
+    return KIND_COST.get(spec.kind, len(KIND_COST)), _budget(spec, "cpu", 60.0)
 
 
-__all__ = ["load_short_runs", "short_params", "shorten", "cost_order", "TABLE"]
+def cost_order(specs: list[CheckSpec]) -> list[CheckSpec]:
+    """Training checks cheapest first (:func:`cost_key`)."""
+    return sorted(specs, key=cost_key)
+
+
+__all__ = ["load_short_runs", "short_params", "shorten", "cost_key", "cost_order", "TABLE"]

@@ -68,7 +68,7 @@ from ..assignment import Assignment, AssignmentError, load
 from ..checks.base import CheckSpec
 from ..diagnose import verdicts_only
 from .mutants import Mutant, MutantError, hits_target, load_mutants
-from .short_runs import cost_order, load_short_runs, shorten
+from .short_runs import cost_key, cost_order, load_short_runs, shorten
 from .notebook import MASTER, MasterError, parse, starter_source
 
 VALIDATION_SECRET = b"convgrade-validation-secret"
@@ -563,6 +563,11 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
         rows[m.name].where = "trusted" if trusted else "sandbox"
         if trusted:
             trusted_work.append((m, mine))
+    # the costliest sandbox jobs first (a job's cheapest training check always runs; it stops at
+    # the first catch), so that the pool's threads finish together instead of one of them running
+    # the last long check alone
+    sandbox_work.sort(key=lambda w: next((cost_key(s) for s in w[2] if s.kind in TRAINING_KINDS), (-1, 0.0)),
+                      reverse=True)
     hidden = [s for s in plain if not s.visible]
     for spec in plain:       # decided once, before the work is shared out
         judge.seed_free(spec)
