@@ -29,17 +29,28 @@ def source():
     return master_source("a5_architectures")
 
 
-def _grade(a5, tmp_path, name, src, student="s1"):
+def _grade(a5, tmp_path, name, src, student="s1", factory=None):
     p = tmp_path / f"{name}.py"
     p.write_text(src, encoding="utf-8")
-    return grade_submission(a5, p, student=student, secret=SECRET)
+    return grade_submission(a5, p, student=student, secret=SECRET, session_factory=factory)
+
+
+def warm_pool(a, sessions: int):
+    """Sandboxes for ``sessions`` grades of ``a`` started ahead, as grade-batch and validate start
+    theirs (torch imported once, in the zygote; each grade still gets a fresh worker)."""
+    from grader.checks.milestone import needs_gpu
+    from grader.grade import sandbox_config
+    from grader.sandbox.pool import WarmPool
+
+    return WarmPool(sandbox_config(a, gpu=needs_gpu(a.select("all"))), size=2, total=sessions)
 
 
 def test_master_full_marks_and_mutants_lose_points_on_target(a5, source, tmp_path):
     mutants = {m.name: m for m in load_mutants(a5.path)}
     jobs = [("master", source)] + [(n, mutants[n].apply(source)) for n in ISSUE_MUTANTS]
-    with ThreadPoolExecutor(2) as pool:
-        results = dict(zip([j[0] for j in jobs], pool.map(lambda j: _grade(a5, tmp_path, *j), jobs)))
+    with warm_pool(a5, len(jobs)) as warm, ThreadPoolExecutor(2) as pool:
+        results = dict(zip([j[0] for j in jobs], pool.map(lambda j: _grade(a5, tmp_path, *j, factory=warm.session),
+                                                           jobs)))
     master = results.pop("master")
     assert not master["convgrade"].get("internal_errors")
     assert master["score"] == master["max_score"] == 44.0, [t["output"] for t in master["tests"] if t["status"] != "passed"]

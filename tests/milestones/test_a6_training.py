@@ -13,7 +13,9 @@ from grader.authoring.mutants import hits_target, load_mutants
 from grader.authoring.notebook import master_source, parse, starter_source
 from grader.authoring.short_runs import load_short_runs, shorten
 from grader.authoring.validate import coverage
-from grader.grade import grade_submission
+from grader.checks.milestone import needs_gpu
+from grader.grade import grade_submission, sandbox_config
+from grader.sandbox.pool import WarmPool
 
 SECRET = b"a6-test-secret"
 
@@ -27,10 +29,10 @@ def _failed(res):
     return [t for t in res["tests"] if t["score"] < t["max_score"] - 1e-9]
 
 
-def _grade(a6, folder, name, src, visibility="all"):
+def _grade(a6, folder, name, src, visibility="all", factory=None):
     p = folder / f"{name}.py"
     p.write_text(src, encoding="utf-8")
-    return grade_submission(a6, p, student="s1", secret=SECRET, visibility=visibility)
+    return grade_submission(a6, p, student="s1", secret=SECRET, visibility=visibility, session_factory=factory)
 
 
 def short_runs(a6):
@@ -48,9 +50,10 @@ def test_master_full_marks_on_the_short_runs_and_issue_mutants_caught(a6, tmp_pa
             ("learning_rate_100x", mutants["learning_rate_100x"].apply(source), "visible"),
             ("labels_shifted", mutants["labels_shifted"].apply(source), "visible"),
             ("trains_on_held_out_images", mutants["trains_on_held_out_images"].apply(source), "visible")]
-    with ThreadPoolExecutor(2) as pool:
+    with WarmPool(sandbox_config(a6, gpu=needs_gpu(a6.select("all"))), size=2, total=len(jobs)) as warm, \
+            ThreadPoolExecutor(2) as pool:      # sandboxes started ahead (torch imported once), one per grade
         results = dict(zip([j[0] for j in jobs], pool.map(
-            lambda j: _grade(short if j[0] == "master" else a6, tmp_path, *j), jobs)))
+            lambda j: _grade(short if j[0] == "master" else a6, tmp_path, *j, factory=warm.session), jobs)))
     master = results.pop("master")
     assert not master["convgrade"].get("internal_errors"), master["convgrade"].get("internal_errors")
     assert master["score"] == master["max_score"] == 14.0, [t["output"] for t in _failed(master)]
