@@ -146,10 +146,6 @@ def _call(spec: CheckSpec) -> str:
     return f"{spec.target}({args})"
 
 
-def reference_param_shapes(model) -> list[tuple[str, tuple[int, ...]]]:
-    return [(n, tuple(int(d) for d in p.shape)) for n, p in model.named_parameters()]
-
-
 def reference_trace(model, input_shape, device: str = "meta") -> list[tuple[str, str, tuple[int, ...]]]:
     """The shape trace of a reference model: leaf modules in call order (run on ``device``)."""
     return _run(model, input_shape, device)[1]
@@ -287,8 +283,7 @@ class ModelParamsCheck(_ModelKind):
     def plan(self, spec, rng):
         plan = Plan(self._construct(spec) + [{"let": "ps", "grader": "param_shapes", "args": [{"$ref": "m"}]}],
                     {"ps": "ps"})
-        plan.context["want"] = _structure("param_shapes", spec, None,
-                                          lambda: reference_param_shapes(_build(spec, "meta")))
+        plan.context["want"] = list(skeleton(spec)[0])
         return plan
 
     def judge(self, spec, plan, result):
@@ -424,26 +419,23 @@ class ModelTraceCheck(_ModelKind):
         return [Part(spec.display_name, spec.points, score, text, {"kind": self.kind, "failed": failed})]
 
 
-def skeleton(spec: CheckSpec) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[tuple[str, tuple[int, ...]], ...]]:
-    """(parameters, floating-point buffers) of the check's reference model as ``(name, shape)``
-    in registration order: what :func:`draw_weights` fills, once per process (:func:`_structure`)."""
-    def compute():
-        model = _build(spec, "meta")
-        return (tuple((n, tuple(int(d) for d in p.shape)) for n, p in model.named_parameters()),
-                tuple((n, tuple(int(d) for d in b.shape)) for n, b in model.named_buffers() if b.is_floating_point()))
+def _named_shapes(model) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[tuple[str, tuple[int, ...]], ...]]:
+    """(parameters, floating-point buffers) of ``model`` as ``(name, shape)``, in registration order."""
+    return (tuple((n, tuple(int(d) for d in p.shape)) for n, p in model.named_parameters()),
+            tuple((n, tuple(int(d) for d in b.shape)) for n, b in model.named_buffers() if b.is_floating_point()))
 
-    return _structure("skeleton", spec, None, compute)
+
+def skeleton(spec: CheckSpec) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], tuple[tuple[str, tuple[int, ...]], ...]]:
+    """:func:`_named_shapes` of the check's reference model: what :func:`draw_weights` fills and
+    the parameter shapes the model checks expect, once per process (:func:`_structure`)."""
+    return _structure("skeleton", spec, None, lambda: _named_shapes(_build(spec, "meta")))
 
 
 def draw_weights(model, rng: np.random.Generator) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Seeded values for every parameter and floating-point buffer of ``model`` (a module, or a
     :func:`skeleton`), float32-representable: weights ~ N(0, 1/fan_in), 1-d weights (batch-norm
     γ) in [0.5, 1.5], biases N(0, 0.2²), running means N(0, 0.2²), running variances in [0.5, 1.5]."""
-    if isinstance(model, tuple):
-        named_params, named_buffers = model
-    else:
-        named_params = [(n, tuple(p.shape)) for n, p in model.named_parameters()]
-        named_buffers = [(n, tuple(b.shape)) for n, b in model.named_buffers() if b.is_floating_point()]
+    named_params, named_buffers = model if isinstance(model, tuple) else _named_shapes(model)
     params = []
     for name, shape in named_params:
         if len(shape) >= 2:
@@ -504,7 +496,7 @@ def reference_forward(spec, params, buffers, x, train: bool) -> np.ndarray:
             if not b.is_floating_point():
                 b.zero_()
         model.train(train)
-        return model(torch.from_numpy(x)).numpy().copy()
+        return model(torch.from_numpy(x)).numpy()
 
 
 @register
