@@ -543,7 +543,8 @@ class ModelForwardCheck(_ModelKind):
             return [Part(spec.display_name, spec.points, 0.0, t("grading.tm_fwd_no_output", case=case,
                                                                   why=worker_error_text(result)),
                          {"kind": self.kind, "failed": True})]
-        cmp = compare(actual, y, dtype="float64", rtol=float(spec.get("rtol", 1e-6)))
+        cmp = compare(actual, y, what=t("grading.what_your_output"), dtype="float64",
+                      rtol=float(spec.get("rtol", 1e-6)))
         if cmp.ok:
             return [Part(spec.display_name, spec.points, spec.points,
                          t("grading.tm_fwd_ok", case=case, rel=f"{cmp.rel_error:.1e}"),

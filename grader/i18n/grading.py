@@ -15,6 +15,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.flagged_prefix": "Flagged:",
         # --- the judge (grader.judge) ------------------------------------------------------------
         "grading.what_output": "output",
+        "grading.what_your_output": "your output",
         "grading.what_dx": "input gradient (dx)",
         "grading.what_loss": "loss value",
         "grading.what_eval_output": "eval-mode output",
@@ -217,7 +218,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                                      "layers in the order the data flows through them, with the paper's shapes.",
         "grading.tm_fwd_no_output": "{case}: no output: {why}.",
         "grading.tm_fwd_ok": "{case}: same output as the reference (max relative error {rel}).",
-        "grading.tm_fwd_wrong": "{case}: your output {message}.",
+        "grading.tm_fwd_wrong": ("{case}: {message}. The grader's weights fit your parameters, so the "
+                                 "difference is in what forward computes with them: the order of the layers, an "
+                                 "activation, padding or stride, the shortcut."),
         # --- one submission (grader.grade) -------------------------------------------------------
         "grading.not_graded": "Not graded: {reason}",
         "grading.not_graded_grader_fault": "Not graded: the grader could not finish (`{reason}`). This is not your "
@@ -259,6 +262,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "grading.note_prefix": "Примечание:",
         "grading.flagged_prefix": "Замечание:",
         "grading.what_output": "выход",
+        "grading.what_your_output": "ваш выход",
         "grading.what_dx": "градиент по входу (dx)",
         "grading.what_loss": "значение функции потерь",
         "grading.what_eval_output": "выход в режиме eval",
@@ -458,7 +462,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                                      "том порядке, в котором через них проходят данные, с формами из статьи.",
         "grading.tm_fwd_no_output": "{case}: нет выхода: {why}.",
         "grading.tm_fwd_ok": "{case}: выход совпадает с эталоном (наибольшая относительная ошибка {rel}).",
-        "grading.tm_fwd_wrong": "{case}: ваш выход: {message}.",
+        "grading.tm_fwd_wrong": ("{case}: {message}. Веса проверяющей системы подошли к вашим параметрам, "
+                                 "значит, различие в том, что forward с ними вычисляет: порядок слоёв, "
+                                 "функция активации, padding или stride, shortcut."),
         "grading.not_graded": "Не проверено: {reason}",
         "grading.not_graded_grader_fault": "Не проверено: проверяющая программа не смогла закончить (`{reason}`). "
                                            "Это не ваша ошибка; преподаватель уже знает.",
