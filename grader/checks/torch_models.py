@@ -177,9 +177,10 @@ SMALL_MODEL = 1 << 21     # parameters of a model a shape run builds on the CPU
 def shape_run(spec: CheckSpec, shape) -> tuple[tuple[int, ...], tuple[tuple[str, str, tuple[int, ...]], ...]]:
     """(output shape, shape trace) of the check's reference model on an input of ``shape``,
     memoized. Small models on small inputs run on the CPU on zeros (milliseconds): on the meta
-    device some ops (``tanh``) go through torch's Python references, whose first call imports
-    ``torch._dynamo`` — seconds, in every process that loads or grades a5. Large ones (the
-    572×572 U-Net) run on the meta device. The CPU build does not touch torch's global RNG.
+    device some ops (``tanh``, ``torch.cat``) go through torch's Python references, whose first
+    call imports ``torch._dynamo`` — seconds, in every process that loads or grades a5. Large ones
+    (the 572×572 U-Net) run on the CPU on a batch of none (:func:`_zero_batch_run`), and on the
+    meta device only where that cannot answer. The CPU build does not touch torch's global RNG.
     Kept once per process (:func:`_structure`)."""
     def compute():
         import torch
@@ -189,10 +190,38 @@ def shape_run(spec: CheckSpec, shape) -> tuple[tuple[int, ...], tuple[tuple[str,
         if small:
             with torch.random.fork_rng(devices=[]):
                 model = _build(spec)
-        out, trace = _run(model, shape, "cpu" if small else "meta")
+            out, trace = _run(model, shape, "cpu")
+            return out, tuple(trace)
+        found = _zero_batch_run(model, shape)
+        out, trace = found if found is not None else _run(_build(spec, "meta"), shape, "meta")
         return out, tuple(trace)
 
     return _structure("run", spec, shape, compute)
+
+
+def _zero_batch_run(model, shape):
+    """(output shape, trace) of a *reference* model (built on the meta device) run on the CPU on
+    a batch of zero images, the batch size then put back in every shape; None when it cannot
+    answer (a batch of none, an op that refuses an empty batch, or an output whose first dimension
+    is not the batch). Nothing is computed (there is no image) and no meta-device op is called, so
+    torch._dynamo is never imported; the weights are uninitialised memory no op reads. Only for the
+    references (REFERENCES: every layer maps the batch dimension through, so the other dimensions
+    are those of the real batch; tests/reference/test_zero_batch_shapes.py compares them with the
+    meta device) — never for a student's model, which could tell an empty batch from a real one."""
+    n = int(shape[0]) if len(shape) else 0
+    if n < 1:
+        return None
+    import torch
+
+    try:
+        # as Module.to_empty, without empty_like on a meta tensor (its Python reference imports sympy)
+        model = model._apply(lambda t: torch.empty(tuple(t.shape), dtype=t.dtype))
+        out, trace = _run(model, (0, *shape[1:]), "cpu")
+    except (RuntimeError, ValueError):
+        return None
+    if out[:1] != (0,) or any(s[:1] != (0,) for _, _, s in trace):
+        return None
+    return (n, *out[1:]), [(name, kind, (n, *s[1:])) for name, kind, s in trace]
 
 
 def parse_shapes(value) -> list[tuple[str, tuple[int, ...]]] | None:
