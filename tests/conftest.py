@@ -24,7 +24,7 @@ DEFAULT_S = 0.5
 # of the file, its "::" entries win over it
 HINTS = {
     "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a6_training-master": 40.0,
-    "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a6_training": 25.0,
+    "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a6_training": 30.0,
     "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a5_architectures": 15.0,
     "tests/authoring/test_validate_release.py::test_bundled_assignment_validates": 6.0,
     "tests/kit/test_release_path.py::test_in_notebook_path_agrees_on_every_mutant[a5_architectures": 25.0,

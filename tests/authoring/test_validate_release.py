@@ -51,7 +51,7 @@ def run_public_tests(folder: Path, source: str, notebook: str, tmp_path: Path) -
 # models and trainings are slow; numpy layers fast). The parts together are the whole validation.
 # a6's mutants run short training runs (mutants.toml [validation]); its master trains on the real
 # budgets, one validation student per part.
-GROUP_SIZE = {"a5_architectures": 14, "a6_training": 3}
+GROUP_SIZE = {"a5_architectures": 14, "a6_training": 6}
 MASTER_PER_STUDENT = ("a6_training",)
 
 

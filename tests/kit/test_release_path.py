@@ -42,8 +42,9 @@ from grader.checks.milestone import TRAINING_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = available() + ["scaffold"]
-MUTANT_SAMPLE = 2          # mutants per assignment executed in Jupyter (1 for a training assignment);
-                           # every mutant goes through the same in-kernel session below
+MUTANT_SAMPLE = 1          # mutants per assignment executed in Jupyter (one that a visible check
+                           # catches: a verdict partly failed); every mutant goes through the same
+                           # in-kernel session in test_in_notebook_path_agrees_on_every_mutant
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -245,6 +246,22 @@ def _execute(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
     return nb
 
 
+_POOLS: dict = {}
+
+
+def _kept_pool(public: Assignment):
+    """This test process's warm pool for ``public``'s sandbox (one zygote, kept across tests)."""
+    from grader.checks.milestone import needs_gpu
+    from grader.grade import sandbox_config
+    from grader.sandbox.pool import WarmPool, config_key
+
+    config = sandbox_config(public, gpu=needs_gpu(public.select("visible")))
+    key = config_key(config)
+    if key not in _POOLS:
+        _POOLS[key] = WarmPool(config, size=1)
+    return _POOLS[key]
+
+
 def _text(outputs) -> str:
     return "\n".join(o.get("text") or o.get("data", {}).get("text/plain", "") or
                      f"{o.get('ename')}: {o.get('evalue')}" for o in outputs)
@@ -272,9 +289,13 @@ def test_jupyter_agrees_with_convgrade_check(case, variant, releases, tmp_path):
     line = [l for l in _text(ran.cells[-1].outputs).splitlines() if l.startswith("VERDICTS ")]
     assert line, _text(ran.cells[-1].outputs)[-2000:]
     in_notebook = json.loads(line[0][len("VERDICTS "):])
-    # convgrade check (the sandbox) on the same notebook, against the same public folder
+    # convgrade check (the sandbox) on the same notebook, against the same public folder; the
+    # worker is forked for this submission from a zygote this test process keeps (as grade-batch
+    # and the server grade: each submission still gets a fresh process)
     path = write(nb, tmp_path / r.nb_name)
-    res = grade_submission(load(r.folder), path, student="public", visibility="visible")
+    public = load(r.folder)
+    res = grade_submission(public, path, student="public", visibility="visible",
+                           session_factory=_kept_pool(public).session)
     sandbox = {t["name"]: t["status"] for t in res["tests"]}
     assert in_notebook == sandbox
     # otter's own verdict per question is the conjunction of its checks' rows
@@ -291,7 +312,7 @@ def test_jupyter_agrees_with_convgrade_check(case, variant, releases, tmp_path):
 
 # ----------------------------------------------------------------------------- every mutant
 
-CHUNK = {"numpy": 16, "torch": 7, "training": 1}
+CHUNK = {"numpy": 16, "torch": 14, "training": 1}
 TRAINING_SAMPLE = 3        # mutants of a training assignment (each trains 3 times, twice over)
 
 
