@@ -463,7 +463,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
              students: tuple[str, ...] = STUDENTS, thorough: bool = False, samples: int = SAMPLES,
              master_samples: int = MASTER_SAMPLES, trusted_session=None, sandbox_session=None,
              sample_budget_s: float | None = SAMPLE_BUDGET_S, only: list[str] | None = None,
-             master_checks: bool = True) -> ValidationReport:
+             master_checks: bool = True, pool=None) -> ValidationReport:
     """Validate an assignment (see the module docstring); up to ``samples`` student ids per mutant
     (at least :data:`MIN_SAMPLES`, then as many as ``sample_budget_s`` allows; ``None``: all).
 
@@ -472,7 +472,11 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
 
     ``only``: judge just these mutants (by name; the others are left out of the report) and
     ``master_checks=False``: skip grading the master and the starter — together they split one
-    validation into parts that run separately (CI runs each mutant group on its own)."""
+    validation into parts that run separately (CI runs each mutant group on its own).
+
+    ``pool``: a :class:`grader.sandbox.pool.WarmPool` for the assignment's sandbox that the caller
+    keeps (and closes), e.g. one for all the parts of a split validation, so that its workers'
+    start-up (torch, for a5 and a6: seconds) is paid once; by default validate starts its own."""
     from ..checks import kind_of
     from ..checks.milestone import TRAINING_KINDS
 
@@ -618,7 +622,9 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
 
     # the sandboxed work (the master and the starter graded, the mutants that change imports or
     # train) shares a warm pool: workers started ahead, each used by one session and then killed
-    warm = _warm_pool(a, isolation, workers, len(jobs) + len(sandbox_work)) if own_sandbox else None
+    warm = None
+    if own_sandbox:
+        warm = pool if pool is not None else _warm_pool(a, isolation, workers, len(jobs) + len(sandbox_work))
     factory = warm.session if warm is not None else None
     if own_sandbox:
         def sandbox_session(src, a_, which):
@@ -707,7 +713,8 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
         report.timings["sandbox_wait"] = time.monotonic() - t_phase
         if warm is not None:
             report.timings["warm_sessions"] = warm.stats["warm"]
-            warm.close()
+            if warm is not pool:
+                warm.close()
         order = [n for s in specs for n in part_names[s.name]]
         for m in mutants:
             for student, tests in tests_by.get(m.name, {}).items():

@@ -71,18 +71,34 @@ def _validation_parts():
     return parts
 
 
+_POOLS: dict = {}
+
+
+def _kept_pool(a):
+    """This test process's warm pool for ``a``'s sandbox, shared by the parts of its validation
+    that run here (each session still a fresh worker; the zygotes' torch import paid once)."""
+    from grader.checks.milestone import needs_gpu
+    from grader.grade import sandbox_config
+    from grader.sandbox.pool import WarmPool
+
+    if a.id not in _POOLS:
+        _POOLS[a.id] = WarmPool(sandbox_config(a, "auto", gpu=needs_gpu(a.select("all"))), size=2)
+    return _POOLS[a.id]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment_id,mutants", _validation_parts())
 def test_bundled_assignment_validates(assignment_id, mutants):
     a = load(assignment_id)
+    pool = _kept_pool(a)
     if mutants is None or mutants[0] == "master":   # master (sandbox, sampled ids), starter, coverage
         kw = {} if mutants is None else {"students": mutants[1:]}
-        report = validate(a, workers=2, only=[], **kw)
+        report = validate(a, workers=2, only=[], pool=pool, **kw)
         assert report.ok, "\n".join(report.problems)
         assert report.master_scores and all(s == a.max_score for s in report.master_scores.values())
         assert report.starter_passing == []
         return
-    report = validate(a, workers=2, only=list(mutants), master_checks=False)
+    report = validate(a, workers=2, only=list(mutants), master_checks=False, pool=pool)
     assert report.ok, "\n".join(report.problems) + "\n" + format_table(report)
     assert len(report.rows) == len(mutants) and all(r.ok for r in report.rows)
 
