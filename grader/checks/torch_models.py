@@ -193,6 +193,7 @@ def shape_run(spec: CheckSpec, shape) -> tuple[tuple[int, ...], tuple[tuple[str,
             out, trace = _run(model, shape, "cpu")
             return out, tuple(trace)
         found = _zero_batch_run(model, shape)
+        # (a fresh meta build: _zero_batch_run moved ``model`` to the CPU)
         out, trace = found if found is not None else _run(_build(spec, "meta"), shape, "meta")
         return out, tuple(trace)
 

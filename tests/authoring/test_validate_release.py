@@ -71,19 +71,14 @@ def _validation_parts():
     return parts
 
 
-_POOLS: dict = {}
-
-
 def _kept_pool(a):
     """This test process's warm pool for ``a``'s sandbox, shared by the parts of its validation
     that run here (each session still a fresh worker; the zygotes' torch import paid once)."""
     from grader.checks.milestone import needs_gpu
     from grader.grade import sandbox_config
-    from grader.sandbox.pool import WarmPool
+    from grader.sandbox.pool import shared_pool
 
-    if a.id not in _POOLS:
-        _POOLS[a.id] = WarmPool(sandbox_config(a, "auto", gpu=needs_gpu(a.select("all"))), size=2)
-    return _POOLS[a.id]
+    return shared_pool(sandbox_config(a, "auto", gpu=needs_gpu(a.select("all"))), size=2)
 
 
 @pytest.mark.slow

@@ -252,20 +252,13 @@ def _execute(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
     return nb
 
 
-_POOLS: dict = {}
-
-
 def _kept_pool(public: Assignment):
-    """This test process's warm pool for ``public``'s sandbox (one zygote, kept across tests)."""
+    """This test process's warm pool for ``public``'s sandbox (zygotes kept across tests)."""
     from grader.checks.milestone import needs_gpu
     from grader.grade import sandbox_config
-    from grader.sandbox.pool import WarmPool, config_key
+    from grader.sandbox.pool import shared_pool
 
-    config = sandbox_config(public, gpu=needs_gpu(public.select("visible")))
-    key = config_key(config)
-    if key not in _POOLS:
-        _POOLS[key] = WarmPool(config, size=1)
-    return _POOLS[key]
+    return shared_pool(sandbox_config(public, gpu=needs_gpu(public.select("visible"))), size=2)
 
 
 def _text(outputs) -> str:
