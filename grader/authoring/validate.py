@@ -3,7 +3,9 @@
 :func:`validate` proves, for an assignment:
 
 1. the master solution scores full marks, graded on the real path (``grade_submission``, sandbox
-   included) under every validation student id, and its hidden checks pass for
+   included) under every validation student id (a training check that trains alike for every
+   student, its seed fixed, trains on its full budget under the first id and on its short run
+   under the others: a second full run would train the same model), and its hidden checks pass for
    :data:`MASTER_SAMPLES` more sampled ids (a check that fails an honest solution for some seeds
    is unfair);
 2. every mutant (``mutants.toml``) loses points and fails a check its targets name (or triggers
@@ -125,6 +127,7 @@ class ValidationReport:
     samples: int = 0
     master_samples: int = 0
     timings: dict[str, float] = field(default_factory=dict)   # seconds per phase (see validate)
+    master_short: dict[str, list[str]] = field(default_factory=dict)   # id -> checks graded on their short run
 
     @property
     def ok(self) -> bool:
@@ -521,9 +524,20 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
 
     # sandbox jobs run in threads (the work is in subprocesses) while trusted work runs here; the
     # starter is made in its job's thread (otter's import is seconds)
-    jobs = [("master", s, source, s, "all") for s in students] if master_checks else []
+    # the master on the real path under every id; a training check that trains alike for every
+    # student (its seed fixed: only the held-out order and draws differ) trains on its full budget
+    # under the first id only and on its short run under the others, which still draw their own
+    # held-out order (unless thorough)
+    alike = {} if thorough else {s.name: short[s.name] for s in training
+                                 if s.name in short and _trains_alike(kind_of, s)}
+    a_alike = dataclasses.replace(a, checks=[alike.get(c.name, c) for c in a.checks]) if alike else a
+    jobs = [("master", s, source, s, "all", a if i == 0 else a_alike)
+            for i, s in enumerate(students)] if master_checks else []
+    if len(jobs) > 1 and alike:
+        report.master_short = {s: sorted(alike) for s in students[1:]}
+    short_id = students[-1] if report.master_short else students[0]
     if master_checks:
-        jobs.append(("starter", "starter", None, "public", "visible"))
+        jobs.append(("starter", "starter", None, "public", "visible", a))
 
     rows: dict[str, MutantRow] = {}
     mutated: dict[str, str] = {}
@@ -552,9 +566,10 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
         mine = [s for s in plain if _can_differ(s, affected)]
         ids = students if thorough else (students[i % len(students)],)
         if not thorough and not mine and trained and trained[0].name in short:
-            # its cheapest check is a short run (which then always runs): under the first id, so
-            # that such mutants share the master's control runs (one per short check and id)
-            ids = students[:1]
+            # its cheapest check is a short run (which then always runs): all such mutants under
+            # one id, so that they share the master's control runs (one per short check and id);
+            # the id whose master grade runs the short runs, if any, whose rows are then the controls
+            ids = (short_id,)
         rows[m.name].students = list(ids)
         for student in ids:
             if in_sandbox:
@@ -650,22 +665,24 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
         folder = Path(tmp)
 
         def run(job):
-            kind, key, src, student, vis = job
+            kind, key, src, student, vis, a_job = job
             if src is None:
                 try:
                     src = starter_source(master)
                 except (AssertionError, ValueError) as exc:   # otter's stripping asserts on unbalanced markers
                     return job, {"starter_error": f"the starter cannot be produced: {exc}"}
             tag = f"{kind}_{len(key)}_{abs(hash((key, student))) % 10**8}"
-            return job, _grade(a, src, folder, tag, student, isolation, vis, factory)
+            return job, _grade(a_job, src, folder, tag, student, isolation, vis, factory)
 
         graded = [pool.submit(run, job) for job in jobs]
         sandboxed: dict[str, list] = {}
         controls: dict[str, list] = {}    # student -> [(short check names, future of the master's run)]
 
         def control(student: str, names: set[str]):
-            """The master's control run of these short checks (each once per student)."""
+            """The master's control run of these short checks (each once per student; none for
+            those its grade under that id ran on their short runs: its rows there are the control)."""
             names = names - {n for done, _ in controls.get(student, []) for n in done}
+            names -= set(report.master_short.get(student, ()))
             if names:
                 controls.setdefault(student, []).append(
                     (names, pool.submit(sandbox_mutant, None, source, student, [short[n] for n in sorted(names)])))
@@ -720,7 +737,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
             for student, tests in tests_by.get(m.name, {}).items():
                 _merge(rows[m.name], m, tests, order)
 
-    for (kind, key, _, student, _), res in results:
+    for (kind, key, _, student, _, _), res in results:
         if "starter_error" in res:
             report.problems.append(res["starter_error"])
             continue
@@ -760,6 +777,13 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 f"chance — make the case deterministic in what matters, or declare min_catch_rate with a reason")
     report.seconds = time.monotonic() - t0
     return report
+
+
+def _trains_alike(kind_of, spec) -> bool:
+    """Whether every student's run of training check ``spec`` trains the same model (the kind's
+    ``trains_alike``; a kind without one: only when visible)."""
+    alike = getattr(kind_of(spec), "trains_alike", None)
+    return bool(alike(spec)) if alike is not None else spec.visible
 
 
 def _failed_rows(rows: list[dict]) -> list[dict]:

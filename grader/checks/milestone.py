@@ -555,6 +555,11 @@ class _Trains(CheckKind):
     def worker_imports(self, spec: CheckSpec) -> tuple[str, ...]:
         return TRAIN_IMPORTS if _framework(spec) == "torch" else ()
 
+    def trains_alike(self, spec: CheckSpec) -> bool:
+        """Whether every student's run trains the same model: a visible check (one public seed for
+        all). A hidden one draws its batch from the student's seed, so each trains another."""
+        return spec.visible
+
 
 @register
 class Milestone(_Trains):
@@ -604,6 +609,12 @@ class Milestone(_Trains):
                 _fail(spec, f"batch_independence.points: the row's points, in (0, {spec.points:g}), got {v!r}")
             if (float(cmp.get("share", 0.5)) if cmp else 0.0) + _batch_share(spec) >= 1:
                 _fail(spec, "batch_independence.points + compare.share: must leave points for the accuracy")
+
+    def trains_alike(self, spec: CheckSpec) -> bool:
+        """Visible, or ``seed`` fixed: the torch seed and the training sets then come from the
+        check alone (:class:`_Data` draws only the held-out order, and ``batch_independence``'s
+        images, from the student's seed), so students differ only in what is predicted."""
+        return spec.visible or spec.get("seed") is not None
 
     def parts(self, spec: CheckSpec) -> list[tuple[str, float]]:
         """The accuracy row, then the comparison's and the batch-independence row when the check has them."""
@@ -900,6 +911,7 @@ class InitialLoss(CheckKind):
     check), from logits the grader's helper computes from the model (with gradients: logits that
     do not depend on the parameters, or are the same for every image, are not a model's)."""
     kind = "initial_loss"
+    trains_alike = _Trains.trains_alike      # its batch, like theirs, is the student's unless visible
     DEFAULT_STEPS = [{"let": "model", "call": "build_model"}]
 
     def validate(self, spec: CheckSpec) -> None:

@@ -6,6 +6,8 @@ That the short runs still separate the master from its mutants is what the bundl
 (tests/authoring/test_validate_release.py) proves."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from grader.assignment import load
@@ -124,3 +126,43 @@ def test_short_run_mutants_share_the_masters_control_and_need_no_session_in_proc
     masters = [kw for src, kw in FailingSession.log if "nn.Identity()" not in src and "eval()" in src
                and "lr=1.0," not in src]
     assert len(FailingSession.log) == 4 and len(masters) == 1, FailingSession.log
+
+
+def test_the_masters_other_ids_train_on_the_short_runs_which_are_the_controls(a6, monkeypatch):
+    """a6's training checks fix their seed, so every student's run trains the same model: the
+    master trains on the real budgets under the first id only, and under the second its grade
+    runs their short runs (its own held-out order and draws), whose rows are then the control of
+    the mutants judged on those short runs (no separate control run). ``thorough`` trains on the
+    real budgets under every id."""
+    import grader.authoring.validate as v
+    from grader.checks import kind_of
+
+    graded = {}
+
+    def fake_grade(assignment, source, folder, tag, student, isolation, visibility="all", session_factory=None):
+        graded[(tag.split("_")[0], student)] = {s.name: s for s in assignment.select(visibility)}
+        return {"score": assignment.max_score, "tests": [], "convgrade": {}}
+
+    monkeypatch.setattr(v, "_grade", fake_grade)
+    assert all(kind_of(s).trains_alike(s) for s in a6.checks)     # visible, or the seed fixed
+    mnist = copy.copy(next(s for s in a6.checks if s.name == MNIST))
+    mnist.params = {k: v for k, v in mnist.params.items() if k != "seed"}
+    assert not kind_of(mnist).trains_alike(mnist)                 # hidden, a torch seed per student
+    short = {name: shorten(next(s for s in a6.checks if s.name == name), table)
+             for name, table in load_short_runs(a6.path).items()}
+
+    FailingSession.log = []
+    report = validate(a6, only=["no_relu"], sandbox_session=FailingSession)
+    first, second = graded[("master", "validate-1")], graded[("master", "validate-2")]
+    assert all(first[s.name].params == s.params for s in a6.checks)           # the real budgets
+    assert {n for n, s in second.items() if s.params != first[n].params} == set(short)
+    assert all(second[n].params == short[n].params for n in short)
+    assert report.master_short == {"validate-2": sorted(short)}
+    # no_relu is judged under validate-2, beside the master's grade there: no control of its own
+    assert [r.students for r in report.rows] == [["validate-2"]]
+    assert len(FailingSession.log) == 1 and "nn.Identity()" in FailingSession.log[0][0]
+
+    graded.clear()
+    validate(a6, only=[], thorough=True, sandbox_session=FailingSession)
+    assert all(graded[("master", sid)][s.name].params == s.params for sid in ("validate-1", "validate-2")
+               for s in a6.checks)
