@@ -197,18 +197,61 @@ def master_source(assignment) -> str:
 
 
 def starter_source(master: MasterNotebook) -> str:
-    """The student's starting code: solution cells through otter's own solution stripping."""
-    from otter.assign.solutions import replace_solutions
-
+    """The student's starting code: solution cells stripped as otter assign strips them
+    (:func:`strip_solutions`)."""
     out = []
     for cell, stack in _kept_code_cells(master):
         if SKIP_MARK.match(_first_line(cell)):
             continue
         src = "\n".join(_lines(cell))
         if "SOLUTION" in stack:
-            src = "\n".join(replace_solutions(src.split("\n"), "python"))
+            src = "\n".join(strip_solutions(src.split("\n")))
         out.append(src.rstrip("\n"))
     return "\n\n".join(c for c in out if c.strip()) + "\n"
+
+
+# otter assign's rules for the lines of a Python solution cell (otter.assign.solutions), written
+# out here: importing otter takes seconds, a third of a numpy assignment's validation. The test
+# tests/authoring/test_starter.py keeps them equal to otter's on every bundled master and on edge cases.
+_BEGIN_SOLUTION = re.compile(r"(\s*)# BEGIN SOLUTION( NO PROMPT)?")
+_DROPPED_SUFFIXES = ("# SOLUTION NO PROMPT", "# BEGIN PROMPT", "# END PROMPT", "# SEED")
+_SOLUTION_ASSIGNMENT = re.compile(r"(\s*(?:[\w.]+(?=[^\w.])(?:\[['\"]?.*['\"]?\])*(?:,\s*)?)+\s*=).* ?# ?SOLUTION")
+_SOLUTION_LINE = re.compile(r"(\s*).* ?# ?SOLUTION")
+
+
+def strip_solutions(lines: list[str]) -> list[str]:
+    """A solution cell's lines as students get them: a ``# BEGIN SOLUTION`` ... ``# END SOLUTION``
+    block becomes ``...`` (nothing with ``NO PROMPT``), ``x = f(y)  # SOLUTION`` becomes
+    ``x = ...``, any other ``# SOLUTION`` line ``...``; lines ending in ``# SOLUTION NO PROMPT``,
+    ``# BEGIN PROMPT``, ``# END PROMPT`` or ``# SEED`` are dropped. ValueError on unbalanced blocks."""
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        end = line.rstrip()
+        if end.endswith(_DROPPED_SUFFIXES):
+            continue
+        if end.endswith("# END SOLUTION"):
+            if not inside:
+                raise ValueError(f"END SOLUTION without BEGIN SOLUTION: {line.strip()!r}")
+            inside = False
+            continue
+        if inside:
+            continue
+        begin = _BEGIN_SOLUTION.match(line)
+        if begin:
+            inside = True
+            if begin.group(2):
+                continue
+            line = begin.group(1) + "..."
+        for pattern, tail in ((_SOLUTION_ASSIGNMENT, " ..."), (_SOLUTION_LINE, "...")):
+            m = pattern.match(line)
+            if m:
+                line = m.group(1) + tail
+                break
+        out.append(line)
+    if inside:
+        raise ValueError("BEGIN SOLUTION without END SOLUTION")
+    return out
 
 
 def _kept_code_cells(master: MasterNotebook):

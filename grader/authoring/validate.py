@@ -14,7 +14,7 @@
    caught for fewer than 100 % fails unless it declares ``min_catch_rate`` with a ``reason``.
    A mutant whose edit does not apply, or that only breaks the import, is a problem; every
    graded class or function needs at least :data:`MIN_MUTANTS` mutants aimed at its checks;
-3. the starter students get (otter's solution stripping of the master) against the visible
+3. the starter students get (the master stripped as otter assign strips it) against the visible
    checks: it must import, and every visible check must fail cleanly.
 
 Cheap by construction. Mutants are the instructor's own code, so they are judged in this
@@ -523,7 +523,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     judge = _Judge(a)
 
     # sandbox jobs run in threads (the work is in subprocesses) while trusted work runs here; the
-    # starter is made in its job's thread (otter's import is seconds)
+    # starter is made in its job's thread
     # the master on the real path under every id; a training check that trains alike for every
     # student (its seed fixed: only the held-out order and draws differ) trains on its full budget
     # under the first id only and on its short run under the others, which still draw their own
@@ -669,7 +669,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
             if src is None:
                 try:
                     src = starter_source(master)
-                except (AssertionError, ValueError) as exc:   # otter's stripping asserts on unbalanced markers
+                except ValueError as exc:   # unbalanced solution markers
                     return job, {"starter_error": f"the starter cannot be produced: {exc}"}
             tag = f"{kind}_{len(key)}_{abs(hash((key, student))) % 10**8}"
             return job, _grade(a_job, src, folder, tag, student, isolation, vis, factory)
