@@ -23,8 +23,8 @@ DEFAULT_S = 0.5
 # seconds per test (measured with --durations, quiet machine, rounded); a file's entry is per test
 # of the file, its "::" entries win over it
 HINTS = {
-    "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a6_training-master": 40.0,
-    "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a6_training": 30.0,
+    "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a6_training-master": 30.0,
+    "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a6_training": 20.0,
     "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a5_architectures": 15.0,
     "tests/authoring/test_validate_release.py::test_bundled_assignment_validates": 6.0,
     "tests/kit/test_release_path.py::test_in_notebook_path_agrees_on_every_mutant[a5_architectures": 25.0,

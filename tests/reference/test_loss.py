@@ -26,7 +26,10 @@ def check_loss(ours, theirs, x, target, tol=1e-9, grad_out=None):
     lt.backward(torch.tensor(grad_out, dtype=xt.dtype))
     dx = ours.backward(grad_out)
     assert dx.dtype == x.dtype and dx.shape == x.shape
-    assert rel_err(dx, xt.grad) <= tol
+    # saturated logits give gradients like 1 - p ~ 1e-7 computed from p ~ 1: both sides then carry
+    # float64 rounding of the order of eps * grad_out, far below any real mistake but not below
+    # tol relative to so tiny a gradient; the floor keeps the comparison relative to grad_out's scale
+    assert rel_err(dx, xt.grad, floor=1e-6 * float(np.abs(grad_out).max())) <= tol
     assert ours.grads == {}
     return loss, dx
 
