@@ -54,6 +54,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import importlib
 import multiprocessing
 import os
 import sys
@@ -632,6 +633,12 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     n_chunks = -(-int(master_samples) // MIN_MASTER_SAMPLES) if master_samples and hidden and master_checks else 0
     tasks: list = [("master", k) for k in range(n_chunks)] + trusted_work
     fanout = _Fanout(tasks, trusted_task, procs=max(1, min(int(workers), os.cpu_count() or 1)))
+    if tasks and a.allow_torch:
+        # what a worker preloads for these checks (torch._dynamo, which meta-device shape traces
+        # import: seconds), imported once here, before the fork, not again in every copy
+        for name in dict.fromkeys(n for s in plain for n in kind_of(s).worker_imports(s)):
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
     t_trusted[0] = time.monotonic()
     fanout.start()    # forked before any thread of ours exists
 
