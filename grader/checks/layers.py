@@ -375,15 +375,20 @@ class ShapeCheck(_LayerKind):
             layer = case.build_reference()
             want = np.asarray(layer.forward(np.zeros(shape, dtype=case.dtype))).shape
             got = as_array(result.values.get(f"y{i}"))
-            have = (fmt_shape(got.shape) if got is not None else
-                    worker_error_text(result) if result.status != "ok" else t("grading.no_output"))
+            raised = got is None and result.status != "ok"     # "but your code raised ...", not "got <error>"
+            have = fmt_shape(got.shape) if got is not None else "" if raised else t("grading.no_output")
             if got is not None and got.shape == want:
                 score += per[str(i)]
                 lines.append(t("grading.shape_correct", shape=fmt_shape(shape), want=fmt_shape(want)) if spec.visible
                              else t("grading.shape_hidden_correct", n=i + 1))
+            elif spec.visible and raised:
+                lines.append(t("grading.shape_raised", shape=fmt_shape(shape), want=fmt_shape(want),
+                               error=worker_error_text(result)))
             elif spec.visible:
                 lines.append(t("grading.shape_wrong", shape=fmt_shape(shape), want=fmt_shape(want), have=have))
-            else:     # the input and expected shapes are the hidden case
+            elif raised:   # the input and expected shapes are the hidden case
+                lines.append(t("grading.shape_hidden_raised", n=i + 1, error=worker_error_text(result)))
+            else:
                 lines.append(t("grading.shape_hidden_wrong", n=i + 1, have=have))
         head = t("grading.shape_head", call=call_repr(spec)) if spec.visible else t("grading.shape_head_hidden")
         text = f"{head}:\n\n" + "\n".join(lines)

@@ -376,9 +376,12 @@ class ModelShapesCheck(_ModelKind):
                 lines.append(t("grading.tm_shape_correct", shape=fmt_shape(shape), want=fmt_shape(want)))
             elif got is not None and got == want:
                 lines.append(t("grading.tm_shape_no_layer", shape=fmt_shape(shape), want=fmt_shape(want)))
+            elif got is None:   # "but your code raised ...", not "got <error>"
+                lines.append(t("grading.tm_shape_raised", shape=fmt_shape(shape), want=fmt_shape(want),
+                               error=worker_error_text(result)))
             else:
-                have = fmt_shape(got) if got is not None else worker_error_text(result)
-                lines.append(t("grading.tm_shape_wrong", shape=fmt_shape(shape), want=fmt_shape(want), have=have))
+                lines.append(t("grading.tm_shape_wrong", shape=fmt_shape(shape), want=fmt_shape(want),
+                               have=fmt_shape(got)))
         failed = score < spec.points - 1e-9
         return [Part(spec.display_name, spec.points, round(score, 6),
                      t("grading.tm_shapes_head", call=_call(spec)) + "\n\n" + "\n".join(lines),

@@ -263,3 +263,21 @@ def test_kit_feedback_in_russian(flipped):
     clean = {"__name__": "__main__"}
     exec(compile(master_source(a), "notebook.py", "exec"), clean)
     check_in_notebook(clean, "Conv2d forward: 3x3, no padding", a.path, lang="ru")
+
+
+def test_a_shape_case_whose_call_raised_says_so_not_got_the_error(tmp_path):
+    """An output-shape row of an answer that raised reads "expected ..., but your code raised ...",
+    in both languages (not "got your code raised")."""
+    a = load("a2_convolution")
+    source = parse(a.path).source
+    at = source.index("    def forward(self, x", source.index("class Conv2d"))
+    line_end = source.index("\n", at) + 1
+    sub = tmp_path / "raises.py"
+    sub.write_text(source[:line_end] + "        raise ValueError('boom')\n" + source[line_end:], encoding="utf-8")
+    for lang, said, never in (("en", "but your code raised `ValueError: boom`", "got your code"),
+                              ("ru", "но ваш код выбросил исключение `ValueError: boom`", "получено ваш код")):
+        res = grade_submission(a, sub, student="alice", lang=lang, isolation="process")
+        names = {n for c in a.checks if c.kind == "shape" and c.target == "Conv2d" for n in (c.name, c.name_ru)}
+        rows = [t for t in res["tests"] if t["name"] in names]
+        assert rows and all(said in t["output"] and never not in t["output"] for t in rows), \
+            [t["output"] for t in rows]
