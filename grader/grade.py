@@ -33,15 +33,20 @@ from .submission import Submission, SubmissionError, load_submission, without_cr
 HANG_LIMIT = 2
 
 
+def worker_preload(assignment: Assignment, specs=None) -> tuple[str, ...]:
+    """The modules a worker imports ahead for ``specs`` (default: every check), in order, each
+    once; none unless the assignment allows torch."""
+    if not assignment.allow_torch:
+        return ()
+    specs = assignment.checks if specs is None else specs
+    return tuple(dict.fromkeys(n for spec in specs for n in kind_of(spec).worker_imports(spec)))
+
+
 def sandbox_config(assignment: Assignment, isolation: str = "auto", gpu: bool = False):
     from .sandbox.config import from_manifest
 
-    preload: tuple[str, ...] = ()
-    if assignment.allow_torch:
-        for spec in assignment.checks:
-            preload += tuple(n for n in kind_of(spec).worker_imports(spec) if n not in preload)
     try:
-        return from_manifest(assignment.manifest, isolation, gpu, preload)
+        return from_manifest(assignment.manifest, isolation, gpu, worker_preload(assignment))
     except ValueError as exc:
         raise ValueError(f"{assignment.id}: {exc}") from None
 

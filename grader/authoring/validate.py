@@ -524,13 +524,12 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     judge = _Judge(a)
 
     # sandbox jobs run in threads (the work is in subprocesses) while trusted work runs here; the
-    # starter is made in its job's thread
-    # the master on the real path under every id; a training check that trains alike for every
-    # student (its seed fixed: only the held-out order and draws differ) trains on its full budget
-    # under the first id only and on its short run under the others, which still draw their own
-    # held-out order (unless thorough)
+    # starter is made in its job's thread. The master is graded on the real path under every id; a
+    # training check that trains alike for every student (its seed fixed: only the held-out order
+    # and draws differ) trains on its full budget under the first id only and on its short run
+    # under the others, which still draw their own held-out order (unless thorough)
     alike = {} if thorough else {s.name: short[s.name] for s in training
-                                 if s.name in short and _trains_alike(kind_of, s)}
+                                 if s.name in short and kind_of(s).trains_alike(s)}
     a_alike = dataclasses.replace(a, checks=[alike.get(c.name, c) for c in a.checks]) if alike else a
     jobs = [("master", s, source, s, "all", a if i == 0 else a_alike)
             for i, s in enumerate(students)] if master_checks else []
@@ -633,10 +632,12 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     n_chunks = -(-int(master_samples) // MIN_MASTER_SAMPLES) if master_samples and hidden and master_checks else 0
     tasks: list = [("master", k) for k in range(n_chunks)] + trusted_work
     fanout = _Fanout(tasks, trusted_task, procs=max(1, min(int(workers), os.cpu_count() or 1)))
-    if tasks and a.allow_torch:
+    if tasks:
+        from ..grade import worker_preload
+
         # what a worker preloads for these checks (torch._dynamo, which meta-device shape traces
         # import: seconds), imported once here, before the fork, not again in every copy
-        for name in dict.fromkeys(n for s in plain for n in kind_of(s).worker_imports(s)):
+        for name in worker_preload(a, plain):
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
     t_trusted[0] = time.monotonic()
@@ -784,13 +785,6 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 f"chance — make the case deterministic in what matters, or declare min_catch_rate with a reason")
     report.seconds = time.monotonic() - t0
     return report
-
-
-def _trains_alike(kind_of, spec) -> bool:
-    """Whether every student's run of training check ``spec`` trains the same model (the kind's
-    ``trains_alike``; a kind without one: only when visible)."""
-    alike = getattr(kind_of(spec), "trains_alike", None)
-    return bool(alike(spec)) if alike is not None else spec.visible
 
 
 def _failed_rows(rows: list[dict]) -> list[dict]:

@@ -376,7 +376,7 @@ class ShapeCheck(_LayerKind):
             want = np.asarray(layer.forward(np.zeros(shape, dtype=case.dtype))).shape
             got = as_array(result.values.get(f"y{i}"))
             raised = got is None and result.status != "ok"     # "but your code raised ...", not "got <error>"
-            have = fmt_shape(got.shape) if got is not None else "" if raised else t("grading.no_output")
+            have = fmt_shape(got.shape) if got is not None else t("grading.no_output")
             if got is not None and got.shape == want:
                 score += per[str(i)]
                 lines.append(t("grading.shape_correct", shape=fmt_shape(shape), want=fmt_shape(want)) if spec.visible
