@@ -349,8 +349,11 @@ def validate_assignment(assignment, workers, thorough, isolation, samples):
     for gap in a.translation_gaps():     # langs = ["en", "ru"] declared, a text missing (grader.assignment)
         click.echo(click.style(f"warning: {gap}", fg="yellow"), err=True)
     report = validate(a, isolation=isolation, workers=workers, thorough=thorough, samples=samples)
-    scores = ", ".join(f"{s}: {v:g}" + (" (training checks on their short runs)" if s in report.master_short else "")
-                       for s, v in report.master_scores.items())
+    def short(sid):
+        n = len(report.master_short.get(sid, ()))
+        return "" if not n else f" ({n} training check{'s' if n > 1 else ''} on {'their' if n > 1 else 'its'} short run{'s' if n > 1 else ''})"
+
+    scores = ", ".join(f"{s}: {v:g}{short(s)}" for s, v in report.master_scores.items())
     click.echo(f"{a.id}: master solution {scores or '(not graded)'} / {report.max_score:g}")
     if report.rows:
         click.echo(format_table(report, style=click.style))

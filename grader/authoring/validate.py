@@ -4,8 +4,9 @@
 
 1. the master solution scores full marks, graded on the real path (``grade_submission``, sandbox
    included) under every validation student id (a training check that trains alike for every
-   student, its seed fixed, trains on its full budget under the first id and on its short run
-   under the others: a second full run would train the same model), and its hidden checks pass for
+   student, its seed fixed, trains on its full budget under one id and on its short run under the
+   others: a second full run would train the same model; the full runs are spread over the ids so
+   that the master's grades, which run side by side, take about as long), and its hidden checks pass for
    :data:`MASTER_SAMPLES` more sampled ids (a check that fails an honest solution for some seeds
    is unfair);
 2. every mutant (``mutants.toml``) loses points and fails a check its targets name (or triggers
@@ -35,7 +36,8 @@ the master's control run of the same short check. Beyond that:
   built once and shared by the master and every mutant;
 * a mutant with only training checks to run is judged in the sandbox alone (no in-process
   session that would judge nothing); one whose cheapest check is a short run runs under the
-  first validation id (unless ``thorough``), so that all of them share the master's control runs;
+  validation id whose master grade ran that short run (unless ``thorough``), so that all of them
+  share the master's rows there as their control;
 * the catch-rate sampling of a mutant that names no diagnosis skips the diagnoses
   (:func:`grader.diagnose.verdicts_only`: scores and pass/fail are the same);
 * the sandboxed work (the master and the starter graded, the sandboxed mutants) shares a warm
@@ -78,7 +80,7 @@ VALIDATION_SECRET = b"convgrade-validation-secret"
 STUDENTS = ("validate-1", "validate-2")
 SAMPLES = 200           # sampled student ids per mutant (catch rate), at most
 MIN_SAMPLES = 30        # at least, whatever the budget
-SAMPLE_BUDGET_S = 1.5   # seconds of sampling per mutant beyond MIN_SAMPLES (torch models are slow)
+SAMPLE_BUDGET_S = 1.0   # seconds of sampling per mutant beyond MIN_SAMPLES (torch models are slow)
 MASTER_SAMPLES = 20     # sampled student ids the master must pass every hidden check for, at most
 MIN_MASTER_SAMPLES = 5  # at least
 MASTER_BUDGET_S = 15.0  # seconds for the ids beyond MIN_MASTER_SAMPLES
@@ -526,16 +528,21 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     # sandbox jobs run in threads (the work is in subprocesses) while trusted work runs here; the
     # starter is made in its job's thread. The master is graded on the real path under every id; a
     # training check that trains alike for every student (its seed fixed: only the held-out order
-    # and draws differ) trains on its full budget under the first id only and on its short run
-    # under the others, which still draw their own held-out order (unless thorough)
+    # and draws differ) trains on its full budget under one id only (_full_ids) and on its short
+    # run under the others, which still draw their own held-out order (unless thorough)
     alike = {} if thorough else {s.name: short[s.name] for s in training
                                  if s.name in short and kind_of(s).trains_alike(s)}
-    a_alike = dataclasses.replace(a, checks=[alike.get(c.name, c) for c in a.checks]) if alike else a
-    jobs = [("master", s, source, s, "all", a if i == 0 else a_alike)
-            for i, s in enumerate(students)] if master_checks else []
-    if len(jobs) > 1 and alike:
-        report.master_short = {s: sorted(alike) for s in students[1:]}
-    short_id = students[-1] if report.master_short else students[0]
+    full_at = _full_ids([s for s in training if s.name in alike], students) if master_checks else {}
+    if master_checks:
+        report.master_short = {sid: names for sid in students
+                               if (names := sorted(n for n in alike if full_at[n] != sid))}
+    jobs = [("master", sid, source, sid, "all", _with_short(a, {n: alike[n] for n in report.master_short.get(sid, ())}))
+            for sid in students] if master_checks else []
+
+    def short_home(name: str) -> str:
+        """The id whose master grade ran check ``name`` on its short run (its rows are the
+        control there), else the first."""
+        return next((sid for sid in students if name in report.master_short.get(sid, ())), students[0])
     if master_checks:
         jobs.append(("starter", "starter", None, "public", "visible", a))
 
@@ -567,9 +574,9 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
         ids = students if thorough else (students[i % len(students)],)
         if not thorough and not mine and trained and trained[0].name in short:
             # its cheapest check is a short run (which then always runs): all such mutants under
-            # one id, so that they share the master's control runs (one per short check and id);
-            # the id whose master grade runs the short runs, if any, whose rows are then the controls
-            ids = (short_id,)
+            # one id, so that they share the master's control runs (one per short check and id):
+            # the id whose master grade ran that check on its short run, whose rows are then the control
+            ids = (short_home(trained[0].name),)
         rows[m.name].students = list(ids)
         for student in ids:
             if in_sandbox:
@@ -587,6 +594,18 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     # the last long check alone
     sandbox_work.sort(key=lambda w: next((cost_key(s) for s in w[2] if s.kind in TRAINING_KINDS), (-1, 0.0)),
                       reverse=True)
+    # the sandboxed work (the master and the starter graded, the mutants that change imports or
+    # train) shares a warm pool: workers started ahead, each used by one session and then killed.
+    # Started first, so that its workers' imports (torch: seconds) run beside this process's
+    # own below (plans, imports); it starts processes, no threads (the fork below needs none to exist)
+    # Sessions at once: ``workers``, or one when the sandbox has only the master's grades and the
+    # starter while the trusted work below keeps every core busy (a5: a second torch worker would
+    # only take a core from it; the grades finish within it one after the other)
+    sandbox_workers = 1 if trusted_work and not sandbox_work else max(1, int(workers))
+    warm = None
+    if own_sandbox:
+        warm = pool if pool is not None else _warm_pool(a, isolation, sandbox_workers, len(jobs) + len(sandbox_work))
+
     hidden = [s for s in plain if not s.visible]
     for spec in plain:       # decided once, before the work is shared out
         judge.seed_free(spec)
@@ -643,11 +662,6 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     t_trusted[0] = time.monotonic()
     fanout.start()    # forked before any thread of ours exists
 
-    # the sandboxed work (the master and the starter graded, the mutants that change imports or
-    # train) shares a warm pool: workers started ahead, each used by one session and then killed
-    warm = None
-    if own_sandbox:
-        warm = pool if pool is not None else _warm_pool(a, isolation, workers, len(jobs) + len(sandbox_work))
     factory = warm.session if warm is not None else None
     if own_sandbox:
         def sandbox_session(src, a_, which):
@@ -669,7 +683,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
 
     report.timings["setup"] = time.monotonic() - t0
     with tempfile.TemporaryDirectory(prefix="convgrade-validate-") as tmp, \
-            ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            ThreadPoolExecutor(max_workers=sandbox_workers) as pool:
         folder = Path(tmp)
 
         def run(job):
@@ -785,6 +799,26 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
                 f"chance — make the case deterministic in what matters, or declare min_catch_rate with a reason")
     report.seconds = time.monotonic() - t0
     return report
+
+
+def _full_ids(specs: list, students) -> dict[str, str]:
+    """``{check name: student id}``: under which validation id the master trains each of these
+    checks (training checks that train alike for every student) on its full budget — under the
+    others it runs their short runs. Spread over the ids so that the master's grades cost about the
+    same (the costliest check first, to the id with the least full-budget work so far; budgets are
+    the cost): the grades run side by side, so the longest of them bounds validate."""
+    load = {sid: 0.0 for sid in students}
+    out = {}
+    for spec in sorted(specs, key=cost_key, reverse=True):
+        sid = min(students, key=lambda k: load[k])      # ties: the earlier id
+        out[spec.name] = sid
+        load[sid] += cost_key(spec)[1]
+    return out
+
+
+def _with_short(a: Assignment, short: dict) -> Assignment:
+    """``a`` with the checks named in ``short`` replaced by these short runs (``a`` itself when none)."""
+    return dataclasses.replace(a, checks=[short.get(c.name, c) for c in a.checks]) if short else a
 
 
 def _failed_rows(rows: list[dict]) -> list[dict]:

@@ -1,7 +1,7 @@
 """a6_training through the real grading path (sandbox included), on its short runs (mutants.toml
 [validation], the epoch-bounded versions validate judges mutants on): the master solution earns
 full marks on them, its curve has one point per short epoch; the issue's mutants lose points on
-their targets on the fast visible checks. The full budgets (98% held-out accuracy in 90 s) are the
+their targets on the fast visible checks. The full budgets (97% held-out accuracy in 90 s) are the
 bundled validation's business (tests/authoring/test_validate_release.py, `a6_training-master-*`)."""
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
@@ -58,8 +58,8 @@ def test_master_full_marks_on_the_short_runs_and_issue_mutants_caught(a6, tmp_pa
     assert not master["convgrade"].get("internal_errors"), master["convgrade"].get("internal_errors")
     assert master["score"] == master["max_score"] == 14.0, [t["output"] for t in _failed(master)]
     mnist = next(t for t in master["tests"] if t["name"].startswith("MNIST"))
-    assert mnist["extra_data"]["accuracy"] >= 0.956 and mnist["extra_data"]["device"] == "cpu"
-    assert mnist["extra_data"]["curve"]["x"] == [1, 2]          # one point per epoch of the short run
+    assert mnist["extra_data"]["accuracy"] >= 0.93 and mnist["extra_data"]["device"] == "cpu"
+    assert mnist["extra_data"]["curve"]["x"] == [1]         # one point per epoch of the short run
     beats = next(t for t in master["tests"] if "beats training from scratch" in t["name"])
     assert beats["extra_data"]["accuracy"] > beats["extra_data"]["accuracy_compare"]
     for name, res in results.items():

@@ -17,6 +17,9 @@ from grader.checks import CheckDefinitionError
 from grader.sandbox.config import ProbeResult
 
 MNIST = "MNIST held-out accuracy within the budget"
+TRANSFER = "Transfer learning: fine-tuned accuracy on digits 5-9 from 3 labels each"
+LOSS = "Training loss falls"
+NO_EVAL = "    model.to(device)\n    x = torch"      # predict without .eval() (mutant no_eval_at_prediction)
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +33,11 @@ def test_a6_short_runs_are_bounded_by_epochs_and_grading_never_sees_them(a6):
     spec = next(s for s in a6.checks if s.name == MNIST)
     short = shorten(spec, tables[MNIST])
     train = next(st for st in short.params["steps"] if st.get("call") == "train")
-    assert train["kwargs"]["epochs"] == 2 and train["kwargs"]["augment"] is False
-    assert short.params["bands"] == [[0.956, 1.0]] and short.name == spec.name
+    assert train["kwargs"]["epochs"] == 1 and train["kwargs"]["augment"] is False
+    assert short.params["bands"] == [[0.93, 1.0]] and short.name == spec.name
     # the assignment's own checks (what grading reads) are untouched
     assert "epochs" not in next(st for st in spec.params["steps"] if st.get("call") == "train")["kwargs"]
-    assert spec.params["bands"] == [[0.98, 1.0], [0.97, 0.5]]
+    assert spec.params["bands"] == [[0.97, 1.0], [0.95, 0.5]]
 
 
 def test_shorten_merges_tables_and_rejects_unknown_calls(a6):
@@ -95,18 +98,18 @@ def test_validate_stops_at_the_first_catch_and_controls_the_short_run(a6, monkey
     assert not any("short run" in p for p in report.problems)
 
     FailingSession.log = []
-    report = validate(a6, only=["no_relu"], master_checks=False, sandbox_session=FailingSession)
-    # no_relu is judged on the short MNIST run, then the master on the same short run (its
-    # control): here the fake fails the master too, so the short run proves nothing
+    report = validate(a6, only=["no_eval_at_prediction"], master_checks=False, sandbox_session=FailingSession)
+    # no_eval_at_prediction is judged on the short MNIST run, then the master on the same short run
+    # (its control): here the fake fails the master too, so the short run proves nothing
     assert len(FailingSession.log) == 2          # the two run side by side: in either order
-    (mutant_kw,) = [kw for src, kw in FailingSession.log if "nn.Identity()" in src]
-    (master_kw,) = [kw for src, kw in FailingSession.log if "nn.Identity()" not in src]
-    assert mutant_kw[0]["epochs"] == master_kw[0]["epochs"] == 2
+    (mutant_kw,) = [kw for src, kw in FailingSession.log if NO_EVAL in src]
+    (master_kw,) = [kw for src, kw in FailingSession.log if NO_EVAL not in src]
+    assert mutant_kw[0]["epochs"] == master_kw[0]["epochs"] == 1
     assert any(f"short run of {MNIST!r}" in p and "fails the master" in p for p in report.problems), report.problems
 
 
 def test_short_run_mutants_share_the_masters_control_and_need_no_session_in_process(a6):
-    """Mutants whose cheapest check is a short run are judged under the first validation id (one
+    """Mutants whose cheapest check is a short run are judged under one validation id (one
     control run of the master for all of them), and a mutant with only training checks to run
     gets no in-process session: there is nothing for it to judge there."""
     trusted = []
@@ -116,24 +119,26 @@ def test_short_run_mutants_share_the_masters_control_and_need_no_session_in_proc
         raise AssertionError("a training-only mutant needs no in-process session")
 
     FailingSession.log = []
-    report = validate(a6, only=["no_relu", "no_eval_at_prediction", "learning_rate_100x"], master_checks=False,
-                      sandbox_session=FailingSession, trusted_session=no_trusted)
+    report = validate(a6, only=["fine_tune_from_scratch", "fine_tune_forgets_pretraining_lr", "learning_rate_100x"],
+                      master_checks=False, sandbox_session=FailingSession, trusted_session=no_trusted)
     assert trusted == [] and not any("internal error" in p for p in report.problems), report.problems
     rows = {r.name: r for r in report.rows}
-    assert rows["no_relu"].students == rows["no_eval_at_prediction"].students == ["validate-1"]
+    assert rows["fine_tune_from_scratch"].students == rows["fine_tune_forgets_pretraining_lr"].students \
+        == ["validate-1"]
     assert all(r.where == "sandbox" for r in report.rows)
-    # two mutants on the short MNIST run, its control once, the overfit check once
-    masters = [kw for src, kw in FailingSession.log if "nn.Identity()" not in src and "eval()" in src
+    # two mutants on the short transfer run, its control once, the overfit check once
+    masters = [kw for src, kw in FailingSession.log if "lr=2e-5" not in src and "state_dict())" not in src
                and "lr=1.0," not in src]
     assert len(FailingSession.log) == 4 and len(masters) == 1, FailingSession.log
 
 
-def test_the_masters_other_ids_train_on_the_short_runs_which_are_the_controls(a6, monkeypatch):
+def test_the_master_trains_each_check_fully_under_one_id_and_its_short_runs_are_the_controls(a6, monkeypatch):
     """a6's training checks fix their seed, so every student's run trains the same model: the
-    master trains on the real budgets under the first id only, and under the second its grade
-    runs their short runs (its own held-out order and draws), whose rows are then the control of
-    the mutants judged on those short runs (no separate control run). ``thorough`` trains on the
-    real budgets under every id."""
+    master trains each on the real budget under one id only, spread over the ids so that its grades
+    cost about the same (MNIST, the costliest, under validate-1; transfer and the loss under
+    validate-2), and under the other id its grade runs the short run (its own held-out order and
+    draws), whose rows are then the control of the mutants judged on it (no separate control run).
+    ``thorough`` trains on the real budgets under every id."""
     import grader.authoring.validate as v
     from grader.checks import kind_of
 
@@ -150,19 +155,39 @@ def test_the_masters_other_ids_train_on_the_short_runs_which_are_the_controls(a6
     assert not kind_of(mnist).trains_alike(mnist)                 # hidden, a torch seed per student
     short = {name: shorten(next(s for s in a6.checks if s.name == name), table)
              for name, table in load_short_runs(a6.path).items()}
+    real = {s.name: s for s in a6.checks}
 
     FailingSession.log = []
-    report = validate(a6, only=["no_relu"], sandbox_session=FailingSession)
+    report = validate(a6, only=["no_eval_at_prediction", "fine_tune_from_scratch"], sandbox_session=FailingSession)
     first, second = graded[("master", "validate-1")], graded[("master", "validate-2")]
-    assert all(first[s.name].params == s.params for s in a6.checks)           # the real budgets
-    assert {n for n, s in second.items() if s.params != first[n].params} == set(short)
-    assert all(second[n].params == short[n].params for n in short)
-    assert report.master_short == {"validate-2": sorted(short)}
-    # no_relu is judged under validate-2, beside the master's grade there: no control of its own
-    assert [r.students for r in report.rows] == [["validate-2"]]
-    assert len(FailingSession.log) == 1 and "nn.Identity()" in FailingSession.log[0][0]
+    assert set(short) == {MNIST, TRANSFER, LOSS}
+    assert report.master_short == {"validate-1": sorted([TRANSFER, LOSS]), "validate-2": [MNIST]}
+    for sid, grade in (("validate-1", first), ("validate-2", second)):
+        for name, spec in grade.items():     # each check either real or its short run, never both short
+            want = short[name] if name in report.master_short[sid] else real[name]
+            assert spec.params == want.params, (sid, name)
+    # each mutant is judged under the id whose master grade ran its short run: no control of its own
+    rows = {r.name: r for r in report.rows}
+    assert rows["no_eval_at_prediction"].students == ["validate-2"]
+    assert rows["fine_tune_from_scratch"].students == ["validate-1"]
+    assert len(FailingSession.log) == 2
 
     graded.clear()
-    validate(a6, only=[], thorough=True, sandbox_session=FailingSession)
+    report = validate(a6, only=[], thorough=True, sandbox_session=FailingSession)
+    assert report.master_short == {}
     assert all(graded[("master", sid)][s.name].params == s.params for sid in ("validate-1", "validate-2")
                for s in a6.checks)
+
+
+def test_full_ids_spread_the_costliest_checks_first():
+    from types import SimpleNamespace
+
+    from grader.authoring.validate import _full_ids
+
+    def spec(name, kind, budget):
+        return SimpleNamespace(name=name, kind=kind, params={"budget_s": budget}, get=lambda k, d=None: {"budget_s": budget}.get(k, d))
+
+    specs = [spec("loss", "loss_falls", 30), spec("mnist", "milestone", 90), spec("transfer", "milestone", 40)]
+    assert _full_ids(specs, ("a", "b")) == {"mnist": "a", "transfer": "b", "loss": "b"}
+    assert _full_ids(specs, ("a",)) == {"mnist": "a", "transfer": "a", "loss": "a"}
+    assert _full_ids(specs, ("a", "b", "c")) == {"mnist": "a", "transfer": "b", "loss": "c"}
