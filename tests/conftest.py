@@ -24,7 +24,7 @@ DEFAULT_S = 0.5
 # of the file, its "::" entries win over it
 HINTS = {
     "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a6_training-master": 30.0,
-    "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a6_training": 20.0,
+    "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a6_training": 12.0,
     "tests/authoring/test_validate_release.py::test_bundled_assignment_validates[a5_architectures": 15.0,
     "tests/authoring/test_validate_release.py::test_bundled_assignment_validates": 6.0,
     "tests/kit/test_release_path.py::test_in_notebook_path_agrees_on_every_mutant[a5_architectures": 25.0,
@@ -38,7 +38,7 @@ HINTS = {
     "tests/kit/test_release_path.py::test_convgrade_check_of_the_release_folder": 10.0,
     "tests/kit/test_release_path.py::test_grade_gives_full_marks": 6.0,
     "tests/kit/test_release_path.py": 2.0,
-    "tests/milestones/test_a6_training.py": 25.0,
+    "tests/milestones/test_a6_training.py": 3.0,
     "tests/milestones/test_milestone_sandbox.py": 8.0,
     "tests/assignments/test_a5.py": 8.0,
     "tests/assignments/test_a1.py": 2.0,

