@@ -31,11 +31,14 @@ def _load_assignment(name):
         raise _BadInput(str(exc)) from None
 
 
-def _start_early(assignment, isolation: str = "auto") -> None:
-    """Start the sandbox worker of a numpy assignment now, from its assignment.toml alone, before
-    the grader imports numpy and the check kinds (about a fifth of a second that the worker's own
-    start then overlaps). ``grade_submission`` takes it only when the configuration it computes
-    is the same (grader.sandbox.pool.take_early); anything unusual here just skips it."""
+def _start_early(assignment, isolation: str = "auto", visibility: str = "all") -> None:
+    """Start the sandbox worker now, before the grader imports what grading needs, so that the
+    worker's own start overlaps it. A numpy assignment's from its assignment.toml alone (ahead of
+    numpy and the check kinds: about a fifth of a second); a torch assignment's from its checks read
+    without the kinds' validation (which builds the reference models, importing torch: seconds in
+    which the worker imports torch too), with the preload and GPU decision ``grade_submission``
+    computes for ``visibility``. ``grade_submission`` takes it only when the configuration it
+    computes is the same (grader.sandbox.pool.take_early); anything unusual here just skips it."""
     try:
         import tomllib
 
@@ -47,9 +50,15 @@ def _start_early(assignment, isolation: str = "auto") -> None:
             return
         folder = resolve_in_course(assignment, "assignment.toml", "assignment")
         manifest = tomllib.loads((folder / "assignment.toml").read_text(encoding="utf-8"))
-        if manifest.get("imports", {}).get("allow_torch", False):
-            return      # its checks decide the preload and the GPU; torch's import dwarfs this
-        start_early(from_manifest(manifest, isolation))
+        if not manifest.get("imports", {}).get("allow_torch", False):
+            start_early(from_manifest(manifest, isolation))
+            return
+        from .assignment import load
+        from .checks.milestone import needs_gpu
+        from .grade import sandbox_config
+
+        a = load(folder, validate=False)      # the full load, validation included, follows
+        start_early(sandbox_config(a, isolation, gpu=needs_gpu(a.select(visibility))))
     except Exception:
         return
 
@@ -202,7 +211,7 @@ def check(args, verbose, lang):
     """
     assignment, submission = _check_arguments(args)
     if submission.is_file():
-        _start_early(assignment)
+        _start_early(assignment, visibility="visible")
     from .grade import grade_submission
 
     a = _load_assignment(assignment)

@@ -1,4 +1,9 @@
 """WarmPool: pre-started workers behave exactly like cold sessions, and are never reused."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -166,3 +171,38 @@ def test_grade_and_check_take_the_worker_started_from_the_manifest(monkeypatch, 
     r = runner.invoke(main, ["check", "a2_convolution", str(nb)])
     assert r.exit_code == 0, r.output
     assert len(taken) == 2 and all(p is not None for p in taken)
+
+
+def test_a_torch_assignments_worker_starts_before_the_grader_imports_torch():
+    """`grade` and `check` of a torch assignment (a5) start its worker from the checks read without
+    the kinds' validation, which would import torch (seconds the worker's own start overlaps), with
+    exactly the configuration grade_submission computes, so that it is taken, not thrown away."""
+    code = textwrap.dedent("""
+        import json, sys
+        import grader.cli as cli
+        import grader.sandbox.pool as pool
+        out = {}
+        for vis in ("visible", "all"):
+            cli._start_early("a5_architectures", visibility=vis)
+            out[vis] = {"torch": "torch" in sys.modules, "early": len(pool._EARLY)}
+            early = pool._EARLY.pop()
+            from grader.assignment import load
+            from grader.checks.milestone import needs_gpu
+            from grader.grade import sandbox_config
+            if vis == "all":    # the full load (validation: torch) only now
+                a = load("a5_architectures")
+                out["same"] = [pool.config_key(sandbox_config(a, gpu=needs_gpu(a.select(v)))) == k
+                               for v, k in keys.items()] + [pool.config_key(early.config) == pool.config_key(
+                                   sandbox_config(a, gpu=needs_gpu(a.select("all"))))]
+                out["preload"] = list(early.preload)
+            else:
+                keys = {"visible": pool.config_key(early.config)}
+            early.close()
+        print(json.dumps(out))
+    """)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_WAIT_POLICY="PASSIVE")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["visible"] == out["all"] == {"torch": False, "early": 1}
+    assert out["same"] == [True, True] and out["preload"][0] == "torch"
