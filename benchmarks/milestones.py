@@ -101,24 +101,29 @@ def main(argv=None) -> None:
                 print(f"seconds to {target:.1%}: " + (f"{min(hit):.1f}" if hit else "not reached"))
 
 
-def run_transfer(sol, split, seed: int = 0) -> float:
-    """Held-out accuracy on digits 5-9 of one graded-style transfer run (the transfer check's steps:
-    pretrain ``train(epochs=4)`` on digits 0-4, ``fine_tune`` on 3 labelled images of each of 5-9)."""
+def run_transfer(sol, split, spec, seed: int = 0) -> float:
+    """Held-out accuracy of one graded-style run of the transfer check ``spec``: its sets (the
+    pretraining and few-shot tables, read as the check reads them), its steps' epochs, its
+    held-out labels."""
+    from grader.checks.milestone import _subset
     from reference.data import subset_by_labels
 
-    pre = subset_by_labels(split, [0, 1, 2, 3, 4])
-    few = subset_by_labels(split, [5, 6, 7, 8, 9], per_class=3, seed=1)
+    sets = spec.get("sets")
+    pre = _subset(split, sets["pre"], int(sets["pre"].get("seed", 0)))
+    few = _subset(split, sets["few"], int(sets["few"].get("seed", 0)))
+    held = subset_by_labels(split, spec.get("test_labels"))
+    kw = {st["call"]: st.get("kwargs", {}) for st in spec.get("steps") if "call" in st}
     torch.manual_seed(seed)
     model = sol.build_model()
-    sol.train(model, pre.x_train, pre.y_train, budget_s=1e9, device="cpu", epochs=4)
+    sol.train(model, pre.x_train, pre.y_train, budget_s=1e9, device="cpu", epochs=kw["train"]["epochs"])
     sol.fine_tune(model, few.x_train, few.y_train, budget_s=1e9, device="cpu")
-    return float(np.mean(sol.predict(model, few.x_test, device="cpu") == few.y_test))
+    return float(np.mean(sol.predict(model, held.x_test, device="cpu") == held.y_test))
 
 
 def _bands_summary(name: str, accs: list[float], bands) -> None:
     a = np.array(accs)
-    print(f"{name}: min {a.min():.2%}  median {np.median(a):.2%}  max {a.max():.2%}  "
-          f"mean {a.mean():.2%} ± {a.std(ddof=1):.2%}")
+    spread = f" ± {a.std(ddof=1):.2%}" if len(a) > 1 else ""     # one seed has no standard deviation
+    print(f"{name}: min {a.min():.2%}  median {np.median(a):.2%}  max {a.max():.2%}  mean {a.mean():.2%}{spread}")
     for threshold, fraction in bands:
         print(f"  below {threshold:.1%} ({fraction:.0%} of the points): {int((a < threshold - 1e-12).sum())} of "
               f"{len(a)} seeds")
@@ -143,7 +148,7 @@ def spread(sol, n: int) -> None:
     for seed in range(n):
         s, acc = run(sol, split, epochs, "cpu", seed)
         accs.append(acc)
-        fine.append(run_transfer(sol, split, seed))
+        fine.append(run_transfer(sol, split, transfer, seed))
         print(f"seed {seed:>3} {s:>6.1f} s  MNIST {acc:>7.2%}  transfer {fine[-1]:>7.2%}", flush=True)
     _bands_summary("MNIST", accs, mnist.get("bands"))
     _bands_summary("transfer", fine, transfer.get("bands"))

@@ -358,9 +358,12 @@ def validate_assignment(assignment, workers, thorough, isolation, samples):
     for gap in a.translation_gaps():     # langs = ["en", "ru"] declared, a text missing (grader.assignment)
         click.echo(click.style(f"warning: {gap}", fg="yellow"), err=True)
     report = validate(a, isolation=isolation, workers=workers, thorough=thorough, samples=samples)
-    def short(sid):
+
+    def short(sid):     # which ids' grades ran training checks on their short runs (validate's docstring)
         n = len(report.master_short.get(sid, ()))
-        return "" if not n else f" ({n} training check{'s' if n > 1 else ''} on {'their' if n > 1 else 'its'} short run{'s' if n > 1 else ''})"
+        if n == 0:
+            return ""
+        return " (1 training check on its short run)" if n == 1 else f" ({n} training checks on their short runs)"
 
     scores = ", ".join(f"{s}: {v:g}{short(s)}" for s, v in report.master_scores.items())
     click.echo(f"{a.id}: master solution {scores or '(not graded)'} / {report.max_score:g}")

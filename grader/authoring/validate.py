@@ -532,17 +532,19 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     # run under the others, which still draw their own held-out order (unless thorough)
     alike = {} if thorough else {s.name: short[s.name] for s in training
                                  if s.name in short and kind_of(s).trains_alike(s)}
-    full_at = _full_ids([s for s in training if s.name in alike], students) if master_checks else {}
     if master_checks:
+        full_at = _full_ids([s for s in training if s.name in alike], students)
         report.master_short = {sid: names for sid in students
                                if (names := sorted(n for n in alike if full_at[n] != sid))}
-    jobs = [("master", sid, source, sid, "all", _with_short(a, {n: alike[n] for n in report.master_short.get(sid, ())}))
+    jobs = [("master", sid, source, sid, "all",
+             _with_short(a, {n: alike[n] for n in report.master_short.get(sid, ())}))
             for sid in students] if master_checks else []
 
     def short_home(name: str) -> str:
         """The id whose master grade ran check ``name`` on its short run (its rows are the
         control there), else the first."""
         return next((sid for sid in students if name in report.master_short.get(sid, ())), students[0])
+
     if master_checks:
         jobs.append(("starter", "starter", None, "public", "visible", a))
 
@@ -597,7 +599,7 @@ def validate(assignment: str | Path | Assignment, *, isolation: str = "auto", wo
     # the sandboxed work (the master and the starter graded, the mutants that change imports or
     # train) shares a warm pool: workers started ahead, each used by one session and then killed.
     # Started first, so that its workers' imports (torch: seconds) run beside this process's
-    # own below (plans, imports); it starts processes, no threads (the fork below needs none to exist)
+    # own below (plans, imports); it starts processes, no threads (the fork below needs none to exist).
     # Sessions at once: ``workers``, or one when the sandbox has only the master's grades and the
     # starter while the trusted work below keeps every core busy (a5: a second torch worker would
     # only take a core from it; the grades finish within it one after the other)
@@ -807,12 +809,12 @@ def _full_ids(specs: list, students) -> dict[str, str]:
     others it runs their short runs. Spread over the ids so that the master's grades cost about the
     same (the costliest check first, to the id with the least full-budget work so far; budgets are
     the cost): the grades run side by side, so the longest of them bounds validate."""
-    load = {sid: 0.0 for sid in students}
+    work = {sid: 0.0 for sid in students}      # full-budget seconds given to each id so far
     out = {}
     for spec in sorted(specs, key=cost_key, reverse=True):
-        sid = min(students, key=lambda k: load[k])      # ties: the earlier id
+        sid = min(students, key=lambda k: work[k])      # ties: the earlier id
         out[spec.name] = sid
-        load[sid] += cost_key(spec)[1]
+        work[sid] += cost_key(spec)[1]
     return out
 
 

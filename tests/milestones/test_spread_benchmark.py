@@ -25,7 +25,7 @@ def test_seeds_spread_counts_the_seeds_below_each_band(monkeypatch, capsys):
         return 1.0, next(accs)
 
     monkeypatch.setattr(bench, "run", fake_run)
-    monkeypatch.setattr(bench, "run_transfer", lambda sol, split, seed=0: next(fine))
+    monkeypatch.setattr(bench, "run_transfer", lambda sol, split, spec, seed=0: next(fine))
     bench.main(["--seeds", "4"])
     out = capsys.readouterr().out
     assert calls == [(7, "cpu", s) for s in range(4)]           # train's own default epochs

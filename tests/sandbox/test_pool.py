@@ -181,23 +181,18 @@ def test_a_torch_assignments_worker_starts_before_the_grader_imports_torch():
         import json, sys
         import grader.cli as cli
         import grader.sandbox.pool as pool
-        out = {}
+        out, keys = {}, {}
         for vis in ("visible", "all"):
             cli._start_early("a5_architectures", visibility=vis)
             out[vis] = {"torch": "torch" in sys.modules, "early": len(pool._EARLY)}
             early = pool._EARLY.pop()
-            from grader.assignment import load
-            from grader.checks.milestone import needs_gpu
-            from grader.grade import sandbox_config
-            if vis == "all":    # the full load (validation: torch) only now
-                a = load("a5_architectures")
-                out["same"] = [pool.config_key(sandbox_config(a, gpu=needs_gpu(a.select(v)))) == k
-                               for v, k in keys.items()] + [pool.config_key(early.config) == pool.config_key(
-                                   sandbox_config(a, gpu=needs_gpu(a.select("all"))))]
-                out["preload"] = list(early.preload)
-            else:
-                keys = {"visible": pool.config_key(early.config)}
+            keys[vis], out["preload"] = pool.config_key(early.config), list(early.preload)
             early.close()
+        from grader.assignment import load
+        from grader.checks.milestone import needs_gpu
+        from grader.grade import sandbox_config
+        a = load("a5_architectures")      # the full load (validation: torch) only now
+        out["same"] = [pool.config_key(sandbox_config(a, gpu=needs_gpu(a.select(v)))) == k for v, k in keys.items()]
         print(json.dumps(out))
     """)
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_WAIT_POLICY="PASSIVE")
