@@ -253,12 +253,14 @@ def _execute(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
 
 
 def _kept_pool(public: Assignment):
-    """This test process's warm pool for ``public``'s sandbox (zygotes kept across tests)."""
+    """This test process's warm pool for ``public``'s sandbox: one zygote (torch imported, for a5
+    and a6), kept across this process's tests, forks each submission's worker (each submission
+    still gets a fresh process; the tests here grade one at a time)."""
     from grader.checks.milestone import needs_gpu
     from grader.grade import sandbox_config
     from grader.sandbox.pool import shared_pool
 
-    return shared_pool(sandbox_config(public, gpu=needs_gpu(public.select("visible"))), size=2)
+    return shared_pool(sandbox_config(public, gpu=needs_gpu(public.select("visible"))), size=1)
 
 
 def _text(outputs) -> str:
@@ -341,19 +343,12 @@ def _chunks() -> list[tuple[str, int, int]]:
 def test_in_notebook_path_agrees_on_every_mutant(case, start, stop, releases, tmp_path):
     """Every mutant (training assignments: the first TRAINING_SAMPLE), applied to the filled
     released notebook: grader.kit's in-kernel session (what the grader.check cells run) and the
-    sandbox give the same verdict on every visible row."""
-    from grader.checks.milestone import needs_gpu
-    from grader.grade import sandbox_config
-    from grader.sandbox.pool import WarmPool
-
+    sandbox give the same verdict on every visible row. Each mutant's worker is forked from the
+    zygote this test process keeps (``_kept_pool``), so the chunks pay for one torch import."""
     r = releases(case)
     public = load(r.folder)
-    chunk = _sampled_mutants(r.a)[start:stop]
-    # the chunk's sandboxes started ahead, one at a time (each mutant still gets a fresh worker)
-    config = sandbox_config(public, gpu=needs_gpu(public.select("visible")))
-    with WarmPool(config, size=1, total=len(chunk)) as pool:
-        for m in chunk:
-            _agree_on_mutant(public, r, m, tmp_path, pool.session)
+    for m in _sampled_mutants(r.a)[start:stop]:
+        _agree_on_mutant(public, r, m, tmp_path, _kept_pool(public).session)
 
 
 def _agree_on_mutant(public, r, m, tmp_path, factory) -> None:
