@@ -16,6 +16,8 @@ nothing changes.
 """
 from __future__ import annotations
 
+import pytest
+
 SPREAD = ("tests/authoring/test_validate_release.py::test_bundled_assignment_validates",
           "tests/kit/test_release_path.py::")
 
@@ -78,3 +80,31 @@ def pytest_xdist_make_scheduler(config, log):
             super()._assign_work_unit(node)
 
     return FileScheduling(config, log)
+
+
+
+_ENVIRONMENT_POOL_SIZE = None     # grader.sandbox.pool.env_pool_size as the package defines it
+
+
+def pytest_configure(config):
+    """Grading inside the test processes forks each submission's worker from a zygote kept per
+    sandbox configuration (``grader.sandbox.pool.shared_pool``), as a batch worker and the server
+    grade, instead of starting a one-shot pool per grade: each submission still gets a fresh
+    process, and a torch assignment's tests pay for ``import torch`` once per test process instead of
+    once per submission. Only this process: the CLIs the tests start (``convgrade grade``, ``check``)
+    take their own one-shot path, and ``CONVGRADE_WARM_POOL`` in the environment still wins. A test
+    of the one-shot path itself asks for the ``one_shot_pools`` fixture."""
+    global _ENVIRONMENT_POOL_SIZE
+    from grader.sandbox import pool
+
+    _ENVIRONMENT_POOL_SIZE = environment_size = pool.env_pool_size
+    pool.env_pool_size = lambda: environment_size() or 1
+
+
+@pytest.fixture
+def one_shot_pools(monkeypatch):
+    """Grading in this test takes the path ``convgrade grade`` takes: a one-shot pool per grade
+    (the CLI's early worker when there is one), no zygote kept afterwards."""
+    from grader.sandbox import pool
+
+    monkeypatch.setattr(pool, "env_pool_size", _ENVIRONMENT_POOL_SIZE)

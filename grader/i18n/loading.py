@@ -141,7 +141,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.worker.restart_failed": "restarting the worker failed ({status}: {message})",
         # the sandbox's isolation, as listed in the feedback (grader/sandbox/isolation.py)
         "loading.isolation.no_bwrap": "bubblewrap: not used (isolation='process')",
-        "loading.isolation.namespaces": "namespaces: user, mount, pid, network (no network), ipc, uts; uid {uid}, no "
+        "loading.isolation.namespaces": "namespaces: `user`, `mount`, `pid`, `network` (no network), `ipc`, `uts`; uid {uid}, no "
                                         "capabilities; read-only /usr and Python; tmpfs /tmp and home ({mb} MB)",
         "loading.isolation.hidden_packages": "forbidden packages absent from the sandbox's filesystem: {names}",
         "loading.isolation.forked": "worker forked from a zygote (numpy preloaded, no other submission's bytes; "
@@ -311,7 +311,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.worker.dead.restart_import": "ваш модуль не импортировался при перезапуске",
         "loading.worker.restart_failed": "перезапуск процесса проверки не удался ({status}: {message})",
         "loading.isolation.no_bwrap": "bubblewrap: не используется (isolation='process')",
-        "loading.isolation.namespaces": "пространства имён: user, mount, pid, network (без сети), ipc, uts; uid {uid}, "
+        "loading.isolation.namespaces": "пространства имён: `user`, `mount`, `pid`, `network` (без сети), `ipc`, `uts`; uid {uid}, "
                                         "без capabilities; /usr и Python только для чтения; tmpfs в /tmp и домашнем "
                                         "каталоге ({mb} МБ)",
         "loading.isolation.hidden_packages": "запрещённых пакетов нет в файловой системе песочницы: {names}",

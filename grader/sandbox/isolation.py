@@ -78,7 +78,7 @@ def detect_isolation(config: SandboxConfig) -> IsolationReport:
         details.append(t("loading.isolation.namespaces", uid=SANDBOX_UID, mb=lim.tmpfs_mb))
         hidden = forbidden_packages(config)
         if hidden:
-            details.append(t("loading.isolation.hidden_packages", names=", ".join(hidden)))
+            details.append(t("loading.isolation.hidden_packages", names=", ".join(f"`{n}`" for n in hidden)))
     else:
         details.append(t("loading.isolation.weaker_fs"))
         details.append(t("loading.isolation.weaker_imports"))

@@ -167,6 +167,18 @@ class WarmPool:
             self._closed = True
         self._finalizer()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def busy(self) -> bool:
+        """Whether a session's worker forked from one of this pool's zygotes may still run (closing
+        the pool kills its zygotes, and a zygote's namespace takes its child with it). Workers
+        handed out in the other mode are their sessions' own: closing never touches them."""
+        with self._lock:
+            return bool(self._taken) or any(z.child is not None and z.child.returncode is None
+                                            for z in self._zygotes)
+
     def __enter__(self) -> "WarmPool":
         return self
 
@@ -265,17 +277,28 @@ def _kill_all(idle: list, zygote_list: list) -> None:
         zygote_list.pop().kill()
 
 
-_SHARED: dict[str, WarmPool] = {}
+_SHARED: dict[str, WarmPool] = {}     # least recently used first
 _SHARED_LOCK = threading.Lock()
+SHARED_MAX = 8     # pools shared_pool keeps; beyond it the least recently used idle ones are closed
 
 
 def shared_pool(config: SandboxConfig, size: int = 1) -> WarmPool:
-    """This process's pool for ``config`` (created on first use, closed at exit)."""
+    """This process's pool for ``config`` (created on first use, at least ``size`` workers or
+    zygotes from then on, closed at exit). A process that grades many assignments keeps at most
+    ``SHARED_MAX`` of them: the least recently used pools beyond that are closed, unless a session
+    forked from one is still running."""
     key = config_key(config)
     with _SHARED_LOCK:
-        pool = _SHARED.get(key)
-        if pool is None:
-            pool = _SHARED[key] = WarmPool(config, size)
+        pool = _SHARED.pop(key, None)
+        if pool is None or pool.closed:
+            pool = WarmPool(config, size)
+        elif size > pool.size:       # a caller that grades more at once than the pool's first one
+            pool.size = size
+            pool.fill()
+        _SHARED[key] = pool
+        extra = len(_SHARED) - SHARED_MAX
+        for old in [k for k, p in _SHARED.items() if k != key and not p.busy()][:max(0, extra)]:
+            _SHARED.pop(old).close()
         return pool
 
 

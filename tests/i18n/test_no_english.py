@@ -155,7 +155,7 @@ def graded(aid: str, tmp: str) -> tuple:
     names = question_names(a)
     out = []
     for path in _examples(a, Path(tmp)):
-        results = grade_submission(a, path, student="alice", secret=SECRET, isolation="process", lang="ru")
+        results = grade_submission(a, path, student="alice", secret=SECRET, lang="ru")
         md = render_markdown(results, "ru", questions)
         page = render_html(results, "ru", questions)
         cells = []

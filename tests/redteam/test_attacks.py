@@ -39,6 +39,9 @@ pytestmark = pytest.mark.skipif(
     not ISOLATION.level.startswith("bwrap"),
     reason=f"red-team attacks that write files or open sockets run only under bubblewrap "
            f"(here: {ISOLATION.level}; install bubblewrap)")
+# every attack is graded as `convgrade grade` grades it, and nothing may outlive that grade (no
+# zygote kept for the next test: tests/sandbox/test_zygote.py attacks the kept zygotes)
+pytestmark = [pytestmark, pytest.mark.usefixtures("one_shot_pools")]
 
 
 def expectations(text: str) -> dict:

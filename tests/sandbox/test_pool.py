@@ -155,7 +155,7 @@ def test_an_early_pool_is_taken_only_for_its_own_configuration():
     assert take_early(config) is None and stray._closed                    # another one: closed
 
 
-def test_grade_and_check_take_the_worker_started_from_the_manifest(monkeypatch, tmp_path):
+def test_grade_and_check_take_the_worker_started_from_the_manifest(monkeypatch, tmp_path, one_shot_pools):
     from click.testing import CliRunner
 
     import grader.sandbox.pool as pool_mod
@@ -201,3 +201,23 @@ def test_a_torch_assignments_worker_starts_before_the_grader_imports_torch():
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["visible"] == out["all"] == {"torch": False, "early": 1}
     assert out["same"] == [True, True] and out["preload"][0] == "torch"
+
+
+def test_shared_pools_beyond_the_bound_are_closed_least_recently_used_first_unless_busy(monkeypatch):
+    import grader.sandbox.pool as pool_mod
+
+    monkeypatch.setattr(pool_mod, "_SHARED", {})
+    monkeypatch.setattr(pool_mod, "SHARED_MAX", 2)
+    configs = [make_config("process", wall_s=30.0 + i) for i in range(4)]
+    a, b = shared_pool(configs[0], size=0), shared_pool(configs[1], size=0)
+    assert shared_pool(configs[0], size=0) is a                      # a is now the most recent
+    c = shared_pool(configs[2], size=0)
+    assert b.closed and not a.closed and not c.closed                # b was the least recently used
+    monkeypatch.setattr(type(a), "busy", lambda self: self is a)     # a session still runs on a
+    d = shared_pool(configs[3], size=0)
+    assert not a.closed and c.closed and not d.closed
+    again = shared_pool(configs[1], size=0)                          # a closed pool is never handed out
+    assert again is not b and not again.closed
+    assert shared_pool(configs[1], size=1) is again and again.size == 1   # it grows to the larger size
+    for p in (a, d, again):
+        p.close()
