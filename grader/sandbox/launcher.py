@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 WORKER_PATH = str(Path(__file__).with_name("worker.py"))
 PROBE_STDOUT_CAP = 4000
 MAX_ARRAYS_PER_REPLY = 10_000
+KILL_WAIT_S = 5.0      # how long a killed worker is waited for (a forked one: its zygote's report)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -347,7 +348,7 @@ class _Worker:
         self._kill_tree()
         if proc is not None:
             try:
-                proc.wait(timeout=5)
+                proc.wait(timeout=KILL_WAIT_S)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

@@ -68,7 +68,9 @@ def test_every_submission_gets_a_result_and_the_commands_report_them(tmp_path, m
     assert (out / correct / "source.py").is_file() and not (out / broken / "source.py").exists()
     if _zygote_here():      # each batch worker forks its submissions' sandbox workers from a zygote
         for s in (correct, flipped, notebook, correct2):
-            assert any("zygote" in d for d in res[s]["convgrade"]["isolation"]["details"]), res[s]["convgrade"]
+            assert any("zygote" in d for d in res[s]["convgrade"]["isolation"]["details"]), \
+                (s, res[s]["convgrade"]["isolation"], res[s]["convgrade"].get("timing"),
+                 (out / "_logs" / "workers.log").read_text(errors="replace")[-3000:])
     assert "Conv2d" in (out / flipped / "feedback.md").read_text()
     index = json.loads((out / "index.json").read_text())
     assert set(index["students"]) == set(students)

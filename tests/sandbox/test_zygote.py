@@ -174,7 +174,11 @@ def test_pool_close_kills_every_zygote():
     assert os.environ.get("CONVGRADE_ZYGOTE", "1") != "0"
 
 
-def test_a_stopped_zygote_or_an_unremovable_tree_is_thrown_away():
+def test_a_stopped_zygote_or_an_unremovable_tree_is_thrown_away(monkeypatch):
+    import grader.sandbox.launcher as launcher
+
+    # the stopped zygote never reports its child's end: given up after KILL_WAIT_S (a second here)
+    monkeypatch.setattr(launcher, "KILL_WAIT_S", 1.0)
     stop = "import os, signal\ndef stop():\n    os.kill(os.getppid(), signal.SIGSTOP)\n"
     deep = ("import os\ndef deep():\n    os.chdir('/tmp')\n    for _ in range(3000):\n"
             "        os.mkdir('d')\n        os.chdir('d')\n")   # deeper than PATH_MAX: no path removes it
@@ -184,8 +188,8 @@ def test_a_stopped_zygote_or_an_unremovable_tree_is_thrown_away():
             with pool.session(source) as s:
                 assert s.probe([{"call": call}], {}).ok
             for _ in range(2):
-                with pool.session(LOOK) as s:
-                    r = s.probe([{"let": "v", "call": "look"}], {"v": "v"})
+                with pool.session(LOOK) as s:     # no daemon to wait for here
+                    r = s.probe([{"let": "v", "call": "look", "args": [0.0]}], {"v": "v"})
                     assert r.ok and r.values["v"]["files"] == fresh, r
         assert pool.stats["dead"] + pool.stats["cold"] >= 2
 
