@@ -82,7 +82,6 @@ def pytest_xdist_make_scheduler(config, log):
     return FileScheduling(config, log)
 
 
-
 _ENVIRONMENT_POOL_SIZE = None     # grader.sandbox.pool.env_pool_size as the package defines it
 
 

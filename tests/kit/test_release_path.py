@@ -258,17 +258,6 @@ def _execute(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def _kept_pool(public: Assignment):
-    """This test process's warm pool for ``public``'s sandbox: one zygote (torch imported, for a5
-    and a6), kept across this process's tests, forks each submission's worker (each submission
-    still gets a fresh process; the tests here grade one at a time)."""
-    from grader.checks.milestone import needs_gpu
-    from grader.grade import sandbox_config
-    from grader.sandbox.pool import shared_pool
-
-    return shared_pool(sandbox_config(public, gpu=needs_gpu(public.select("visible"))), size=1)
-
-
 def _text(outputs) -> str:
     return "\n".join(o.get("text") or o.get("data", {}).get("text/plain", "") or
                      f"{o.get('ename')}: {o.get('evalue')}" for o in outputs)
@@ -297,12 +286,11 @@ def test_jupyter_agrees_with_convgrade_check(case, variant, releases, tmp_path):
     assert line, _text(ran.cells[-1].outputs)[-2000:]
     in_notebook = json.loads(line[0][len("VERDICTS "):])
     # convgrade check (the sandbox) on the same notebook, against the same public folder; the
-    # worker is forked for this submission from a zygote this test process keeps (as grade-batch
-    # and the server grade: each submission still gets a fresh process)
+    # worker is forked for this submission from the zygote this test process keeps
+    # (tests/conftest.py, as grade-batch and the server grade: each submission a fresh process)
     path = write(nb, tmp_path / r.nb_name)
     public = load(r.folder)
-    res = grade_submission(public, path, student="public", visibility="visible",
-                           session_factory=_kept_pool(public).session)
+    res = grade_submission(public, path, student="public", visibility="visible")
     sandbox = {t["name"]: t["status"] for t in res["tests"]}
     assert in_notebook == sandbox
     # otter's own verdict per question is the conjunction of its checks' rows
@@ -350,20 +338,20 @@ def test_in_notebook_path_agrees_on_every_mutant(case, start, stop, releases, tm
     """Every mutant (training assignments: the first TRAINING_SAMPLE), applied to the filled
     released notebook: grader.kit's in-kernel session (what the grader.check cells run) and the
     sandbox give the same verdict on every visible row. Each mutant's worker is forked from the
-    zygote this test process keeps (``_kept_pool``), so the chunks pay for one torch import."""
+    zygote this test process keeps (tests/conftest.py), so the chunks pay for one torch import."""
     r = releases(case)
     public = load(r.folder)
     for m in _sampled_mutants(r.a)[start:stop]:
-        _agree_on_mutant(public, r, m, tmp_path, _kept_pool(public).session)
+        _agree_on_mutant(public, r, m, tmp_path)
 
 
-def _agree_on_mutant(public, r, m, tmp_path, factory) -> None:
+def _agree_on_mutant(public, r, m, tmp_path) -> None:
     from grader.grade import grade_submission
     from grader.kit import run_public_checks
     from grader.submission import load_submission
 
     path = write(edit_cells(r.filled, m.replace, m.name), tmp_path / f"{m.name}.ipynb")
-    sandbox = grade_submission(public, path, student="public", visibility="visible", session_factory=factory)
+    sandbox = grade_submission(public, path, student="public", visibility="visible")
     env = {"__name__": "__main__"}
     exec(compile(load_submission(path).source, str(path), "exec"), env)
     kernel = run_public_checks(env, public)
