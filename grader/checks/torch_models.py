@@ -147,7 +147,10 @@ def _call(spec: CheckSpec) -> str:
 
 
 def reference_trace(model, input_shape, device: str = "meta") -> list[tuple[str, str, tuple[int, ...]]]:
-    """The shape trace of a reference model: leaf modules in call order (run on ``device``)."""
+    """The shape trace of a reference model (run on ``device``): every leaf module's output shapes,
+    leaves in registration order (the course's contract: the order data flows, as the weights are
+    loaded), each leaf's calls in call order — so a shortcut computed before its main path, or
+    Inception's branches run in another order, trace alike (as the worker's ``shape_trace``)."""
     return _run(model, input_shape, device)[1]
 
 
@@ -155,18 +158,20 @@ def _run(model, input_shape, device: str):
     """(output shape, trace) of ``model`` on zeros of ``input_shape`` on ``device``."""
     import torch
 
-    trace, hooks = [], []
+    per_leaf, hooks = [], []
     for name, mod in model.named_modules():
         if not list(mod.children()):
+            rows = []
+            per_leaf.append(rows)
             hooks.append(mod.register_forward_hook(
-                lambda m, i, o, name=name: trace.append((name, type(m).__name__, tuple(int(d) for d in o.shape)))))
+                lambda m, i, o, name=name, rows=rows: rows.append((name, type(m).__name__, tuple(int(d) for d in o.shape)))))
     try:
         with torch.no_grad():
             out = model.to(device)(torch.zeros(tuple(input_shape), device=device))
     finally:
         for h in hooks:
             h.remove()
-    return tuple(int(d) for d in out.shape), trace
+    return tuple(int(d) for d in out.shape), [row for rows in per_leaf for row in rows]
 
 
 SMALL_INPUT = 1 << 17     # elements of an input a shape run does on the CPU (the worker's shape_trace too)
@@ -411,7 +416,8 @@ def _meta_output(spec, shape) -> tuple[int, ...]:
 @register
 class ModelTraceCheck(_ModelKind):
     """Per-layer output shapes of the shape-changing layers (conv, transposed conv, linear,
-    pooling), in call order, against the reference's; credit per matching row."""
+    pooling), leaves in registration order and each one's calls in call order (:func:`_run`), against
+    the reference's; credit per matching row."""
     kind = "model_trace"
     needs_inputs = True
     traces = True

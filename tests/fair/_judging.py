@@ -5,6 +5,7 @@ from grader.assignment import load
 from grader.authoring import master_source
 from grader.authoring.trusted import TrustedSession
 from grader.authoring.validate import _Judge
+from grader.grade import sandbox_config
 
 
 def mutated(assignment_id: str, *edits: tuple[str, str]) -> str:
@@ -21,7 +22,7 @@ def judge(assignment_id: str, source: str, *check_names: str, student: str = "fa
     specs = [s for s in a.checks if s.name in check_names]
     assert len(specs) == len(check_names), [s.name for s in specs]
     j = _Judge(a)
-    with TrustedSession(source) as session:
+    with TrustedSession(source, forbidden=sandbox_config(a).forbidden) as session:
         assert session.start().status == "ok"
         rows = [r for spec in specs for r in j.check(session, spec, student, {})]
     return {r["name"]: r for r in rows}, j.internal_errors

@@ -162,3 +162,41 @@ def test_end_to_end_grade_of_a_1d_gradient_shape_mistake(tmp_path):
     assert rows["BatchNorm2d backward: training — input gradient (dx)"]["status"] == "passed"
     w = rows["BatchNorm2d backward: training — grads['weight']"]
     assert "(1, 3)" in w["output"] and "extra_axis" in codes(w)
+
+
+# Independent branches computed in another order than the master's: torchvision's and most public
+# ResNets add the shortcut after the main path, the master computes it first; an Inception module
+# may run its branches in any order before concatenating them in the stated one.
+BRANCH_ORDER = (
+    ("        identity = x if self.shortcut is None else self.shortcut(x)\n"
+     "        out = F.relu(self.bn1(self.conv1(x)))\n"
+     "        out = self.bn2(self.conv2(out))\n",
+     "        out = F.relu(self.bn1(self.conv1(x)))\n"
+     "        out = self.bn2(self.conv2(out))\n"
+     "        identity = x if self.shortcut is None else self.shortcut(x)\n"),
+    ("        skip = x if self.proj is None else self.proj(x)\n"
+     "        y = F.relu(self.bn_reduce(self.reduce(x)))\n"
+     "        y = F.relu(self.bn_conv(self.conv(y)))\n"
+     "        y = self.bn_expand(self.expand(y))\n",
+     "        y = F.relu(self.bn_reduce(self.reduce(x)))\n"
+     "        y = F.relu(self.bn_conv(self.conv(y)))\n"
+     "        y = self.bn_expand(self.expand(y))\n"
+     "        skip = x if self.proj is None else self.proj(x)\n"),
+    ("        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)\n",
+     "        b4, b3, b2 = self.branch4(x), self.branch3(x), self.branch2(x)\n"
+     "        return torch.cat([self.branch1(x), b2, b3, b4], dim=1)\n"),
+)
+
+
+@pytest.mark.parametrize("student", ["fair-test", "fair-test-2"])
+def test_branches_run_in_another_order_trace_alike(student):
+    """The shape trace compares leaves in registration order (the course's contract, which the
+    weights are loaded by), each leaf's calls in call order: a Bottleneck that adds its projection
+    after the main path used to score 1 of 4 layers on the hidden trace."""
+    src = mutated("a5_architectures", *BRANCH_ORDER)
+    rows, errors = judge("a5_architectures", src, "BasicBlock shape trace", "Bottleneck shape trace",
+                         "InceptionModule shape trace", "BasicBlock forward with the grader's weights (projection, stride 2)",
+                         "Bottleneck forward with the grader's weights", student=student)
+    assert errors == []
+    for name, row in rows.items():
+        assert row["status"] == "passed" and row["score"] == row["max_score"], (name, row["output"])
