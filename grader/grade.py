@@ -19,7 +19,7 @@ import numpy as np
 from . import __version__
 from .assignment import Assignment
 from .checks import Part, kind_of
-from .checks.base import CheckSpec, timeout_text, worker_error_text
+from .checks.base import CheckSpec, error_message, timeout_text, worker_error_text
 from .results import build_results
 from .seeds import check_seed, course_secret
 from .checks.milestone import TRAINING_KINDS, needs_gpu
@@ -325,7 +325,7 @@ def _import_failure(result, sub: Submission) -> str:
     if result.status == "error":
         locate_error(result, sub)
         where = err.get("where", "")
-        return t("grading.import_failed", type=err.get("type", "Exception"), message=str(err.get("message", ""))[:300],
+        return t("grading.import_failed", type=err.get("type", "Exception"), message=error_message(err.get("message", "")),
                  where=f" ({where})" if where else "")
     if result.status == "timeout" and err.get("deadline") == "import":
         return t("grading.import_timeout", why=timeout_text(err))

@@ -181,6 +181,22 @@ def case_text(spec: CheckSpec, describe) -> str:
     return t("grading.case", text=text)
 
 
+def error_message(message, limit: int = 300) -> str:
+    """An exception's message as one line of at most about ``limit`` characters (its lines joined). A
+    long one keeps its first and its last line: an error re-raised from elsewhere (a DataLoader worker's, say) carries
+    the original traceback in its message, and the cause is its last line."""
+    lines = [ln.strip() for ln in str(message).splitlines() if ln.strip()]
+    if len(" ".join(lines)) <= limit:
+        return " ".join(lines)
+    if len(lines) == 1:
+        one = lines[0]
+        return one if len(one) <= limit else one[:limit // 2].rstrip() + " … " + one[-(limit // 2):].lstrip()
+    head, tail = lines[0][:limit // 3], lines[-1]
+    if len(tail) > limit - len(head):
+        tail = tail[:limit - len(head)].rstrip() + "…"
+    return f"{head} … {tail}"
+
+
 def worker_error_text(result, where: Callable[[int], str] | None = None) -> str:
     """A student-facing sentence for a probe that did not return normally (current language)."""
     status = result.status
@@ -189,7 +205,7 @@ def worker_error_text(result, where: Callable[[int], str] | None = None) -> str:
         loc = err.get("where") or ""
         if where and isinstance(err.get("line"), int):
             loc = where(err["line"])
-        msg = str(err.get("message", ""))[:300]
+        msg = error_message(err.get("message", ""))
         return t("grading.worker_raised", type=err.get("type", "Exception"), message=msg) + (f" ({loc})" if loc else "")
     if status == "timeout":
         return timeout_text(err)

@@ -142,7 +142,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         # the sandbox's isolation, as listed in the feedback (grader/sandbox/isolation.py)
         "loading.isolation.no_bwrap": "bubblewrap: not used (isolation='process')",
         "loading.isolation.namespaces": "namespaces: `user`, `mount`, `pid`, `network` (no network), `ipc`, `uts`; uid {uid}, no "
-                                        "capabilities; read-only /usr and Python; tmpfs /tmp and home ({mb} MB)",
+                                        "capabilities; read-only /usr and Python; tmpfs /tmp, /dev/shm and home ({mb} MB each)",
         "loading.isolation.hidden_packages": "forbidden packages absent from the sandbox's filesystem: {names}",
         "loading.isolation.forked": "worker forked from a zygote (numpy preloaded, no other submission's bytes; "
                                     "its own cgroup; the sandbox emptied before it)",
@@ -312,8 +312,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.worker.restart_failed": "перезапуск процесса проверки не удался ({status}: {message})",
         "loading.isolation.no_bwrap": "bubblewrap: не используется (isolation='process')",
         "loading.isolation.namespaces": "пространства имён: `user`, `mount`, `pid`, `network` (без сети), `ipc`, `uts`; uid {uid}, "
-                                        "без capabilities; /usr и Python только для чтения; tmpfs в /tmp и домашнем "
-                                        "каталоге ({mb} МБ)",
+                                        "без capabilities; /usr и Python только для чтения; tmpfs в /tmp, /dev/shm и "
+                                        "домашнем каталоге (по {mb} МБ)",
         "loading.isolation.hidden_packages": "запрещённых пакетов нет в файловой системе песочницы: {names}",
         "loading.isolation.forked": "процесс проверки порождён fork от зиготы (numpy уже загружен, байтов других "
                                     "работ нет; своя cgroup; песочница очищена перед ним)",

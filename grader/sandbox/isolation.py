@@ -3,7 +3,7 @@
 Inside bubblewrap the worker sees: read-only /usr (and the /bin, /lib* links or binds), the
 few /etc files the dynamic loader and Python need, the Python installation (``sys.base_prefix``)
 and the virtual environment (``sys.prefix``) read-only at their own paths, the worker script at
-``/sandbox/worker.py``, a fresh /proc and a minimal /dev, small tmpfs /tmp, home and /dev/shm,
+``/sandbox/worker.py``, a fresh /proc and a minimal /dev, small tmpfs /tmp, home and /dev/shm (``tmpfs_mb`` each),
 and nothing else: not the repository (``grader``, ``reference``, ``assignments``), not /root,
 not /work, and not the packages the assignment forbids (their folders inside the bound Python
 environment are masked by empty tmpfs, so ``torch`` cannot be imported in a numpy sandbox even by
@@ -289,8 +289,11 @@ def bwrap_argv(exe: str, config: SandboxConfig, worker_host_path: str) -> list[s
             argv += ["--dev-bind", dev, dev]
         if os.path.isdir("/sys"):
             argv += ["--ro-bind", "/sys", "/sys"]
+    # /dev/shm as large as /tmp: torch's DataLoader workers hand every batch over through it (a
+    # student's num_workers=2 failed with "unable to allocate shared memory" at 1 MB); its pages
+    # are charged to the worker's memory cgroup like any other
     size = str(int(lim.tmpfs_mb) << 20)
-    argv += ["--size", str(1 << 20), "--tmpfs", "/dev/shm",
+    argv += ["--size", size, "--tmpfs", "/dev/shm",
              "--size", size, "--tmpfs", "/tmp",
              "--size", size, "--tmpfs", HOME]
     # The Python binds come after the tmpfs mounts: a virtual environment that lives under /tmp

@@ -145,3 +145,16 @@ def test_the_batch_hard_limit_leaves_room_for_the_import_deadline(tmp_path):
 
     a = assignment(tmp_path, 45)
     assert default_timeout(a) >= 45 + a.limits["wall_s"]
+
+
+def test_a_long_error_message_keeps_its_cause():
+    """An error re-raised from elsewhere (a DataLoader worker's) carries the original traceback in
+    its message: the row shows its first and its last line, on one line, bounded."""
+    message = ("Caught RuntimeError in DataLoader worker process 0.\nOriginal Traceback (most recent call last):\n"
+               + "  File \"/x/worker.py\", line 1, in loop\n    data = fetch(index)\n" * 20
+               + "RuntimeError: unable to allocate shared memory(shm): No space left on device (28)")
+    text = worker_error_text(ProbeResult("error", error={"type": "RuntimeError", "message": message}))
+    assert "Caught RuntimeError in DataLoader worker process 0. … RuntimeError: unable to allocate" in text
+    assert "\n" not in text and len(text) < 400
+    short = worker_error_text(ProbeResult("error", error={"type": "ValueError", "message": "shapes differ:\n(2, 3)"}))
+    assert "`ValueError: shapes differ: (2, 3)`" in short

@@ -84,3 +84,26 @@ def test_assignment_shape(a6):
     for name in ("def build_model(", "def train(", "def predict(", "def fine_tune("):
         assert name in starter
     assert "optimizer.step()" in master.source and "optimizer.step()" not in starter
+
+
+# A training loop as public code writes it: batches from a DataLoader with worker processes, which
+# hand every batch over through /dev/shm (1 MB in the sandbox used to fail it: "unable to allocate
+# shared memory").
+DATALOADER = (
+    "        order = torch.randperm(len(y), generator=generator)\n"
+    "        total, correct, seen = 0.0, 0, 0\n"
+    "        for i in range(0, len(y), batch_size):\n"
+    "            idx = order[i:i + batch_size]\n"
+    "            xb, yb = x[idx], y[idx]\n",
+    "        total, correct, seen = 0.0, 0, 0\n"
+    "        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size,\n"
+    "                                             shuffle=True, num_workers=2, generator=generator)\n"
+    "        for xb, yb in loader:\n")
+
+
+def test_a_dataloader_with_worker_processes_trains_in_the_sandbox(a6, tmp_path):
+    source = master_source(a6)
+    assert source.count(DATALOADER[0]) == 1
+    res = _grade(a6, tmp_path, "dataloader", source.replace(*DATALOADER), visibility="visible")
+    assert not res["convgrade"].get("internal_errors")
+    assert res["score"] == res["max_score"], [t["output"] for t in _failed(res)]
