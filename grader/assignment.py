@@ -104,6 +104,16 @@ class Assignment:
         return list(self.manifest.get("imports", {}).get("forbidden", []))
 
     @property
+    def installed_imports(self) -> list[str] | None:
+        """``[imports] installed`` of a released assignment.toml: the third-party packages of the
+        environment it was released from (``convgrade check`` notes imports of any other); None in
+        an instructor's folder, or when the list is not a list of names."""
+        names = self.manifest.get("imports", {}).get("installed")
+        if isinstance(names, list) and all(isinstance(n, str) for n in names):
+            return list(names)
+        return None
+
+    @property
     def allow_torch(self) -> bool:
         return bool(self.manifest.get("imports", {}).get("allow_torch", False))
 

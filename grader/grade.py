@@ -24,7 +24,7 @@ from .results import build_results
 from .seeds import check_seed, course_secret
 from .checks.milestone import TRAINING_KINDS, needs_gpu
 from .i18n import language, t
-from .static import scan_imports, scan_shortcuts
+from .static import scan_imports, scan_not_installed, scan_shortcuts
 from .submission import Submission, SubmissionError, load_submission, without_crashed_cell
 
 
@@ -105,14 +105,19 @@ def _grade(assignment, path, *, student, visibility, secret, isolation, submitte
     meta["submission_sha256"] = sub.sha256
     meta["filename"] = sub.filename
     meta["notes"] = list(sub.notes)
-    findings = scan_imports(sub.source, assignment.forbidden_imports + ([] if assignment.allow_torch else ["torch"]))
+    forbidden = assignment.forbidden_imports + ([] if assignment.allow_torch else ["torch"])
+    findings = scan_imports(sub.source, forbidden)
     meta["static_findings"] = [f.message(sub.locate) for f in findings]
+    # a release folder: the imports its grader lacks (after run_checks, which may restart the notes)
+    lacking = ([] if assignment.installed_imports is None else
+               [f.message(sub.locate) for f in scan_not_installed(sub.source, assignment.installed_imports, forbidden)])
     if any(s.kind in TRAINING_KINDS for s in specs):
         allow = bool(assignment.manifest.get("training", {}).get("allow_weight_files", False))
         meta["static_findings"] += [t("loading.static.shortcut", finding=msg, where=sub.locate(line))
                                     for line, msg in scan_shortcuts(sub.source, allow)]
     parts = run_checks(assignment, sub, specs, student, secret, isolation, meta, progress, seeds=seeds,
                        session_factory=session_factory)
+    meta["notes"] += lacking
     return build_results(assignment, parts, meta, time.monotonic() - t0, submitted_at)
 
 

@@ -1,4 +1,5 @@
-"""Static scan of a submission's source for forbidden imports (flagged in the feedback).
+"""Static scan of a submission's source for forbidden imports (flagged in the feedback), and for
+imports of packages the grading environment does not have (a note, in ``convgrade check``).
 
 The worker refuses forbidden imports at run time; this scan also catches imports in code that
 never runs during grading, spelled-out dynamic imports (``__import__("torch")``,
@@ -11,6 +12,7 @@ packages are not even on the sandbox's filesystem (grader/sandbox/isolation.py).
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass
 
 from .i18n import t
@@ -26,13 +28,15 @@ COMPUTED = "<computed name>"
 class Finding:
     module: str
     line: int
-    how: str   # "import" | "from" | "dynamic" | "computed" | "attribute"
+    how: str   # "import" | "from" | "dynamic" | "computed" | "attribute" | "not_installed"
 
     def message(self, locate=None) -> str:
         """The finding as a sentence for the feedback, in the current language."""
         where = locate(self.line) if locate else t("loading.where.line", line=self.line)
         if self.how == "computed":
             return t("loading.static.computed_import", where=where)
+        if self.how == "not_installed":
+            return t("loading.static.not_installed", module=self.module, where=where)
         key = "loading.static.uses" if self.how == "attribute" else "loading.static.imports"
         return t(key, module=self.module, where=where)
 
@@ -96,6 +100,67 @@ def scan_imports(source: str, forbidden) -> list[Finding]:
                 found.append(Finding(COMPUTED, node.lineno, "computed"))
     unique = {(f.line, f.module): f for f in found}
     return sorted(unique.values(), key=lambda f: (f.line, f.module))
+
+
+# ----------------------------------------------------------------------------- not installed
+
+# exception names whose handler makes an import inside the ``try`` optional
+_IMPORT_GUARDS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+
+
+def installed_modules(forbidden=()) -> list[str]:
+    """Top-level import names of the third-party packages installed in this Python environment,
+    minus the forbidden ones and the grader's own: what a submission can import where the assignment
+    is released (``[imports] installed`` of the release's assignment.toml, read by
+    :func:`scan_not_installed`)."""
+    from importlib import metadata
+
+    blocked = tuple(forbidden) + ALWAYS_FORBIDDEN
+    tops = metadata.packages_distributions()
+    # a forbidden package's distribution takes its other top-level names along (torch: functorch)
+    gone = {d for name, dists in tops.items() if _matches(name, blocked) for d in dists}
+    return sorted(name for name, dists in tops.items()
+                  if name.isidentifier() and not name.startswith("_") and not _matches(name, blocked)
+                  and not gone.intersection(dists))
+
+
+def _guards_imports(handler: ast.ExceptHandler) -> bool:
+    kinds = handler.type
+    if kinds is None:
+        return True
+    names = kinds.elts if isinstance(kinds, ast.Tuple) else [kinds]
+    return any((n.id if isinstance(n, ast.Name) else n.attr if isinstance(n, ast.Attribute) else "") in _IMPORT_GUARDS
+               for n in names)
+
+
+def scan_not_installed(source: str, installed, forbidden=()) -> list[Finding]:
+    """Imports of a top-level module that is neither the standard library nor ``installed`` (nor
+    forbidden: :func:`scan_imports` reports those): they work on the student's machine and fail
+    where the assignment is graded. An import inside a ``try`` that catches ``ImportError`` (or
+    wider) is optional and not reported. One finding per module, at its first import."""
+    tree = _parsed(source)
+    if tree is None:
+        return []
+    known = set(installed) | set(sys.stdlib_module_names) | {"__future__"}
+    blocked = tuple(forbidden) + ALWAYS_FORBIDDEN
+    found: dict[str, Finding] = {}
+    todo = [(tree.tree, False)]
+    while todo:                                  # iterative: no depth limit
+        node, guarded = todo.pop()
+        if isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            catches = guarded or any(_guards_imports(h) for h in node.handlers)
+            todo += [(c, catches) for c in node.body]
+            todo += [(c, guarded) for c in [*node.handlers, *node.orelse, *node.finalbody]]
+            continue
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                 [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+        for name in names:
+            top = name.split(".")[0]
+            if not guarded and top not in known and not _matches(name, blocked):
+                if top not in found or node.lineno < found[top].line:
+                    found[top] = Finding(top, node.lineno, "not_installed")
+        todo += [(c, guarded) for c in ast.iter_child_nodes(node)]
+    return sorted(found.values(), key=lambda f: (f.line, f.module))
 
 
 def _module_aliases(nodes) -> dict[str, str]:

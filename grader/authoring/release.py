@@ -115,12 +115,19 @@ def checks_by_question(a: Assignment, master: MasterNotebook) -> dict[str, list[
 
 def public_manifest(a: Assignment) -> str:
     """The release's assignment.toml: the manifest's public tables, written from data (no comments),
-    and ``lang``: the course's language when it was released (``convgrade check`` and the
-    notebook's checks speak it, ``grader.kit.kit_lang``)."""
+    ``lang``: the course's language when it was released (``convgrade check`` and the
+    notebook's checks speak it, ``grader.kit.kit_lang``), and ``[imports] installed``: the
+    third-party packages of the releasing environment (``convgrade check`` notes an import of any
+    other, which would fail where the assignment is graded)."""
     from grader.i18n import default_lang
+
+    from grader.static import installed_modules
 
     doc = {k: a.manifest[k] for k in PUBLIC_MANIFEST_KEYS if k in a.manifest}
     doc.setdefault("lang", default_lang())
+    # what a submission can import where this is released (and graded): `convgrade check` notes others
+    doc["imports"] = {**doc.get("imports", {}), "installed": installed_modules(
+        a.forbidden_imports + ([] if a.allow_torch else ["torch"]))}
     return toml_dumps(doc, header=f"# {a.id}, released for students: the public part of the manifest.\n"
                                   "# `convgrade check` in this folder runs the visible checks of checks.toml.")
 

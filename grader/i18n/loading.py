@@ -166,6 +166,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.static.computed_import": "imports a module by a computed name ({where}); only imports the scan can "
                                           "read are allowed in this assignment",
         "loading.static.imports": "imports `{module}` ({where}), which this assignment does not allow",
+        "loading.static.not_installed": "your code imports `{module}` ({where}), which is not installed where this "
+                                        "assignment is graded: there that import fails (in a cell, the rest of the "
+                                        "cell is left out). Move it to a `# convgrade: skip` cell, wrap it in "
+                                        "`try: ... except ImportError: ...`, or do without it.",
         "loading.static.uses": "uses `{module}` ({where}), which this assignment does not allow",
         "loading.static.loads_saved": "`{name}` loads saved data (weights?) instead of training",
         "loading.static.loads_saved_getattr": "`{name}` (via getattr) loads saved data (weights?) instead of training",
@@ -337,6 +341,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.static.computed_import": "импортирует модуль по вычисляемому имени ({where}); в этом задании "
                                           "разрешены только импорты, имя модуля в которых видно из кода",
         "loading.static.imports": "импортирует `{module}` ({where}), что в этом задании запрещено",
+        "loading.static.not_installed": "ваш код импортирует `{module}` ({where}), а там, где проверяют это "
+                                        "задание, этого пакета нет: импорт там не удастся (в ячейке остаток ячейки "
+                                        "не будет выполнен). Перенесите его в ячейку `# convgrade: skip`, оберните в "
+                                        "`try: ... except ImportError: ...` или обойдитесь без него.",
         "loading.static.uses": "использует `{module}` ({where}), что в этом задании запрещено",
         "loading.static.loads_saved": "`{name}` загружает сохранённые данные (веса?) вместо обучения",
         "loading.static.loads_saved_getattr": "`{name}` (через getattr) загружает сохранённые данные (веса?) вместо "

@@ -77,3 +77,21 @@ def test_messages_name_the_module_and_the_line():
     msgs = [f.message() for f in scan_imports("import numpy as np\nimport scipy\ny = np.fft.fft\n", FORBIDDEN)]
     assert msgs == ["imports `scipy` (line 2), which this assignment does not allow",
                     "uses `numpy.fft` (line 3), which this assignment does not allow"]
+
+
+def test_imports_the_grading_environment_lacks_are_found_once_unless_optional():
+    from grader.static import installed_modules, scan_not_installed
+
+    src = ("import numpy as np, os\nfrom tqdm import tqdm\nimport utils.helpers\nimport torch\n"
+           "try:\n    import seaborn\nexcept ImportError:\n    seaborn = None\n"
+           "try:\n    import wandb\nexcept (ValueError, ModuleNotFoundError):\n    pass\n"
+           "try:\n    import rich\nexcept KeyError:\n    pass\n"
+           "def f():\n    import tqdm.auto\n    from . import sibling\n    from __future__ import annotations\n")
+    found = scan_not_installed(src, ["numpy"], forbidden=["torch"])
+    assert [(f.module, f.line) for f in found] == [("tqdm", 2), ("utils", 3), ("rich", 14)]
+    assert all(f.how == "not_installed" for f in found)
+    assert "`tqdm` (line 2), which is not installed where this assignment is graded" in found[0].message()
+    assert scan_not_installed("def f(:\n", ["numpy"]) == []          # unparsable: the loader says so
+    # this environment's list: its packages, never a forbidden one or its distribution's other names
+    names = installed_modules(["torch"])
+    assert "numpy" in names and not {"torch", "functorch", "grader", "reference"} & set(names)

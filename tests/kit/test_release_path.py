@@ -142,6 +142,10 @@ def test_release_folder(case, releases):
     # a public assignment folder: the visible checks, nothing instructor-only
     manifest = tomllib.loads((r.folder / "assignment.toml").read_text())
     assert set(manifest) <= set(PUBLIC_MANIFEST_KEYS) and manifest["id"] == r.a.id
+    # what a submission can import where this was released: numpy, never a forbidden package
+    installed = manifest["imports"]["installed"]
+    assert "numpy" in installed and ("torch" in installed) == r.a.allow_torch
+    assert not {"grader", "reference", "assignments", *r.a.forbidden_imports} & set(installed)
     public = load(r.folder)
     assert [c.name for c in public.checks] == [c.name for c in r.a.checks if c.visible]
     assert all(c.visible for c in public.checks)
@@ -188,6 +192,7 @@ def test_convgrade_check_of_the_release_folder(case, releases, tmp_path):
         (r.folder / filled.name).unlink()
     passed = re.search(r"(\d+)/(\d+) visible checks pass", p.stdout)
     assert p.returncode == 0 and passed and passed[1] == passed[2], p.stdout[-3000:] + p.stderr[-2000:]
+    assert "not installed where" not in p.stdout       # the notebook's own imports are all there
     if r.a.allow_torch:
         # the .py export and the starter of a torch assignment are graded by grade-batch (bob and
         # carol, every check); `check` of them is the same CLI path as below, at a torch sandbox's
@@ -197,6 +202,30 @@ def test_convgrade_check_of_the_release_folder(case, releases, tmp_path):
     assert p.returncode == 0, p.stdout[-3000:]
     p = cli("check", r.folder, starter)
     assert p.returncode == 1 and "0/" in p.stdout.splitlines()[-1], p.stdout[-2000:]
+
+
+def test_check_names_an_import_the_grader_lacks(releases, tmp_path):
+    """A package the student has and the grading environment lacks (``yaml``, taken out of the
+    release's ``[imports] installed``): `convgrade check` passes on the student's machine and says,
+    in the student's language, where that import is and that it will fail when graded; an optional
+    import (``try``/``except ImportError``) is not named."""
+    r = releases("a2_convolution")
+    folder = tmp_path / "release"
+    shutil.copytree(r.folder, folder)
+    text = (folder / "assignment.toml").read_text(encoding="utf-8")
+    assert '"yaml", ' in text
+    (folder / "assignment.toml").write_text(text.replace('"yaml", ', ""), encoding="utf-8")
+    nb = nbformat.from_dict(json.loads(json.dumps(r.filled)))
+    nb.cells.append(nbformat.v4.new_code_cell("import yaml\ntry:\n    import yaml as optional\n"
+                                              "except ImportError:\n    optional = None"))
+    path = write(nb, folder / r.nb_name)
+    cell = len(nb.cells)
+    for lang, words in (("en", f"imports `yaml` (cell {cell}, line 1), which is not installed where"),
+                        ("ru", f"импортирует `yaml` (ячейка {cell}, строка 1), а там, где проверяют")):
+        p = cli("check", path.name, "--lang", lang, cwd=folder)
+        assert p.returncode == 0, p.stdout[-3000:]
+        assert p.stdout.count(words) == 1, p.stdout[-3000:]
+        assert "line 3" not in p.stdout and "строка 3" not in p.stdout
 
 
 @pytest.mark.slow
