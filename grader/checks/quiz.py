@@ -84,7 +84,8 @@ class QuizCheck(CheckKind):
                 text += " " + t("grading.quiz_form", form=form)
             return [Part(spec.display_name, spec.points, 0.0, text, {"kind": self.kind, "failed": True})]
         frac, verdict = score_answer(q.answer_type, q.answer, result.values["a"],
-                                     partial=q.partial_rule == "per_component", n_choices=len(q.choices))
+                                     partial=q.partial_rule == "per_component", n_choices=len(q.choices),
+                                     choices=q.choices)
         score = round(spec.points * frac, 6)
         text = f"`{spec.target}` ({q.title(current())}): {verdict}."
         extra = {"kind": self.kind}

@@ -138,18 +138,42 @@ def parse_ratio(value) -> Fraction | float:
     raise AnswerFormatError(t("exam.want_ratio", got=_short(value)))
 
 
-def parse_choice(value, n_choices: int) -> str:
-    """``"b"``, ``"(B)"``, ``"B)"``, Cyrillic ``"В"`` -> ``"B"``; one of the first ``n_choices`` letters."""
+MAX_CHOICE_TEXT = 2_000     # characters of an answer read as an option's text
+
+
+def _option_text(text: str) -> str:
+    """An option's text as compared: case and runs of whitespace ignored, no final full stop."""
+    return " ".join(text.casefold().split()).rstrip(" .;!")
+
+
+def parse_choice(value, n_choices: int, choices=()) -> str:
+    """``"b"``, ``"(B)"``, ``"B)"``, Cyrillic ``"В"`` -> ``"B"``; one of the first ``n_choices`` letters.
+    With the options' texts (``choices``: per option, its texts in each language), also an answer
+    copied from the paper: the letter with the start of its option's text (``"C) The running
+    mean"``), or exactly one option's whole text without the letter."""
     letters = "ABCDEFGH"[:n_choices]
     if isinstance(value, str) and len(value) <= 20:
         text = value.strip().strip("().[] ").upper().translate(CYRILLIC_LOOKALIKES)
         if len(text) == 1 and text in letters:
             return text
+    if isinstance(value, str) and choices and len(value) <= MAX_CHOICE_TEXT:
+        texts = [{_option_text(o) for o in option} for option in list(choices)[:n_choices]]
+        m = re.fullmatch(r"\(?(\w)[).:]\s*(.*)", value.strip(), re.DOTALL)
+        if m:
+            letter, rest = m.group(1).upper().translate(CYRILLIC_LOOKALIKES), _option_text(m.group(2))
+            if letter in letters:
+                if any(o.startswith(rest) for o in texts[letters.index(letter)]):
+                    return letter
+                raise AnswerFormatError(t("exam.want_choice_text", letter=letter, got=_short(value)))
+        hits = [letters[i] for i, option in enumerate(texts) if _option_text(value) in option]
+        if len(hits) == 1:
+            return hits[0]
     raise AnswerFormatError(t("exam.want_choice", letters=", ".join(letters), got=_short(value)))
 
 
-def normalize(answer_type: str, value, n_choices: int = 0):
-    """The normal form of a student's answer, or :class:`AnswerFormatError`."""
+def normalize(answer_type: str, value, n_choices: int = 0, choices=()):
+    """The normal form of a student's answer, or :class:`AnswerFormatError` (``choices``: the
+    options' texts, :func:`parse_choice`)."""
     if answer_type == "int":
         return parse_int(value)
     if answer_type in ("shape", "tuple"):
@@ -157,7 +181,7 @@ def normalize(answer_type: str, value, n_choices: int = 0):
     if answer_type == "ratio":
         return parse_ratio(value)
     if answer_type == "choice":
-        return parse_choice(value, n_choices)
+        return parse_choice(value, n_choices, choices)
     raise ValueError(f"answer_type must be one of {ANSWER_TYPES}, got {answer_type!r}")
 
 
@@ -173,7 +197,8 @@ def format_answer(answer_type: str, value) -> str:
     return str(value)
 
 
-def score_answer(answer_type: str, exact, given, partial: bool = True, n_choices: int = 0) -> tuple[float, str]:
+def score_answer(answer_type: str, exact, given, partial: bool = True, n_choices: int = 0,
+                 choices=()) -> tuple[float, str]:
     """``(fraction of the points in [0, 1], one-line verdict)`` for a student's ``given`` answer.
 
     ``partial``: per-component credit for ``shape``/``tuple`` answers of the right length.
@@ -182,7 +207,7 @@ def score_answer(answer_type: str, exact, given, partial: bool = True, n_choices
     if given is None:
         return 0.0, t("exam.no_answer")
     try:
-        value = normalize(answer_type, given, n_choices)
+        value = normalize(answer_type, given, n_choices, choices)
     except AnswerFormatError as exc:
         return 0.0, t("exam.unreadable_answer", reason=exc)
     if answer_type in ("shape", "tuple"):

@@ -205,7 +205,8 @@ def score_paper(paper: Paper, answers: dict[str, object]) -> list[tuple[CheckSpe
                          visibility="visible", target=q.id, number=str(i), tags=["exam"],
                          name_ru=f"{q.id}. {q.title_ru}")
         frac, verdict = score_answer(q.answer_type, q.answer, answers.get(q.id),
-                                     partial=q.partial_rule == "per_component", n_choices=len(q.choices))
+                                     partial=q.partial_rule == "per_component", n_choices=len(q.choices),
+                                     choices=q.choices)
         score = round(q.points * frac, 6)
         text = f"**{q.id}** ({q.title(lang)}): {verdict}."
         if frac < 1.0:

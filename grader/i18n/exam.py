@@ -43,6 +43,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "exam.want_finite": "expected a finite number, got {got}",
         "exam.division_by_zero": "division by zero in {got}",
         "exam.want_choice": "expected one letter of {letters}, got {got}",
+        "exam.want_choice_text": "your answer starts with {letter}) but the text after it is not option {letter}'s "
+                                 "(got {got}): answer with the letter alone",
         # verdicts
         "exam.no_answer": "no answer",
         "exam.unreadable_answer": "could not read your answer: {reason}",
@@ -147,6 +149,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "exam.want_finite": "ожидалось конечное число, получено {got}",
         "exam.division_by_zero": "деление на ноль в {got}",
         "exam.want_choice": "ожидалась одна буква из {letters}, получено {got}",
+        "exam.want_choice_text": "ответ начинается с {letter}), но текст после неё — не текст варианта {letter} "
+                                 "(получено {got}): отвечайте одной буквой",
         "exam.no_answer": "нет ответа",
         "exam.unreadable_answer": "не удалось прочитать ответ: {reason}",
         "exam.correct": "верно",

@@ -81,6 +81,27 @@ def test_cyrillic_lookalike_letters_are_the_latin_choices(typed, letter):
     assert parse_choice(typed, 5) == letter
 
 
+OPTIONS = [("Batch statistics of the test batch.", "Статистики тестового батча."),
+           ("The running mean and variance accumulated during training.", "Скользящие среднее и дисперсия.")]
+
+
+@pytest.mark.parametrize("typed,letter", [
+    ("B) The running mean", "B"), ("(b) the running mean and variance accumulated during training.", "B"),
+    ("В) Скользящие", "B"), ("b. The  running\nmean", "B"),
+    ("The running mean and variance accumulated during training", "B"), ("Статистики тестового батча.", "A")])
+def test_an_option_copied_from_the_paper_reads_as_its_letter(typed, letter):
+    assert parse_choice(typed, 2, OPTIONS) == letter
+    frac, _ = score_answer("choice", letter, typed, n_choices=2, choices=OPTIONS)
+    assert frac == 1.0
+
+
+@pytest.mark.parametrize("typed", ["A) The running mean", "The running", "C) Batch statistics", "x" * 5000])
+def test_a_letter_with_another_options_text_or_a_fragment_alone_is_not_read(typed):
+    frac, verdict = score_answer("choice", "B", typed, n_choices=2, choices=OPTIONS)
+    assert frac == 0 and "could not read your answer" in verdict and len(verdict) < 300
+    assert ("not option A's" in verdict) == typed.startswith("A)")
+
+
 def test_russian_layout_answers_score_in_a_graded_file(tmp_path, exam):
     paper = make_paper(exam, "alice", SECRET)
     cyr = str.maketrans({"A": "А", "B": "В", "C": "С", "E": "Е"})
