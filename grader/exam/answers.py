@@ -79,8 +79,12 @@ def parse_int(value) -> int:
     raise AnswerFormatError(t("exam.want_int_example", got=_short(value)))
 
 
+_NAMED_DIM = re.compile(r"(?<![\w])(?:[A-Za-z]|[A-Za-z]_?(?:in|out|[0-9]))\s*[=:]\s*(?=[+-]?\d)")
+
+
 def parse_ints(value) -> tuple[int, ...]:
-    """A sequence of integers: a list/tuple, or text such as ``"(8, 16, 16)"`` or ``"8x16x16"``."""
+    """A sequence of integers: a list/tuple, or text such as ``"(8, 16, 16)"``, ``"8x16x16"``,
+    torch's ``"torch.Size([8, 16, 16])"`` or named as on the paper, ``"N=8, C=16, H=16"``."""
     if isinstance(value, (list, tuple)):
         if not value:
             raise AnswerFormatError(t("exam.want_ints_empty"))
@@ -95,8 +99,14 @@ def parse_ints(value) -> tuple[int, ...]:
         text = value.strip()
         if len(text) > 200:
             raise AnswerFormatError(t("exam.want_ints_long"))
+        # torch's own printout of a shape: torch.Size([8, 16, 16])
+        sized = re.fullmatch(r"(?:torch\.)?Size\(\s*(\[.*\])\s*\)", text, re.DOTALL)
+        if sized:
+            text = sized.group(1)
         if len(text) >= 2 and text[0] + text[-1] in ("()", "[]", "{}"):
             text = text[1:-1].strip()
+        # dimensions named as on the paper: N=8, C=16, H=16, W=16
+        text = _NAMED_DIM.sub("", text)
         text = text.rstrip(",").strip()
         if not text:
             raise AnswerFormatError(t("exam.want_ints_blank"))

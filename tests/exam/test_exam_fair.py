@@ -177,3 +177,10 @@ def test_notebook_answers_with_outputs_still_read(tmp_path):
     nb.cells = [cell]
     nbformat.write(nb, str(tmp_path / "a.ipynb"))
     assert load_answers(tmp_path / "a.ipynb") == {"q1": [8, 16, 16]}
+
+
+@pytest.mark.parametrize("typed", ["torch.Size([8, 16, 3, 9])", "Size([8,16,3,9])", "N=8, C=16, H=3, W=9",
+                                   "(N: 8, C: 16, H: 3, W: 9)", "(8; 16; 3; 9)", "8 × 16 × 3 × 9"])
+def test_a_shape_as_torch_prints_it_or_named_as_on_the_paper_reads_as_numbers(typed):
+    frac, verdict = score_answer("shape", (8, 16, 3, 9), typed)
+    assert frac == 1.0, verdict
