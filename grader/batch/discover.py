@@ -9,6 +9,11 @@ A plain folder holds one entry per student:
   order, so the same files always give the same hash) that the loader then picks from with the
   assignment's ``preferred_names``.
 
+A Canvas or Moodle bulk download (every name in the folder in that LMS's form,
+:mod:`grader.batch.lms_names`) holds one entry per LMS user instead, named after the roster row
+that holds the user (Canvas's ``canvas_id``, Moodle's full ``name``), else after the download's
+name; a user's several files are packed under the names they were uploaded with.
+
 A Gradescope export ("Download Submissions") is a folder with ``submission_metadata.yml`` and
 one folder ``submission_<id>/`` per submission. The metadata maps ``submission_<id>`` to
 ``:submitters:`` (``:name:``, ``:sid:``, ``:email:``) and ``:created_at:`` (the submission
@@ -52,6 +57,8 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from grader.batch.lms_names import parse_folder
+from grader.i18n import t
 from grader.roster import RosterError, roster_by_folder, safe_id
 from grader.roster import read_roster as _read_roster_rows
 
@@ -145,7 +152,7 @@ def discover(submissions, staging: Path, roster: dict[str, dict] | None = None) 
     if not src.is_dir():
         raise DiscoveryError(f"submissions: {str(submissions)!r} is not a folder (or a Gradescope export zip)")
     meta = _find_metadata(src, zipped)
-    entries = _gradescope(meta, staging) if meta else _plain_folder(src, staging)
+    entries = _gradescope(meta, staging) if meta else _plain_folder(src, staging, roster)
     _disambiguate(entries)
     for e in entries:
         for m in e.members:
@@ -185,18 +192,21 @@ def _disambiguate(entries: list[Entry]) -> None:
                 new = safe_id(f"{base[:100]}.dup-{h[:8]}-{n}")
             taken.add(new)
             others = ", ".join(repr(o) for o in where[base])
-            e.notes.append(f"{len(where[base])} submissions ({others}) get the student folder name "
-                           f"{base!r}; this one is graded as {new!r}. A TA must decide which one counts.")
+            e.notes.append(t("loading.duplicate_folder", n=len(where[base]), others=others, base=repr(base),
+                             new=repr(new)))
             m.student = new
         e.key = e.members[0].student
 
 
 # ----------------------------------------------------------------------------------------------
-def _plain_folder(src: Path, staging: Path) -> list[Entry]:
+def _plain_folder(src: Path, staging: Path, roster: dict[str, dict] | None = None) -> list[Entry]:
+    items = [p for p in sorted(src.iterdir())
+             if not (p.name in IGNORED or p.name.startswith(".") or p.is_symlink()) and (p.is_file() or p.is_dir())]
+    lms = parse_folder([(p.name, p.is_dir()) for p in items])
+    if lms is not None:
+        return _lms_download(items, lms, staging, roster or {})
     entries = []
-    for p in sorted(src.iterdir()):
-        if p.name in IGNORED or p.name.startswith(".") or p.is_symlink():
-            continue
+    for p in items:
         if p.is_file():
             student = safe_id(p.stem)
             entries.append(Entry(student, p, [Member(student)], origin=p.name))
@@ -205,6 +215,74 @@ def _plain_folder(src: Path, staging: Path) -> list[Entry]:
             entries.append(Entry(student, _folder_file(p, staging / f"{student}.zip"), [Member(student)],
                                  origin=p.name + "/"))
     return entries
+
+
+def _lms_download(items: list[Path], names: dict, staging: Path, roster: dict[str, dict]) -> list[Entry]:
+    """A Canvas or Moodle bulk download (:mod:`grader.batch.lms_names`): one entry per LMS user,
+    their files under the names they uploaded, named after the roster row holding that user
+    (Canvas: ``canvas_id``; Moodle: ``name``), else after the name in the download."""
+    by_canvas_id = {str(row.get("canvas_id", "")).strip(): key for key, row in roster.items()
+                    if str(row.get("canvas_id", "")).strip()}
+    by_name: dict[str, list[str]] = {}
+    for key, row in roster.items():
+        by_name.setdefault(" ".join(str(row.get("name", "")).casefold().split()), []).append(key)
+    groups: dict[tuple[str, str], list[Path]] = {}
+    for p in items:
+        n = names[p.name]
+        groups.setdefault((n.lms, n.user), []).append(p)
+    entries = []
+    for (lms, user), paths in sorted(groups.items()):
+        first = names[paths[0].name]
+        if lms == "canvas":
+            found = by_canvas_id.get(user)
+        else:
+            match = by_name.get(" ".join(first.name.casefold().split()), [])
+            found = match[0] if len(match) == 1 else None
+        student = found or safe_id(first.name)
+        origin = ", ".join(p.name for p in paths)
+        said = {"lms": "Canvas" if lms == "canvas" else "Moodle", "files": origin[:300], "user": user}
+        notes = [t("loading.lms_matched", student=repr(student), **said) if found else
+                 t("loading.lms_unmatched", **said)]
+        if any(names[p.name].late for p in paths):
+            notes.append(t("loading.lms_late"))
+        files = []
+        for p in paths:
+            if p.is_dir():
+                files += [(PurePosixPath(*f.relative_to(p).parts).as_posix(), f) for f in _files_in(p)]
+            else:
+                files.append((names[p.name].file or p.name, p))
+        if len(paths) == 1 and paths[0].is_file():
+            path = paths[0]                      # its suffix is the uploaded file's
+        elif len(files) == 1:
+            path = files[0][1]
+        else:
+            path = _pack(sorted(files), staging / f"{student}.zip") if files else paths[0]
+        entries.append(Entry(student, path, [Member(student)], origin=origin[:200], notes=notes))
+    return entries
+
+
+def _pack(files: list[tuple[str, Path]], packed: Path) -> Path:
+    """``files`` (name in the zip, path), in the caller's order, packed into ``packed`` with fixed
+    timestamps, so the same files always give the same bytes (and hash); of two equal names the
+    first wins."""
+    buf = io.BytesIO()
+    seen = set()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, p in files:
+            if name in seen:
+                continue
+            seen.add(name)
+            info = zipfile.ZipInfo(name, _ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, p.read_bytes())
+    data = buf.getvalue()
+    packed.parent.mkdir(parents=True, exist_ok=True)
+    if not packed.is_file() or packed.read_bytes() != data:
+        tmp = packed.with_name(f".{packed.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(packed)
+    return packed
 
 
 def _files_in(folder: Path) -> list[Path]:
@@ -226,20 +304,7 @@ def _folder_file(folder: Path, packed: Path) -> Path:
         return gradeable[0]
     if len(files) == 1:
         return files[0]
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for p in files:
-            info = zipfile.ZipInfo(str(PurePosixPath(*p.relative_to(folder).parts)), _ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            z.writestr(info, p.read_bytes())
-    data = buf.getvalue()
-    packed.parent.mkdir(parents=True, exist_ok=True)
-    if not packed.is_file() or packed.read_bytes() != data:
-        tmp = packed.with_name(f".{packed.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(packed)
-    return packed
+    return _pack([(str(PurePosixPath(*p.relative_to(folder).parts)), p) for p in files], packed)
 
 
 def _find_metadata(src: Path, zipped: bool = False) -> Path | None:

@@ -76,7 +76,7 @@ def grade_batch(assignment, submissions, out, jobs, roster, lang, executor, sche
     """
     from grader.batch import DiscoveryError, discover, read_roster, run_batch
     from grader.batch.progress import fmt_duration
-    from grader.i18n import default_lang
+    from grader.i18n import default_lang, language
     from grader.seeds import course_secret
 
     lang = lang or default_lang()
@@ -86,7 +86,8 @@ def grade_batch(assignment, submissions, out, jobs, roster, lang, executor, sche
     if not submissions.exists():
         raise _BadInput(f"no such folder or file: {submissions}")
     try:
-        entries = discover(submissions, out / "_staging", read_roster(roster) if roster else None)
+        with language(lang):        # the notes discovery writes, in the batch's language
+            entries = discover(submissions, out / "_staging", read_roster(roster) if roster else None)
     except DiscoveryError as exc:
         raise _BadInput(str(exc)) from None
     if not entries:

@@ -9,6 +9,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         # where: a line of the upload, in the student's terms
         "loading.where.line": "line {line}",
+        "loading.lms_matched": "{lms} download: {files} (user {user}, matched to the roster's {student})",
+        "loading.lms_unmatched": "{lms} download: {files} (user {user}, not in the roster: named after the download)",
+        "loading.lms_late": "Canvas marked this submission late; the late policy applies to the roster's "
+                            "submitted_at time (without one it counts as on time)",
+        "loading.duplicate_folder": "{n} submissions ({others}) get the student folder name {base}; this one is "
+                                    "graded as {new}. A TA must decide which one counts.",
         "loading.where.cell": "cell {cell}, line {line}",
         "loading.where.in_func": "{where} in {func}",
         "loading.where.called_from": "; called from {where}",
@@ -184,6 +190,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "ru": {
         "loading.where.line": "строка {line}",
+        "loading.lms_matched": "выгрузка {lms}: {files} (пользователь {user}, в списке группы — {student})",
+        "loading.lms_unmatched": "выгрузка {lms}: {files} (пользователь {user}, в списке группы не найден: имя "
+                                 "взято из выгрузки)",
+        "loading.lms_late": "Canvas отметил эту работу как сданную с опозданием; штраф за опоздание считается по "
+                            "времени submitted_at из списка группы (без него работа считается сданной вовремя)",
+        "loading.duplicate_folder": "{n} работ(ы) ({others}) получают одну папку студента {base}; эта проверяется "
+                                    "как {new}. Какая из них засчитывается, решает ассистент.",
         "loading.where.cell": "ячейка {cell}, строка {line}",
         "loading.where.in_func": "{where} в {func}",
         "loading.where.called_from": "; вызвано из: {where}",

@@ -226,3 +226,36 @@ def test_grader_failures_become_results_and_are_retried(tmp_path, assignment, mo
     monkeypatch.setattr(grader.grade, "grade_submission", real)
     report = _run(assignment, subs, out)
     assert report.graded == 1 and report.statuses[ids[1]] == "ok"
+
+
+def test_canvas_download_zip_to_a_canvas_gradebook_from_the_command_line(tmp_path):
+    """A TA's path with Canvas: its "Download Submissions" zip (files named
+    ``<name>_[late_]<user id>_<attachment id>_<file>``) graded as it comes, one student per Canvas
+    user, named after the roster's canvas_id; the gradebook for Canvas has their scores."""
+    import io
+    import zipfile
+
+    src = kinds()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("ivanovaanna_123456_987_convolution.py", src["correct.py"])
+        z.writestr("petrovpetr_late_222333_988_convolution-1.py", src["flipped.py"])
+        z.writestr("petrovpetr_late_222333_989_notes.txt", b"my notes")
+    (tmp_path / "submissions.zip").write_bytes(buf.getvalue())
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,name,canvas_id,sis_id\nanna,Anna Ivanova,123456,S1\npetr,Petr Petrov,222333,S2\n")
+    out = tmp_path / "out"
+    runner = CliRunner()
+    r = runner.invoke(main, ["grade-batch", str(ASSIGNMENT), str(tmp_path / "submissions.zip"), "-o", str(out),
+                             "--roster", str(roster), "-j", "1", "--no-progress", "--lang", "ru"])
+    assert r.exit_code in (0, 1), r.output
+    anna, petr = read_results(out, "anna"), read_results(out, "petr")
+    assert anna["score"] == anna["max_score"] and petr["score"] < petr["max_score"]
+    assert any("выгрузка Canvas" in n and "222333" in n for n in petr["convgrade"]["notes"])
+    assert any("с опозданием" in n for n in petr["convgrade"]["notes"])
+    r = runner.invoke(main, ["gradebook", str(out), "--format", "canvas", "--roster", str(roster),
+                             "--canvas-assignment-id", "4242"])
+    assert r.exit_code == 0, r.output
+    rows = {row["ID"]: row for row in csv.DictReader(open(out / "gradebook-canvas.csv", encoding="utf-8"))}
+    column = next(k for k in rows["123456"] if k.endswith("(4242)"))
+    assert float(rows["123456"][column]) == anna["score"] and float(rows["222333"][column]) == petr["score"]

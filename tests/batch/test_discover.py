@@ -187,3 +187,45 @@ def test_progress_line():
     quiet = io.StringIO()
     Progress(3, stream=quiet, enabled=False).update()
     assert quiet.getvalue() == ""
+
+
+def test_canvas_download_one_entry_per_user_named_from_the_roster(tmp_path):
+    subs = tmp_path / "canvas"
+    subs.mkdir()
+    (subs / "ivanovaanna_123456_987_convolution.ipynb").write_text("{}")
+    (subs / "petrovpetr_late_222333_988_convolution-1.ipynb").write_text("{}")
+    (subs / "sidorovivan_444555_989_convolution.py").write_text("x = 1\n")       # two files: one entry
+    (subs / "sidorovivan_444555_990_notes.txt").write_text("notes")
+    (subs / "smithjohn_777_991_convolution.py").write_text("y = 1\n")            # same name, other users:
+    (subs / "smithjohn_778_992_convolution.py").write_text("y = 2\n")            # never merged
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,name,canvas_id\nanna,Anna Ivanova,123456\npetr,Petr Petrov,222333\n")
+    by = {e.key: e for e in discover(subs, tmp_path / "staging", read_roster(roster))}
+    assert sorted(by)[:3] == ["anna", "petr", "sidorovivan"] and len(by) == 5
+    assert by["anna"].path == subs / "ivanovaanna_123456_987_convolution.ipynb"
+    assert "user 123456, matched to the roster's 'anna'" in by["anna"].notes[0]
+    assert any("Canvas marked this submission late" in n for n in by["petr"].notes)
+    with zipfile.ZipFile(by["sidorovivan"].path) as z:       # the names they uploaded
+        assert sorted(z.namelist()) == ["convolution.py", "notes.txt"]
+    assert "not in the roster" in by["sidorovivan"].notes[0]
+    smiths = [e for k, e in by.items() if k.startswith("smithjohn")]
+    assert len(smiths) == 2 and {e.path.read_text() for e in smiths} == {"y = 1\n", "y = 2\n"}
+
+
+def test_moodle_download_folders_and_a_plain_folder_that_only_looks_alike(tmp_path):
+    subs = tmp_path / "moodle"
+    (subs / "Anna Ivanova_12345_assignsubmission_file_").mkdir(parents=True)
+    (subs / "Anna Ivanova_12345_assignsubmission_file_" / "convolution.ipynb").write_text("{}")
+    (subs / "Пётр Петров_12346_assignsubmission_file_").mkdir()
+    (subs / "Пётр Петров_12346_assignsubmission_file_" / "convolution.py").write_text("x = 1\n")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,name\nanna,anna  ivanova\n", encoding="utf-8")
+    by = {e.key: e for e in discover(subs, tmp_path / "staging", read_roster(roster))}
+    assert sorted(by) == ["anna", safe_id("Пётр Петров")]
+    assert by["anna"].path.name == "convolution.ipynb" and "Moodle download" in by["anna"].notes[0]
+    # a class folder with one Canvas-like name among plain ones is a plain folder
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "alice.py").write_text("x = 1\n")
+    (plain / "lab_1_2_solution.py").write_text("x = 2\n")
+    assert sorted(e.key for e in discover(plain, tmp_path / "staging2")) == ["alice", "lab_1_2_solution"]
