@@ -10,7 +10,9 @@ Rules
 -----
 ``.py``
     UTF-8 (a BOM is fine), not empty, no NUL bytes, must compile. ``get_ipython()`` statements
-    left by ``jupyter nbconvert --to script`` are replaced by ``pass`` (noted).
+    left by ``jupyter nbconvert --to script`` are replaced by ``pass`` (noted), and so, in a file
+    that does not compile as it is, are lines of IPython syntax (``!pip install ...``,
+    ``%matplotlib inline``: a notebook downloaded as .py from Colab) when without them it does.
 ``.ipynb``
     nbformat >= 4, read as JSON with bounds (bounded nesting, at most ``MAX_CELLS`` cells,
     every source text). Only code cells are used, in order; outputs and
@@ -347,8 +349,24 @@ def _load_py(data: bytes, name: str):
     if not text.strip():
         raise SubmissionError(t("loading.empty", name=name))
     lines = text.split("\n")
-    tree = _parse(text, name, _line)
     notes: list[str] = []
+    try:
+        tree = _parse(text, name, _line)
+    except SubmissionError as original:
+        # a notebook saved as .py with its IPython lines kept (Colab's "Download .py": `!pip
+        # install ...`, `%matplotlib inline`): those lines become pass, as in a notebook's cells
+        stripped, found = _strip_ipython(lines)
+        if not found:
+            raise
+        try:
+            tree = _parse("\n".join(stripped), name, _line)
+        except SubmissionError:
+            raise original from None
+        lines, text = stripped, "\n".join(stripped)
+        for kind in ("magic", "shell", "help"):
+            at = [line for line, k in found if k == kind]
+            if at:
+                notes.append(t("loading.get_ipython_py", count=count(len(at), kind), where=_lines(at)))
     # a notebook exported to .py keeps otter's lines
     otter = _otter_statements([tree])[0] if _mentions(text, _OTTER_WORDS) else []
     dropped = []
