@@ -104,6 +104,13 @@ class Assignment:
         return list(self.manifest.get("imports", {}).get("forbidden", []))
 
     @property
+    def released_with(self) -> str | None:
+        """``convgrade`` of a released assignment.toml: the convgrade version that made the release
+        (whose checks a student's ``convgrade check`` should run); None in an instructor's folder."""
+        version = self.manifest.get("convgrade")
+        return version if isinstance(version, str) and 0 < len(version) <= 40 else None
+
+    @property
     def installed_imports(self) -> list[str] | None:
         """``[imports] installed`` of a released assignment.toml: the third-party packages of the
         environment it was released from (``convgrade check`` notes imports of any other); None in

@@ -111,6 +111,8 @@ def _grade(assignment, path, *, student, visibility, secret, isolation, submitte
     # a release folder: the imports its grader lacks (after run_checks, which may restart the notes)
     lacking = ([] if assignment.installed_imports is None else
                [f.message(sub.locate) for f in scan_not_installed(sub.source, assignment.installed_imports, forbidden)])
+    if assignment.released_with not in (None, __version__):     # checks of another version than the grader's
+        lacking.insert(0, t("loading.version_differs", release=assignment.released_with, mine=__version__))
     if any(s.kind in TRAINING_KINDS for s in specs):
         allow = bool(assignment.manifest.get("training", {}).get("allow_weight_files", False))
         meta["static_findings"] += [t("loading.static.shortcut", finding=msg, where=sub.locate(line))

@@ -35,6 +35,7 @@ import nbformat
 import numpy as np
 import yaml
 
+from .. import __version__
 from ..assignment import Assignment, load
 from ..checks import kind_of
 from ..seeds import PUBLIC_STUDENT, check_seed
@@ -45,7 +46,7 @@ from .toml_out import dumps as toml_dumps
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
 # manifest tables a student's copy keeps: what `convgrade check` needs to run the visible checks
 PUBLIC_MANIFEST_KEYS = ("id", "title", "title_ru", "langs", "lang", "due", "late", "imports", "limits", "training",
-                       "submission")
+                       "submission", "convgrade")
 PUBLIC_FILES = ("assignment.toml", "checks.toml")
 # the otter assign settings a release needs, whatever the master's ASSIGNMENT CONFIG says: an init
 # cell (grader = otter.Notebook(...)) for the grader.check cells, test files under tests/, and no
@@ -126,6 +127,7 @@ def public_manifest(a: Assignment) -> str:
     doc = {k: a.manifest[k] for k in PUBLIC_MANIFEST_KEYS if k in a.manifest}
     doc.setdefault("lang", default_lang())
     # what a submission can import where this is released (and graded): `convgrade check` notes others
+    doc["convgrade"] = __version__        # the version whose checks these are (`convgrade check` compares)
     doc["imports"] = {**doc.get("imports", {}), "installed": installed_modules(
         a.forbidden_imports + ([] if a.allow_torch else ["torch"]))}
     return toml_dumps(doc, header=f"# {a.id}, released for students: the public part of the manifest.\n"
@@ -230,7 +232,7 @@ def _readme(a: Assignment, nb_name: str, questions: list[str], lang: str) -> str
     due = a.due.isoformat(timespec="minutes") if a.due else None
     qs = ", ".join(f"`{q}`" for q in questions)
     numpy_v, torch_v = _version("numpy") or np.__version__, _version("torch")
-    install = "pip install 'convgrade[torch]'" if a.allow_torch else "pip install convgrade"
+    install = f"pip install 'convgrade[torch]=={__version__}'" if a.allow_torch else f"pip install convgrade=={__version__}"
     runs = f"numpy {numpy_v}" + (f", torch {torch_v}" if a.allow_torch and torch_v else "")
     if lang == "ru":
         lines = [f"# {a.title_ru}", "",

@@ -172,6 +172,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.static.computed_import": "imports a module by a computed name ({where}); only imports the scan can "
                                           "read are allowed in this assignment",
         "loading.static.imports": "imports `{module}` ({where}), which this assignment does not allow",
+        "loading.version_differs": "this assignment was released with convgrade {release} and you have {mine}: "
+                                   "the grader runs the checks of {release}, so install that version "
+                                   "(`pip install convgrade=={release}`) for the same verdicts.",
         "loading.static.not_installed": "your code imports `{module}` ({where}), which is not installed where this "
                                         "assignment is graded: there that import fails (in a cell, the rest of the "
                                         "cell is left out). Move it to a `# convgrade: skip` cell, wrap it in "
@@ -354,6 +357,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "loading.static.computed_import": "импортирует модуль по вычисляемому имени ({where}); в этом задании "
                                           "разрешены только импорты, имя модуля в которых видно из кода",
         "loading.static.imports": "импортирует `{module}` ({where}), что в этом задании запрещено",
+        "loading.version_differs": "задание выпущено с convgrade {release}, а у вас {mine}: грейдер запускает "
+                                   "проверки версии {release}, поэтому установите её "
+                                   "(`pip install convgrade=={release}`), чтобы вердикты совпадали.",
         "loading.static.not_installed": "ваш код импортирует `{module}` ({where}), а там, где проверяют это "
                                         "задание, этого пакета нет: импорт там не удастся (в ячейке остаток ячейки "
                                         "не будет выполнен). Перенесите его в ячейку `# convgrade: skip`, оберните в "

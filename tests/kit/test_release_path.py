@@ -163,7 +163,11 @@ def test_release_folder(case, releases):
         assert all(repr(n) in text for n in names)
     # the kit's README: install, check in the folder, the numpy version
     en, ru = (r.folder / "README.md").read_text(), (r.folder / "README.ru.md").read_text()
-    install = "pip install 'convgrade[torch]'" if r.a.allow_torch else "pip install convgrade"
+    from grader import __version__
+
+    # the kit is pinned to the version that made the release: its checks are the grader's
+    install = f"pip install 'convgrade[torch]=={__version__}'" if r.a.allow_torch else f"pip install convgrade=={__version__}"
+    assert manifest["convgrade"] == __version__
     for text in (en, ru):
         assert install in text and f"convgrade check {r.nb_name}" in text and "numpy " in text
     assert "What to submit" in en and "Что сдавать" in ru
@@ -226,6 +230,10 @@ def test_check_names_an_import_the_grader_lacks(releases, tmp_path):
         assert p.returncode == 0, p.stdout[-3000:]
         assert p.stdout.count(words) == 1, p.stdout[-3000:]
         assert "line 3" not in p.stdout and "строка 3" not in p.stdout
+    # a release made with another convgrade: check says which version the grader's checks are
+    (folder / "assignment.toml").write_text(text.replace('convgrade = "', 'convgrade = "0.0.1+'), encoding="utf-8")
+    p = cli("check", path.name, cwd=folder)
+    assert "released with convgrade 0.0.1+" in p.stdout and "pip install convgrade==0.0.1+" in p.stdout, p.stdout[-2000:]
 
 
 @pytest.mark.slow
