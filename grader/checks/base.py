@@ -185,7 +185,10 @@ def error_message(message, limit: int = 300) -> str:
     """An exception's message as one line of at most about ``limit`` characters (its lines joined). A
     long one keeps its first and its last line: an error re-raised from elsewhere (a DataLoader worker's, say) carries
     the original traceback in its message, and the cause is its last line."""
-    lines = [ln.strip() for ln in str(message).splitlines() if ln.strip()]
+    text = str(message)
+    if len(text) > 64 * limit:        # a worker's message is the student's: only its ends are read
+        text = text[:32 * limit] + "\n" + text[-32 * limit:]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if len(" ".join(lines)) <= limit:
         return " ".join(lines)
     if len(lines) == 1:
