@@ -104,6 +104,8 @@ DATALOADER = (
 def test_a_dataloader_with_worker_processes_trains_in_the_sandbox(a6, tmp_path):
     source = master_source(a6)
     assert source.count(DATALOADER[0]) == 1
-    res = _grade(a6, tmp_path, "dataloader", source.replace(*DATALOADER), visibility="visible")
+    one = dataclasses.replace(a6, checks=[c for c in a6.checks if c.name == "Training loss falls"])
+    assert len(one.checks) == 1         # one training check is enough to run the loader's workers
+    res = _grade(one, tmp_path, "dataloader", source.replace(*DATALOADER), visibility="visible")
     assert not res["convgrade"].get("internal_errors")
     assert res["score"] == res["max_score"], [t["output"] for t in _failed(res)]
