@@ -92,6 +92,7 @@ class Entry:
     origin: str = ""                  # where it came from, for messages
     notes: list[str] = field(default_factory=list)
     error: str | None = None          # why this entry cannot be graded (its row says so)
+    lms: dict = field(default_factory=dict)   # the LMS's id of the student ({"canvas_id": ...}) from its download
 
     @property
     def student(self) -> str:
@@ -257,7 +258,8 @@ def _lms_download(items: list[Path], names: dict, staging: Path, roster: dict[st
             path = files[0][1]
         else:
             path = _pack(sorted(files), staging / f"{student}.zip") if files else paths[0]
-        entries.append(Entry(student, path, [Member(student)], origin=origin[:200], notes=notes))
+        entries.append(Entry(student, path, [Member(student)], origin=origin[:200], notes=notes,
+                             lms={"canvas_id": user} if lms == "canvas" else {"moodle_participant": user}))
     return entries
 
 

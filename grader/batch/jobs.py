@@ -46,6 +46,7 @@ class Job:
     data: bytes | None = None          # the submission's bytes (Dask: the worker may not see `path`)
     bundle: bytes | None = None        # the assignment folder as a tar (Dask), used when `assignment` is absent
     error: str | None = None           # discovery's reason this entry cannot be graded (a load error row)
+    lms: dict = field(default_factory=dict)   # the student's LMS id from the download's names (the gradebook's)
 
 
 def assignment_bundle(folder: Path) -> bytes:
@@ -182,6 +183,8 @@ def render_members(results: dict, job: Job, source: str | None) -> dict:
         r["convgrade"]["name"] = name or None
         if len(job.members) > 1:
             r["convgrade"]["group"] = [s for s, _ in job.members]
+        if job.lms:
+            r["convgrade"]["lms"] = dict(job.lms)
         r = sanitize_results(r)
         md, page_html = _render(r, job.lang, questions)
         members[student] = {"results": r, "feedback_md": md, "feedback_html": page_html}

@@ -80,7 +80,8 @@ def make_job(assignment, entry: Entry, *, isolation: str, lang: str, secret: byt
     return Job(key=entry.key, assignment=str(Path(assignment.path).resolve()), version=assignment.version,
                path=str(Path(entry.path).resolve()), members=[(m.student, m.name) for m in entry.members],
                sha256=entry.sha256(), submitted_at=entry.submitted_at.isoformat() if entry.submitted_at else None,
-               isolation=isolation, lang=lang, seeds=seeds, notes=list(entry.notes), error=entry.error)
+               isolation=isolation, lang=lang, seeds=seeds, notes=list(entry.notes), error=entry.error,
+               lms=dict(entry.lms))
 
 
 def plan(assignment, entries: list[Entry], out: Path, *, force: bool = False, only=None,

@@ -150,7 +150,16 @@ def _row_from_results(student: str, res: dict) -> dict:
             "reason": err, "score": total_score(res), "max_score": max_score(res),
             "late": cg.get("late") if isinstance(cg.get("late"), dict) else None,
             "execution_time": exec_time, "isolation": str(level) if level else "",
-            "tests": tests, "diagnoses": diags}
+            "tests": tests, "diagnoses": diags, "lms": _lms_ids(cg.get("lms"))}
+
+
+def _lms_ids(value) -> dict[str, str]:
+    """The LMS ids grade-batch read from a Canvas download's names (``convgrade.lms``): numeric
+    ids only, whatever else a results.json holds."""
+    if not isinstance(value, dict):
+        return {}
+    return {k: str(v) for k, v in value.items() if k in ("canvas_id",) and isinstance(v, (str, int))
+            and not isinstance(v, bool) and re.fullmatch(r"\d{1,15}", str(v))}
 
 
 def _unreadable(student: str, reason: str) -> dict:
@@ -209,7 +218,8 @@ def _score_cell(row: dict) -> str:
 
 
 def _ids_or_refuse(rows: list[dict], roster: dict, columns: tuple[str, ...], lms: str) -> None:
-    lacking = [r["student"] for r in rows if not any(roster.get(r["student"], {}).get(c) for c in columns)]
+    lacking = [r["student"] for r in rows if not any(roster.get(r["student"], {}).get(c) or (r.get("lms") or {}).get(c)
+                                                     for c in columns)]
     if lacking:
         shown = ", ".join(lacking[:20]) + (f" and {len(lacking) - 20} more" if len(lacking) > 20 else "")
         raise GradebookError(
@@ -232,8 +242,9 @@ def write_csv(rows: list[dict], path, fmt: str = "canvas", *, roster: dict | Non
     parentheses, so the id is required (numeric, ``canvas_assignment_id``) unless
     ``new_canvas_column`` asks Canvas to create a new assignment titled ``<title>``. Canvas
     matches a student by ``ID`` (Canvas user id), ``SIS User ID`` or ``SIS Login ID``: they come
-    from the roster only (``canvas_id``, ``sis_id``, ``login_id``); a row with none of them is a
-    GradebookError listing the students. ``Student`` is the display name. No other column is
+    from the roster (``canvas_id``, ``sis_id``, ``login_id``), the ``ID`` else from the Canvas
+    download the submission was graded from (``convgrade.lms``, read by grade-batch from Canvas's
+    own file names); a row with none of them is a GradebookError listing the students. ``Student`` is the display name. No other column is
     written (Canvas would make a new assignment of it; the late penalty is in the score).
 
     ``fmt="moodle"`` (Grades → Import → CSV file): ``ID number, Email address, Full name, <title>,
@@ -270,7 +281,8 @@ def write_csv(rows: list[dict], path, fmt: str = "canvas", *, roster: dict | Non
         table.append(["Points Possible", "", "", "", "", fmt_num(points)])
         for r in rows:
             info = roster.get(r["student"], {})
-            table.append([info.get("name") or r.get("name") or r["student"], info.get("canvas_id", ""),
+            canvas_id = info.get("canvas_id") or (r.get("lms") or {}).get("canvas_id", "")
+            table.append([info.get("name") or r.get("name") or r["student"], canvas_id,
                           info.get("sis_id", ""), info.get("login_id", ""), info.get("section", ""), _score_cell(r)])
     elif fmt == "moodle":
         _ids_or_refuse(rows, roster, MOODLE_ID_COLUMNS, "Moodle")

@@ -259,3 +259,13 @@ def test_canvas_download_zip_to_a_canvas_gradebook_from_the_command_line(tmp_pat
     rows = {row["ID"]: row for row in csv.DictReader(open(out / "gradebook-canvas.csv", encoding="utf-8"))}
     column = next(k for k in rows["123456"] if k.endswith("(4242)"))
     assert float(rows["123456"][column]) == anna["score"] and float(rows["222333"][column]) == petr["score"]
+    # without a roster: the students are named after the download, the Canvas ids come from it
+    out2 = tmp_path / "out2"
+    r = runner.invoke(main, ["grade-batch", str(ASSIGNMENT), str(tmp_path / "submissions.zip"), "-o", str(out2),
+                             "-j", "1", "--no-progress"])
+    assert r.exit_code in (0, 1), r.output
+    assert read_results(out2, "ivanovaanna")["convgrade"]["lms"] == {"canvas_id": "123456"}
+    r = runner.invoke(main, ["gradebook", str(out2), "--format", "canvas", "--canvas-assignment-id", "4242"])
+    assert r.exit_code == 0, r.output
+    rows = {row["ID"]: row for row in csv.DictReader(open(out2 / "gradebook-canvas.csv", encoding="utf-8"))}
+    assert rows["123456"]["Student"] == "ivanovaanna" and float(rows["222333"][column]) == petr["score"]
