@@ -257,7 +257,8 @@ def _lms_download(items: list[Path], names: dict, staging: Path, roster: dict[st
         elif len(files) == 1:
             path = files[0][1]
         else:
-            path = _pack(sorted(files), staging / f"{student}.zip") if files else paths[0]
+            # named after the LMS user, never the student id: two users can share a name
+            path = _pack(sorted(files), staging / f"{lms}-{user}.zip") if files else paths[0]
         entries.append(Entry(student, path, [Member(student)], origin=origin[:200], notes=notes,
                              lms={"canvas_id": user} if lms == "canvas" else {"moodle_participant": user}))
     return entries

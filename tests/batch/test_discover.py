@@ -197,7 +197,9 @@ def test_canvas_download_one_entry_per_user_named_from_the_roster(tmp_path):
     (subs / "sidorovivan_444555_989_convolution.py").write_text("x = 1\n")       # two files: one entry
     (subs / "sidorovivan_444555_990_notes.txt").write_text("notes")
     (subs / "smithjohn_777_991_convolution.py").write_text("y = 1\n")            # same name, other users:
-    (subs / "smithjohn_778_992_convolution.py").write_text("y = 2\n")            # never merged
+    (subs / "smithjohn_777_995_notes.txt").write_text("a")                        # never merged, packed
+    (subs / "smithjohn_778_992_convolution.py").write_text("y = 2\n")            # apart
+    (subs / "smithjohn_778_996_notes.txt").write_text("b")
     roster = tmp_path / "roster.csv"
     roster.write_text("student,name,canvas_id\nanna,Anna Ivanova,123456\npetr,Petr Petrov,222333\n")
     by = {e.key: e for e in discover(subs, tmp_path / "staging", read_roster(roster))}
@@ -209,7 +211,8 @@ def test_canvas_download_one_entry_per_user_named_from_the_roster(tmp_path):
         assert sorted(z.namelist()) == ["convolution.py", "notes.txt"]
     assert "not in the roster" in by["sidorovivan"].notes[0]
     smiths = [e for k, e in by.items() if k.startswith("smithjohn")]
-    assert len(smiths) == 2 and {e.path.read_text() for e in smiths} == {"y = 1\n", "y = 2\n"}
+    packed = [zipfile.ZipFile(e.path).read("convolution.py") for e in smiths]
+    assert len(smiths) == 2 and sorted(packed) == [b"y = 1\n", b"y = 2\n"]
 
 
 def test_moodle_download_folders_and_a_plain_folder_that_only_looks_alike(tmp_path):
