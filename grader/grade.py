@@ -108,18 +108,20 @@ def _grade(assignment, path, *, student, visibility, secret, isolation, submitte
     forbidden = assignment.forbidden_imports + ([] if assignment.allow_torch else ["torch"])
     findings = scan_imports(sub.source, forbidden)
     meta["static_findings"] = [f.message(sub.locate) for f in findings]
-    # a release folder: the imports its grader lacks (after run_checks, which may restart the notes)
-    lacking = ([] if assignment.installed_imports is None else
-               [f.message(sub.locate) for f in scan_not_installed(sub.source, assignment.installed_imports, forbidden)])
+    # a release folder (a student's check): the version its grader runs and the imports the grader
+    # lacks, noted after run_checks (which may restart the notes)
+    release_notes = ([] if assignment.installed_imports is None else
+                     [f.message(sub.locate) for f in scan_not_installed(sub.source, assignment.installed_imports,
+                                                                         forbidden)])
     if assignment.released_with not in (None, __version__):     # checks of another version than the grader's
-        lacking.insert(0, t("loading.version_differs", release=assignment.released_with, mine=__version__))
+        release_notes.insert(0, t("loading.version_differs", release=assignment.released_with, mine=__version__))
     if any(s.kind in TRAINING_KINDS for s in specs):
         allow = bool(assignment.manifest.get("training", {}).get("allow_weight_files", False))
         meta["static_findings"] += [t("loading.static.shortcut", finding=msg, where=sub.locate(line))
                                     for line, msg in scan_shortcuts(sub.source, allow)]
     parts = run_checks(assignment, sub, specs, student, secret, isolation, meta, progress, seeds=seeds,
                        session_factory=session_factory)
-    meta["notes"] += lacking
+    meta["notes"] += release_notes
     return build_results(assignment, parts, meta, time.monotonic() - t0, submitted_at)
 
 
