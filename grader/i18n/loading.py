@@ -176,8 +176,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                                    "the grader runs the checks of {release}, so install that version "
                                    "(`pip install convgrade=={release}`) for the same verdicts.",
         "loading.static.not_installed": "your code imports `{module}` ({where}), which is not installed where this "
-                                        "assignment is graded: there that import fails (in a cell, the rest of the "
-                                        "cell is left out). Move it to a `# convgrade: skip` cell, wrap it in "
+                                        "assignment is graded: there that import fails and, in a notebook, the rest "
+                                        "of its cell is left out. Move it to a `# convgrade: skip` cell, wrap it in "
                                         "`try: ... except ImportError: ...`, or do without it.",
         "loading.static.uses": "uses `{module}` ({where}), which this assignment does not allow",
         "loading.static.loads_saved": "`{name}` loads saved data (weights?) instead of training",
@@ -361,8 +361,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                                    "проверки версии {release}, поэтому установите её "
                                    "(`pip install convgrade=={release}`), чтобы вердикты совпадали.",
         "loading.static.not_installed": "ваш код импортирует `{module}` ({where}), а там, где проверяют это "
-                                        "задание, этого пакета нет: импорт там не удастся (в ячейке остаток ячейки "
-                                        "не будет выполнен). Перенесите его в ячейку `# convgrade: skip`, оберните в "
+                                        "задание, этого пакета нет: там этот импорт не удастся, и в ноутбуке остаток "
+                                        "его ячейки не будет выполнен. Перенесите его в ячейку `# convgrade: skip`, оберните в "
                                         "`try: ... except ImportError: ...` или обойдитесь без него.",
         "loading.static.uses": "использует `{module}` ({where}), что в этом задании запрещено",
         "loading.static.loads_saved": "`{name}` загружает сохранённые данные (веса?) вместо обучения",
