@@ -214,7 +214,9 @@ def without_crashed_cell(sub: Submission, error: dict | None, import_s: float = 
     head = code[start - 1].encode("utf-8")[:col].decode("utf-8", "replace")   # ``a = 1; `` before it
     kept = code[:start - 1] + [head + "pass"] + [""] * (len(code) - start)
     source = "\n".join(lines[:first - 1] + kept + lines[last:])
-    what = f"{_short(str(error.get('type') or 'Exception'), 60)}: {_short(str(error.get('message') or ''), 120)}"
+    from .checks.base import error_message     # the one reading of a worker's message (first and last line)
+
+    what = f"{_short(str(error.get('type') or 'Exception'), 60)}: {error_message(error.get('message') or '', 120)}"
     what = what.rstrip(": ").replace("`", "'")
     note = t("loading.cell_crashed", cell=number, line=in_cell, error=what,
              where=sub.traceback([f for f in frames if isinstance(f, (list, tuple)) and len(f) == 2]))

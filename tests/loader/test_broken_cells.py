@@ -112,6 +112,18 @@ def test_the_rest_of_the_cell_goes_and_every_line_number_stays():
     assert fb.notes[-1].startswith("cell 2 raised `ZeroDivisionError: division by zero` when run (cell 2, line 3:")
 
 
+def test_a_crash_note_keeps_the_cause_of_a_message_that_carries_a_traceback():
+    """An error re-raised from a DataLoader worker at a cell's top level: the note shows the
+    message's first and last line, where the cause is, as a check's row does."""
+    sub = _sub("import numpy as np", "x = load()")
+    message = ("Caught RuntimeError in DataLoader worker process 0.\nOriginal Traceback (most recent call last):\n"
+               + "  File \"/x/worker.py\", line 1, in loop\n" * 10 + "RuntimeError: unable to allocate shared memory")
+    fb = without_crashed_cell(sub, _error((_line(sub, "x = load()"), "<module>"), type="RuntimeError", message=message))
+    what = fb.crashed_cells[0][2]
+    assert what.startswith("RuntimeError: Caught RuntimeError") and what.endswith("unable to allocate shared memory")
+    assert "\n" not in fb.notes[-1]
+
+
 def test_a_decorator_that_raises_takes_its_definition():
     sub = _sub("x = 1", "@no_such_decorator\ndef f():\n    pass\nz = 3")
     fb = without_crashed_cell(sub, _error((_line(sub, "@no_such_decorator"), "<module>"), type="NameError",
