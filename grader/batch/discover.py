@@ -92,7 +92,7 @@ class Entry:
     origin: str = ""                  # where it came from, for messages
     notes: list[str] = field(default_factory=list)
     error: str | None = None          # why this entry cannot be graded (its row says so)
-    lms: dict = field(default_factory=dict)   # the LMS's id of the student ({"canvas_id": ...}) from its download
+    lms: dict = field(default_factory=dict)   # {"canvas_id": ...} from a Canvas download's names (the gradebook's)
 
     @property
     def student(self) -> str:
@@ -260,7 +260,7 @@ def _lms_download(items: list[Path], names: dict, staging: Path, roster: dict[st
             # named after the LMS user, never the student id: two users can share a name
             path = _pack(sorted(files), staging / f"{lms}-{user}.zip") if files else paths[0]
         entries.append(Entry(student, path, [Member(student)], origin=origin[:200], notes=notes,
-                             lms={"canvas_id": user} if lms == "canvas" else {"moodle_participant": user}))
+                             lms={"canvas_id": user} if lms == "canvas" else {}))
     return entries
 
 
